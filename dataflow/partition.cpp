@@ -1,0 +1,233 @@
+#include "dataflow/partition.h"
+
+#include <algorithm>
+#include <map>
+#include <sstream>
+
+#include "sim/core/errors.h"
+
+namespace lpsim::dataflow {
+
+using models::kNetworkInput;
+using models::LayerKind;
+
+std::vector<std::vector<int>> UnitGraph::consumers() const {
+  std::vector<std::vector<int>> out(units.size());
+  for (std::size_t v = 0; v < units.size(); ++v) {
+    for (int u : units[v].inputs) {
+      if (u != kInputUnit) out[u].push_back(static_cast<int>(v));
+    }
+  }
+  return out;
+}
+
+UnitGraph group_units(const models::Network& network) {
+  UnitGraph g;
+  const int n = static_cast<int>(network.layers.size());
+  g.unit_of_layer.assign(n, kInputUnit);
+  auto add_input = [](std::vector<int>& inputs, int unit) {
+    if (std::find(inputs.begin(), inputs.end(), unit) == inputs.end()) inputs.push_back(unit);
+  };
+  auto unit_of = [&](int layer) { return layer == kNetworkInput ? kInputUnit : g.unit_of_layer[layer]; };
+  for (int i = 0; i < n; ++i) {
+    const models::Layer& layer = network.layers[i];
+    if (layer.kind == LayerKind::kSoftmaxCrossEntropy) {
+      g.unit_of_layer[i] = -2;
+      for (int p : layer.inputs) add_input(g.loss_inputs, unit_of(p));
+      continue;
+    }
+    if (layer.has_params()) {
+      Unit unit;
+      unit.name = layer.name;
+      unit.layer = i;
+      for (int p : layer.inputs) add_input(unit.inputs, unit_of(p));
+      g.unit_of_layer[i] = static_cast<int>(g.units.size());
+      g.units.push_back(unit);
+      continue;
+    }
+    // The owner is the latest of its input units in topological order, so every edge
+    // between units points forward and unit order stays topological.
+    int owner = kInputUnit;
+    for (int p : layer.inputs) owner = std::max(owner, unit_of(p));
+    g.unit_of_layer[i] = owner;
+    if (owner == kInputUnit) {
+      g.input_attached.push_back(i);
+      continue;
+    }
+    g.units[owner].attached.push_back(i);
+    // Other inputs from other units (a residual skip) become edges into the owner.
+    for (int p : layer.inputs) {
+      if (unit_of(p) != owner) add_input(g.units[owner].inputs, unit_of(p));
+    }
+  }
+  return g;
+}
+
+namespace {
+
+std::int64_t parse_count(const std::string& token, const std::string& origin) {
+  if (token.empty() || token.size() > 9 ||
+      token.find_first_not_of("0123456789") != std::string::npos) {
+    throw ConfigError(origin, "", "stage count \"" + token +
+                                      "\" is not a positive integer; expected \"per_layer\" or "
+                                      "counts of layers per stage such as \"2,2,2\"");
+  }
+  return std::stoll(token);
+}
+
+}  // namespace
+
+StageSpec parse_stage_spec(const std::string& text, const std::string& origin) {
+  StageSpec spec;
+  if (text == "per_layer") return spec;
+  spec.kind = StageSpec::Kind::kCounts;
+  std::stringstream in(text);
+  std::string token;
+  while (std::getline(in, token, ',')) spec.counts.push_back(parse_count(token, origin));
+  if (spec.counts.empty() || text.back() == ',') {
+    throw ConfigError(origin, "", "found \"" + text +
+                                      "\", expected \"per_layer\" or counts such as \"2,2,2\"");
+  }
+  return spec;
+}
+
+StageSpec parse_stage_spec(const Json& value, const std::string& file, const std::string& pointer) {
+  const std::string expected =
+      "expected \"per_layer\", a list of layer counts per stage such as [2, 2, 2], or a list of "
+      "lists of layer names";
+  StageSpec spec;
+  if (value.is_string()) {
+    if (value.get<std::string>() == "per_layer") return spec;
+    throw ConfigError(file, pointer, "found " + describe_value(value) + ", " + expected);
+  }
+  if (!value.is_array() || value.empty()) {
+    throw ConfigError(file, pointer, "found " + describe_value(value) + ", " + expected);
+  }
+  if (value[0].is_array()) {
+    spec.kind = StageSpec::Kind::kNames;
+    for (std::size_t i = 0; i < value.size(); ++i) {
+      const std::string p = pointer_append(pointer, i);
+      if (!value[i].is_array() || value[i].empty()) {
+        throw ConfigError(file, p,
+                          "found " + describe_value(value[i]) +
+                              ", expected a non-empty list of layer names (one stage)");
+      }
+      std::vector<std::string> stage;
+      for (std::size_t j = 0; j < value[i].size(); ++j) {
+        stage.push_back(json_string(value[i][j], file, pointer_append(p, j)));
+      }
+      spec.names.push_back(stage);
+    }
+    return spec;
+  }
+  spec.kind = StageSpec::Kind::kCounts;
+  for (std::size_t i = 0; i < value.size(); ++i) {
+    spec.counts.push_back(json_integer(value[i], file, pointer_append(pointer, i), 1, 1 << 20));
+  }
+  return spec;
+}
+
+std::string format_stage_spec(const StageSpec& spec) {
+  switch (spec.kind) {
+    case StageSpec::Kind::kPerLayer:
+      return "per_layer";
+    case StageSpec::Kind::kCounts: {
+      std::string s;
+      for (auto c : spec.counts) s += (s.empty() ? "" : ",") + std::to_string(c);
+      return s;
+    }
+    case StageSpec::Kind::kNames: {
+      std::string s;
+      for (const auto& stage : spec.names) {
+        std::string inner;
+        for (const auto& n : stage) inner += (inner.empty() ? "" : ",") + n;
+        s += (s.empty() ? "[" : "|[") + inner + "]";
+      }
+      return s;
+    }
+  }
+  return "?";
+}
+
+Partition single_stage(const UnitGraph& units) {
+  Partition p;
+  p.num_stages = 1;
+  p.stage_of_unit.assign(units.units.size(), 0);
+  return p;
+}
+
+Partition make_partition(const UnitGraph& units, const StageSpec& spec, const std::string& file,
+                         const std::string& pointer) {
+  const std::int64_t n = static_cast<std::int64_t>(units.units.size());
+  Partition p;
+  p.stage_of_unit.assign(n, 0);
+  switch (spec.kind) {
+    case StageSpec::Kind::kPerLayer:
+      p.num_stages = static_cast<int>(n);
+      for (std::int64_t i = 0; i < n; ++i) p.stage_of_unit[i] = static_cast<int>(i);
+      return p;
+    case StageSpec::Kind::kCounts: {
+      std::int64_t total = 0;
+      for (std::size_t s = 0; s < spec.counts.size(); ++s) {
+        if (spec.counts[s] < 1) {
+          throw ConfigError(file, pointer_append(pointer, s),
+                            "found " + std::to_string(spec.counts[s]) +
+                                ", expected at least 1 layer per stage");
+        }
+        total += spec.counts[s];
+      }
+      if (static_cast<std::int64_t>(spec.counts.size()) > n) {
+        throw ConfigError(file, pointer,
+                          std::to_string(spec.counts.size()) + " stages for a network of " +
+                              std::to_string(n) +
+                              " parametrised layers; expected at most one stage per layer");
+      }
+      if (total != n) {
+        throw ConfigError(file, pointer,
+                          "the stage counts add up to " + std::to_string(total) +
+                              ", expected the number of parametrised layers, " + std::to_string(n));
+      }
+      std::int64_t unit = 0;
+      for (std::size_t s = 0; s < spec.counts.size(); ++s) {
+        for (std::int64_t k = 0; k < spec.counts[s]; ++k) p.stage_of_unit[unit++] = static_cast<int>(s);
+      }
+      p.num_stages = static_cast<int>(spec.counts.size());
+      return p;
+    }
+    case StageSpec::Kind::kNames: {
+      std::map<std::string, int> unit_index;
+      for (std::int64_t i = 0; i < n; ++i) unit_index[units.units[i].name] = static_cast<int>(i);
+      int expect = 0;
+      for (std::size_t s = 0; s < spec.names.size(); ++s) {
+        for (std::size_t j = 0; j < spec.names[s].size(); ++j) {
+          const std::string& name = spec.names[s][j];
+          const std::string ptr = pointer_append(pointer_append(pointer, s), j);
+          auto it = unit_index.find(name);
+          if (it == unit_index.end()) {
+            throw ConfigError(file, ptr, "\"" + name +
+                                             "\" is not a parametrised layer of the network "
+                                             "(stages list linear, conv2d and batchnorm2d layers)");
+          }
+          if (it->second != expect) {
+            const std::string want =
+                expect < n ? "\"" + units.units[expect].name + "\"" : "no further layer";
+            throw ConfigError(file, ptr, "found \"" + name + "\", expected " + want +
+                                             ": stages must list the layers once each, "
+                                             "contiguously, in topological order");
+          }
+          p.stage_of_unit[expect++] = static_cast<int>(s);
+        }
+      }
+      if (expect != n) {
+        throw ConfigError(file, pointer,
+                          "the stages leave out \"" + units.units[expect].name +
+                              "\" and later layers; every parametrised layer needs a stage");
+      }
+      p.num_stages = static_cast<int>(spec.names.size());
+      return p;
+    }
+  }
+  return p;
+}
+
+}  // namespace lpsim::dataflow

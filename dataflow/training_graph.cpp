@@ -1,0 +1,307 @@
+#include "dataflow/training_graph.h"
+
+#include <algorithm>
+#include <map>
+
+#include "sim/core/errors.h"
+
+namespace lpsim::dataflow {
+
+using models::LayerKind;
+using models::Task;
+using models::WeightPolicy;
+
+const char* node_kind_name(NodeKind kind) {
+  switch (kind) {
+    case NodeKind::kInput:
+      return "input";
+    case NodeKind::kForward:
+      return "forward";
+    case NodeKind::kBackwardActivation:
+      return "backward_activation";
+    case NodeKind::kBackwardWeight:
+      return "backward_weight";
+    case NodeKind::kUpdate:
+      return "update";
+    case NodeKind::kLoss:
+      return "loss";
+  }
+  return "?";
+}
+
+const char* edge_kind_name(EdgeKind kind) {
+  switch (kind) {
+    case EdgeKind::kActivation:
+      return "activation";
+    case EdgeKind::kGradient:
+      return "gradient";
+    case EdgeKind::kStoredActivation:
+      return "stored_activation";
+    case EdgeKind::kWeightGradient:
+      return "weight_gradient";
+    case EdgeKind::kWeights:
+      return "weights";
+    case EdgeKind::kStashedWeights:
+      return "stashed_weights";
+  }
+  return "?";
+}
+
+std::vector<RetimingArc> TrainingGraph::arcs() const {
+  std::vector<RetimingArc> out;
+  out.reserve(edges.size());
+  for (const auto& e : edges) {
+    RetimingArc a;
+    a.src = e.src;
+    a.dst = e.dst;
+    a.weight = e.initial_delay;
+    out.push_back(a);
+  }
+  return out;
+}
+
+std::vector<std::int64_t> TrainingGraph::retimed_delays() const {
+  std::vector<std::int64_t> d;
+  d.reserve(edges.size());
+  for (const auto& e : edges) d.push_back(e.delay);
+  return d;
+}
+
+namespace {
+
+constexpr std::int64_t kScalarBytes = static_cast<std::int64_t>(sizeof(ops::Scalar));
+
+struct Builder {
+  const models::Network& net;
+  const UnitGraph& units;
+  const Partition& part;
+  WeightPolicy policy;
+  std::int64_t batch;
+  TrainingGraph g;
+  std::vector<RetimingArc> arcs;  // parallel to g.edges, with targets
+
+  int add_node(NodeKind kind, int unit, int stage, std::string name) {
+    Node n;
+    n.kind = kind;
+    n.unit = unit;
+    n.stage = stage;
+    n.name = std::move(name);
+    g.nodes.push_back(std::move(n));
+    return static_cast<int>(g.nodes.size()) - 1;
+  }
+
+  void add_edge(int src, int dst, EdgeKind kind, std::int64_t initial, std::int64_t bytes,
+                std::optional<std::int64_t> target, std::int64_t min_delay = 0) {
+    Edge e;
+    e.src = src;
+    e.dst = dst;
+    e.kind = kind;
+    e.initial_delay = initial;
+    e.bytes_per_token = bytes;
+    g.edges.push_back(e);
+    RetimingArc a;
+    a.src = src;
+    a.dst = dst;
+    a.weight = initial;
+    a.target = target;
+    a.min_delay = min_delay;
+    arcs.push_back(a);
+  }
+
+  // Bytes of the tensors that unit `from` (or the input) hands to the layers in `to_layers`.
+  std::int64_t handoff_bytes(int from, const std::vector<int>& to_layers) const {
+    std::vector<int> seen;
+    std::int64_t bytes = 0;
+    for (int l : to_layers) {
+      for (int p : net.layers[l].inputs) {
+        const int pu = p == models::kNetworkInput ? kInputUnit : units.unit_of_layer[p];
+        if (pu != from || std::find(seen.begin(), seen.end(), p) != seen.end()) continue;
+        seen.push_back(p);
+        const ops::Shape s = p == models::kNetworkInput ? net.input_shape : net.layers[p].out_shape;
+        bytes += batch * s.size() * kScalarBytes;
+      }
+    }
+    return bytes;
+  }
+
+  std::vector<int> unit_layers(int u) const {
+    std::vector<int> ls = {units.units[u].layer};
+    ls.insert(ls.end(), units.units[u].attached.begin(), units.units[u].attached.end());
+    return ls;
+  }
+
+  std::vector<int> loss_layers() const { return {net.loss}; }
+
+  void build() {
+    const int nu = static_cast<int>(units.units.size());
+    const int k = part.num_stages;
+    g.num_stages = k;
+    g.batch = batch;
+    g.policy = policy;
+    g.forward_node.assign(nu, -1);
+    g.ba_node.assign(nu, -1);
+    g.bw_node.assign(nu, -1);
+    g.update_node.assign(nu, -1);
+    g.input_node = add_node(NodeKind::kInput, kInputUnit, 0, "In");
+    for (int u = 0; u < nu; ++u) {
+      const Unit& unit = units.units[u];
+      const int s = part.stage_of_unit[u];
+      g.forward_node[u] = add_node(NodeKind::kForward, u, s, "F:" + unit.name);
+      const bool has_ba = std::any_of(unit.inputs.begin(), unit.inputs.end(),
+                                      [](int p) { return p != kInputUnit; });
+      if (has_ba) g.ba_node[u] = add_node(NodeKind::kBackwardActivation, u, s, "Ba:" + unit.name);
+      g.bw_node[u] = add_node(NodeKind::kBackwardWeight, u, s, "Bw:" + unit.name);
+      g.update_node[u] = add_node(NodeKind::kUpdate, u, s, "U:" + unit.name);
+    }
+    g.loss_node = add_node(NodeKind::kLoss, kInputUnit, k - 1, "Loss");
+    auto stage_of = [&](int u) { return u == kInputUnit ? 0 : part.stage_of_unit[u]; };
+    auto fwd_of = [&](int u) { return u == kInputUnit ? g.input_node : g.forward_node[u]; };
+
+    // Forward and gradient edges between units, and into and out of the loss.
+    for (int v = 0; v < nu; ++v) {
+      for (int p : units.units[v].inputs) {
+        const std::int64_t crossed = stage_of(v) - stage_of(p);
+        LPSIM_ASSERT(crossed >= 0, "a forward edge goes back a stage");
+        const std::int64_t bytes = handoff_bytes(p, unit_layers(v));
+        add_edge(fwd_of(p), g.forward_node[v], EdgeKind::kActivation, 0, bytes, crossed);
+        if (p == kInputUnit) continue;
+        if (g.ba_node[p] >= 0) {
+          add_edge(g.ba_node[v], g.ba_node[p], EdgeKind::kGradient, 0, bytes, crossed);
+        }
+        add_edge(g.ba_node[v], g.bw_node[p], EdgeKind::kGradient, 0, bytes, crossed);
+      }
+    }
+    for (int p : units.loss_inputs) {
+      const std::int64_t crossed = (k - 1) - stage_of(p);
+      const std::int64_t bytes = handoff_bytes(p, loss_layers());
+      add_edge(fwd_of(p), g.loss_node, EdgeKind::kActivation, 0, bytes, crossed);
+      if (p == kInputUnit) continue;
+      if (g.ba_node[p] >= 0) {
+        add_edge(g.loss_node, g.ba_node[p], EdgeKind::kGradient, 0, bytes, crossed);
+      }
+      add_edge(g.loss_node, g.bw_node[p], EdgeKind::kGradient, 0, bytes, crossed);
+    }
+
+    // Derive d_l: the boundaries on the way from F_l to the loss and back to Bw_l. Every
+    // path gives the same count (boundaries telescope), which is checked here.
+    const std::vector<std::vector<int>> consumers = units.consumers();
+    std::vector<std::int64_t> to_loss(nu, -1);
+    for (int u = nu - 1; u >= 0; --u) {
+      std::int64_t d = -1;
+      auto take = [&](std::int64_t candidate) {
+        LPSIM_ASSERT(d < 0 || d == candidate, "paths to the loss cross different boundaries");
+        d = candidate;
+      };
+      if (std::find(units.loss_inputs.begin(), units.loss_inputs.end(), u) !=
+          units.loss_inputs.end()) {
+        take((k - 1) - stage_of(u));
+      }
+      for (int c : consumers[u]) take(to_loss[c] + stage_of(c) - stage_of(u));
+      LPSIM_ASSERT(d >= 0, "unit " + units.units[u].name + " does not reach the loss");
+      to_loss[u] = d;
+    }
+
+    for (int u = 0; u < nu; ++u) {
+      const Unit& unit = units.units[u];
+      const models::Layer& layer = net.layers[unit.layer];
+      const std::int64_t d = 2 * to_loss[u];
+      const std::int64_t wbytes = layer.num_params() * kScalarBytes;
+      add_edge(g.forward_node[u], g.bw_node[u], EdgeKind::kStoredActivation, 0,
+               batch * layer.in_shape.size() * kScalarBytes, std::nullopt);
+      add_edge(g.bw_node[u], g.update_node[u], EdgeKind::kWeightGradient, 0, wbytes, 0);
+      add_edge(g.update_node[u], g.forward_node[u], EdgeKind::kWeights, 1 + d, wbytes,
+               std::nullopt, 1);
+      if (g.ba_node[u] >= 0) {
+        if (policy == WeightPolicy::kStash) {
+          add_edge(g.forward_node[u], g.ba_node[u], EdgeKind::kStashedWeights, 0, wbytes,
+                   std::nullopt);
+        } else {
+          add_edge(g.update_node[u], g.ba_node[u], EdgeKind::kWeights, 1, wbytes, std::nullopt, 1);
+        }
+      }
+      LayerTiming lt;
+      lt.name = unit.name;
+      lt.unit = u;
+      lt.stage = stage_of(u);
+      lt.stages_after = k - 1 - lt.stage;
+      lt.delay = d;
+      lt.buffer_depth = d + 1;
+      lt.weight_elements = layer.num_params();
+      g.layers.push_back(lt);
+    }
+
+    const auto r = solve_retiming(static_cast<int>(g.nodes.size()), arcs, g.input_node);
+    if (!r) {
+      throw InternalError("no legal retiming exists for this partition (a bug in the derivation)");
+    }
+    for (std::size_t v = 0; v < g.nodes.size(); ++v) g.nodes[v].retiming = (*r)[v];
+    for (auto& e : g.edges) {
+      e.delay = e.initial_delay + (*r)[e.dst] - (*r)[e.src];
+      LPSIM_ASSERT(e.delay >= 0, "retiming produced a negative delay");
+      e.boundaries = std::abs(g.nodes[e.dst].stage - g.nodes[e.src].stage);
+      e.buffer_depth = e.delay + 1;
+    }
+    assign_work();
+  }
+
+  void assign_work() {
+    const int nu = static_cast<int>(units.units.size());
+    for (int l : units.input_attached) {
+      g.nodes[g.input_node].work += models::layer_work(net.layers[l], Task::kForward, batch);
+    }
+    const std::vector<std::vector<int>> consumers = units.consumers();
+    for (int u = 0; u < nu; ++u) {
+      const Unit& unit = units.units[u];
+      const models::Layer& layer = net.layers[unit.layer];
+      Node& f = g.nodes[g.forward_node[u]];
+      f.work += models::layer_work(layer, Task::kForward, batch);
+      for (int a : unit.attached) f.work += models::layer_work(net.layers[a], Task::kForward, batch);
+      if (g.ba_node[u] >= 0) {
+        g.nodes[g.ba_node[u]].work += models::layer_work(layer, Task::kBackwardActivation, batch);
+      }
+      g.nodes[g.bw_node[u]].work += models::layer_work(layer, Task::kBackwardWeight, batch);
+      g.nodes[g.update_node[u]].work += models::layer_work(layer, Task::kUpdate, batch);
+      // The element-wise backward of this unit's attached layers belongs to the task that
+      // hands the unit its gradient (LayerPipe: "the element-wise derivative of layer l-1
+      // runs with Ba_l"): the first consumer's Ba, or the loss.
+      models::Work tail;
+      for (int a : unit.attached) tail += models::layer_work(net.layers[a], Task::kBackwardActivation, batch);
+      const int owner = consumers[u].empty() ? g.loss_node : g.ba_node[consumers[u].front()];
+      g.nodes[owner].work += tail;
+    }
+    Node& loss = g.nodes[g.loss_node];
+    loss.work += models::layer_work(net.layers[net.loss], Task::kForward, batch);
+    loss.work += models::layer_work(net.layers[net.loss], Task::kBackwardActivation, batch);
+  }
+};
+
+}  // namespace
+
+TrainingGraph build_training_graph(const models::Network& network, const UnitGraph& units,
+                                   const Partition& partition, WeightPolicy policy,
+                                   std::int64_t batch) {
+  LPSIM_ASSERT(partition.stage_of_unit.size() == units.units.size(), "one stage per unit");
+  LPSIM_ASSERT(policy != WeightPolicy::kSync || partition.num_stages == 1,
+               "sync training has one stage");
+  LPSIM_ASSERT(batch >= 1, "batch >= 1");
+  Builder b{network, units, partition, policy, batch, {}, {}};
+  b.build();
+  return std::move(b.g);
+}
+
+std::vector<double> node_ops(const TrainingGraph& graph) {
+  std::vector<double> t;
+  t.reserve(graph.nodes.size());
+  for (const auto& n : graph.nodes) {
+    t.push_back(static_cast<double>(n.work.macs() + n.work.vector_ops));
+  }
+  return t;
+}
+
+std::vector<double> stage_work(const TrainingGraph& graph, const std::vector<double>& node_cost) {
+  std::vector<double> w(graph.num_stages, 0.0);
+  for (std::size_t v = 0; v < graph.nodes.size(); ++v) w[graph.nodes[v].stage] += node_cost[v];
+  return w;
+}
+
+}  // namespace lpsim::dataflow

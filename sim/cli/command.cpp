@@ -1,0 +1,13 @@
+#include "sim/cli/command.h"
+
+namespace lpsim::cli {
+
+const std::vector<Command>& commands() {
+  static const std::vector<Command> table = {
+      {"graph", "print the retimed training dataflow graph (JSON or DOT)", run_graph},
+      {"models", "list the built-in models with parameter counts", run_models},
+  };
+  return table;
+}
+
+}  // namespace lpsim::cli

@@ -1,0 +1,22 @@
+#pragma once
+// The `lpsim` subcommands. Each parses its own options (Boost.Program_options), prints its
+// result on stdout, and returns an exit code; errors are thrown, and main() maps them:
+// 0 success, 2 bad input (UserError, a bad option), 1 internal error.
+
+#include <string>
+#include <vector>
+
+namespace lpsim::cli {
+
+struct Command {
+  const char* name;
+  const char* summary;
+  int (*run)(const std::vector<std::string>& args);
+};
+
+const std::vector<Command>& commands();
+
+int run_graph(const std::vector<std::string>& args);
+int run_models(const std::vector<std::string>& args);
+
+}  // namespace lpsim::cli

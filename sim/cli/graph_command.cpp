@@ -1,0 +1,71 @@
+// `lpsim graph`: the retimed training dataflow graph of a network and a stage partition.
+
+#include <iostream>
+
+#include "dataflow/export.h"
+#include "dataflow/partition.h"
+#include "dataflow/training_graph.h"
+#include "sim/cli/command.h"
+#include "sim/cli/options.h"
+#include "sim/core/atomic_file.h"
+#include "sim/core/errors.h"
+
+namespace lpsim::cli {
+
+int run_graph(const std::vector<std::string>& args) {
+  po::options_description options("graph options");
+  add_network_options(options);
+  options.add_options()("stages", po::value<std::string>()->default_value("per_layer"),
+                        "partition: per_layer, or parametrised layers per stage (e.g. 2,2,2)")(
+      "policy", po::value<std::string>()->default_value("ema_grad"),
+      "weight policy: sync, none, stash, ema_grad, ema_weight (sync forces one stage)")(
+      "batch", po::value<std::int64_t>()->default_value(32), "minibatch size (for work and bytes)")(
+      "format", po::value<std::string>()->default_value("json"), "json or dot")(
+      "out", po::value<std::string>(), "write to this file instead of stdout");
+  po::variables_map vm;
+  if (!parse_options("graph", "(--model NAME | --network FILE) [--stages SPEC] [options]", options,
+                     args, vm)) {
+    return 0;
+  }
+  const std::string format = vm["format"].as<std::string>();
+  if (format != "json" && format != "dot") {
+    throw UserError("", "--format", "found \"" + format + "\", expected json or dot");
+  }
+  const std::int64_t batch = vm["batch"].as<std::int64_t>();
+  if (batch < 1 || batch > (1 << 20)) {
+    throw UserError("", "--batch", "found " + std::to_string(batch) + ", expected 1..1048576");
+  }
+  models::WeightPolicy policy;
+  const std::string policy_name = vm["policy"].as<std::string>();
+  if (!models::parse_weight_policy(policy_name, &policy)) {
+    throw UserError("", "--policy",
+                    "found \"" + policy_name + "\", expected sync, none, stash, ema_grad or ema_weight");
+  }
+  const models::Network network = network_from_options(vm);
+  const dataflow::UnitGraph units = dataflow::group_units(network);
+  const dataflow::StageSpec spec =
+      dataflow::parse_stage_spec(vm["stages"].as<std::string>(), "--stages");
+  const dataflow::Partition partition = policy == models::WeightPolicy::kSync
+                                            ? dataflow::single_stage(units)
+                                            : dataflow::make_partition(units, spec, "--stages", "");
+  const dataflow::TrainingGraph graph =
+      dataflow::build_training_graph(network, units, partition, policy, batch);
+  std::string text;
+  if (format == "json") {
+    Json j = dataflow::graph_to_json(graph, dataflow::node_ops(graph), "ops");
+    j["model"] = network.name;
+    j["stage_spec"] = dataflow::format_stage_spec(spec);
+    text = j.dump(2) + "\n";
+  } else {
+    text = dataflow::graph_to_dot(graph, network.name + ", " + std::to_string(graph.num_stages) +
+                                             " stages, policy " + policy_name);
+  }
+  if (vm.count("out")) {
+    write_file_atomic(vm["out"].as<std::string>(), text);
+  } else {
+    std::cout << text;
+  }
+  return 0;
+}
+
+}  // namespace lpsim::cli

@@ -1,0 +1,54 @@
+// `lpsim models`: the built-in networks with their parameter counts.
+
+#include <cstdio>
+#include <iostream>
+
+#include "sim/cli/command.h"
+#include "sim/cli/options.h"
+#include "workloads/models/builtin.h"
+
+namespace lpsim::cli {
+
+int run_models(const std::vector<std::string>& args) {
+  po::options_description options("models options");
+  options.add_options()("input-shape", po::value<std::string>()->default_value("1,28,28"),
+                        "input shape C,H,W the models are built for")(
+      "classes", po::value<std::int64_t>()->default_value(10), "number of classes")(
+      "json", "print JSON")("show", po::value<std::string>(),
+                            "print one model's network document (a starting point for a file)");
+  po::variables_map vm;
+  if (!parse_options("models", "[--input-shape C,H,W] [--json | --show NAME]", options, args, vm)) {
+    return 0;
+  }
+  const ops::Shape shape = parse_shape_option(vm["input-shape"].as<std::string>(), "--input-shape");
+  const std::int64_t classes = vm["classes"].as<std::int64_t>();
+  if (vm.count("show")) {
+    const std::string name = vm["show"].as<std::string>();
+    po::variables_map one;
+    std::cout << models::network_to_json(models::builtin_model(name, shape, classes)).dump(2) << "\n";
+    return 0;
+  }
+  Json list = Json::array();
+  for (const auto& info : models::builtin_models()) {
+    const models::Network net = models::builtin_model(info.name, shape, classes);
+    list.push_back({{"name", info.name},
+                    {"description", info.description},
+                    {"parameters", net.num_params()},
+                    {"parametrised_layers", net.parametrised().size()},
+                    {"layers", net.layers.size()}});
+  }
+  if (vm.count("json")) {
+    std::cout << list.dump(2) << "\n";
+    return 0;
+  }
+  std::printf("%-10s %12s %8s  %s\n", "model", "parameters", "p.layers", "description");
+  for (const auto& m : list) {
+    std::printf("%-10s %12lld %8lld  %s\n", m["name"].get<std::string>().c_str(),
+                static_cast<long long>(m["parameters"].get<std::int64_t>()),
+                static_cast<long long>(m["parametrised_layers"].get<std::int64_t>()),
+                m["description"].get<std::string>().c_str());
+  }
+  return 0;
+}
+
+}  // namespace lpsim::cli

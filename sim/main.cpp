@@ -1,0 +1,59 @@
+// lpsim: cycle-accurate simulation of pipelined neural-network training hardware.
+// The one place that chooses exit codes: 0 success, 2 bad input, 1 internal error.
+
+#include <boost/program_options.hpp>
+#include <cstdio>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "sim/cli/command.h"
+#include "sim/core/errors.h"
+
+namespace {
+
+void usage() {
+  std::cout << "usage: lpsim <command> [options]   (lpsim <command> --help for its options)\n\n"
+               "commands:\n";
+  for (const auto& c : lpsim::cli::commands()) {
+    std::printf("  %-14s %s\n", c.name, c.summary);
+  }
+  std::cout << "\nexit codes: 0 success, 2 bad input, 1 internal error\n";
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) {
+    usage();
+    return 2;
+  }
+  const std::string name = argv[1];
+  if (name == "--help" || name == "-h" || name == "help") {
+    usage();
+    return 0;
+  }
+  if (name == "--version") {
+    std::cout << "lpsim 0.1.0\n";
+    return 0;
+  }
+  const std::vector<std::string> args(argv + 2, argv + argc);
+  try {
+    for (const auto& c : lpsim::cli::commands()) {
+      if (name == c.name) return c.run(args);
+    }
+    std::cerr << "lpsim: error: unknown command \"" << name << "\"\n";
+    usage();
+    return 2;
+  } catch (const lpsim::UserError& e) {
+    std::cerr << "lpsim: error: " << e.what() << "\n";
+    return 2;
+  } catch (const boost::program_options::error& e) {
+    std::cerr << "lpsim " << name << ": error: " << e.what() << " (see lpsim " << name
+              << " --help)\n";
+    return 2;
+  } catch (const std::exception& e) {
+    std::cerr << "lpsim: internal error: " << e.what() << "\n";
+    return 1;
+  }
+}

@@ -1,0 +1,139 @@
+#include "workloads/models/builtin.h"
+
+#include "sim/core/errors.h"
+
+namespace lpsim::models {
+namespace {
+
+Json input_json(const ops::Shape& s) {
+  if (s.h == 1 && s.w == 1) return {{"shape", {s.c}}};
+  return {{"shape", {s.c, s.h, s.w}}};
+}
+
+Json linear(const std::string& name, std::int64_t out) {
+  return {{"name", name}, {"type", "linear"}, {"out_features", out}};
+}
+
+Json simple(const std::string& name, const std::string& type) {
+  return {{"name", name}, {"type", type}};
+}
+
+Json conv(const std::string& name, std::int64_t out, std::int64_t k, std::int64_t stride,
+          std::int64_t pad, bool bias, const std::string& input = "") {
+  Json j = {{"name", name}, {"type", "conv2d"}, {"out_channels", out}, {"kernel_size", k},
+            {"stride", stride}, {"padding", pad}, {"bias", bias}};
+  if (!input.empty()) j["inputs"] = {input};
+  return j;
+}
+
+Json mlp(const std::string& name, const std::vector<std::int64_t>& hidden,
+         const ops::Shape& in, std::int64_t classes) {
+  Json layers = Json::array();
+  layers.push_back(simple("flatten", "flatten"));
+  for (std::size_t i = 0; i < hidden.size(); ++i) {
+    layers.push_back(linear("fc" + std::to_string(i + 1), hidden[i]));
+    layers.push_back(simple("relu" + std::to_string(i + 1), "relu"));
+  }
+  layers.push_back(linear("fc" + std::to_string(hidden.size() + 1), classes));
+  layers.push_back(simple("loss", "softmax_cross_entropy"));
+  return {{"name", name}, {"input", input_json(in)}, {"layers", layers}};
+}
+
+Json cnn3(const ops::Shape& in, std::int64_t classes) {
+  Json pool = {{"type", "maxpool2d"}, {"kernel_size", 2}, {"stride", 2}};
+  Json pool1 = pool, pool2 = pool;
+  pool1["name"] = "pool1";
+  pool2["name"] = "pool2";
+  Json layers = Json::array({conv("conv1", 16, 3, 1, 1, true), simple("relu1", "relu"), pool1,
+                             conv("conv2", 32, 3, 1, 1, true), simple("relu2", "relu"), pool2,
+                             simple("flatten", "flatten"), linear("fc", classes),
+                             simple("loss", "softmax_cross_entropy")});
+  return {{"name", "cnn3"}, {"input", input_json(in)}, {"layers", layers}};
+}
+
+Json bn(const std::string& name, const std::string& input = "") {
+  Json j = simple(name, "batchnorm2d");
+  if (!input.empty()) j["inputs"] = {input};
+  return j;
+}
+
+// Appends a BasicBlock (two 3x3 convs, identity or 1x1-conv shortcut) reading `input`;
+// returns the name of its output layer.
+std::string basic_block(Json& layers, const std::string& prefix, const std::string& input,
+                        std::int64_t in_planes, std::int64_t planes, std::int64_t stride) {
+  layers.push_back(conv(prefix + ".conv1", planes, 3, stride, 1, false, input));
+  layers.push_back(bn(prefix + ".bn1"));
+  layers.push_back(simple(prefix + ".relu1", "relu"));
+  layers.push_back(conv(prefix + ".conv2", planes, 3, 1, 1, false));
+  layers.push_back(bn(prefix + ".bn2"));
+  std::string shortcut = input;
+  if (stride != 1 || in_planes != planes) {
+    layers.push_back(conv(prefix + ".downsample.0", planes, 1, stride, 0, false, input));
+    layers.push_back(bn(prefix + ".downsample.1"));
+    shortcut = prefix + ".downsample.1";
+  }
+  layers.push_back({{"name", prefix + ".add"}, {"type", "add"},
+                    {"inputs", {prefix + ".bn2", shortcut}}});
+  layers.push_back(simple(prefix + ".relu2", "relu"));
+  return prefix + ".relu2";
+}
+
+Json resnet18(const ops::Shape& in, std::int64_t classes) {
+  Json layers = Json::array({conv("conv1", 64, 3, 1, 1, false), bn("bn1"),
+                             simple("relu", "relu")});
+  std::string x = "relu";
+  std::int64_t in_planes = 64;
+  const std::int64_t widths[4] = {64, 128, 256, 512};
+  for (int g = 0; g < 4; ++g) {
+    for (int b = 0; b < 2; ++b) {
+      const std::int64_t stride = (g > 0 && b == 0) ? 2 : 1;
+      x = basic_block(layers, "layer" + std::to_string(g + 1) + "." + std::to_string(b), x,
+                      in_planes, widths[g], stride);
+      in_planes = widths[g];
+    }
+  }
+  layers.push_back(simple("avgpool", "global_avgpool"));
+  layers.push_back(linear("fc", classes));
+  layers.push_back(simple("loss", "softmax_cross_entropy"));
+  return {{"name", "resnet18"}, {"input", input_json(in)}, {"layers", layers}};
+}
+
+}  // namespace
+
+const std::vector<BuiltinInfo>& builtin_models() {
+  static const std::vector<BuiltinInfo> models = {
+      {"mlp3", "MLP 784-256-128-10, ReLU (fc1..fc3)"},
+      {"mlp6", "MLP 784-256-256-256-256-128-10, ReLU (fc1..fc6)"},
+      {"cnn3", "conv 1->16, conv 16->32 (3x3, pad 1, ReLU, maxpool 2), fc 1568->10"},
+      {"resnet18", "CIFAR-style ResNet-18: 3x3 stem, 4 groups of 2 basic blocks, batch norm"},
+  };
+  return models;
+}
+
+bool is_builtin_model(const std::string& name) {
+  for (const auto& m : builtin_models()) {
+    if (m.name == name) return true;
+  }
+  return false;
+}
+
+Json builtin_model_json(const std::string& name, const ops::Shape& input_shape,
+                        std::int64_t num_classes, const std::string& pointer) {
+  if (name == "mlp3") return mlp("mlp3", {256, 128}, input_shape, num_classes);
+  if (name == "mlp6") return mlp("mlp6", {256, 256, 256, 256, 128}, input_shape, num_classes);
+  if (name == "cnn3") return cnn3(input_shape, num_classes);
+  if (name == "resnet18") return resnet18(input_shape, num_classes);
+  std::string known;
+  for (const auto& m : builtin_models()) known += (known.empty() ? "" : ", ") + m.name;
+  throw ConfigError("", pointer, "unknown model \"" + name + "\"; built-in models: " + known);
+}
+
+Network builtin_model(const std::string& name, const ops::Shape& input_shape,
+                      std::int64_t num_classes) {
+  Network net = parse_network(builtin_model_json(name, input_shape, num_classes),
+                              "built-in model " + name);
+  net.origin = "built-in model " + name;
+  return net;
+}
+
+}  // namespace lpsim::models

@@ -1,0 +1,32 @@
+#pragma once
+// Built-in networks. Names are part of the interface; parametrised layers are named as in
+// the PyTorch state_dict of the equivalent torch.nn model.
+//   mlp3      784-256-128-10, ReLU                        fc1..fc3
+//   mlp6      784-256-256-256-256-128-10, ReLU            fc1..fc6
+//   cnn3      conv 1->16, conv 16->32 (3x3 pad 1, ReLU, maxpool 2), fc 1568->10
+//   resnet18  CIFAR-style ResNet-18 (3x3 stem, widths 64-128-256-512, batch norm,
+//             global average pool, fc), torchvision names (layerN.B.convK, downsample.0/1)
+// Every model is generated as a network document and read by parse_network, so it obeys
+// the same rules as a user's file. The input shape and class count come from the data set.
+
+#include <string>
+#include <vector>
+
+#include "workloads/models/network.h"
+
+namespace lpsim::models {
+
+struct BuiltinInfo {
+  std::string name;
+  std::string description;
+};
+
+const std::vector<BuiltinInfo>& builtin_models();
+bool is_builtin_model(const std::string& name);
+// Throws ConfigError (file "", pointer `pointer`) for an unknown name.
+Json builtin_model_json(const std::string& name, const ops::Shape& input_shape,
+                        std::int64_t num_classes, const std::string& pointer = "");
+Network builtin_model(const std::string& name, const ops::Shape& input_shape = {1, 28, 28},
+                      std::int64_t num_classes = 10);
+
+}  // namespace lpsim::models

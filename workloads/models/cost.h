@@ -1,0 +1,44 @@
+#pragma once
+// The work of each layer's hardware tasks, as GEMMs and element-wise operations.
+//
+// A hardware cost model (hw_models/pe) turns this into cycles. Convolutions lower to GEMMs
+// [M x K]·[K x N] exactly as workloads/ops computes them (im2col over the whole batch):
+//   F : M = B·Ho·Wo, K = C·kh·kw, N = O
+//   Ba: M = B·Ho·Wo, K = O,       N = C·kh·kw   (then col2im, element-wise)
+//   Bw: M = O,       K = B·Ho·Wo, N = C·kh·kw
+// and a linear layer is the 1x1 case with Ho = Wo = 1. Element-wise counts are lane
+// operations (one element through one vector lane).
+
+#include <cstdint>
+#include <vector>
+
+#include "workloads/models/network.h"
+
+namespace lpsim::models {
+
+struct Gemm {
+  std::int64_t m = 0;
+  std::int64_t n = 0;
+  std::int64_t k = 0;
+  std::int64_t macs() const { return m * n * k; }
+};
+
+struct Work {
+  std::vector<Gemm> gemms;
+  std::int64_t vector_ops = 0;
+
+  std::int64_t macs() const;
+  Work& operator+=(const Work& other);
+};
+
+// The four hardware tasks of a layer (LayerPipe's F, Ba, Bw, U).
+enum class Task { kForward, kBackwardActivation, kBackwardWeight, kUpdate };
+
+// Work of one task of one layer for a minibatch of `batch` samples. Layers without
+// parameters have only F and Ba work (Ba is their backward); the loss has F and Ba.
+Work layer_work(const Layer& layer, Task task, std::int64_t batch);
+
+// Bytes of one sample's activation at a layer's output (ops::Scalar elements).
+std::int64_t activation_bytes(const Layer& layer);
+
+}  // namespace lpsim::models

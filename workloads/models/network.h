@@ -1,0 +1,90 @@
+#pragma once
+// A network: a DAG of layers read from JSON (a file or a built-in model).
+//
+// Format (documented in README.md, "Network files"):
+//   {"name": "mlp3", "input": {"shape": [1, 28, 28]},
+//    "layers": [{"name": "fc1", "type": "linear", "out_features": 256, "inputs": ["input"]},
+//               ...,
+//               {"name": "loss", "type": "softmax_cross_entropy"}]}
+// "inputs" defaults to the previous layer (or "input" for the first). The graph must be
+// acyclic, have exactly one softmax_cross_entropy layer, and every layer must reach it.
+// Shapes are inferred and checked; every fault throws ConfigError with the JSON pointer.
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "sim/core/json_reader.h"
+#include "workloads/ops/tensor.h"
+
+namespace lpsim::models {
+
+enum class LayerKind {
+  kLinear,
+  kConv2d,
+  kBatchNorm2d,
+  kRelu,
+  kMaxPool2d,
+  kAvgPool2d,
+  kGlobalAvgPool,
+  kFlatten,
+  kAdd,
+  kSoftmaxCrossEntropy,
+};
+
+const char* layer_kind_name(LayerKind kind);
+// Every type name accepted in a network file.
+const std::vector<std::string>& layer_type_names();
+
+// Index of the network input in Layer::inputs.
+constexpr int kNetworkInput = -1;
+
+struct Layer {
+  std::string name;
+  LayerKind kind = LayerKind::kRelu;
+  std::vector<int> inputs;  // producer layer indices, or kNetworkInput
+  // linear
+  std::int64_t out_features = 0;
+  // conv2d (out_channels, kernel, stride, padding, bias); pools (kernel, stride, padding)
+  std::int64_t out_channels = 0;
+  std::int64_t kernel_h = 0;
+  std::int64_t kernel_w = 0;
+  std::int64_t stride = 1;
+  std::int64_t padding = 0;
+  bool bias = true;
+  // inferred
+  ops::Shape in_shape;   // shape of the first input (per sample)
+  ops::Shape out_shape;  // per sample; for the loss: {1,1,1}
+
+  bool has_params() const {
+    return kind == LayerKind::kLinear || kind == LayerKind::kConv2d ||
+           kind == LayerKind::kBatchNorm2d;
+  }
+  // Trainable parameters (weight + bias or gamma + beta).
+  std::int64_t num_params() const;
+  std::int64_t weight_size() const;  // elements of .weight
+  std::int64_t bias_size() const;    // elements of .bias (0 when absent)
+};
+
+struct Network {
+  std::string name;
+  std::string origin;  // file it came from, or "built-in model NAME"
+  ops::Shape input_shape;
+  std::int64_t num_classes = 0;
+  std::vector<Layer> layers;  // topological order (file order where it is one)
+  int loss = -1;              // index of the loss layer
+
+  std::vector<int> parametrised() const;
+  std::int64_t num_params() const;
+  int find(const std::string& layer_name) const;  // -1 when absent
+  // consumers[i]: the layers reading layer i's output.
+  std::vector<std::vector<int>> consumers() const;
+};
+
+// Reads and validates a network document. `file` names its origin in errors.
+Network parse_network(const Json& doc, const std::string& file);
+Network load_network_file(const std::string& path);
+// The inverse of parse_network (inferred shapes are not written).
+Json network_to_json(const Network& network);
+
+}  // namespace lpsim::models
