@@ -67,7 +67,7 @@ namespace {
 
 std::int64_t parse_count(const std::string& token, const std::string& origin) {
   if (token.empty() || token.size() > 9 ||
-      token.find_first_not_of("0123456789") != std::string::npos) {
+      token.find_first_not_of("0123456789") != std::string::npos || std::stoll(token) == 0) {
     throw ConfigError(origin, "", "stage count \"" + token +
                                       "\" is not a positive integer; expected \"per_layer\" or "
                                       "counts of layers per stage such as \"2,2,2\"");

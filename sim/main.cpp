@@ -12,25 +12,27 @@
 
 namespace {
 
-void usage() {
-  std::cout << "usage: lpsim <command> [options]   (lpsim <command> --help for its options)\n\n"
+void usage(std::ostream& out) {
+  out << "usage: lpsim <command> [options]   (lpsim <command> --help for its options)\n\n"
                "commands:\n";
   for (const auto& c : lpsim::cli::commands()) {
-    std::printf("  %-14s %s\n", c.name, c.summary);
+    char line[160];
+    std::snprintf(line, sizeof(line), "  %-14s %s\n", c.name, c.summary);
+    out << line;
   }
-  std::cout << "\nexit codes: 0 success, 2 bad input, 1 internal error\n";
+  out << "\nexit codes: 0 success, 2 bad input, 1 internal error\n";
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
   if (argc < 2) {
-    usage();
+    usage(std::cerr);
     return 2;
   }
   const std::string name = argv[1];
   if (name == "--help" || name == "-h" || name == "help") {
-    usage();
+    usage(std::cout);
     return 0;
   }
   if (name == "--version") {
@@ -43,7 +45,7 @@ int main(int argc, char** argv) {
       if (name == c.name) return c.run(args);
     }
     std::cerr << "lpsim: error: unknown command \"" << name << "\"\n";
-    usage();
+    usage(std::cerr);
     return 2;
   } catch (const lpsim::UserError& e) {
     std::cerr << "lpsim: error: " << e.what() << "\n";

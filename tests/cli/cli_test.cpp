@@ -1,0 +1,123 @@
+// The lpsim command line end to end: every bad input of tests/bad_inputs/cases.json exits
+// 2 with its message fragment, and good runs exit 0 with well-formed output.
+
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+
+#include "sim/core/json_reader.h"
+
+namespace lpsim {
+namespace {
+
+struct Result {
+  int exit_code = -1;
+  std::string out;
+  std::string err;
+};
+
+std::string slurp(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+std::string shell_quote(const std::string& s) {
+  std::string q = "'";
+  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return q + "'";
+}
+
+Result run_lpsim(const std::vector<std::string>& args) {
+  const std::string dir = ::testing::TempDir();
+  const std::string out = dir + "/lpsim_cli_out.txt", err = dir + "/lpsim_cli_err.txt";
+  std::string cmd = "timeout 120 " + shell_quote(std::string(LPSIM_BINARY_DIR) + "/lpsim");
+  for (const auto& a : args) cmd += " " + shell_quote(a);
+  cmd += " >" + out + " 2>" + err + " </dev/null";
+  const int status = std::system(cmd.c_str());
+  Result r;
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  r.out = slurp(out);
+  r.err = slurp(err);
+  return r;
+}
+
+TEST(BadInputs, EveryCaseExitsTwoWithItsMessage) {
+  const std::string dir = std::string(LPSIM_SOURCE_DIR) + "/tests/bad_inputs";
+  const Json cases = parse_json_file(dir + "/cases.json");
+  ASSERT_GE(cases.at("cases").size(), 20u);
+  for (const auto& c : cases.at("cases")) {
+    std::vector<std::string> args;
+    for (const auto& a : c.at("args")) {
+      const std::string s = a.get<std::string>();
+      args.push_back(s == "@" ? dir + "/" + c.at("file").get<std::string>() : s);
+    }
+    const Result r = run_lpsim(args);
+    const std::string fragment = c.at("fragment").get<std::string>();
+    EXPECT_EQ(r.exit_code, 2) << c.dump() << "\nstderr: " << r.err;
+    EXPECT_NE(r.err.find(fragment), std::string::npos)
+        << c.dump() << "\nstderr: " << r.err;
+    if (!c.at("file").is_null()) {
+      EXPECT_NE(r.err.find(c.at("file").get<std::string>()), std::string::npos)
+          << "the message must name the file: " << r.err;
+    }
+    EXPECT_TRUE(r.out.empty()) << "no half-written output on stdout: " << r.out;
+  }
+}
+
+TEST(GraphCommand, PrintsTheRetimedGraphAsJson) {
+  const Result r = run_lpsim({"graph", "--model", "mlp6", "--stages", "2,2,2"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const Json j = Json::parse(r.out);
+  std::vector<std::int64_t> delays;
+  for (const auto& l : j.at("layers")) delays.push_back(l.at("delay").get<std::int64_t>());
+  EXPECT_EQ(delays, (std::vector<std::int64_t>{4, 4, 2, 2, 0, 0}));
+  EXPECT_GT(j.at("iteration_bound").get<double>(), 0.0);
+  EXPECT_FALSE(j.at("edges").empty());
+  for (const auto& e : j.at("edges")) EXPECT_GE(e.at("delay").get<std::int64_t>(), 0);
+}
+
+TEST(GraphCommand, WritesDotToAFile) {
+  const std::string path = ::testing::TempDir() + "/lpsim_graph.dot";
+  std::remove(path.c_str());
+  const Result r = run_lpsim({"graph", "--model", "cnn3", "--format", "dot", "--out", path});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const std::string dot = slurp(path);
+  EXPECT_EQ(dot.rfind("digraph training {", 0), 0u);
+  EXPECT_NE(dot.find("cluster_stage2"), std::string::npos);
+  EXPECT_NE(dot.find("label=\"4D\""), std::string::npos);  // conv1's stored activation
+}
+
+TEST(GraphCommand, UnwritableOutputIsABadInput) {
+  const Result r = run_lpsim({"graph", "--model", "mlp3", "--out", "/nonexistent/dir/g.json"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("/nonexistent/dir/g.json"), std::string::npos) << r.err;
+}
+
+TEST(ModelsCommand, ListsEveryBuiltinModel) {
+  const Result r = run_lpsim({"models", "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const Json j = Json::parse(r.out);
+  std::vector<std::string> names;
+  for (const auto& m : j) names.push_back(m.at("name").get<std::string>());
+  for (const char* want : {"mlp3", "mlp6", "cnn3", "resnet18"}) {
+    EXPECT_NE(std::find(names.begin(), names.end(), want), names.end()) << want;
+  }
+}
+
+TEST(Help, EveryCommandHasHelp) {
+  for (const char* cmd : {"graph", "models"}) {
+    const Result r = run_lpsim({cmd, "--help"});
+    EXPECT_EQ(r.exit_code, 0) << cmd;
+    EXPECT_NE(r.out.find("usage: lpsim"), std::string::npos) << cmd;
+  }
+  EXPECT_EQ(run_lpsim({}).exit_code, 2);
+  EXPECT_EQ(run_lpsim({"--help"}).exit_code, 0);
+}
+
+}  // namespace
+}  // namespace lpsim
