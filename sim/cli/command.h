@@ -18,5 +18,6 @@ const std::vector<Command>& commands();
 
 int run_graph(const std::vector<std::string>& args);
 int run_models(const std::vector<std::string>& args);
+int run_gemm(const std::vector<std::string>& args);
 
 }  // namespace lpsim::cli

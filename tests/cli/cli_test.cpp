@@ -109,8 +109,16 @@ TEST(ModelsCommand, ListsEveryBuiltinModel) {
   }
 }
 
+TEST(GemmCommand, MatchesScaleSimPlusOne) {
+  // First row of shared/reference/scalesim_v2_gemm_cycles.csv: SCALE-Sim prints 961.
+  const Result r = run_lpsim({"gemm", "--rows", "4", "--cols", "16", "--dataflow", "os", "--m",
+                              "102", "--n", "13", "--k", "19", "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(Json::parse(r.out).at("cycles").get<std::uint64_t>(), 962u);
+}
+
 TEST(Help, EveryCommandHasHelp) {
-  for (const char* cmd : {"graph", "models"}) {
+  for (const char* cmd : {"graph", "models", "gemm"}) {
     const Result r = run_lpsim({cmd, "--help"});
     EXPECT_EQ(r.exit_code, 0) << cmd;
     EXPECT_NE(r.out.find("usage: lpsim"), std::string::npos) << cmd;
