@@ -25,6 +25,26 @@ using Vec = Eigen::Matrix<T, Eigen::Dynamic, 1>;
 using Matrix = Mat<Scalar>;
 using Vector = Vec<Scalar>;
 
+// Class labels of a minibatch, one per row of the activation batch, in [0, K).
+// A std::vector<std::int32_t> v passes as Eigen::Map<const Labels>(v.data(), v.size()).
+using Labels = Eigen::Matrix<std::int32_t, Eigen::Dynamic, 1>;
+
+namespace detail {
+template <typename T>
+struct NonDeduced {
+  using type = T;
+};
+}  // namespace detail
+
+// Kernel input types: Eigen::Ref<const Mat<T>> / Eigen::Ref<const Vec<T>>, written so that
+// T is not deduced from them (it is deduced from the kernel's output arguments). A Mat<T>,
+// a row block of one or a Map binds without a copy; a mismatched scalar type does not compile.
+template <typename T>
+using MatIn = Eigen::Ref<const Mat<typename detail::NonDeduced<T>::type>>;
+template <typename T>
+using VecIn = Eigen::Ref<const Vec<typename detail::NonDeduced<T>::type>>;
+using LabelsIn = Eigen::Ref<const Labels>;
+
 // Per-sample shape of an activation: channels x height x width; a flat feature vector of
 // F features is {F, 1, 1}.
 struct Shape {
