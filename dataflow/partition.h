@@ -1,13 +1,6 @@
 #pragma once
-// Units and stage partitions.
-//
-// A unit is what the training dataflow graph calls "a layer": one parametrised layer
-// (linear, conv2d, batchnorm2d) with the parameter-free layers that follow it (ReLU,
-// pooling, flatten, residual add), attached to the latest (in topological order) of the
-// units producing their inputs; a residual add's other input becomes a skip edge.
-// Parameter-free layers fed only by the network input are pre-processing of the input.
-// A partition assigns every unit a stage; stages are contiguous runs of units in
-// topological order, so forward edges never go back a stage.
+// Stage partitions: every unit (workloads/models/units.h) gets a stage; stages are
+// contiguous runs of units in topological order, so forward edges never go back a stage.
 
 #include <cstdint>
 #include <string>
@@ -15,27 +8,15 @@
 
 #include "sim/core/json_reader.h"
 #include "workloads/models/network.h"
+#include "workloads/models/units.h"
 
 namespace lpsim::dataflow {
 
-constexpr int kInputUnit = -1;
-
-struct Unit {
-  std::string name;           // the parametrised layer's name
-  int layer = -1;             // index into Network::layers
-  std::vector<int> attached;  // parameter-free layers that follow it, in topological order
-  std::vector<int> inputs;    // producer units (kInputUnit for the network input), unique
-};
-
-struct UnitGraph {
-  std::vector<Unit> units;            // topological order
-  std::vector<int> unit_of_layer;     // per network layer: its unit, kInputUnit, or -2 (loss)
-  std::vector<int> input_attached;    // parameter-free layers applied to the network input
-  std::vector<int> loss_inputs;       // units feeding the loss (kInputUnit possible)
-  std::vector<std::vector<int>> consumers() const;  // per unit: units reading it
-};
-
-UnitGraph group_units(const models::Network& network);
+using models::group_units;
+using models::kInputUnit;
+using models::kLossUnit;
+using models::Unit;
+using models::UnitGraph;
 
 // How the user wrote the partition.
 struct StageSpec {

@@ -249,7 +249,6 @@ struct Builder {
     for (int l : units.input_attached) {
       g.nodes[g.input_node].work += models::layer_work(net.layers[l], Task::kForward, batch);
     }
-    const std::vector<std::vector<int>> consumers = units.consumers();
     for (int u = 0; u < nu; ++u) {
       const Unit& unit = units.units[u];
       const models::Layer& layer = net.layers[unit.layer];
@@ -261,12 +260,11 @@ struct Builder {
       }
       g.nodes[g.bw_node[u]].work += models::layer_work(layer, Task::kBackwardWeight, batch);
       g.nodes[g.update_node[u]].work += models::layer_work(layer, Task::kUpdate, batch);
-      // The element-wise backward of this unit's attached layers belongs to the task that
-      // hands the unit its gradient (LayerPipe: "the element-wise derivative of layer l-1
-      // runs with Ba_l"): the first consumer's Ba, or the loss.
+      // The unit's tail (element-wise backward of its attached layers) runs with its tail
+      // owner's Ba, or with the loss (workloads/models/units.h).
       models::Work tail;
       for (int a : unit.attached) tail += models::layer_work(net.layers[a], Task::kBackwardActivation, batch);
-      const int owner = consumers[u].empty() ? g.loss_node : g.ba_node[consumers[u].front()];
+      const int owner = unit.tail_owner == kLossUnit ? g.loss_node : g.ba_node[unit.tail_owner];
       g.nodes[owner].work += tail;
     }
     Node& loss = g.nodes[g.loss_node];
