@@ -1,0 +1,572 @@
+#include "workloads/reference/engine.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "sim/core/errors.h"
+#include "workloads/ops/ops.h"
+
+namespace lpsim::reference {
+
+using models::Layer;
+using models::LayerKind;
+using models::WeightPolicy;
+using ops::Matrix;
+using ops::Scalar;
+using ops::Vector;
+
+namespace {
+
+std::uint64_t mix(std::uint64_t x) {
+  x += 0x9E3779B97F4A7C15ull;
+  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
+  x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
+  return x ^ (x >> 31);
+}
+
+ops::Conv2dGeometry conv_geometry(const Layer& l) {
+  ops::Conv2dGeometry g;
+  g.in = l.in_shape;
+  g.out_channels = l.out_channels;
+  g.kernel_h = l.kernel_h;
+  g.kernel_w = l.kernel_w;
+  g.stride = l.stride;
+  g.padding = l.padding;
+  return g;
+}
+
+ops::Pool2dGeometry pool_geometry(const Layer& l) {
+  ops::Pool2dGeometry g;
+  g.in = l.in_shape;
+  g.kernel_h = l.kernel_h;
+  g.kernel_w = l.kernel_w;
+  g.stride = l.stride;
+  g.padding = l.padding;
+  return g;
+}
+
+Eigen::Map<const Vector> as_vector(const Matrix& m) {
+  return Eigen::Map<const Vector>(m.data(), m.size());
+}
+
+double frobenius_distance(const Matrix& a, const Matrix& b) {
+  return static_cast<double>((a - b).norm());
+}
+
+std::string where(const char* task, int unit, const models::UnitGraph& units, std::int64_t n) {
+  return std::string(task) + "(" + (unit >= 0 ? units.units[unit].name : std::string("loss")) +
+         ", minibatch " + std::to_string(n) + ")";
+}
+
+}  // namespace
+
+std::vector<UnitParams> initial_parameters(const models::Network& network,
+                                           const models::UnitGraph& units, std::uint64_t seed) {
+  std::vector<UnitParams> params(units.units.size());
+  for (std::size_t u = 0; u < units.units.size(); ++u) {
+    const Layer& l = network.layers[units.units[u].layer];
+    ops::Rng rng(mix(seed ^ mix(0x1000 + u)));
+    UnitParams& p = params[u];
+    switch (l.kind) {
+      case LayerKind::kLinear:
+        ops::init_linear(l.out_features, l.in_shape.c, rng, p.weight, p.bias);
+        break;
+      case LayerKind::kConv2d:
+        ops::init_conv2d(conv_geometry(l), rng, p.weight, p.bias);
+        break;
+      case LayerKind::kBatchNorm2d: {
+        Vector gamma;
+        ops::init_batchnorm(l.in_shape.c, gamma, p.bias, p.running_mean, p.running_var);
+        p.weight = Eigen::Map<const Matrix>(gamma.data(), 1, gamma.size());
+        break;
+      }
+      default:
+        LPSIM_ASSERT(false, "unit without parameters");
+    }
+    if (!l.bias && l.kind != LayerKind::kBatchNorm2d) p.bias.setZero();
+  }
+  return params;
+}
+
+struct TaskEngine::UnitState {
+  int layer = -1;
+  std::int64_t d = 0;
+  UnitParams p;
+  Matrix momentum_w;
+  Vector momentum_b;
+  std::int64_t updates = 0;
+  std::map<std::int64_t, std::pair<Matrix, Vector>> pending;  // gradients by minibatch
+  std::deque<std::pair<std::int64_t, Matrix>> stash;          // (version, weight)
+  bool keep_stash = false;
+  Matrix ema;  // ema_grad: EMA of applied updates; ema_weight: EMA of the weights
+  ReconstructionStats recon;
+  struct Snapshot {
+    UnitParams p;
+    bool weights = false;
+    bool stats = false;
+  };
+  std::map<std::int64_t, Snapshot> snapshots;
+  ops::Conv2dWorkspace<Scalar> ws;
+};
+
+struct TaskEngine::Context {
+  std::int64_t n = 0;
+  std::vector<std::int32_t> labels;
+  Matrix input;
+  std::vector<Matrix> out;                                   // per layer
+  std::vector<std::vector<std::pair<int, Matrix>>> grads;    // per layer: (contributor, part)
+  std::vector<Matrix> delta;                                 // per unit: gradient at its layer
+  std::vector<bool> delta_ready;
+  std::vector<ops::BatchNormSaved<Scalar>> bn_saved;         // per layer (batch norm only)
+  std::vector<ops::ArgmaxIndices> argmax;                    // per layer (max pool only)
+  int remaining = 0;
+};
+
+TaskEngine::TaskEngine(const models::Network& network, const models::UnitGraph& units,
+                       EngineSettings settings, std::vector<UnitParams> params)
+    : network_(network), units_(units), settings_(std::move(settings)) {
+  const int nu = num_units();
+  LPSIM_ASSERT(static_cast<int>(settings_.delays.size()) == nu, "one delay per unit");
+  LPSIM_ASSERT(static_cast<int>(params.size()) == nu, "one parameter set per unit");
+  tails_owned_by_unit_.assign(nu, {});
+  int ba_count = 0;
+  for (int u = 0; u < nu; ++u) {
+    auto s = std::make_unique<UnitState>();
+    s->layer = units.units[u].layer;
+    s->d = settings_.delays[u];
+    LPSIM_ASSERT(s->d >= 0, "negative delay");
+    LPSIM_ASSERT(settings_.policy != WeightPolicy::kSync || s->d == 0, "sync has no delays");
+    s->p = std::move(params[u]);
+    s->momentum_w = Matrix::Zero(s->p.weight.rows(), s->p.weight.cols());
+    s->momentum_b = Vector::Zero(s->p.bias.size());
+    s->keep_stash = s->d > 0 && has_backward_activation(u) &&
+                    (settings_.policy == WeightPolicy::kStash || settings_.reconstruction_diagnostic);
+    if (s->d > 0 && settings_.policy == WeightPolicy::kEmaGrad) {
+      s->ema = Matrix::Zero(s->p.weight.rows(), s->p.weight.cols());
+    }
+    if (s->d > 0 && settings_.policy == WeightPolicy::kEmaWeight) s->ema = s->p.weight;
+    const bool is_bn = network.layers[s->layer].kind == LayerKind::kBatchNorm2d;
+    for (std::int64_t v : settings_.snapshot_versions) {
+      auto& snap = s->snapshots[v];
+      if (v <= s->d) {
+        snap.p.weight = s->p.weight;
+        snap.p.bias = s->p.bias;
+        snap.weights = true;
+      }
+      snap.stats = !is_bn;
+    }
+    const int owner = units.units[u].tail_owner;
+    if (owner == models::kLossUnit) {
+      tails_owned_by_loss_.push_back(u);
+    } else {
+      tails_owned_by_unit_[owner].push_back(u);
+    }
+    if (has_backward_activation(u)) ++ba_count;
+    state_.push_back(std::move(s));
+  }
+  tasks_per_minibatch_ = 2 * nu + ba_count + 1;
+}
+
+TaskEngine::~TaskEngine() = default;
+
+bool TaskEngine::has_backward_activation(int unit) const {
+  const auto& in = units_.units[unit].inputs;
+  return std::any_of(in.begin(), in.end(), [](int p) { return p != models::kInputUnit; });
+}
+
+TaskEngine::Context& TaskEngine::context(std::int64_t n, const char* task, int unit) {
+  auto it = contexts_.find(n);
+  if (it == contexts_.end()) {
+    throw InternalError(where(task, unit, units_, n) + ": minibatch not loaded or already retired");
+  }
+  return *it->second;
+}
+
+void TaskEngine::load(std::int64_t n, Matrix images, std::vector<std::int32_t> labels) {
+  LPSIM_ASSERT(contexts_.count(n) == 0, "minibatch loaded twice");
+  LPSIM_ASSERT(images.cols() == network_.input_shape.size(), "input width");
+  LPSIM_ASSERT(static_cast<std::size_t>(images.rows()) == labels.size(), "one label per sample");
+  auto ctx = std::make_unique<Context>();
+  const std::size_t nl = network_.layers.size();
+  ctx->n = n;
+  ctx->labels = std::move(labels);
+  ctx->input = std::move(images);
+  ctx->out.resize(nl);
+  ctx->grads.resize(nl);
+  ctx->bn_saved.resize(nl);
+  ctx->argmax.resize(nl);
+  ctx->delta.resize(units_.units.size());
+  ctx->delta_ready.assign(units_.units.size(), false);
+  ctx->remaining = tasks_per_minibatch_;
+  for (int l : units_.input_attached) forward_layer(l, *ctx, UnitParams{}, true);
+  contexts_.emplace(n, std::move(ctx));
+}
+
+namespace {
+
+const Matrix& tensor_of(const std::vector<Matrix>& out, const Matrix& input, int layer) {
+  return layer == models::kNetworkInput ? input : out[layer];
+}
+
+}  // namespace
+
+// Runs a parameter-free layer, or a parametrised one with `params` (evaluation). The
+// training forward of parametrised layers is TaskEngine::forward.
+void TaskEngine::forward_layer(int layer, Context& ctx, const UnitParams& params, bool train) const {
+  const Layer& l = network_.layers[layer];
+  const Matrix& x = tensor_of(ctx.out, ctx.input, l.inputs[0]);
+  LPSIM_ASSERT(x.rows() > 0, "input of " + l.name + " not produced yet");
+  Matrix& y = ctx.out[layer];
+  switch (l.kind) {
+    case LayerKind::kLinear:
+      ops::linear_forward(x, params.weight, params.bias, y);
+      break;
+    case LayerKind::kConv2d:
+      ops::conv2d_forward(x, params.weight, params.bias, conv_geometry(l), y);
+      break;
+    case LayerKind::kBatchNorm2d:
+      LPSIM_ASSERT(!train, "training batch norm runs in forward()");
+      ops::batchnorm2d_forward_eval(x, l.in_shape, as_vector(params.weight), params.bias,
+                                    params.running_mean, params.running_var, y);
+      break;
+    case LayerKind::kRelu:
+      ops::relu_forward(x, y);
+      break;
+    case LayerKind::kMaxPool2d:
+      ops::maxpool2d_forward(x, pool_geometry(l), y, ctx.argmax[layer]);
+      break;
+    case LayerKind::kAvgPool2d:
+      ops::avgpool2d_forward(x, pool_geometry(l), y);
+      break;
+    case LayerKind::kGlobalAvgPool:
+      ops::global_avgpool_forward(x, l.in_shape, y);
+      break;
+    case LayerKind::kFlatten:
+      y = x;
+      break;
+    case LayerKind::kAdd:
+      ops::residual_add_forward(x, tensor_of(ctx.out, ctx.input, l.inputs[1]), y);
+      break;
+    case LayerKind::kSoftmaxCrossEntropy:
+      LPSIM_ASSERT(false, "the loss is not a forward layer");
+  }
+}
+
+void TaskEngine::forward(int unit, std::int64_t n) {
+  UnitState& s = *state_[unit];
+  Context& ctx = context(n, "F", unit);
+  const bool no_update_yet = s.updates == 0 && n <= s.d;
+  if (!no_update_yet && n != s.updates + s.d) {
+    throw InternalError(where("F", unit, units_, n) + " needs weight version " + std::to_string(n) +
+                        " but the layer holds version " + std::to_string(s.updates + s.d) +
+                        " (the forward pass must never see another version)");
+  }
+  if (s.keep_stash) s.stash.emplace_back(n, s.p.weight);
+  const Layer& l = network_.layers[s.layer];
+  if (l.kind == LayerKind::kBatchNorm2d) {
+    const Matrix& x = tensor_of(ctx.out, ctx.input, l.inputs[0]);
+    ops::batchnorm2d_forward_train(x, l.in_shape, as_vector(s.p.weight), s.p.bias,
+                                   s.p.running_mean, s.p.running_var, ctx.out[s.layer],
+                                   ctx.bn_saved[s.layer]);
+    auto snap = s.snapshots.find(n + 1);
+    if (snap != s.snapshots.end()) {
+      snap->second.p.running_mean = s.p.running_mean;
+      snap->second.p.running_var = s.p.running_var;
+      snap->second.stats = true;
+    }
+  } else if (l.kind == LayerKind::kConv2d) {
+    const Matrix& x = tensor_of(ctx.out, ctx.input, l.inputs[0]);
+    ops::conv2d_forward(x, s.p.weight, s.p.bias, conv_geometry(l), ctx.out[s.layer], s.ws);
+  } else {
+    forward_layer(s.layer, ctx, s.p, true);
+  }
+  for (int a : units_.units[unit].attached) forward_layer(a, ctx, UnitParams{}, true);
+  task_done(n);
+}
+
+void TaskEngine::add_gradient(Context& ctx, int layer, int contributor, Matrix grad) {
+  if (layer == models::kNetworkInput) return;
+  ctx.grads[layer].emplace_back(contributor, std::move(grad));
+}
+
+Matrix TaskEngine::take_gradient(Context& ctx, int layer) {
+  auto& parts = ctx.grads[layer];
+  std::size_t expected = 0;
+  for (const auto& c : network_.layers) {
+    for (int in : c.inputs) expected += in == layer ? 1 : 0;
+  }
+  if (parts.size() != expected) {
+    throw InternalError("gradient of layer " + network_.layers[layer].name + " for minibatch " +
+                        std::to_string(ctx.n) + " used with " + std::to_string(parts.size()) +
+                        " of its " + std::to_string(expected) + " contributions");
+  }
+  std::stable_sort(parts.begin(), parts.end(),
+                   [](const auto& a, const auto& b) { return a.first < b.first; });
+  Matrix sum = std::move(parts[0].second);
+  for (std::size_t i = 1; i < parts.size(); ++i) sum += parts[i].second;
+  parts.clear();
+  return sum;
+}
+
+void TaskEngine::run_tail(int unit, Context& ctx) {
+  const auto& attached = units_.units[unit].attached;
+  for (auto it = attached.rbegin(); it != attached.rend(); ++it) {
+    const int a = *it;
+    const Layer& l = network_.layers[a];
+    const Matrix dy = take_gradient(ctx, a);
+    Matrix dx;
+    switch (l.kind) {
+      case LayerKind::kRelu:
+        ops::relu_backward(dy, ctx.out[a], dx);
+        break;
+      case LayerKind::kMaxPool2d:
+        ops::maxpool2d_backward(dy, ctx.argmax[a], pool_geometry(l), dx);
+        break;
+      case LayerKind::kAvgPool2d:
+        ops::avgpool2d_backward(dy, pool_geometry(l), dx);
+        break;
+      case LayerKind::kGlobalAvgPool:
+        ops::global_avgpool_backward(dy, l.in_shape, dx);
+        break;
+      case LayerKind::kFlatten:
+        dx = dy;
+        break;
+      case LayerKind::kAdd: {
+        Matrix da, db;
+        ops::residual_add_backward(dy, da, db);
+        add_gradient(ctx, l.inputs[0], a, std::move(da));
+        add_gradient(ctx, l.inputs[1], a, std::move(db));
+        continue;
+      }
+      default:
+        LPSIM_ASSERT(false, "a parametrised layer in a tail");
+    }
+    add_gradient(ctx, l.inputs[0], a, std::move(dx));
+  }
+  ctx.delta[unit] = take_gradient(ctx, units_.units[unit].layer);
+  ctx.delta_ready[unit] = true;
+}
+
+void TaskEngine::loss(std::int64_t n) {
+  Context& ctx = context(n, "Loss", -1);
+  const Layer& l = network_.layers[network_.loss];
+  const Matrix& logits = tensor_of(ctx.out, ctx.input, l.inputs[0]);
+  LPSIM_ASSERT(logits.rows() > 0, "logits of minibatch " + std::to_string(n) + " not produced");
+  Matrix probs, dlogits;
+  MinibatchResult r;
+  r.loss = static_cast<double>(ops::softmax_cross_entropy_forward(logits, ctx.labels, probs));
+  r.correct = ops::count_correct(Matrix(logits), ctx.labels);
+  r.samples = static_cast<std::int64_t>(ctx.labels.size());
+  ops::softmax_cross_entropy_backward(probs, ctx.labels, dlogits);
+  add_gradient(ctx, l.inputs[0], network_.loss, std::move(dlogits));
+  for (int u : tails_owned_by_loss_) run_tail(u, ctx);
+  if (static_cast<std::int64_t>(results_.size()) <= n) results_.resize(n + 1);
+  results_[n] = r;
+  task_done(n);
+}
+
+void TaskEngine::backward_activation(int unit, std::int64_t m) {
+  LPSIM_ASSERT(has_backward_activation(unit), "unit has no Ba task");
+  UnitState& s = *state_[unit];
+  Context& ctx = context(m, "Ba", unit);
+  if (!ctx.delta_ready[unit]) {
+    throw InternalError(where("Ba", unit, units_, m) + " before its output gradient is complete");
+  }
+  // The weight this product uses (ARCHITECTURE.md §2).
+  const Matrix* used = &s.p.weight;
+  Matrix reconstructed;
+  const WeightPolicy policy = settings_.policy;
+  if (s.d > 0 && policy == WeightPolicy::kStash) {
+    LPSIM_ASSERT(!s.stash.empty() && s.stash.front().first == m,
+                 where("Ba", unit, units_, m) + ": stash does not hold W^(m)");
+    used = &s.stash.front().second;
+  } else {
+    if (s.updates != m) {
+      throw InternalError(where("Ba", unit, units_, m) + " must see W^(m+d): " +
+                          std::to_string(m) + " updates applied, found " +
+                          std::to_string(s.updates));
+    }
+    if (s.d > 0 && policy == WeightPolicy::kEmaGrad && s.updates > 0) {
+      const double alpha = 2.0 / static_cast<double>(s.d + 1);
+      const double t = static_cast<double>(s.updates);
+      const double c = static_cast<double>(std::min<std::int64_t>(s.d, s.updates));
+      const Scalar scale = static_cast<Scalar>(c / (1.0 - std::pow(1.0 - alpha, t)));
+      reconstructed = s.p.weight + scale * s.ema;
+      used = &reconstructed;
+    } else if (s.d > 0 && policy == WeightPolicy::kEmaWeight) {
+      used = &s.ema;
+    }
+  }
+  if (settings_.reconstruction_diagnostic && s.d > 0) {
+    LPSIM_ASSERT(!s.stash.empty() && s.stash.front().first == m, "diagnostic stash out of step");
+    const Matrix& exact = s.stash.front().second;
+    const double span = frobenius_distance(s.p.weight, exact);
+    if (span > 0.0) {
+      s.recon.error_sum += frobenius_distance(*used, exact) / span;
+      ++s.recon.measured;
+    }
+  }
+  const Layer& l = network_.layers[s.layer];
+  const int in = l.inputs[0];
+  if (in != models::kNetworkInput) {
+    Matrix dx;
+    switch (l.kind) {
+      case LayerKind::kLinear:
+        ops::linear_backward_input(ctx.delta[unit], *used, dx);
+        break;
+      case LayerKind::kConv2d:
+        ops::conv2d_backward_input(ctx.delta[unit], *used, conv_geometry(l), dx, s.ws);
+        break;
+      case LayerKind::kBatchNorm2d:
+        ops::batchnorm2d_backward_input(ctx.delta[unit], as_vector(*used), ctx.bn_saved[s.layer], dx);
+        break;
+      default:
+        LPSIM_ASSERT(false, "unit layer without parameters");
+    }
+    add_gradient(ctx, in, s.layer, std::move(dx));
+  }
+  if (s.keep_stash) s.stash.pop_front();
+  for (int p : tails_owned_by_unit_[unit]) run_tail(p, ctx);
+  task_done(m);
+}
+
+void TaskEngine::backward_weight(int unit, std::int64_t m) {
+  UnitState& s = *state_[unit];
+  Context& ctx = context(m, "Bw", unit);
+  if (!ctx.delta_ready[unit]) {
+    throw InternalError(where("Bw", unit, units_, m) + " before its output gradient is complete");
+  }
+  const Layer& l = network_.layers[s.layer];
+  const Matrix& x = tensor_of(ctx.out, ctx.input, l.inputs[0]);
+  Matrix gw;
+  Vector gb;
+  switch (l.kind) {
+    case LayerKind::kLinear:
+      ops::linear_backward_weights(x, ctx.delta[unit], gw, gb);
+      break;
+    case LayerKind::kConv2d:
+      ops::conv2d_backward_weights(x, ctx.delta[unit], conv_geometry(l), gw, gb, s.ws);
+      break;
+    case LayerKind::kBatchNorm2d: {
+      Vector dgamma;
+      ops::batchnorm2d_backward_weights(ctx.delta[unit], ctx.bn_saved[s.layer], dgamma, gb);
+      gw = Eigen::Map<const Matrix>(dgamma.data(), 1, dgamma.size());
+      break;
+    }
+    default:
+      LPSIM_ASSERT(false, "unit layer without parameters");
+  }
+  if (!l.bias && l.kind != LayerKind::kBatchNorm2d) gb.setZero();
+  s.pending.emplace(m, std::make_pair(std::move(gw), std::move(gb)));
+  task_done(m);
+}
+
+void TaskEngine::update(int unit, std::int64_t m) {
+  UnitState& s = *state_[unit];
+  if (m != s.updates) {
+    throw InternalError(where("U", unit, units_, m) + " out of order: " +
+                        std::to_string(s.updates) + " updates applied");
+  }
+  auto it = s.pending.find(m);
+  if (it == s.pending.end()) {
+    throw InternalError(where("U", unit, units_, m) + " before its weight gradient");
+  }
+  const Layer& l = network_.layers[s.layer];
+  const OptimizerSettings& opt = settings_.optimizer;
+  const Scalar lr = static_cast<Scalar>(learning_rate(opt, m, settings_.batches_per_epoch,
+                                                      settings_.total_minibatches));
+  const Scalar mu = static_cast<Scalar>(opt.momentum);
+  const Scalar wd = static_cast<Scalar>(opt.weight_decay);
+  const bool ema_grad = s.d > 0 && settings_.policy == WeightPolicy::kEmaGrad;
+  Matrix before;
+  if (ema_grad) before = s.p.weight;
+  s.momentum_w = mu * s.momentum_w + it->second.first + wd * s.p.weight;
+  s.p.weight -= lr * s.momentum_w;
+  if (l.bias || l.kind == LayerKind::kBatchNorm2d) {
+    s.momentum_b = mu * s.momentum_b + it->second.second + wd * s.p.bias;
+    s.p.bias -= lr * s.momentum_b;
+  }
+  s.pending.erase(it);
+  ++s.updates;
+  if (ema_grad) {
+    const Scalar alpha = static_cast<Scalar>(2.0 / static_cast<double>(s.d + 1));
+    s.ema = (Scalar(1) - alpha) * s.ema + alpha * (before - s.p.weight);
+  } else if (s.d > 0 && settings_.policy == WeightPolicy::kEmaWeight) {
+    const Scalar beta = static_cast<Scalar>(static_cast<double>(s.d) / static_cast<double>(s.d + 1));
+    s.ema = beta * s.ema + (Scalar(1) - beta) * s.p.weight;
+  }
+  auto snap = s.snapshots.find(s.updates + s.d);
+  if (snap != s.snapshots.end()) {
+    snap->second.p.weight = s.p.weight;
+    snap->second.p.bias = s.p.bias;
+    snap->second.weights = true;
+  }
+}
+
+void TaskEngine::task_done(std::int64_t n) {
+  auto it = contexts_.find(n);
+  if (--it->second->remaining == 0) contexts_.erase(it);
+}
+
+std::vector<UnitParams> TaskEngine::parameters() const {
+  std::vector<UnitParams> out;
+  for (const auto& s : state_) out.push_back(s->p);
+  return out;
+}
+
+std::int64_t TaskEngine::updates_applied(int unit) const { return state_[unit]->updates; }
+
+const ReconstructionStats& TaskEngine::reconstruction(int unit) const {
+  return state_[unit]->recon;
+}
+
+std::size_t TaskEngine::minibatches_in_flight() const { return contexts_.size(); }
+
+bool TaskEngine::snapshot_ready(std::int64_t version) const {
+  for (const auto& s : state_) {
+    auto it = s->snapshots.find(version);
+    if (it == s->snapshots.end() || !it->second.weights || !it->second.stats) return false;
+  }
+  return true;
+}
+
+EvalResult TaskEngine::evaluate(const Matrix& images, const std::vector<std::int32_t>& labels,
+                                std::optional<std::int64_t> version, std::int64_t batch) const {
+  LPSIM_ASSERT(!version || snapshot_ready(*version), "evaluation snapshot not complete");
+  LPSIM_ASSERT(batch >= 1, "batch >= 1");
+  std::vector<const UnitParams*> params(state_.size());
+  for (std::size_t u = 0; u < state_.size(); ++u) {
+    params[u] = version ? &state_[u]->snapshots.at(*version).p : &state_[u]->p;
+  }
+  const std::int64_t total = images.rows();
+  double loss_sum = 0.0;
+  std::int64_t correct = 0;
+  for (std::int64_t start = 0; start < total; start += batch) {
+    const std::int64_t b = std::min(batch, total - start);
+    Context ctx;
+    ctx.input = images.middleRows(start, b);
+    ctx.labels.assign(labels.begin() + start, labels.begin() + start + b);
+    ctx.out.resize(network_.layers.size());
+    ctx.argmax.resize(network_.layers.size());
+    for (std::size_t i = 0; i < network_.layers.size(); ++i) {
+      const int li = static_cast<int>(i);
+      if (li == network_.loss) continue;
+      const int u = units_.unit_of_layer[i];
+      const bool param = network_.layers[i].has_params();
+      forward_layer(li, ctx, param ? *params[u] : UnitParams{}, false);
+    }
+    const Matrix& logits = tensor_of(ctx.out, ctx.input, network_.layers[network_.loss].inputs[0]);
+    Matrix probs;
+    loss_sum += static_cast<double>(ops::softmax_cross_entropy_forward(logits, ctx.labels, probs)) *
+                static_cast<double>(b);
+    correct += ops::count_correct(Matrix(logits), ctx.labels);
+  }
+  EvalResult r;
+  if (total > 0) {
+    r.loss = loss_sum / static_cast<double>(total);
+    r.accuracy = static_cast<double>(correct) / static_cast<double>(total);
+  }
+  return r;
+}
+
+}  // namespace lpsim::reference

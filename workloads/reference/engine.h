@@ -1,0 +1,141 @@
+#pragma once
+// The math of every hardware task, with every tensor the hardware holds.
+//
+// TaskEngine owns the weights, optimizer and EMA state, weight stashes, stored activations
+// and in-flight gradients of a pipelined training run, and performs one task at a time:
+// F_u(n), the loss of n, Ba_u(m), Bw_u(m), U_u(m) (ARCHITECTURE.md §2-3). Two drivers call
+// it: the sequential reference trainer (trainer.h) and the SystemC hardware model (sim/),
+// each in its own order. Results do not depend on that order as long as every task's
+// preconditions hold, and the engine checks them:
+//   F_u(n)   needs weight version n of unit u: exactly the updates of gradients
+//            0..n-1-d_u applied, and none later (InternalError otherwise);
+//   Ba_u(m)  needs the complete gradient at unit u's output (all consumers done) and, per
+//            policy, W^(m+d_u) (none, EMA) or the stashed W^(m) (stash);
+//   Bw_u(m)  needs the same gradient and the input activation F_u(m) stored;
+//   U_u(m)   needs Bw_u(m) and must follow U_u(m-1).
+// Gradient contributions from several consumers are summed in unit order, not arrival
+// order, so the floating-point result is the same for every legal execution order.
+// Unit u's tail (the backward of its parameter-free layers) runs inside its tail owner's
+// Ba, or inside the loss task (workloads/models/units.h).
+
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include "workloads/models/network.h"
+#include "workloads/models/units.h"
+#include "workloads/models/weight_policy.h"
+#include "workloads/ops/batchnorm.h"
+#include "workloads/ops/pool.h"
+#include "workloads/ops/tensor.h"
+#include "workloads/reference/optimizer.h"
+
+namespace lpsim::reference {
+
+// Trainable state of one unit. weight: linear [O, I], conv [O, C*kh*kw], batch norm gamma
+// as [1, C]; bias [O] (kept at zero and never trained when the layer has none), batch norm
+// beta [C]; running statistics for batch norm only.
+struct UnitParams {
+  ops::Matrix weight;
+  ops::Vector bias;
+  ops::Vector running_mean;
+  ops::Vector running_var;
+};
+
+// PyTorch-default initialisation of every unit, from one seed (a stream per unit).
+std::vector<UnitParams> initial_parameters(const models::Network& network,
+                                           const models::UnitGraph& units, std::uint64_t seed);
+
+struct EngineSettings {
+  models::WeightPolicy policy = models::WeightPolicy::kNone;
+  std::vector<std::int64_t> delays;  // d_u per unit
+  OptimizerSettings optimizer;
+  std::int64_t batches_per_epoch = 1;
+  std::int64_t total_minibatches = 1;
+  // Keep the exact stash beside the policy's weight and measure how far the backward
+  // weight is from W^(m): ||W_used - W^(m)|| / ||W^(m+d) - W^(m)||.
+  bool reconstruction_diagnostic = false;
+  // Evaluation snapshots: for each version V listed, keep W_u^(V) of every unit and the
+  // batch-norm running statistics after F_u(V-1).
+  std::vector<std::int64_t> snapshot_versions;
+};
+
+struct MinibatchResult {
+  double loss = 0.0;
+  std::int64_t correct = 0;
+  std::int64_t samples = 0;
+};
+
+struct ReconstructionStats {
+  double error_sum = 0.0;     // sum of relative errors over the measured backward passes
+  std::int64_t measured = 0;  // passes with ||W^(m+d) - W^(m)|| > 0
+  double mean() const { return measured > 0 ? error_sum / static_cast<double>(measured) : 0.0; }
+};
+
+struct EvalResult {
+  double loss = 0.0;
+  double accuracy = 0.0;
+};
+
+class TaskEngine {
+ public:
+  TaskEngine(const models::Network& network, const models::UnitGraph& units,
+             EngineSettings settings, std::vector<UnitParams> params);
+  ~TaskEngine();
+  TaskEngine(const TaskEngine&) = delete;
+  TaskEngine& operator=(const TaskEngine&) = delete;
+
+  // Minibatch n's input [B, C*H*W] and labels; runs the input's parameter-free layers.
+  void load(std::int64_t n, ops::Matrix images, std::vector<std::int32_t> labels);
+  void forward(int unit, std::int64_t n);
+  void loss(std::int64_t n);
+  void backward_activation(int unit, std::int64_t m);
+  void backward_weight(int unit, std::int64_t m);
+  void update(int unit, std::int64_t m);
+
+  bool has_backward_activation(int unit) const;
+  int num_units() const { return static_cast<int>(units_.units.size()); }
+  std::int64_t delay(int unit) const { return settings_.delays[unit]; }
+  const EngineSettings& settings() const { return settings_; }
+
+  // Per minibatch, in order of n (filled by loss()).
+  const std::vector<MinibatchResult>& minibatch_results() const { return results_; }
+  // Current parameters (after every update applied so far).
+  std::vector<UnitParams> parameters() const;
+  std::int64_t updates_applied(int unit) const;
+  const ReconstructionStats& reconstruction(int unit) const;
+  // Minibatches whose context is still held (for checks: 0 after a full drain).
+  std::size_t minibatches_in_flight() const;
+
+  bool snapshot_ready(std::int64_t version) const;
+  // Test-set loss and accuracy with the snapshot of `version` (or, with nullopt, the
+  // current parameters), batch norm in evaluation mode.
+  EvalResult evaluate(const ops::Matrix& images, const std::vector<std::int32_t>& labels,
+                      std::optional<std::int64_t> version, std::int64_t batch) const;
+
+ private:
+  struct UnitState;
+  struct Context;
+
+  Context& context(std::int64_t n, const char* task, int unit);
+  void add_gradient(Context& ctx, int layer, int contributor, ops::Matrix grad);
+  ops::Matrix take_gradient(Context& ctx, int layer);
+  void run_tail(int unit, Context& ctx);
+  void task_done(std::int64_t n);
+  void forward_layer(int layer, Context& ctx, const UnitParams& params, bool train) const;
+
+  const models::Network& network_;
+  const models::UnitGraph& units_;
+  EngineSettings settings_;
+  std::vector<std::unique_ptr<UnitState>> state_;
+  std::map<std::int64_t, std::unique_ptr<Context>> contexts_;
+  std::vector<MinibatchResult> results_;
+  std::vector<std::vector<int>> tails_owned_by_unit_;  // units whose tail each unit runs
+  std::vector<int> tails_owned_by_loss_;
+  int tasks_per_minibatch_ = 0;
+};
+
+}  // namespace lpsim::reference
