@@ -19,5 +19,6 @@ const std::vector<Command>& commands();
 int run_graph(const std::vector<std::string>& args);
 int run_models(const std::vector<std::string>& args);
 int run_gemm(const std::vector<std::string>& args);
+int run_run(const std::vector<std::string>& args);
 
 }  // namespace lpsim::cli

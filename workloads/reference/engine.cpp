@@ -516,6 +516,12 @@ std::vector<UnitParams> TaskEngine::parameters() const {
 
 std::int64_t TaskEngine::updates_applied(int unit) const { return state_[unit]->updates; }
 
+const std::pair<Matrix, Vector>& TaskEngine::pending_gradient(int unit, std::int64_t m) const {
+  auto it = state_[unit]->pending.find(m);
+  LPSIM_ASSERT(it != state_[unit]->pending.end(), "no pending gradient for that minibatch");
+  return it->second;
+}
+
 const ReconstructionStats& TaskEngine::reconstruction(int unit) const {
   return state_[unit]->recon;
 }

@@ -106,6 +106,8 @@ class TaskEngine {
   // Current parameters (after every update applied so far).
   std::vector<UnitParams> parameters() const;
   std::int64_t updates_applied(int unit) const;
+  // The weight gradient Bw_u(m) produced and U_u(m) has not consumed yet (weight, bias).
+  const std::pair<ops::Matrix, ops::Vector>& pending_gradient(int unit, std::int64_t m) const;
   const ReconstructionStats& reconstruction(int unit) const;
   // Minibatches whose context is still held (for checks: 0 after a full drain).
   std::size_t minibatches_in_flight() const;

@@ -1,0 +1,227 @@
+#include "sim/config/config.h"
+
+#include <cstdio>
+
+#include "sim/core/errors.h"
+
+namespace lpsim::config {
+namespace {
+
+void merge_into(Json& base, const Json& over) {
+  if (!base.is_object() || !over.is_object()) {
+    base = over;
+    return;
+  }
+  for (auto it = over.begin(); it != over.end(); ++it) {
+    if (base.contains(it.key()) && base[it.key()].is_object() && it.value().is_object()) {
+      merge_into(base[it.key()], it.value());
+    } else {
+      base[it.key()] = it.value();
+    }
+  }
+}
+
+void apply_override(Json& doc, const std::string& text) {
+  const auto eq = text.find('=');
+  if (text.empty() || text[0] != '/' || eq == std::string::npos) {
+    throw ConfigError("--set", text, "expected /json/pointer=value, e.g. /workload/batch_size=64");
+  }
+  const std::string pointer = text.substr(0, eq);
+  const std::string value_text = text.substr(eq + 1);
+  Json value;
+  try {
+    value = Json::parse(value_text);
+  } catch (const Json::parse_error&) {
+    value = value_text;  // a bare word is a string: --set /pipeline/policy=stash
+  }
+  Json::json_pointer ptr;
+  try {
+    ptr = Json::json_pointer(pointer);
+  } catch (const Json::exception& e) {
+    throw ConfigError("--set", pointer, std::string("not a JSON pointer: ") + e.what());
+  }
+  const Json::json_pointer parent = ptr.parent_pointer();
+  if (!doc.contains(parent) || !doc.at(parent).is_object()) {
+    throw ConfigError("--set", pointer, "its parent " + parent.to_string() + " is not an object of the config");
+  }
+  doc[ptr] = value;
+}
+
+ops::Shape read_shape(ObjectReader& r, const std::string& key, const ops::Shape& fallback) {
+  if (!r.has(key)) return fallback;
+  const Json& a = r.array(key);
+  if (a.size() != 1 && a.size() != 3) r.fail(key, "expected [features] or [channels, height, width]");
+  std::int64_t d[3] = {1, 1, 1};
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    d[i] = json_integer(a[i], r.file(), pointer_append(r.pointer(key), i), 1, 4096);
+  }
+  return {d[0], d[1], d[2]};
+}
+
+}  // namespace
+
+Json default_document() {
+  return Json::parse(R"({
+    "run": {"name": "default", "seed": 1},
+    "workload": {
+      "model": "mlp3", "network_file": null,
+      "dataset": {"kind": "fashion_mnist", "path": "/usr/share/datasets/fashion-mnist",
+                  "train_limit": 0, "test_limit": 0, "shuffle": true},
+      "batch_size": 32, "epochs": 1,
+      "optimizer": {"lr": 0.01, "momentum": 0.9, "weight_decay": 0.0},
+      "init_from": null},
+    "pipeline": {"stages": "per_layer", "policy": "ema_grad", "processors": null,
+                 "backward_split": "fused", "reconstruction_diagnostic": true,
+                 "stability_check": true},
+    "hw": {"clock": {"period_ns": 1.0},
+           "pe": {"rows": 32, "cols": 32, "dataflow": "os"},
+           "vector": {"lanes": 32},
+           "sram": {"bytes_per_cycle": 256, "capacity_bytes": 67108864},
+           "dram": {"bytes_per_cycle": 64},
+           "link": {"latency_cycles": 20, "bytes_per_cycle": 32},
+           "ema_unit": {"lanes": 16}}
+  })");
+}
+
+Config load_config(const std::string& path, const std::vector<std::string>& overrides) {
+  Json doc = default_document();
+  const std::string file = path.empty() ? "(defaults)" : path;
+  if (!path.empty()) {
+    const Json user = parse_json_file(path);
+    if (!user.is_object()) throw ConfigError(path, "/", "expected a JSON object");
+    merge_into(doc, user);
+  }
+  for (const auto& o : overrides) apply_override(doc, o);
+
+  Config c;
+  c.source = file;
+  c.resolved = doc;
+  ObjectReader top(doc, file, "");
+  {
+    ObjectReader run = top.object("run");
+    c.run_name = run.string("name");
+    c.seed = static_cast<std::uint64_t>(run.integer("seed", 0, std::int64_t{1} << 53));
+    run.finish();
+  }
+  {
+    ObjectReader w = top.object("workload");
+    c.model = w.string("model");
+    c.network_file = w.nullable_string("network_file");
+    {
+      ObjectReader d = w.object("dataset");
+      DatasetConfig& ds = c.dataset;
+      ds.kind = d.choice("kind", {"fashion_mnist", "synthetic"});
+      ds.path = d.string("path");
+      ds.train_limit = d.integer("train_limit", 0, std::int64_t{1} << 40);
+      ds.test_limit = d.integer("test_limit", 0, std::int64_t{1} << 40);
+      ds.shuffle = d.boolean("shuffle");
+      if (d.has("synthetic")) {
+        ObjectReader s = d.object("synthetic");
+        ds.synthetic_shape = read_shape(s, "shape", ds.synthetic_shape);
+        ds.synthetic_classes = s.integer("classes", ds.synthetic_classes, 2, 1000);
+        ds.synthetic_train = s.integer("train_samples", ds.synthetic_train, 1, 1 << 24);
+        ds.synthetic_test = s.integer("test_samples", ds.synthetic_test, 1, 1 << 24);
+        ds.synthetic_noise_std = s.number("noise_std", ds.synthetic_noise_std, 0.0, 100.0);
+        s.finish();
+      }
+      d.finish();
+    }
+    c.batch_size = w.integer("batch_size", 1, 1 << 16);
+    c.epochs = w.integer("epochs", 1, 100000);
+    {
+      ObjectReader o = w.object("optimizer");
+      c.optimizer.lr = o.number("lr", 0.0, 1e3);
+      c.optimizer.momentum = o.number("momentum", 0.0, 0.999999);
+      c.optimizer.weight_decay = o.number("weight_decay", 0.0, 10.0);
+      if (o.has("schedule")) {
+        ObjectReader s = o.object("schedule");
+        const std::string kind = s.choice("kind", reference::lr_schedule_names());
+        c.optimizer.schedule.kind = kind == "constant" ? reference::LrSchedule::Kind::kConstant
+                                    : kind == "step"   ? reference::LrSchedule::Kind::kStep
+                                                       : reference::LrSchedule::Kind::kCosine;
+        c.optimizer.schedule.step_epochs = s.integer("step_epochs", 1, 1, 100000);
+        c.optimizer.schedule.gamma = s.number("gamma", 0.1, 0.0, 1.0);
+        c.optimizer.schedule.min_lr = s.number("min_lr", 0.0, 0.0, 1e3);
+        s.finish();
+      }
+      o.finish();
+    }
+    c.init_from = w.nullable_string("init_from");
+    w.finish();
+  }
+  {
+    ObjectReader p = top.object("pipeline");
+    c.stages = dataflow::parse_stage_spec(p.at("stages"), file, p.pointer("stages"));
+    const std::string policy = p.choice("policy", models::weight_policy_names());
+    models::parse_weight_policy(policy, &c.policy);
+    if (p.has_value("processors")) {
+      c.processors = p.integer("processors", 1, 4096);
+    } else {
+      p.at("processors");
+    }
+    c.backward_split = p.choice("backward_split", {"fused", "intra", "intra+inter"});
+    c.reconstruction_diagnostic = p.boolean("reconstruction_diagnostic");
+    c.stability_check = p.boolean("stability_check");
+    p.finish();
+  }
+  {
+    ObjectReader hw = top.object("hw");
+    HwConfig& h = c.hw;
+    {
+      ObjectReader clk = hw.object("clock");
+      h.period_ns = clk.number("period_ns", 1e-3, 1e6);
+      clk.finish();
+    }
+    {
+      ObjectReader pe = hw.object("pe");
+      h.pe_rows = pe.integer("rows", 1, 65536);
+      h.pe_cols = pe.integer("cols", 1, 65536);
+      h.pe_dataflow = pe.choice("dataflow", {"os", "ws", "is"});
+      pe.finish();
+    }
+    {
+      ObjectReader v = hw.object("vector");
+      h.vector_lanes = v.integer("lanes", 1, 1 << 20);
+      v.finish();
+    }
+    {
+      ObjectReader s = hw.object("sram");
+      h.sram_bytes_per_cycle = s.integer("bytes_per_cycle", 1, std::int64_t{1} << 30);
+      h.sram_capacity_bytes = s.integer("capacity_bytes", 1, std::int64_t{1} << 50);
+      s.finish();
+    }
+    {
+      ObjectReader d = hw.object("dram");
+      h.dram_bytes_per_cycle = d.integer("bytes_per_cycle", 1, std::int64_t{1} << 30);
+      d.finish();
+    }
+    {
+      ObjectReader l = hw.object("link");
+      h.link_latency_cycles = l.integer("latency_cycles", 0, std::int64_t{1} << 30);
+      h.link_bytes_per_cycle = l.integer("bytes_per_cycle", 1, std::int64_t{1} << 30);
+      l.finish();
+    }
+    {
+      ObjectReader e = hw.object("ema_unit");
+      h.ema_lanes = e.integer("lanes", 1, 1 << 20);
+      e.finish();
+    }
+    hw.finish();
+  }
+  top.finish();
+  return c;
+}
+
+std::string config_hash(const Json& resolved) {
+  // FNV-1a over the canonical dump (nlohmann sorts object keys).
+  std::uint64_t h = 1469598103934665603ull;
+  for (unsigned char ch : resolved.dump()) {
+    h ^= ch;
+    h *= 1099511628211ull;
+  }
+  char buf[17];
+  std::snprintf(buf, sizeof(buf), "%016llx", static_cast<unsigned long long>(h));
+  return buf;
+}
+
+}  // namespace lpsim::config

@@ -1,0 +1,83 @@
+#pragma once
+// The run configuration (ARCHITECTURE.md §6): one JSON document, read strictly.
+//
+// Resolution: built-in defaults, then the user's file merged over them (objects merge key
+// by key, other values replace), then every `--set /json/pointer=value`, then a strict
+// read in which an unknown key, a wrong type or an out-of-range value is a ConfigError
+// naming the file and the JSON pointer. The resolved document is what the report stores.
+// Every key, with unit and default, is listed in README.md ("Configuration").
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "dataflow/partition.h"
+#include "sim/core/json_reader.h"
+#include "workloads/models/weight_policy.h"
+#include "workloads/ops/tensor.h"
+#include "workloads/reference/optimizer.h"
+
+namespace lpsim::config {
+
+struct DatasetConfig {
+  std::string kind = "fashion_mnist";  // fashion_mnist | synthetic
+  std::string path = "/usr/share/datasets/fashion-mnist";
+  std::int64_t train_limit = 0;  // 0: the whole file
+  std::int64_t test_limit = 0;
+  bool shuffle = true;
+  // synthetic only
+  ops::Shape synthetic_shape{1, 28, 28};
+  std::int64_t synthetic_classes = 10;
+  std::int64_t synthetic_train = 2048;
+  std::int64_t synthetic_test = 512;
+  double synthetic_noise_std = 1.2;
+};
+
+struct HwConfig {
+  double period_ns = 1.0;
+  std::int64_t pe_rows = 32;
+  std::int64_t pe_cols = 32;
+  std::string pe_dataflow = "os";
+  std::int64_t vector_lanes = 32;
+  std::int64_t sram_bytes_per_cycle = 256;
+  std::int64_t sram_capacity_bytes = 64ll << 20;
+  std::int64_t dram_bytes_per_cycle = 64;
+  std::int64_t link_latency_cycles = 20;
+  std::int64_t link_bytes_per_cycle = 32;
+  std::int64_t ema_lanes = 16;
+};
+
+struct Config {
+  std::string source;  // the config file, or "(defaults)"
+  std::string run_name = "default";
+  std::uint64_t seed = 1;
+  std::string model = "mlp3";
+  std::optional<std::string> network_file;
+  DatasetConfig dataset;
+  std::int64_t batch_size = 32;
+  std::int64_t epochs = 1;
+  reference::OptimizerSettings optimizer;
+  std::optional<std::string> init_from;
+  dataflow::StageSpec stages;
+  models::WeightPolicy policy = models::WeightPolicy::kEmaGrad;
+  std::optional<std::int64_t> processors;
+  std::string backward_split = "fused";
+  bool reconstruction_diagnostic = true;
+  bool stability_check = true;
+  HwConfig hw;
+  Json resolved;  // the document after defaults and overrides
+};
+
+// The built-in defaults as a document (also the `lpsim run` default job).
+Json default_document();
+
+// Resolves and reads a configuration. `path` may be empty (defaults only); `overrides`
+// are "--set" arguments of the form /json/pointer=value (value parsed as JSON, or taken
+// as a string when it is not JSON).
+Config load_config(const std::string& path, const std::vector<std::string>& overrides);
+
+// A short, stable hash of the resolved document (hex), keying sweep results.
+std::string config_hash(const Json& resolved);
+
+}  // namespace lpsim::config

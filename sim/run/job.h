@@ -1,0 +1,51 @@
+#pragma once
+// A prepared job: everything a run needs, read and validated before any simulation
+// starts (config, network, data set, partition, initial parameters, stability advisory).
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "dataflow/partition.h"
+#include "sim/config/config.h"
+#include "workloads/data/dataset.h"
+#include "workloads/models/network.h"
+#include "workloads/models/units.h"
+#include "workloads/reference/engine.h"
+#include "workloads/reference/trainer.h"
+
+namespace lpsim::run {
+
+struct StabilityAdvice {
+  bool computed = false;
+  double lambda_max = 0.0;     // estimated largest Hessian eigenvalue at initialisation
+  std::int64_t samples = 0;
+  std::int64_t max_delay = 0;
+  double max_lr = 0.0;         // the largest stable lr at the deepest delay (bound / lambda)
+  bool lr_exceeds = false;
+  std::vector<double> layer_max_lr;  // per unit, for its own delay
+  Json to_json() const;
+};
+
+struct Job {
+  config::Config config;
+  models::Network network;
+  models::UnitGraph units;
+  dataflow::Partition partition;
+  data::Dataset train;
+  data::Dataset test;
+  std::vector<reference::UnitParams> init;
+  reference::TrainerSettings trainer;  // the reference trainer's view of the config
+  std::int64_t batches_per_epoch = 0;
+  StabilityAdvice stability;
+};
+
+// Reads everything; UserError on any bad input. `init_from` (may be empty) overrides
+// workload.init_from.
+Job prepare_job(const std::string& config_path, const std::vector<std::string>& overrides,
+                const std::string& init_from);
+
+// Estimates curvature and fills job.stability (no-op when pipeline.stability_check is off).
+void advise_stability(Job& job);
+
+}  // namespace lpsim::run

@@ -1,0 +1,112 @@
+#include "sim/run/report_parts.h"
+
+#include <cstdio>
+
+#include "workloads/data/checkpoint.h"
+#include "workloads/reference/params_io.h"
+
+namespace lpsim::run {
+
+Json training_json(const std::vector<reference::EpochResult>& epochs) {
+  Json list = Json::array();
+  for (const auto& e : epochs) {
+    list.push_back({{"epoch", e.epoch},
+                    {"train_loss", e.train_loss},
+                    {"train_accuracy", e.train_accuracy},
+                    {"test_loss", e.test_loss},
+                    {"test_accuracy", e.test_accuracy}});
+  }
+  return {{"epochs", list},
+          {"final_test_accuracy", epochs.empty() ? 0.0 : epochs.back().test_accuracy},
+          {"final_test_loss", epochs.empty() ? 0.0 : epochs.back().test_loss},
+          {"final_train_loss", epochs.empty() ? 0.0 : epochs.back().train_loss}};
+}
+
+Json layers_json(const Job& job, const std::vector<std::int64_t>& delays,
+                 const std::vector<reference::ReconstructionStats>& reconstruction,
+                 const std::vector<std::int64_t>& measured_staleness) {
+  Json rows = Json::array();
+  for (std::size_t u = 0; u < job.units.units.size(); ++u) {
+    const models::Layer& l = job.network.layers[job.units.units[u].layer];
+    const bool measured = u < reconstruction.size() && reconstruction[u].measured > 0;
+    rows.push_back(
+        {{"name", l.name},
+         {"type", models::layer_kind_name(l.kind)},
+         {"stage", job.partition.stage_of_unit[u]},
+         {"delay", delays[u]},
+         {"measured_staleness",
+          u < measured_staleness.size() ? Json(measured_staleness[u]) : Json(nullptr)},
+         {"parameters", l.num_params()},
+         {"weight_elements", l.weight_size()},
+         {"reconstruction_error", measured ? Json(reconstruction[u].mean()) : Json(nullptr)},
+         {"reconstruction_samples", u < reconstruction.size() ? reconstruction[u].measured : 0}});
+  }
+  return rows;
+}
+
+Json network_json(const Job& job) {
+  return {{"name", job.network.name},
+          {"origin", job.network.origin},
+          {"parameters", job.network.num_params()},
+          {"parametrised_layers", job.units.units.size()},
+          {"stages", job.partition.num_stages}};
+}
+
+std::string summary_text(const Json& report) {
+  std::string s;
+  char line[256];
+  const Json& net = report.at("network");
+  std::snprintf(line, sizeof(line), "lpsim %s: %s, %lld parameters, %lld stages, policy %s\n",
+                report.at("mode").get<std::string>().c_str(), net.at("name").get<std::string>().c_str(),
+                static_cast<long long>(net.at("parameters").get<std::int64_t>()),
+                static_cast<long long>(net.at("stages").get<std::int64_t>()),
+                report.at("policy").get<std::string>().c_str());
+  s += line;
+  const Json& summary = report.at("summary");
+  if (!summary.at("total_cycles").is_null()) {
+    std::snprintf(line, sizeof(line),
+                  "cycles: %lld total, %.0f per minibatch (steady state), %.1f minibatches/s at %.3g ns\n",
+                  static_cast<long long>(summary.at("total_cycles").get<std::int64_t>()),
+                  summary.at("cycles_per_minibatch").get<double>(),
+                  summary.at("throughput_minibatches_per_s").get<double>(),
+                  report.at("hw").at("period_ns").get<double>());
+    s += line;
+    std::snprintf(line, sizeof(line), "utilisation %.1f%%, bubble fraction %.1f%%\n",
+                  100.0 * summary.at("utilization").get<double>(),
+                  100.0 * summary.at("bubble_fraction").get<double>());
+    s += line;
+    const Json& mem = summary.at("memory_peak_bytes");
+    std::snprintf(line, sizeof(line),
+                  "memory peak: weights %.2f MB, optimizer %.2f MB, stash %.2f MB, EMA %.2f MB, "
+                  "activations %.2f MB, total %.2f MB\n",
+                  mem.at("weights").get<double>() / 1e6, mem.at("optimizer").get<double>() / 1e6,
+                  mem.at("stash").get<double>() / 1e6, mem.at("ema").get<double>() / 1e6,
+                  mem.at("activations").get<double>() / 1e6, mem.at("total").get<double>() / 1e6);
+    s += line;
+  }
+  for (const auto& e : report.at("training").at("epochs")) {
+    std::snprintf(line, sizeof(line), "epoch %lld: train loss %.4f, test accuracy %.2f%%\n",
+                  static_cast<long long>(e.at("epoch").get<std::int64_t>()),
+                  e.at("train_loss").get<double>(), 100.0 * e.at("test_accuracy").get<double>());
+    s += line;
+  }
+  const Json& st = report.at("stability");
+  if (st.value("computed", false)) {
+    std::snprintf(line, sizeof(line),
+                  "stability: lambda_max %.3g, largest stable lr at delay %lld is %.3g%s\n",
+                  st.at("lambda_max").get<double>(),
+                  static_cast<long long>(st.at("max_delay").get<std::int64_t>()),
+                  st.at("max_stable_lr").get<double>(),
+                  st.at("lr_exceeds_bound").get<bool>() ? " (the configured lr exceeds it)" : "");
+    s += line;
+  }
+  return s;
+}
+
+void save_weights(const Job& job, const std::vector<reference::UnitParams>& params,
+                  const std::string& dir) {
+  data::write_checkpoint(dir, reference::to_named_tensors(job.network, job.units, params),
+                         Json{{"model", job.network.name}, {"run", job.config.run_name}});
+}
+
+}  // namespace lpsim::run

@@ -1,0 +1,23 @@
+#pragma once
+// Report sections shared by the reference and the hardware runs.
+
+#include <vector>
+
+#include "sim/run/job.h"
+#include "workloads/reference/trainer.h"
+
+namespace lpsim::run {
+
+Json training_json(const std::vector<reference::EpochResult>& epochs);
+// One row per unit. `measured_staleness` empty for the reference run.
+Json layers_json(const Job& job, const std::vector<std::int64_t>& delays,
+                 const std::vector<reference::ReconstructionStats>& reconstruction,
+                 const std::vector<std::int64_t>& measured_staleness);
+Json network_json(const Job& job);
+// The one-screen summary printed on stdout.
+std::string summary_text(const Json& report);
+// Writes the final weights as a checkpoint directory.
+void save_weights(const Job& job, const std::vector<reference::UnitParams>& params,
+                  const std::string& dir);
+
+}  // namespace lpsim::run

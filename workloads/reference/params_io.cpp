@@ -1,0 +1,107 @@
+#include "workloads/reference/params_io.h"
+
+#include <set>
+
+#include "sim/core/errors.h"
+
+namespace lpsim::reference {
+namespace {
+
+using models::Layer;
+using models::LayerKind;
+
+std::vector<std::int64_t> weight_shape(const Layer& l) {
+  switch (l.kind) {
+    case LayerKind::kLinear:
+      return {l.out_features, l.in_shape.c};
+    case LayerKind::kConv2d:
+      return {l.out_channels, l.in_shape.c, l.kernel_h, l.kernel_w};
+    default:
+      return {l.in_shape.c};
+  }
+}
+
+bool has_bias(const Layer& l) { return l.bias || l.kind == LayerKind::kBatchNorm2d; }
+
+data::NamedTensor tensor(const std::string& name, std::vector<std::int64_t> shape, const float* p,
+                         std::int64_t n) {
+  data::NamedTensor t;
+  t.name = name;
+  t.shape = std::move(shape);
+  t.data.assign(p, p + n);
+  return t;
+}
+
+}  // namespace
+
+std::vector<data::NamedTensor> to_named_tensors(const models::Network& network,
+                                                const models::UnitGraph& units,
+                                                const std::vector<UnitParams>& params) {
+  std::vector<data::NamedTensor> out;
+  for (std::size_t u = 0; u < units.units.size(); ++u) {
+    const Layer& l = network.layers[units.units[u].layer];
+    const UnitParams& p = params[u];
+    out.push_back(tensor(l.name + ".weight", weight_shape(l), p.weight.data(), p.weight.size()));
+    if (has_bias(l)) {
+      out.push_back(tensor(l.name + ".bias", {p.bias.size()}, p.bias.data(), p.bias.size()));
+    }
+    if (l.kind == LayerKind::kBatchNorm2d) {
+      out.push_back(tensor(l.name + ".running_mean", {p.running_mean.size()},
+                           p.running_mean.data(), p.running_mean.size()));
+      out.push_back(tensor(l.name + ".running_var", {p.running_var.size()}, p.running_var.data(),
+                           p.running_var.size()));
+    }
+  }
+  return out;
+}
+
+std::vector<UnitParams> params_from_checkpoint(const models::Network& network,
+                                               const models::UnitGraph& units,
+                                               const data::Checkpoint& checkpoint) {
+  const std::string manifest = checkpoint.dir + "/" + data::kCheckpointManifest;
+  std::set<std::string> expected;
+  std::vector<UnitParams> params(units.units.size());
+  auto fetch = [&](const std::string& name, const std::vector<std::int64_t>& shape) {
+    expected.insert(name);
+    const data::NamedTensor* t = checkpoint.find(name);
+    if (t == nullptr) {
+      throw DataError(manifest, name, "the network needs this tensor and the checkpoint lacks it");
+    }
+    if (t->shape != shape) {
+      throw DataError(manifest, name,
+                      "shape " + data::shape_text(t->shape) + " found, " + data::shape_text(shape) +
+                          " expected by the network");
+    }
+    return t;
+  };
+  for (std::size_t u = 0; u < units.units.size(); ++u) {
+    const Layer& l = network.layers[units.units[u].layer];
+    UnitParams& p = params[u];
+    const std::vector<std::int64_t> ws = weight_shape(l);
+    const data::NamedTensor* w = fetch(l.name + ".weight", ws);
+    const std::int64_t rows = l.kind == LayerKind::kBatchNorm2d ? 1 : ws[0];
+    const std::int64_t cols = static_cast<std::int64_t>(w->data.size()) / rows;
+    p.weight = Eigen::Map<const ops::Matrix>(w->data.data(), rows, cols);
+    const std::int64_t out_size = l.kind == LayerKind::kBatchNorm2d ? l.in_shape.c : ws[0];
+    if (has_bias(l)) {
+      const data::NamedTensor* b = fetch(l.name + ".bias", {out_size});
+      p.bias = Eigen::Map<const ops::Vector>(b->data.data(), out_size);
+    } else {
+      p.bias = ops::Vector::Zero(out_size);
+    }
+    if (l.kind == LayerKind::kBatchNorm2d) {
+      const data::NamedTensor* m = fetch(l.name + ".running_mean", {out_size});
+      const data::NamedTensor* v = fetch(l.name + ".running_var", {out_size});
+      p.running_mean = Eigen::Map<const ops::Vector>(m->data.data(), out_size);
+      p.running_var = Eigen::Map<const ops::Vector>(v->data.data(), out_size);
+    }
+  }
+  for (const auto& t : checkpoint.tensors) {
+    if (expected.count(t.name) == 0) {
+      throw DataError(manifest, t.name, "the network has no tensor of this name");
+    }
+  }
+  return params;
+}
+
+}  // namespace lpsim::reference
