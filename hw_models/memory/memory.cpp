@@ -1,0 +1,199 @@
+#include "hw_models/memory/memory.h"
+
+#include <algorithm>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "hw_models/common/clock.h"
+#include "hw_models/pe/pe_timing.h"
+#include "sim/core/errors.h"
+
+namespace lpsim::hw {
+namespace {
+
+constexpr std::array<MemoryKind, kMemoryKinds> kAllKinds = {
+    MemoryKind::kWeights, MemoryKind::kOptimizer,   MemoryKind::kStash,
+    MemoryKind::kEma,     MemoryKind::kActivations, MemoryKind::kGradients};
+
+std::size_t index_of(MemoryKind kind) { return static_cast<std::size_t>(kind); }
+
+MemoryKind kind_from_name(const char* kind, const char* owner) {
+  const std::optional<MemoryKind> parsed =
+      kind == nullptr ? std::nullopt : try_parse_memory_kind(kind);
+  if (!parsed) {
+    throw InternalError(std::string(owner) + ": unknown memory kind \"" +
+                        (kind == nullptr ? "(null)" : kind) + "\"");
+  }
+  return *parsed;
+}
+
+}  // namespace
+
+const char* memory_kind_name(MemoryKind kind) {
+  switch (kind) {
+    case MemoryKind::kWeights:
+      return "weights";
+    case MemoryKind::kOptimizer:
+      return "optimizer";
+    case MemoryKind::kStash:
+      return "stash";
+    case MemoryKind::kEma:
+      return "ema";
+    case MemoryKind::kActivations:
+      return "activations";
+    case MemoryKind::kGradients:
+      return "gradients";
+  }
+  return "?";
+}
+
+std::optional<MemoryKind> try_parse_memory_kind(std::string_view text) {
+  for (const MemoryKind kind : kAllKinds) {
+    if (text == memory_kind_name(kind)) {
+      return kind;
+    }
+  }
+  return std::nullopt;
+}
+
+void FootprintTracker::allocate(std::uint64_t bytes, MemoryKind kind) {
+  const std::size_t i = index_of(kind);
+  footprint_.current_bytes[i] += bytes;
+  footprint_.peak_bytes[i] = std::max(footprint_.peak_bytes[i], footprint_.current_bytes[i]);
+  footprint_.total_current_bytes += bytes;
+  footprint_.total_peak_bytes =
+      std::max(footprint_.total_peak_bytes, footprint_.total_current_bytes);
+  ++footprint_.allocations;
+}
+
+void FootprintTracker::release(std::uint64_t bytes, MemoryKind kind, const char* owner) {
+  const std::size_t i = index_of(kind);
+  if (bytes > footprint_.current_bytes[i]) {
+    throw InternalError(std::string(owner) + ": release of " + std::to_string(bytes) +
+                        " bytes of " + memory_kind_name(kind) + " but only " +
+                        std::to_string(footprint_.current_bytes[i]) + " are allocated");
+  }
+  footprint_.current_bytes[i] -= bytes;
+  footprint_.total_current_bytes -= bytes;
+  ++footprint_.releases;
+}
+
+std::uint64_t FootprintTracker::over_capacity_bytes(std::uint64_t capacity,
+                                                    bool zero_is_unbounded) const {
+  if (zero_is_unbounded && capacity == 0) {
+    return 0;
+  }
+  return footprint_.total_peak_bytes > capacity ? footprint_.total_peak_bytes - capacity : 0;
+}
+
+SramBank::SramBank(const sc_core::sc_module_name& name, const SramBankParams& params)
+    : sc_core::sc_module(name), params_(params) {
+  require_period(params_.period, this->name());
+  LPSIM_ASSERT(params_.bytes_per_cycle >= 1,
+               std::string(this->name()) + ": bytes_per_cycle must be >= 1");
+}
+
+void SramBank::refresh() {
+  stats_.footprint = tracker_.footprint();
+  stats_.over_capacity_bytes = tracker_.over_capacity_bytes(params_.capacity_bytes, false);
+}
+
+void SramBank::allocate(std::uint64_t bytes, MemoryKind kind) {
+  tracker_.allocate(bytes, kind);
+  refresh();
+}
+
+void SramBank::allocate(std::uint64_t bytes, const char* kind) {
+  allocate(bytes, kind_from_name(kind, name()));
+}
+
+void SramBank::release(std::uint64_t bytes, MemoryKind kind) {
+  tracker_.release(bytes, kind, name());
+  refresh();
+}
+
+void SramBank::release(std::uint64_t bytes, const char* kind) {
+  release(bytes, kind_from_name(kind, name()));
+}
+
+std::uint64_t SramBank::access_cycles(std::uint64_t bytes) {
+  ++stats_.accesses;
+  stats_.bytes_accessed += bytes;
+  return memory_cycles(bytes, params_.bytes_per_cycle);
+}
+
+Dram::Dram(const sc_core::sc_module_name& name, const DramParams& params)
+    : sc_core::sc_module(name), params_(params) {
+  require_period(params_.period, this->name());
+  LPSIM_ASSERT(params_.bytes_per_cycle >= 1,
+               std::string(this->name()) + ": bytes_per_cycle must be >= 1");
+}
+
+void Dram::refresh() {
+  stats_.footprint = tracker_.footprint();
+  stats_.over_capacity_bytes = tracker_.over_capacity_bytes(params_.capacity_bytes, true);
+}
+
+void Dram::allocate(std::uint64_t bytes, MemoryKind kind) {
+  tracker_.allocate(bytes, kind);
+  refresh();
+}
+
+void Dram::allocate(std::uint64_t bytes, const char* kind) {
+  allocate(bytes, kind_from_name(kind, name()));
+}
+
+void Dram::release(std::uint64_t bytes, MemoryKind kind) {
+  tracker_.release(bytes, kind, name());
+  refresh();
+}
+
+void Dram::release(std::uint64_t bytes, const char* kind) {
+  release(bytes, kind_from_name(kind, name()));
+}
+
+void Dram::transfer(std::uint64_t bytes) {
+  const ArbiterGuard channel(channel_);
+  stats_.contention_cycles += time_to_cycles(channel.waited(), params_.period);
+  const std::uint64_t cycles = memory_cycles(bytes, params_.bytes_per_cycle);
+  wait_cycles(cycles, params_.period);
+  stats_.busy_cycles += cycles;
+  ++stats_.transfers;
+  stats_.bytes_transferred += bytes;
+}
+
+nlohmann::json to_json(const MemoryFootprint& footprint) {
+  nlohmann::json current = nlohmann::json::object();
+  nlohmann::json peak = nlohmann::json::object();
+  for (const MemoryKind kind : kAllKinds) {
+    current[memory_kind_name(kind)] = footprint.current_bytes[index_of(kind)];
+    peak[memory_kind_name(kind)] = footprint.peak_bytes[index_of(kind)];
+  }
+  current["total"] = footprint.total_current_bytes;
+  peak["total"] = footprint.total_peak_bytes;
+  return nlohmann::json{{"current_bytes", current},
+                        {"peak_bytes", peak},
+                        {"allocations", footprint.allocations},
+                        {"releases", footprint.releases}};
+}
+
+nlohmann::json to_json(const SramBankStats& stats) {
+  nlohmann::json out = to_json(stats.footprint);
+  out["over_capacity_bytes"] = stats.over_capacity_bytes;
+  out["accesses"] = stats.accesses;
+  out["bytes_accessed"] = stats.bytes_accessed;
+  return out;
+}
+
+nlohmann::json to_json(const DramStats& stats) {
+  nlohmann::json out = to_json(stats.footprint);
+  out["over_capacity_bytes"] = stats.over_capacity_bytes;
+  out["transfers"] = stats.transfers;
+  out["bytes_transferred"] = stats.bytes_transferred;
+  out["busy_cycles"] = stats.busy_cycles;
+  out["contention_cycles"] = stats.contention_cycles;
+  return out;
+}
+
+}  // namespace lpsim::hw

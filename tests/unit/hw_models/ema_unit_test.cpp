@@ -1,0 +1,130 @@
+// EmaRecomputeUnit: update() never blocks, reconstruct() waits for exactly the updates
+// queued before it, exact lane cycles for both kinds.
+#include "hw_models/ema_unit/ema_unit.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "tests/unit/hw_models/hw_units_test_support.h"
+
+namespace lpsim::hw {
+namespace {
+
+using test::Driver;
+using test::now_cycles;
+using test::simulate;
+using test::test_period;
+using test::wait_test_cycles;
+
+// 1000 elements on 16 lanes: ceil(1000 / 16) = 63 issue slots; an update is 2 · 63 = 126
+// cycles, an ema_grad reconstruction 63.
+EmaRecomputeUnitParams ema_params(EmaKind kind) {
+  EmaRecomputeUnitParams params;
+  params.elements = 1000;
+  params.bytes_per_element = 4;
+  params.lanes = 16;
+  params.kind = kind;
+  params.period = test_period();
+  return params;
+}
+
+TEST(EmaRecomputeUnit, UpdateReturnsAtOnceAndReconstructWaitsForQueuedUpdates) {
+  EmaRecomputeUnit ema("ema", ema_params(EmaKind::kEmaGrad));
+  EXPECT_EQ(ema.update_cycles(), 126u);
+  EXPECT_EQ(ema.reconstruct_cycles(), 63u);
+  std::vector<std::uint64_t> marks;
+  std::uint64_t pending_after_updates = 0;
+  Driver pe("pe", [&] {
+    ema.update();
+    ema.update();
+    marks.push_back(now_cycles());  // 0: update() never blocks
+    pending_after_updates = ema.pending_updates();
+    wait_test_cycles(10);
+    ema.reconstruct();  // waits until 252, reconstructs until 315
+    marks.push_back(now_cycles());
+  });
+  simulate();
+  EXPECT_EQ(marks, (std::vector<std::uint64_t>{0, 315}));
+  EXPECT_EQ(pending_after_updates, 2u);
+  EXPECT_EQ(ema.pending_updates(), 0u);
+  const EmaRecomputeUnitStats& stats = ema.stats();
+  EXPECT_EQ(stats.updates, 2u);
+  EXPECT_EQ(stats.reconstructions, 1u);
+  EXPECT_EQ(stats.busy_cycles, 315u);
+  EXPECT_EQ(stats.caller_wait_cycles, 242u);
+  EXPECT_EQ(stats.peak_bytes, 4000u);
+  EXPECT_EQ(stats.bytes_read, 3u * 4000u);
+  EXPECT_EQ(stats.bytes_written, 2u * 4000u);
+}
+
+TEST(EmaRecomputeUnit, EmaWeightReconstructionCostsNoCycles) {
+  EmaRecomputeUnit ema("ema", ema_params(EmaKind::kEmaWeight));
+  EXPECT_EQ(ema.reconstruct_cycles(), 0u);
+  std::vector<std::uint64_t> marks;
+  Driver pe("pe", [&] {
+    ema.update();        // 0..126
+    wait_test_cycles(200);
+    ema.reconstruct();   // nothing pending: returns at 200
+    marks.push_back(now_cycles());
+    ema.update();        // 200..326
+    ema.reconstruct();   // waits for it
+    marks.push_back(now_cycles());
+  });
+  simulate();
+  EXPECT_EQ(marks, (std::vector<std::uint64_t>{200, 326}));
+  EXPECT_EQ(ema.stats().caller_wait_cycles, 126u);
+  EXPECT_EQ(ema.stats().busy_cycles, 252u);
+  EXPECT_EQ(ema.stats().reconstructions, 2u);
+}
+
+TEST(EmaRecomputeUnit, ReconstructionNeverSeesALaterUpdate) {
+  EmaRecomputeUnit ema("ema", ema_params(EmaKind::kEmaGrad));
+  std::uint64_t first_reconstructed = 0;
+  std::uint64_t second_reconstructed = 0;
+  Driver backward("backward", [&] {
+    ema.reconstruct();  // nothing queued: 0..63
+    first_reconstructed = now_cycles();
+  });
+  Driver update("update", [&] {
+    wait_test_cycles(1);
+    ema.update();  // queued behind the reconstruction: 63..189
+    wait_test_cycles(1);
+    ema.reconstruct();  // behind the update: 189..252
+    second_reconstructed = now_cycles();
+  });
+  simulate();
+  EXPECT_EQ(first_reconstructed, 63u);
+  EXPECT_EQ(second_reconstructed, 252u);
+  EXPECT_EQ(ema.stats().caller_wait_cycles, 0u + (189u - 2u));
+  EXPECT_EQ(ema.stats().busy_cycles, 252u);
+  EXPECT_EQ(ema.stats().updates, 1u);
+}
+
+TEST(EmaRecomputeUnit, KindNamesRoundTrip) {
+  for (const EmaKind kind : {EmaKind::kEmaGrad, EmaKind::kEmaWeight}) {
+    EXPECT_EQ(try_parse_ema_kind(ema_kind_name(kind)), kind);
+  }
+  EXPECT_STREQ(ema_kind_name(EmaKind::kEmaGrad), "ema_grad");
+  EXPECT_FALSE(try_parse_ema_kind("ema").has_value());
+}
+
+TEST(EmaRecomputeUnit, StatsJsonHasRawCounters) {
+  EmaRecomputeUnitStats stats;
+  stats.updates = 1;
+  stats.reconstructions = 2;
+  stats.busy_cycles = 3;
+  stats.caller_wait_cycles = 4;
+  stats.peak_bytes = 5;
+  stats.bytes_read = 6;
+  stats.bytes_written = 7;
+  EXPECT_EQ(to_json(stats), nlohmann::json::parse(R"({"updates": 1, "reconstructions": 2,
+      "busy_cycles": 3, "caller_wait_cycles": 4, "peak_bytes": 5, "bytes_read": 6,
+      "bytes_written": 7})"));
+}
+
+}  // namespace
+}  // namespace lpsim::hw
