@@ -59,3 +59,7 @@ int main(int argc, char** argv) {
     return 1;
   }
 }
+
+// libsystemc refers to sc_main (its own main() would call it); lpsim has its own main()
+// and starts the simulation with sc_start() from the run command, so this is never called.
+extern "C" int sc_main(int, char*[]) { return 0; }

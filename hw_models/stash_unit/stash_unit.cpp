@@ -46,22 +46,31 @@ void WeightStashUnit::store(std::int64_t version) {
   stats_.busy_cycles += cycles;
 }
 
-void WeightStashUnit::load(std::int64_t version) {
+void WeightStashUnit::load(std::int64_t version) { transfer_out(version, true); }
+
+void WeightStashUnit::read(std::int64_t version) { transfer_out(version, false); }
+
+void WeightStashUnit::transfer_out(std::int64_t version, bool release) {
   const ArbiterGuard port(port_);
   stats_.contention_cycles += time_to_cycles(port.waited(), params_.period);
+  const char* verb = release ? "load" : "read";
   if (versions_.empty()) {
-    throw InternalError(std::string(name()) + ": load(" + std::to_string(version) +
+    throw InternalError(std::string(name()) + ": " + verb + "(" + std::to_string(version) +
                         ") from an empty stash");
   }
   if (versions_.front() != version) {
-    throw InternalError(std::string(name()) + ": load(" + std::to_string(version) +
+    throw InternalError(std::string(name()) + ": " + verb + "(" + std::to_string(version) +
                         ") but the oldest stored version is " +
                         std::to_string(versions_.front()));
   }
   const std::uint64_t cycles = transfer_cycles();
   wait_cycles(cycles, params_.period);
-  versions_.pop_front();
-  ++stats_.loads;
+  if (release) {
+    versions_.pop_front();
+    ++stats_.loads;
+  } else {
+    ++stats_.reads;
+  }
   stats_.bytes_read += params_.bytes_per_version;
   stats_.busy_cycles += cycles;
 }
@@ -69,6 +78,7 @@ void WeightStashUnit::load(std::int64_t version) {
 nlohmann::json to_json(const WeightStashUnitStats& stats) {
   return nlohmann::json{{"stores", stats.stores},
                         {"loads", stats.loads},
+                        {"reads", stats.reads},
                         {"bytes_written", stats.bytes_written},
                         {"bytes_read", stats.bytes_read},
                         {"peak_versions", stats.peak_versions},

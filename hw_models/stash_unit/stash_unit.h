@@ -32,6 +32,10 @@ class WeightStashUnit : public sc_core::sc_module {
   // Reads the oldest stored version, which must be `version`, and frees it; blocks for the
   // read cycles.
   void load(std::int64_t version);
+  // Reads the oldest stored version, which must be `version`, without freeing it (one
+  // stored tensor can serve several backward passes when no update happened in between);
+  // blocks for the read cycles.
+  void read(std::int64_t version);
 
   // Versions held now.
   std::uint64_t size() const { return versions_.size(); }
@@ -41,6 +45,8 @@ class WeightStashUnit : public sc_core::sc_module {
   const WeightStashUnitStats& stats() const { return stats_; }
 
  private:
+  void transfer_out(std::int64_t version, bool release);
+
   const WeightStashUnitParams params_;
   WeightStashUnitStats stats_;
   std::deque<std::int64_t> versions_;  // oldest first

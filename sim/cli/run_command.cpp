@@ -9,6 +9,7 @@
 #include "sim/cli/command.h"
 #include "sim/cli/options.h"
 #include "sim/core/errors.h"
+#include "sim/hardware/pipeline.h"
 #include "sim/run/job.h"
 #include "sim/run/report_parts.h"
 
@@ -44,6 +45,63 @@ Json reference_report(run::Job& job, const reference::TrainingResult& r) {
   return report;
 }
 
+Json hardware_report(run::Job& job, const hardware::HardwareResult& r, bool math) {
+  const config::HwConfig& hw = job.config.hw;
+  Json report;
+  report["schema_version"] = reports::kReportSchemaVersion;
+  report["status"] = "complete";
+  report["mode"] = math ? "hardware" : "hardware_timing_only";
+  report["policy"] = models::weight_policy_name(job.config.policy);
+  report["config_hash"] = config::config_hash(job.config.resolved);
+  report["run"] = {{"name", job.config.run_name}, {"seed", job.config.seed}};
+  report["network"] = run::network_json(job);
+  report["hw"] = {{"period_ns", hw.period_ns},
+                  {"processors", r.program.num_processors},
+                  {"pe", {{"rows", hw.pe_rows}, {"cols", hw.pe_cols}, {"dataflow", hw.pe_dataflow}}}};
+  double busy = 0.0;
+  for (const auto& p : r.processors) busy += p.at("busy_cycles").get<double>();
+  const double total = static_cast<double>(std::max<std::uint64_t>(1, r.total_cycles));
+  const double procs = static_cast<double>(r.program.num_processors);
+  hardware::MemoryPeaks mem, analytic;
+  Json stages = Json::array();
+  for (std::size_t s = 0; s < r.stage_memory.size(); ++s) {
+    const auto& m = r.stage_memory[s];
+    const auto& a = r.stage_memory_analytic[s];
+    stages.push_back({{"stage", s}, {"measured", m.to_json()}, {"analytic", a.to_json()}});
+    mem.weights += m.weights; mem.optimizer += m.optimizer; mem.stash += m.stash; mem.ema += m.ema;
+    mem.activations += m.activations; mem.gradients += m.gradients; mem.in_flight += m.in_flight;
+    analytic.weights += a.weights; analytic.optimizer += a.optimizer; analytic.stash += a.stash;
+    analytic.ema += a.ema; analytic.activations += a.activations; analytic.gradients += a.gradients;
+    analytic.in_flight += a.in_flight;
+  }
+  report["summary"] = {
+      {"total_cycles", r.total_cycles},
+      {"cycles_per_minibatch", r.cycles_per_minibatch},
+      {"throughput_minibatches_per_s", 1e9 / (r.cycles_per_minibatch * hw.period_ns)},
+      {"throughput_samples_per_s",
+       1e9 * static_cast<double>(job.config.batch_size) / (r.cycles_per_minibatch * hw.period_ns)},
+      {"utilization", busy / (procs * total)},
+      {"bubble_fraction", 1.0 - busy / (procs * total)},
+      {"memory_peak_bytes", mem.to_json()},
+      {"memory_analytic_bytes", analytic.to_json()},
+      {"link_bytes", r.link_bytes},
+      {"minibatches", r.minibatches},
+      {"task_instances", r.task_instances},
+      {"final_test_accuracy", r.epochs.empty() ? Json(nullptr) : Json(r.epochs.back().test_accuracy)}};
+  report["processors"] = r.processors;
+  report["memory_by_stage"] = stages;
+  report["layers"] = run::layers_json(job, [&] {
+    std::vector<std::int64_t> d;
+    for (const auto& l : r.graph.layers) d.push_back(l.delay);
+    return d;
+  }(), r.reconstruction, r.measured_staleness);
+  report["units"] = r.units;
+  report["training"] = math ? run::training_json(r.epochs) : Json{{"epochs", Json::array()},
+                                                                   {"final_test_accuracy", nullptr}};
+  report["stability"] = job.stability.to_json();
+  return report;
+}
+
 }  // namespace
 
 int run_run(const std::vector<std::string>& args) {
@@ -56,6 +114,7 @@ int run_run(const std::vector<std::string>& args) {
       "reference", "train with the sequential reference trainer (no hardware model)")(
       "init-from", po::value<std::string>()->default_value(""), "initial weights: a checkpoint directory")(
       "save-weights", po::value<std::string>(), "write the final weights as a checkpoint directory")(
+      "no-math", "timing only: skip the layer math (no training curve)")(
       "quiet,q", "no progress on stderr");
   po::variables_map vm;
   if (!parse_options("run", "[--config FILE] [--set /pointer=value ...] [--out DIR] [--reference]",
@@ -78,19 +137,31 @@ int run_run(const std::vector<std::string>& args) {
                  job.config.optimizer.lr, job.stability.max_lr,
                  static_cast<long long>(job.stability.max_delay), job.stability.lambda_max);
   }
-  if (!vm.count("reference")) {
-    throw UserError("", "run", "the hardware simulation is not available in this build yet; "
-                               "use --reference");
+  Json report;
+  std::vector<reference::UnitParams> final_params;
+  if (vm.count("reference")) {
+    if (vm.count("no-math")) throw UserError("", "--no-math", "the reference trainer is all math");
+    reference::TrainingResult result = reference::train_reference(
+        job.network, job.units, job.trainer, job.init, job.train, job.test,
+        quiet ? std::function<void(std::int64_t, std::int64_t)>()
+              : [](std::int64_t d, std::int64_t t) { print_progress("reference", d, t); });
+    report = reference_report(job, result);
+    final_params = std::move(result.final_params);
+  } else {
+    hardware::RunOptions ro;
+    ro.math = vm.count("no-math") == 0;
+    if (!quiet) ro.progress = [](std::int64_t d, std::int64_t t) { print_progress("hardware", d, t); };
+    hardware::HardwareResult result = hardware::run_hardware(job, ro);
+    report = hardware_report(job, result, ro.math);
+    final_params = std::move(result.final_params);
   }
-  const reference::TrainingResult result = reference::train_reference(
-      job.network, job.units, job.trainer, job.init, job.train, job.test,
-      quiet ? std::function<void(std::int64_t, std::int64_t)>()
-            : [](std::int64_t d, std::int64_t t) { print_progress("reference", d, t); });
-  Json report = reference_report(job, result);
   const double wall =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   report["meta"] = reports::report_meta(wall);
-  if (vm.count("save-weights")) run::save_weights(job, result.final_params, vm["save-weights"].as<std::string>());
+  if (vm.count("save-weights")) {
+    if (final_params.empty()) throw UserError("", "--save-weights", "a --no-math run has no weights");
+    run::save_weights(job, final_params, vm["save-weights"].as<std::string>());
+  }
   reports::write_run_outputs(out, report, job.config.resolved);
   std::cout << run::summary_text(report) << "report: " << out << "/report.json\n";
   return 0;

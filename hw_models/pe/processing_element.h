@@ -1,0 +1,53 @@
+#pragma once
+// ProcessingElement: one processor of the pipeline (a systolic array plus a vector unit)
+// executing a static program supplied by the builder.
+//
+// Contract: the PE runs one task at a time. compute(cycles) spends the task's cycles (the
+// builder derives them from gemm_timing/vector_cycles and the SRAM stretch); time is kept
+// lazily: cycles accumulate locally and the PE's thread only calls wait() when it must
+// meet other modules, at sync() (before any interaction with another module: a link, a
+// buffer another PE fills, a stash or EMA unit) and at block_until(). This is exact, not an
+// approximation: nothing outside the PE can observe its time between two interactions.
+// block_until() syncs, then waits on `event` until `ready()` holds, counting stall cycles.
+// The program is a callable run in the PE's SC_THREAD; it receives the PE itself.
+
+#include <cstdint>
+#include <functional>
+#include <systemc>
+
+#include "hw_models/pe/processing_element_params.h"
+
+namespace lpsim::hw {
+
+class ProcessingElement : public sc_core::sc_module {
+ public:
+  using ProgramFn = std::function<void(ProcessingElement&)>;
+
+  ProcessingElement(const sc_core::sc_module_name& name, const ProcessingElementParams& params);
+
+  void set_program(ProgramFn program) { program_ = std::move(program); }
+
+  // Spends `cycles` of computation (one task).
+  void compute(std::uint64_t cycles);
+  // Brings simulated time up to the PE's local time.
+  void sync();
+  // Blocks until ready() (re-checked whenever `event` fires); the wait counts as stall.
+  void block_until(const std::function<bool()>& ready, const sc_core::sc_event& event);
+  // Counts time spent blocked inside another unit (the caller measured it).
+  void add_stall(std::uint64_t cycles) { stats_.stall_cycles += cycles; }
+  // The PE's local time in cycles (simulated time plus unsynchronised work).
+  std::uint64_t now_cycles() const;
+
+  const ProcessingElementParams& params() const { return params_; }
+  const ProcessingElementStats& stats() const { return stats_; }
+
+ private:
+  void run();
+
+  const ProcessingElementParams params_;
+  ProcessingElementStats stats_;
+  ProgramFn program_;
+  std::uint64_t pending_cycles_ = 0;
+};
+
+}  // namespace lpsim::hw

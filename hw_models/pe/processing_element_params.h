@@ -1,0 +1,34 @@
+#pragma once
+// Parameters and raw counters of a ProcessingElement.
+
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <systemc>
+
+#include "hw_models/pe/pe_types.h"
+
+namespace lpsim::hw {
+
+struct ProcessingElementParams {
+  ArrayShape array{32, 32};
+  Dataflow dataflow = Dataflow::kOutputStationary;
+  std::uint64_t vector_lanes = 32;
+  std::uint64_t sram_bytes_per_cycle = 256;
+  sc_core::sc_time period = sc_core::sc_time(1, sc_core::SC_NS);
+};
+
+struct ProcessingElementStats {
+  std::uint64_t tasks = 0;
+  std::uint64_t busy_cycles = 0;   // cycles spent computing tasks
+  std::uint64_t stall_cycles = 0;  // cycles blocked on inputs, back-pressure or a unit
+  std::uint64_t last_busy_cycle = 0;  // the cycle its last task ended
+};
+
+inline nlohmann::json to_json(const ProcessingElementStats& s) {
+  return {{"tasks", s.tasks},
+          {"busy_cycles", s.busy_cycles},
+          {"stall_cycles", s.stall_cycles},
+          {"last_busy_cycle", s.last_busy_cycle}};
+}
+
+}  // namespace lpsim::hw

@@ -1,0 +1,27 @@
+#pragma once
+// Cycles of every task of the training graph on the configured PE (ARCHITECTURE.md §4):
+// the sum of its GEMMs on the systolic array (SCALE-Sim v2's compute model) and its
+// element-wise work on the vector unit, stretched when the task's SRAM traffic (every GEMM
+// operand read once, every result written once, element-wise operands read and written)
+// exceeds the SRAM bandwidth: cycles = max(compute, bytes / bytes_per_cycle).
+
+#include <cstdint>
+#include <vector>
+
+#include "dataflow/training_graph.h"
+#include "hw_models/pe/pe_types.h"
+#include "sim/config/config.h"
+
+namespace lpsim::hardware {
+
+struct TaskCost {
+  std::uint64_t cycles = 0;
+  std::uint64_t gemm_cycles = 0;
+  std::uint64_t vector_cycles = 0;
+  std::uint64_t sram_bytes = 0;
+  std::uint64_t macs = 0;
+};
+
+std::vector<TaskCost> task_costs(const dataflow::TrainingGraph& graph, const config::HwConfig& hw);
+
+}  // namespace lpsim::hardware

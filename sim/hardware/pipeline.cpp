@@ -1,0 +1,499 @@
+#include "sim/hardware/pipeline.h"
+
+#include <cstdlib>
+#include <map>
+#include <memory>
+#include <systemc>
+
+#include "hw_models/common/clock.h"
+#include "hw_models/delay_buffer/delay_buffer.h"
+#include "hw_models/ema_unit/ema_unit.h"
+#include "hw_models/link/link.h"
+#include "hw_models/memory/memory.h"
+#include "hw_models/pe/processing_element.h"
+#include "hw_models/stash_unit/stash_unit.h"
+#include "sim/core/errors.h"
+#include "workloads/data/sampler.h"
+
+namespace lpsim::hardware {
+
+using dataflow::EdgeKind;
+using dataflow::NodeKind;
+using models::WeightPolicy;
+
+Json MemoryPeaks::to_json() const {
+  return {{"weights", weights},     {"optimizer", optimizer},     {"stash", stash},
+          {"ema", ema},             {"activations", activations}, {"gradients", gradients},
+          {"in_flight", in_flight}, {"total", total()}};
+}
+
+namespace {
+
+constexpr std::uint64_t kScalarBytes = sizeof(ops::Scalar);
+
+// Which memory kind an edge's buffer holds.
+enum class BufferKind { kActivations, kGradients, kInFlight };
+
+BufferKind buffer_kind(EdgeKind kind) {
+  switch (kind) {
+    case EdgeKind::kStoredActivation:
+      return BufferKind::kActivations;
+    case EdgeKind::kGradient:
+      return BufferKind::kGradients;
+    default:
+      return BufferKind::kInFlight;
+  }
+}
+
+void add_to(MemoryPeaks& m, BufferKind kind, std::uint64_t bytes) {
+  switch (kind) {
+    case BufferKind::kActivations:
+      m.activations += bytes;
+      break;
+    case BufferKind::kGradients:
+      m.gradients += bytes;
+      break;
+    case BufferKind::kInFlight:
+      m.in_flight += bytes;
+      break;
+  }
+}
+
+// The top-level SystemC design.
+class Pipeline : public sc_core::sc_module {
+ public:
+  Pipeline(const sc_core::sc_module_name& name, run::Job& job, const RunOptions& options,
+           HardwareResult& result);
+  // After sc_start: checks that every task ran and fills the result.
+  void collect();
+
+ private:
+  void program(int p, hw::ProcessingElement& pe);
+  void run_task(int node, std::int64_t m, hw::ProcessingElement& pe, int p);
+  void math(int node, std::int64_t m);
+  void load_minibatch(std::int64_t n);
+
+  run::Job& job_;
+  const RunOptions& options_;
+  HardwareResult& r_;
+  sc_core::sc_time period_;
+  std::vector<std::vector<dataflow::Dependency>> deps_;
+  std::vector<std::vector<int>> out_data_edges_;  // per node
+  std::vector<std::unique_ptr<hw::ProcessingElement>> pes_;
+  std::vector<std::unique_ptr<hw::SramBank>> srams_;
+  std::unique_ptr<hw::Dram> dram_;
+  std::map<int, std::unique_ptr<hw::DelayBuffer>> buffers_;  // by edge
+  std::map<std::pair<int, int>, std::unique_ptr<hw::Link>> links_;
+  std::vector<std::unique_ptr<hw::WeightStashUnit>> stash_;  // per unit (may be null)
+  std::vector<std::unique_ptr<hw::EmaRecomputeUnit>> ema_;   // per unit (may be null)
+  std::vector<std::int64_t> done_;
+  std::vector<std::unique_ptr<sc_core::sc_event>> done_event_;
+  std::vector<bool> sync_on_done_;  // a task on another processor orders after this node
+  std::unique_ptr<reference::TaskEngine> engine_;
+  std::unique_ptr<data::BatchSampler> sampler_;
+  std::int64_t loaded_ = 0;
+  std::vector<std::uint64_t> loss_cycle_;  // completion cycle of Loss(n)
+};
+
+Pipeline::Pipeline(const sc_core::sc_module_name& name, run::Job& job, const RunOptions& options,
+                   HardwareResult& result)
+    : sc_core::sc_module(name), job_(job), options_(options), r_(result) {
+  const config::HwConfig& hw = job.config.hw;
+  period_ = sc_core::sc_time(hw.period_ns, sc_core::SC_NS);
+  const dataflow::TrainingGraph& g = r_.graph;
+  const int procs = r_.program.num_processors;
+  const int nu = static_cast<int>(g.layers.size());
+  deps_ = dataflow::node_dependencies(g);
+  out_data_edges_.assign(g.nodes.size(), {});
+  done_.assign(g.nodes.size(), 0);
+  sync_on_done_.assign(g.nodes.size(), false);
+  for (std::size_t v = 0; v < g.nodes.size(); ++v) {
+    done_event_.push_back(std::make_unique<sc_core::sc_event>());
+  }
+  for (std::size_t v = 0; v < g.nodes.size(); ++v) {
+    for (const auto& d : deps_[v]) {
+      if (d.edge >= 0) {
+        out_data_edges_[d.src].push_back(d.edge);
+      } else if (r_.program.processor_of_node[d.src] != r_.program.processor_of_node[v]) {
+        sync_on_done_[d.src] = true;
+      }
+    }
+  }
+  for (int p = 0; p < procs; ++p) {
+    hw::ProcessingElementParams pp;
+    pp.array = {hw.pe_rows, hw.pe_cols};
+    pp.dataflow = hw::parse_dataflow(hw.pe_dataflow);
+    pp.vector_lanes = static_cast<std::uint64_t>(hw.vector_lanes);
+    pp.sram_bytes_per_cycle = static_cast<std::uint64_t>(hw.sram_bytes_per_cycle);
+    pp.period = period_;
+    pes_.push_back(std::make_unique<hw::ProcessingElement>(
+        ("pe" + std::to_string(p)).c_str(), pp));
+    hw::ProcessingElement* pe = pes_.back().get();
+    pe->set_program([this, p](hw::ProcessingElement& self) { program(p, self); });
+    hw::SramBankParams sp;
+    sp.capacity_bytes = static_cast<std::uint64_t>(hw.sram_capacity_bytes);
+    sp.bytes_per_cycle = static_cast<std::uint64_t>(hw.sram_bytes_per_cycle);
+    sp.period = period_;
+    srams_.push_back(std::make_unique<hw::SramBank>(("sram" + std::to_string(p)).c_str(), sp));
+  }
+  hw::DramParams dp;
+  dp.bytes_per_cycle = static_cast<std::uint64_t>(hw.dram_bytes_per_cycle);
+  dp.period = period_;
+  dram_ = std::make_unique<hw::Dram>("dram", dp);
+  for (std::size_t e = 0; e < g.edges.size(); ++e) {
+    const dataflow::Edge& edge = g.edges[e];
+    bool used = false;
+    for (const auto& d : deps_[edge.dst]) used = used || d.edge == static_cast<int>(e);
+    if (!used) continue;
+    hw::DelayBufferParams bp;
+    bp.depth_entries = static_cast<std::size_t>(edge.buffer_depth);
+    bp.bytes_per_entry = static_cast<std::uint64_t>(edge.bytes_per_token);
+    bp.period = period_;
+    const std::string bname = "buf_" + g.nodes[edge.src].name + "_to_" + g.nodes[edge.dst].name;
+    std::string clean;
+    for (char c : bname) clean += (c == ':' || c == '.') ? '_' : c;
+    buffers_[static_cast<int>(e)] = std::make_unique<hw::DelayBuffer>(clean.c_str(), bp);
+    const int ps = r_.program.processor_of_node[edge.src];
+    const int pd = r_.program.processor_of_node[edge.dst];
+    if (ps != pd && links_.count({ps, pd}) == 0) {
+      hw::LinkParams lp;
+      lp.latency_cycles = static_cast<std::uint64_t>(hw.link_latency_cycles);
+      lp.bytes_per_cycle = static_cast<std::uint64_t>(hw.link_bytes_per_cycle);
+      lp.period = period_;
+      links_[{ps, pd}] = std::make_unique<hw::Link>(
+          ("link_pe" + std::to_string(ps) + "_pe" + std::to_string(pd)).c_str(), lp);
+    }
+  }
+  const WeightPolicy policy = job.config.policy;
+  stash_.resize(nu);
+  ema_.resize(nu);
+  for (int u = 0; u < nu; ++u) {
+    const dataflow::LayerTiming& lt = g.layers[u];
+    const models::Layer& layer = job.network.layers[job.units.units[u].layer];
+    const int p = r_.program.processor_of_node[g.forward_node[u]];
+    const std::uint64_t params_bytes = static_cast<std::uint64_t>(layer.num_params()) * kScalarBytes;
+    srams_[p]->allocate(params_bytes, hw::MemoryKind::kWeights);
+    srams_[p]->allocate(params_bytes, hw::MemoryKind::kOptimizer);
+    srams_[p]->allocate(params_bytes, hw::MemoryKind::kGradients);  // the Bw -> U register
+    if (lt.delay == 0 || g.ba_node[u] < 0) continue;
+    const std::uint64_t weight_bytes = static_cast<std::uint64_t>(layer.weight_size()) * kScalarBytes;
+    const std::string lname = [&] {
+      std::string s = layer.name;
+      for (char& c : s) c = c == '.' ? '_' : c;
+      return s;
+    }();
+    if (policy == WeightPolicy::kStash) {
+      hw::WeightStashUnitParams sp;
+      sp.versions = static_cast<std::uint64_t>(lt.delay);
+      sp.bytes_per_version = weight_bytes;
+      sp.bytes_per_cycle = static_cast<std::uint64_t>(hw.sram_bytes_per_cycle);
+      sp.period = period_;
+      stash_[u] = std::make_unique<hw::WeightStashUnit>(("stash_" + lname).c_str(), sp);
+    } else if (policy == WeightPolicy::kEmaGrad || policy == WeightPolicy::kEmaWeight) {
+      hw::EmaRecomputeUnitParams ep;
+      ep.elements = static_cast<std::uint64_t>(layer.weight_size());
+      ep.bytes_per_element = kScalarBytes;
+      ep.lanes = static_cast<std::uint64_t>(hw.ema_lanes);
+      ep.kind = policy == WeightPolicy::kEmaGrad ? hw::EmaKind::kEmaGrad : hw::EmaKind::kEmaWeight;
+      ep.period = period_;
+      ema_[u] = std::make_unique<hw::EmaRecomputeUnit>(("ema_" + lname).c_str(), ep);
+    }
+  }
+  if (options.math) {
+    reference::EngineSettings es;
+    es.policy = policy;
+    for (const auto& lt : g.layers) es.delays.push_back(lt.delay);
+    es.optimizer = job.config.optimizer;
+    es.batches_per_epoch = job.batches_per_epoch;
+    es.total_minibatches = r_.minibatches;
+    es.reconstruction_diagnostic = job.config.reconstruction_diagnostic;
+    es.snapshot_versions = reference::epoch_snapshot_versions(job.batches_per_epoch, job.config.epochs);
+    engine_ = std::make_unique<reference::TaskEngine>(job.network, job.units, es, job.init);
+    sampler_ = std::make_unique<data::BatchSampler>(job.train.size(), job.config.batch_size,
+                                                    job.config.dataset.shuffle, job.config.seed);
+  }
+  r_.measured_staleness.assign(nu, -1);
+  r_.min_staleness.assign(nu, -1);
+  loss_cycle_.assign(r_.minibatches, 0);
+}
+
+void Pipeline::load_minibatch(std::int64_t n) {
+  while (loaded_ <= n) {
+    data::Batch b = data::gather(job_.train, sampler_->minibatch(loaded_));
+    engine_->load(loaded_, std::move(b.images), std::move(b.labels));
+    ++loaded_;
+  }
+}
+
+void Pipeline::math(int node, std::int64_t m) {
+  const dataflow::Node& n = r_.graph.nodes[node];
+  switch (n.kind) {
+    case NodeKind::kForward:
+      load_minibatch(m);
+      engine_->forward(n.unit, m);
+      break;
+    case NodeKind::kLoss:
+      engine_->loss(m);
+      break;
+    case NodeKind::kBackwardActivation:
+      engine_->backward_activation(n.unit, m);
+      break;
+    case NodeKind::kBackwardWeight:
+      engine_->backward_weight(n.unit, m);
+      break;
+    case NodeKind::kUpdate:
+      engine_->update(n.unit, m);
+      break;
+    case NodeKind::kInput:
+      break;
+  }
+}
+
+void Pipeline::run_task(int node, std::int64_t m, hw::ProcessingElement& pe, int p) {
+  const dataflow::TrainingGraph& g = r_.graph;
+  const std::int64_t total = r_.minibatches;
+  // Inputs: data tokens in their buffers, and ordering constraints.
+  for (const auto& d : deps_[node]) {
+    const std::int64_t k = m - d.offset;
+    if (k < 0 || k >= total) continue;  // an initial token, or an instance that never runs
+    if (d.edge >= 0) {
+      hw::DelayBuffer& buf = *buffers_.at(d.edge);
+      if (r_.program.processor_of_node[d.src] != p) {
+        pe.sync();
+        const sc_core::sc_time t0 = sc_core::sc_time_stamp();
+        buf.wait_front(k);
+        pe.add_stall(hw::cycles_since(t0, period_));
+      } else {
+        if (buf.size() == 0) {
+          throw InternalError(std::string(name()) + ": " + g.nodes[node].name + "(" +
+                              std::to_string(m) + ") scheduled before its input from " +
+                              g.nodes[d.src].name + " on the same processor");
+        }
+        buf.wait_front(k);
+      }
+    } else {
+      const int src = d.src;
+      pe.block_until([this, src, k] { return done_[src] > k; }, *done_event_[src]);
+    }
+  }
+  const dataflow::Node& n = g.nodes[node];
+  // Units beside the PE.
+  if (n.kind == NodeKind::kBackwardActivation) {
+    if (stash_[n.unit]) {
+      // W^(m): in the weight register while no update has happened (m = 0); for 0 < m < d
+      // it is W^(0), stashed once as version d by U(0); from m = d on, version m.
+      const std::int64_t d = g.layers[n.unit].delay;
+      if (m > 0) {
+        pe.sync();
+        const sc_core::sc_time t0 = sc_core::sc_time_stamp();
+        if (m < d) {
+          stash_[n.unit]->read(d);
+        } else {
+          stash_[n.unit]->load(m);
+        }
+        pe.add_stall(hw::cycles_since(t0, period_));
+      }
+    } else if (ema_[n.unit]) {
+      pe.sync();
+      const sc_core::sc_time t0 = sc_core::sc_time_stamp();
+      ema_[n.unit]->reconstruct();
+      pe.add_stall(hw::cycles_since(t0, period_));
+    }
+  }
+  if (engine_) math(node, m);
+  pe.compute(r_.costs[node].cycles);
+  ++r_.task_instances;
+  // Release consumed inputs.
+  for (const auto& d : deps_[node]) {
+    const std::int64_t k = m - d.offset;
+    if (d.edge < 0 || k < 0 || k >= total) continue;
+    if (r_.program.processor_of_node[d.src] != p) pe.sync();
+    buffers_.at(d.edge)->pop();
+  }
+  // Outputs.
+  for (int e : out_data_edges_[node]) {
+    const dataflow::Edge& edge = g.edges[e];
+    const int q = r_.program.processor_of_node[edge.dst];
+    hw::DelayBuffer& buf = *buffers_.at(e);
+    if (q == p) {
+      if (buf.size() >= buf.params().depth_entries) {
+        throw InternalError(std::string(buf.name()) + ": full on its own processor (depth " +
+                            std::to_string(buf.params().depth_entries) + " too small)");
+      }
+      buf.push(m);
+    } else {
+      pe.sync();
+      const sc_core::sc_time t0 = sc_core::sc_time_stamp();
+      links_.at({p, q})->send(static_cast<std::uint64_t>(edge.bytes_per_token), buf, m);
+      pe.add_stall(hw::cycles_since(t0, period_));
+    }
+  }
+  if (n.kind == NodeKind::kUpdate) {
+    // U(m) overwrites W^(m+d); a backward pass still needs it: copy it to the stash first
+    // (the copy is charged to the update, before the weights change).
+    if (stash_[n.unit]) {
+      pe.sync();
+      const sc_core::sc_time t0 = sc_core::sc_time_stamp();
+      stash_[n.unit]->store(m + g.layers[n.unit].delay);
+      pe.add_stall(hw::cycles_since(t0, period_));
+    }
+    if (ema_[n.unit]) {
+      pe.sync();
+      ema_[n.unit]->update();
+    }
+    const std::int64_t staleness = done_[g.forward_node[n.unit]] - 1 - m;
+    std::int64_t& hi = r_.measured_staleness[n.unit];
+    std::int64_t& lo = r_.min_staleness[n.unit];
+    hi = hi < 0 ? staleness : std::max(hi, staleness);
+    lo = lo < 0 ? staleness : std::min(lo, staleness);
+  }
+  if (n.kind == NodeKind::kLoss) {
+    loss_cycle_[m] = pe.now_cycles();
+    if (options_.progress) options_.progress(m + 1, total);
+  }
+  if (sync_on_done_[node]) pe.sync();
+  ++done_[node];
+  done_event_[node]->notify(sc_core::SC_ZERO_TIME);
+}
+
+void Pipeline::program(int p, hw::ProcessingElement& pe) {
+  const std::int64_t total = r_.minibatches;
+  const std::int64_t iterations = total + r_.program.max_lag;
+  for (std::int64_t i = 0; i < iterations; ++i) {
+    for (const auto& entry : r_.program.entries[p]) {
+      const std::int64_t m = i - entry.lag;
+      if (m < 0 || m >= total) continue;
+      run_task(entry.node, m, pe, p);
+    }
+  }
+}
+
+void Pipeline::collect() {
+  const dataflow::TrainingGraph& g = r_.graph;
+  for (std::size_t v = 0; v < g.nodes.size(); ++v) {
+    if (static_cast<int>(v) == g.input_node) continue;
+    if (done_[v] != r_.minibatches) {
+      throw InternalError("the simulation stopped with " + g.nodes[v].name + " at " +
+                          std::to_string(done_[v]) + " of " + std::to_string(r_.minibatches) +
+                          " minibatches (a deadlock)");
+    }
+  }
+  r_.total_cycles = hw::time_to_cycles(sc_core::sc_time_stamp(), period_);
+  const std::int64_t n = r_.minibatches;
+  if (n >= 8) {
+    const std::int64_t a = n / 4, b = (3 * n) / 4;
+    r_.cycles_per_minibatch =
+        static_cast<double>(loss_cycle_[b] - loss_cycle_[a]) / static_cast<double>(b - a);
+  } else {
+    r_.cycles_per_minibatch = static_cast<double>(r_.total_cycles) / static_cast<double>(n);
+  }
+  // Memory: measured peaks of every module, and the analytic figure of ARCHITECTURE.md §5.
+  const int procs = r_.program.num_processors;
+  r_.stage_memory.assign(procs, {});
+  r_.stage_memory_analytic.assign(procs, {});
+  const std::int64_t batch = job_.config.batch_size;
+  for (std::size_t u = 0; u < g.layers.size(); ++u) {
+    const models::Layer& layer = job_.network.layers[job_.units.units[u].layer];
+    const int p = r_.program.processor_of_node[g.forward_node[u]];
+    const std::uint64_t params = static_cast<std::uint64_t>(layer.num_params()) * kScalarBytes;
+    const std::uint64_t weight = static_cast<std::uint64_t>(layer.weight_size()) * kScalarBytes;
+    const std::uint64_t d = static_cast<std::uint64_t>(g.layers[u].delay);
+    MemoryPeaks& m = r_.stage_memory[p];
+    MemoryPeaks& a = r_.stage_memory_analytic[p];
+    m.weights += params;
+    m.optimizer += params;
+    m.gradients += params;
+    a.weights += params;
+    a.optimizer += params;
+    a.gradients += params;
+    if (stash_[u]) m.stash += stash_[u]->stats().peak_bytes;
+    if (ema_[u]) m.ema += ema_[u]->stats().peak_bytes;
+    const bool delayed_ba = d > 0 && g.ba_node[u] >= 0;
+    if (delayed_ba && job_.config.policy == WeightPolicy::kStash) a.stash += d * weight;
+    if (delayed_ba && (job_.config.policy == WeightPolicy::kEmaGrad ||
+                       job_.config.policy == WeightPolicy::kEmaWeight)) {
+      a.ema += weight;
+    }
+    a.activations += (d + 1) * static_cast<std::uint64_t>(batch * layer.in_shape.size()) * kScalarBytes;
+  }
+  Json units = Json::object();
+  std::uint64_t link_bytes = 0;
+  for (const auto& [e, buf] : buffers_) {
+    const dataflow::Edge& edge = g.edges[e];
+    const int p = r_.program.processor_of_node[edge.dst];
+    const BufferKind kind = buffer_kind(edge.kind);
+    add_to(r_.stage_memory[p], kind, buf->stats().peak_bytes);
+    if (kind != BufferKind::kActivations) {
+      add_to(r_.stage_memory_analytic[p], kind,
+             static_cast<std::uint64_t>(edge.buffer_depth * edge.bytes_per_token));
+    }
+    units[buf->name()] = hw::to_json(buf->stats());
+  }
+  for (const auto& [key, link] : links_) {
+    units[link->name()] = hw::to_json(link->stats());
+    link_bytes += link->stats().bytes;
+  }
+  for (std::size_t u = 0; u < g.layers.size(); ++u) {
+    if (stash_[u]) units[stash_[u]->name()] = hw::to_json(stash_[u]->stats());
+    if (ema_[u]) units[ema_[u]->name()] = hw::to_json(ema_[u]->stats());
+  }
+  for (int p = 0; p < procs; ++p) {
+    const MemoryPeaks& m = r_.stage_memory[p];
+    srams_[p]->allocate(m.stash, hw::MemoryKind::kStash);
+    srams_[p]->allocate(m.ema, hw::MemoryKind::kEma);
+    srams_[p]->allocate(m.activations, hw::MemoryKind::kActivations);
+    srams_[p]->allocate(m.in_flight, hw::MemoryKind::kActivations);
+    srams_[p]->allocate(m.gradients - m.weights, hw::MemoryKind::kGradients);
+    units[srams_[p]->name()] = hw::to_json(srams_[p]->stats());
+    const hw::ProcessingElementStats& st = pes_[p]->stats();
+    Json pj = hw::to_json(st);
+    const double total = static_cast<double>(std::max<std::uint64_t>(1, r_.total_cycles));
+    const std::uint64_t idle = r_.total_cycles - std::min(r_.total_cycles, st.busy_cycles + st.stall_cycles);
+    pj["name"] = pes_[p]->name();
+    pj["idle_cycles"] = idle;
+    pj["utilization"] = static_cast<double>(st.busy_cycles) / total;
+    r_.processors.push_back(pj);
+    units[pes_[p]->name()] = hw::to_json(st);
+  }
+  units[dram_->name()] = hw::to_json(dram_->stats());
+  r_.units = units;
+  r_.link_bytes = link_bytes;
+  if (engine_) {
+    LPSIM_ASSERT(engine_->minibatches_in_flight() == 0, "the pipeline did not drain");
+    r_.epochs = reference::epoch_results(*engine_, job_.test, job_.batches_per_epoch,
+                                         job_.config.epochs, 1000);
+    r_.final_params = engine_->parameters();
+    for (std::size_t u = 0; u < g.layers.size(); ++u) {
+      r_.reconstruction.push_back(engine_->reconstruction(static_cast<int>(u)));
+    }
+  }
+}
+
+}  // namespace
+
+HardwareResult run_hardware(run::Job& job, const RunOptions& options) {
+  ::setenv("SYSTEMC_DISABLE_COPYRIGHT_MESSAGE", "1", 1);
+  HardwareResult r;
+  r.graph = dataflow::build_training_graph(job.network, job.units, job.partition, job.config.policy,
+                                           job.config.batch_size);
+  r.costs = task_costs(r.graph, job.config.hw);
+  r.program = dataflow::stage_program(r.graph);
+  r.minibatches = job.batches_per_epoch * job.config.epochs;
+  // The delays the hardware realises (retimed graph) must be the ones the reference
+  // trainer uses (formula 2·S(l)).
+  const std::vector<std::int64_t> formula =
+      reference::layer_delays(job.trainer, static_cast<int>(job.units.units.size()));
+  for (std::size_t u = 0; u < formula.size(); ++u) {
+    LPSIM_ASSERT(formula[u] == r.graph.layers[u].delay, "graph delay differs from 2·S(l)");
+  }
+  auto top = std::make_unique<Pipeline>("top", job, options, r);
+  try {
+    sc_core::sc_start();
+  } catch (const sc_core::sc_report& e) {
+    throw InternalError(std::string("simulation failed: ") + e.what());
+  }
+  top->collect();
+  return r;
+}
+
+}  // namespace lpsim::hardware

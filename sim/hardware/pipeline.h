@@ -1,0 +1,64 @@
+#pragma once
+// The hardware run: elaborates SystemC modules from the retimed training graph and a
+// static program, trains the network with the task engine at the simulated moments, and
+// collects every unit's raw counters.
+//
+// Elaboration: one ProcessingElement and one SramBank per processor; a DelayBuffer on every
+// data edge (activations, gradients, stored activations), depth from the graph; a Link per
+// ordered pair of processors that exchange data; a WeightStashUnit per delayed layer under
+// `stash`, an EmaRecomputeUnit per delayed layer under the EMA policies; one shared Dram.
+// Functional results follow the graph's dependencies, never the order of same-time events:
+// every task instance waits for exactly the instances it depends on, and the task engine
+// refuses any other order (workloads/reference/engine.h).
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "dataflow/task_program.h"
+#include "dataflow/training_graph.h"
+#include "sim/hardware/cost_model.h"
+#include "sim/run/job.h"
+#include "workloads/reference/trainer.h"
+
+namespace lpsim::hardware {
+
+struct RunOptions {
+  bool math = true;  // false: timing only (--no-math), no Eigen work, no training curve
+  std::function<void(std::int64_t, std::int64_t)> progress;  // (minibatches done, total)
+};
+
+struct MemoryPeaks {  // bytes, per kind
+  std::uint64_t weights = 0, optimizer = 0, stash = 0, ema = 0, activations = 0, gradients = 0,
+                in_flight = 0;
+  std::uint64_t total() const {
+    return weights + optimizer + stash + ema + activations + gradients + in_flight;
+  }
+  Json to_json() const;
+};
+
+struct HardwareResult {
+  dataflow::TrainingGraph graph;
+  dataflow::Program program;
+  std::vector<TaskCost> costs;
+  std::int64_t minibatches = 0;
+  std::uint64_t total_cycles = 0;
+  double cycles_per_minibatch = 0.0;  // steady state
+  std::uint64_t task_instances = 0;
+  std::vector<std::int64_t> measured_staleness;  // per unit: max over its updates
+  std::vector<std::int64_t> min_staleness;       // per unit: min (the drain)
+  std::vector<MemoryPeaks> stage_memory;         // measured, per processor
+  std::vector<MemoryPeaks> stage_memory_analytic;
+  std::vector<Json> processors;                  // per PE: stats and derived figures
+  std::uint64_t link_bytes = 0;
+  Json units;                                    // raw counters keyed by SystemC name
+  // Training (math on):
+  std::vector<reference::EpochResult> epochs;
+  std::vector<reference::UnitParams> final_params;
+  std::vector<reference::ReconstructionStats> reconstruction;
+};
+
+HardwareResult run_hardware(run::Job& job, const RunOptions& options);
+
+}  // namespace lpsim::hardware
