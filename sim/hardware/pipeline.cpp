@@ -379,13 +379,17 @@ void Pipeline::collect() {
     }
   }
   r_.total_cycles = hw::time_to_cycles(sc_core::sc_time_stamp(), period_);
+  // Steady state: minibatches whose every stage runs full beats, measured at the loss. The
+  // longest delay fills the pipeline; allow as long again for the transient to settle.
   const std::int64_t n = r_.minibatches;
-  if (n >= 8) {
-    const std::int64_t a = n / 4, b = (3 * n) / 4;
-    r_.cycles_per_minibatch =
-        static_cast<double>(loss_cycle_[b] - loss_cycle_[a]) / static_cast<double>(b - a);
+  const std::int64_t first = 2 * r_.program.max_lag;
+  if (n - 1 - first >= 4) {
+    r_.cycles_per_minibatch = static_cast<double>(loss_cycle_[n - 1] - loss_cycle_[first]) /
+                              static_cast<double>(n - 1 - first);
+    r_.steady_state_from = first;
   } else {
     r_.cycles_per_minibatch = static_cast<double>(r_.total_cycles) / static_cast<double>(n);
+    r_.steady_state_from = -1;
   }
   // Memory: measured peaks of every module, and the analytic figure of ARCHITECTURE.md §5.
   const int procs = r_.program.num_processors;

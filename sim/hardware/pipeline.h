@@ -45,6 +45,8 @@ struct HardwareResult {
   std::int64_t minibatches = 0;
   std::uint64_t total_cycles = 0;
   double cycles_per_minibatch = 0.0;  // steady state
+  std::int64_t steady_state_from = -1;  // first minibatch of the measured window; -1: the
+                                        // run is too short, total / minibatches reported
   std::uint64_t task_instances = 0;
   std::vector<std::int64_t> measured_staleness;  // per unit: max over its updates
   std::vector<std::int64_t> min_staleness;       // per unit: min (the drain)

@@ -24,8 +24,7 @@ TEST(ClockHelpers, BrokenInvariantsThrowInternalError) {
   const sc_core::sc_time period(2, sc_core::SC_NS);
   EXPECT_THROW(time_to_cycles(sc_core::sc_time(3, sc_core::SC_NS), period), InternalError);
   EXPECT_THROW(cycles_to_time(1, sc_core::SC_ZERO_TIME), InternalError);
-  EXPECT_THROW(cycles_to_time(std::numeric_limits<std::uint64_t>::max(), period),
-               InternalError);
+  EXPECT_THROW(cycles_to_time(std::numeric_limits<std::uint64_t>::max(), period), InternalError);
   EXPECT_THROW(require_period(sc_core::SC_ZERO_TIME, "unit"), InternalError);
   EXPECT_NO_THROW(require_period(period, "unit"));
 }

@@ -11,12 +11,11 @@
 #include <deque>
 #include <iostream>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <random>
 #include <string>
 #include <utility>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "sim/core/errors.h"
 #include "tests/unit/hw_models/hw_units_test_support.h"
@@ -183,10 +182,10 @@ TEST(DelayBuffer, MisuseIsAnInternalError) {
         ++errors;
       }
     };
-    expect_internal([&] { buffer.pop(); });         // empty
-    expect_internal([&] { buffer.deliver(3); });    // nothing reserved
+    expect_internal([&] { buffer.pop(); });       // empty
+    expect_internal([&] { buffer.deliver(3); });  // nothing reserved
     buffer.reserve();
-    expect_internal([&] { buffer.pop(); });         // front is an empty reservation
+    expect_internal([&] { buffer.pop(); });  // front is an empty reservation
     buffer.deliver(0);
     buffer.pop();
   });
@@ -311,8 +310,8 @@ class DifferentialBench {
  private:
   void compare(const char* where, std::int64_t token) {
     if (buffer_.size() != model_.entries.size() && mismatches_++ == 0) {
-      first_mismatch_ = std::string(where) + " of token " + std::to_string(token) +
-                        ": size " + std::to_string(buffer_.size()) + ", model " +
+      first_mismatch_ = std::string(where) + " of token " + std::to_string(token) + ": size " +
+                        std::to_string(buffer_.size()) + ", model " +
                         std::to_string(model_.entries.size());
     }
   }
@@ -407,11 +406,11 @@ TEST(DelayBuffer, RandomSchedulesMatchDequeModel) {
   std::vector<std::string> labels;
   for (int b = 0; b < kBenches; ++b) {
     const Schedule schedule = random_schedule(rng, kTokens);
-    labels.push_back("seed " + std::to_string(seed) + " bench " + std::to_string(b) +
-                     " depth " + std::to_string(schedule.depth) + " latency " +
+    labels.push_back("seed " + std::to_string(seed) + " bench " + std::to_string(b) + " depth " +
+                     std::to_string(schedule.depth) + " latency " +
                      std::to_string(schedule.latency));
-    benches.push_back(std::make_unique<DifferentialBench>("b" + std::to_string(b), schedule,
-                                                          1 + rng() % 1000));
+    benches.push_back(
+        std::make_unique<DifferentialBench>("b" + std::to_string(b), schedule, 1 + rng() % 1000));
   }
   simulate();
   std::uint64_t stalls = 0;

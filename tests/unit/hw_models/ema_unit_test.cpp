@@ -5,9 +5,8 @@
 #include <gtest/gtest.h>
 
 #include <cstdint>
-#include <vector>
-
 #include <nlohmann/json.hpp>
+#include <vector>
 
 #include "tests/unit/hw_models/hw_units_test_support.h"
 
@@ -66,12 +65,12 @@ TEST(EmaRecomputeUnit, EmaWeightReconstructionCostsNoCycles) {
   EXPECT_EQ(ema.reconstruct_cycles(), 0u);
   std::vector<std::uint64_t> marks;
   Driver pe("pe", [&] {
-    ema.update();        // 0..126
+    ema.update();  // 0..126
     wait_test_cycles(200);
-    ema.reconstruct();   // nothing pending: returns at 200
+    ema.reconstruct();  // nothing pending: returns at 200
     marks.push_back(now_cycles());
-    ema.update();        // 200..326
-    ema.reconstruct();   // waits for it
+    ema.update();       // 200..326
+    ema.reconstruct();  // waits for it
     marks.push_back(now_cycles());
   });
   simulate();

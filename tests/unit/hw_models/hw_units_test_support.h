@@ -9,9 +9,8 @@
 #include <cstdint>
 #include <functional>
 #include <string>
-#include <utility>
-
 #include <systemc>
+#include <utility>
 
 #include "hw_models/common/clock.h"
 

@@ -5,9 +5,8 @@
 #include <gtest/gtest.h>
 
 #include <cstdint>
-#include <vector>
-
 #include <nlohmann/json.hpp>
+#include <vector>
 
 #include "hw_models/delay_buffer/delay_buffer.h"
 #include "tests/unit/hw_models/hw_units_test_support.h"

@@ -5,9 +5,8 @@
 #include <gtest/gtest.h>
 
 #include <cstdint>
-#include <vector>
-
 #include <nlohmann/json.hpp>
+#include <vector>
 
 #include "hw_models/pe/pe_timing.h"
 #include "sim/core/errors.h"
@@ -87,8 +86,7 @@ TEST(SramBank, StatsJsonNamesEveryKind) {
 }
 
 TEST(MemoryKinds, NamesRoundTrip) {
-  for (const char* name :
-       {"weights", "optimizer", "stash", "ema", "activations", "gradients"}) {
+  for (const char* name : {"weights", "optimizer", "stash", "ema", "activations", "gradients"}) {
     const std::optional<MemoryKind> kind = try_parse_memory_kind(name);
     ASSERT_TRUE(kind.has_value()) << name;
     EXPECT_STREQ(memory_kind_name(*kind), name);

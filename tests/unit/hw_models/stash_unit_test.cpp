@@ -5,10 +5,9 @@
 #include <gtest/gtest.h>
 
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "sim/core/errors.h"
 #include "tests/unit/hw_models/hw_units_test_support.h"
@@ -68,6 +67,39 @@ TEST(WeightStashUnit, StoresAndLoadsTakeExactPortCycles) {
   EXPECT_EQ(stats.contention_cycles, 0u);
 }
 
+TEST(WeightStashUnit, ReadKeepsTheOldestVersion) {
+  WeightStashUnit stash("stash", stash_params(2));
+  std::vector<std::uint64_t> done_at;
+  std::vector<std::uint64_t> held;
+  std::string message;
+  Driver driver("driver", [&] {
+    stash.store(0);  // 0..16
+    stash.store(1);  // 16..32
+    stash.read(0);   // 32..48, keeps 0
+    done_at.push_back(now_cycles());
+    held.push_back(stash.size());
+    stash.read(0);  // 48..64
+    stash.load(0);  // 64..80, frees 0
+    done_at.push_back(now_cycles());
+    held.push_back(stash.size());
+    try {
+      stash.read(0);
+    } catch (const InternalError& error) {
+      message = error.what();
+    }
+  });
+  simulate();
+  EXPECT_EQ(done_at, (std::vector<std::uint64_t>{48, 80}));
+  EXPECT_EQ(held, (std::vector<std::uint64_t>{2, 1}));
+  EXPECT_NE(message.find("read(0) but the oldest stored version is 1"), std::string::npos)
+      << message;
+  const WeightStashUnitStats& stats = stash.stats();
+  EXPECT_EQ(stats.reads, 2u);
+  EXPECT_EQ(stats.loads, 1u);
+  EXPECT_EQ(stats.bytes_read, 3000u);
+  EXPECT_EQ(stats.busy_cycles, 80u);  // five transfers; the failed read took none
+}
+
 TEST(WeightStashUnit, ConcurrentCallersShareThePortInArrivalOrder) {
   WeightStashUnit stash("stash", stash_params(3));
   std::uint64_t first_done = 0;
@@ -124,8 +156,7 @@ TEST(WeightStashUnit, ScheduleViolationsAreInternalErrors) {
   EXPECT_NE(messages[0].find("empty"), std::string::npos) << messages[0];
   EXPECT_NE(messages[1].find("not newer"), std::string::npos) << messages[1];
   EXPECT_NE(messages[2].find("full stash of 2"), std::string::npos) << messages[2];
-  EXPECT_NE(messages[3].find("oldest stored version is 4"), std::string::npos)
-      << messages[3];
+  EXPECT_NE(messages[3].find("oldest stored version is 4"), std::string::npos) << messages[3];
   EXPECT_EQ(stash.stats().stores, 2u);
   EXPECT_EQ(stash.stats().loads, 1u);
   EXPECT_EQ(stash.size(), 1u);
@@ -135,13 +166,14 @@ TEST(WeightStashUnit, StatsJsonHasRawCounters) {
   WeightStashUnitStats stats;
   stats.stores = 1;
   stats.loads = 2;
+  stats.reads = 9;
   stats.bytes_written = 3;
   stats.bytes_read = 4;
   stats.peak_versions = 5;
   stats.peak_bytes = 6;
   stats.busy_cycles = 7;
   stats.contention_cycles = 8;
-  EXPECT_EQ(to_json(stats), nlohmann::json::parse(R"({"stores": 1, "loads": 2,
+  EXPECT_EQ(to_json(stats), nlohmann::json::parse(R"({"stores": 1, "loads": 2, "reads": 9,
       "bytes_written": 3, "bytes_read": 4, "peak_versions": 5, "peak_bytes": 6,
       "busy_cycles": 7, "contention_cycles": 8})"));
 }

@@ -1,0 +1,82 @@
+// Cycles, staleness and memory of the hardware run against the formulas.
+
+#include <gtest/gtest.h>
+
+#include "sim/hardware/pipeline.h"
+#include "system_test_util.h"
+
+namespace lpsim {
+namespace {
+
+hardware::MemoryPeaks sum(const std::vector<hardware::MemoryPeaks>& stages) {
+  hardware::MemoryPeaks t;
+  for (const auto& m : stages) {
+    t.weights += m.weights;
+    t.optimizer += m.optimizer;
+    t.stash += m.stash;
+    t.ema += m.ema;
+    t.activations += m.activations;
+    t.gradients += m.gradients;
+    t.in_flight += m.in_flight;
+  }
+  return t;
+}
+
+TEST(HardwareMemory, StashGrowsAsSumOfDelayTimesWeights) {
+  run::Job job = testing::synthetic_job("mlp6", "stash", "per_layer", 1);
+  const hardware::HardwareResult hw = hardware::run_hardware(job, hardware::RunOptions{});
+  const hardware::MemoryPeaks measured = sum(hw.stage_memory);
+  // fc2..fc5 have a Ba and delays 8, 6, 4, 2 (fc1 has no Ba; fc6 no delay).
+  const std::uint64_t expected = 4 * (8 * 256 * 256 + 6 * 256 * 256 + 4 * 256 * 256 + 2 * 128 * 256);
+  EXPECT_EQ(measured.stash, expected);
+  EXPECT_EQ(sum(hw.stage_memory_analytic).stash, expected);
+  EXPECT_EQ(measured.ema, 0u);
+  EXPECT_EQ(measured.activations, sum(hw.stage_memory_analytic).activations);
+}
+
+TEST(HardwareMemory, EmaCostsOneTensorPerDelayedLayer) {
+  run::Job job = testing::synthetic_job("mlp6", "ema_grad", "per_layer", 1);
+  const hardware::HardwareResult hw = hardware::run_hardware(job, hardware::RunOptions{});
+  const hardware::MemoryPeaks measured = sum(hw.stage_memory);
+  const std::uint64_t expected = 4 * (3 * 256 * 256 + 128 * 256);
+  EXPECT_EQ(measured.ema, expected);
+  EXPECT_EQ(sum(hw.stage_memory_analytic).ema, expected);
+  EXPECT_EQ(measured.stash, 0u);
+  // Activations held for Bw: (2·S(l) + 1)·B·a_l per layer.
+  const std::uint64_t b = 16;
+  const std::uint64_t acts = 4 * b * (11 * 784 + 9 * 256 + 7 * 256 + 5 * 256 + 3 * 256 + 1 * 128);
+  EXPECT_EQ(measured.activations, acts);
+}
+
+TEST(HardwareTiming, SteadyStateIsSetByTheSlowestStage) {
+  run::Job job = testing::synthetic_job("mlp6", "none", "per_layer", 3);
+  hardware::RunOptions options;
+  options.math = false;
+  const hardware::HardwareResult hw = hardware::run_hardware(job, options);
+  std::vector<std::uint64_t> stage_cycles(hw.graph.num_stages, 0);
+  std::uint64_t all = 0;
+  for (std::size_t v = 0; v < hw.graph.nodes.size(); ++v) {
+    stage_cycles[hw.graph.nodes[v].stage] += hw.costs[v].cycles;
+    all += hw.costs[v].cycles;
+  }
+  const std::uint64_t slowest = *std::max_element(stage_cycles.begin(), stage_cycles.end());
+  // fc1's stage (784 inputs) is the bottleneck and never waits: one beat per minibatch.
+  ASSERT_GE(hw.steady_state_from, 0);
+  EXPECT_DOUBLE_EQ(hw.cycles_per_minibatch, static_cast<double>(slowest));
+  EXPECT_LT(hw.cycles_per_minibatch, static_cast<double>(all));
+  EXPECT_GE(hw.total_cycles, static_cast<std::uint64_t>(hw.minibatches) * slowest);
+}
+
+TEST(HardwareTiming, OneStageRunsEveryTaskBackToBack) {
+  run::Job job = testing::synthetic_job("mlp3", "sync", "per_layer", 1);
+  hardware::RunOptions options;
+  options.math = false;
+  const hardware::HardwareResult hw = hardware::run_hardware(job, options);
+  std::uint64_t per_minibatch = 0;
+  for (const auto& c : hw.costs) per_minibatch += c.cycles;
+  EXPECT_EQ(hw.total_cycles, per_minibatch * static_cast<std::uint64_t>(hw.minibatches));
+  EXPECT_EQ(hw.link_bytes, 0u);
+}
+
+}  // namespace
+}  // namespace lpsim
