@@ -10,8 +10,7 @@ sc_core::sc_time cycles_to_time(std::uint64_t cycles, const sc_core::sc_time& pe
   const std::uint64_t unit = period.value();
   LPSIM_ASSERT(unit > 0, "clock period is zero");
   LPSIM_ASSERT(cycles <= std::numeric_limits<std::uint64_t>::max() / unit,
-               std::to_string(cycles) + " cycles of " + period.to_string() +
-                   " overflow sc_time");
+               std::to_string(cycles) + " cycles of " + period.to_string() + " overflow sc_time");
   return sc_core::sc_time::from_value(cycles * unit);
 }
 
@@ -25,8 +24,8 @@ std::uint64_t time_to_cycles(const sc_core::sc_time& time, const sc_core::sc_tim
 
 std::uint64_t cycles_since(const sc_core::sc_time& start, const sc_core::sc_time& period) {
   const sc_core::sc_time now = sc_core::sc_time_stamp();
-  LPSIM_ASSERT(start <= now, "start time " + start.to_string() + " is after now " +
-                                 now.to_string());
+  LPSIM_ASSERT(start <= now,
+               "start time " + start.to_string() + " is after now " + now.to_string());
   return time_to_cycles(now - start, period);
 }
 

@@ -9,7 +9,6 @@
 // evaluation phase (no cycle is lost between holders). Not an sc_module: a member of one.
 
 #include <cstdint>
-
 #include <systemc>
 
 namespace lpsim::hw {
@@ -19,6 +18,7 @@ class FifoArbiter {
   // Returns the simulated time the caller waited for earlier holders.
   sc_core::sc_time acquire();
   void release();
+
  private:
   std::uint64_t next_ticket_ = 0;
   std::uint64_t serving_ = 0;

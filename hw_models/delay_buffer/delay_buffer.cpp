@@ -1,9 +1,8 @@
 #include "hw_models/delay_buffer/delay_buffer.h"
 
 #include <algorithm>
-#include <string>
-
 #include <nlohmann/json.hpp>
+#include <string>
 
 #include "hw_models/common/clock.h"
 #include "sim/core/errors.h"
@@ -16,10 +15,8 @@ DelayBuffer::DelayBuffer(const sc_core::sc_module_name& name, const DelayBufferP
   LPSIM_ASSERT(params_.depth_entries >= 1,
                std::string(this->name()) + ": depth_entries must be >= 1");
   LPSIM_ASSERT(params_.initial_tokens.size() <= params_.depth_entries,
-               std::string(this->name()) + ": " +
-                   std::to_string(params_.initial_tokens.size()) +
-                   " initial tokens exceed depth_entries " +
-                   std::to_string(params_.depth_entries));
+               std::string(this->name()) + ": " + std::to_string(params_.initial_tokens.size()) +
+                   " initial tokens exceed depth_entries " + std::to_string(params_.depth_entries));
   for (const std::int64_t token : params_.initial_tokens) {
     entries_.push_back(Entry{token, true});
   }

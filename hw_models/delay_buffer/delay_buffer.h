@@ -17,7 +17,6 @@
 #include <cstddef>
 #include <cstdint>
 #include <deque>
-
 #include <systemc>
 
 #include "hw_models/delay_buffer/delay_buffer_params.h"

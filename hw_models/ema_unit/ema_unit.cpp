@@ -1,9 +1,8 @@
 #include "hw_models/ema_unit/ema_unit.h"
 
 #include <limits>
-#include <string>
-
 #include <nlohmann/json.hpp>
+#include <string>
 
 #include "hw_models/common/clock.h"
 #include "hw_models/pe/pe_timing.h"
@@ -36,10 +35,10 @@ EmaRecomputeUnit::EmaRecomputeUnit(const sc_core::sc_module_name& name,
     : sc_core::sc_module(name), params_(params) {
   require_period(params_.period, this->name());
   LPSIM_ASSERT(params_.lanes >= 1, std::string(this->name()) + ": lanes must be >= 1");
-  LPSIM_ASSERT(params_.bytes_per_element == 0 ||
-                   params_.elements <=
-                       std::numeric_limits<std::uint64_t>::max() / params_.bytes_per_element,
-               std::string(this->name()) + ": tensor bytes overflow");
+  LPSIM_ASSERT(
+      params_.bytes_per_element == 0 ||
+          params_.elements <= std::numeric_limits<std::uint64_t>::max() / params_.bytes_per_element,
+      std::string(this->name()) + ": tensor bytes overflow");
   stats_.peak_bytes = tensor_bytes();
   SC_THREAD(run_jobs);
 }
@@ -49,8 +48,7 @@ std::uint64_t EmaRecomputeUnit::update_cycles() const {
 }
 
 std::uint64_t EmaRecomputeUnit::reconstruct_cycles() const {
-  return params_.kind == EmaKind::kEmaGrad ? vector_cycles(params_.elements, params_.lanes, 1)
-                                           : 0;
+  return params_.kind == EmaKind::kEmaGrad ? vector_cycles(params_.elements, params_.lanes, 1) : 0;
 }
 
 void EmaRecomputeUnit::update() {

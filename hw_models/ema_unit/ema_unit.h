@@ -18,7 +18,6 @@
 
 #include <cstdint>
 #include <deque>
-
 #include <systemc>
 
 #include "hw_models/ema_unit/ema_unit_params.h"
@@ -50,9 +49,9 @@ class EmaRecomputeUnit : public sc_core::sc_module {
 
   const EmaRecomputeUnitParams params_;
   EmaRecomputeUnitStats stats_;
-  std::deque<Job> jobs_;              // queued, not finished; front is in progress
-  std::uint64_t jobs_queued_ = 0;     // ever queued (a job's id is its position)
-  std::uint64_t jobs_finished_ = 0;   // ever finished
+  std::deque<Job> jobs_;             // queued, not finished; front is in progress
+  std::uint64_t jobs_queued_ = 0;    // ever queued (a job's id is its position)
+  std::uint64_t jobs_finished_ = 0;  // ever finished
   std::uint64_t pending_updates_ = 0;
   sc_core::sc_event job_queued_;
   sc_core::sc_event job_finished_;

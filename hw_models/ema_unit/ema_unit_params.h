@@ -2,10 +2,9 @@
 // Parameters and statistics of an EmaRecomputeUnit (ema_unit.h).
 
 #include <cstdint>
+#include <nlohmann/json_fwd.hpp>
 #include <optional>
 #include <string_view>
-
-#include <nlohmann/json_fwd.hpp>
 #include <systemc>
 
 namespace lpsim::hw {
@@ -16,7 +15,7 @@ enum class EmaKind {
   kEmaWeight,  // "ema_weight": ū averages weights; W̄ = ū is read directly, no lane-ops
 };
 
-const char* ema_kind_name(EmaKind kind);                      // "ema_grad", "ema_weight"
+const char* ema_kind_name(EmaKind kind);  // "ema_grad", "ema_weight"
 std::optional<EmaKind> try_parse_ema_kind(std::string_view text);
 
 struct EmaRecomputeUnitParams {
@@ -24,12 +23,12 @@ struct EmaRecomputeUnitParams {
   std::uint64_t bytes_per_element = 0;  // of the EMA tensor
   std::uint64_t lanes = 1;              // the unit's own vector lanes (>= 1)
   EmaKind kind = EmaKind::kEmaGrad;
-  sc_core::sc_time period;              // one clock cycle (> 0)
+  sc_core::sc_time period;  // one clock cycle (> 0)
 };
 
 // Bytes count traffic to and from the EMA tensor the unit holds.
 struct EmaRecomputeUnitStats {
-  std::uint64_t updates = 0;             // completed EMA updates
+  std::uint64_t updates = 0;  // completed EMA updates
   std::uint64_t reconstructions = 0;
   std::uint64_t busy_cycles = 0;         // lanes updating or reconstructing
   std::uint64_t caller_wait_cycles = 0;  // reconstruct() callers waiting for queued updates

@@ -1,9 +1,8 @@
 #include "hw_models/link/link.h"
 
 #include <algorithm>
-#include <string>
-
 #include <nlohmann/json.hpp>
+#include <string>
 
 #include "hw_models/common/clock.h"
 #include "hw_models/pe/pe_timing.h"

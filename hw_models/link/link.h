@@ -16,7 +16,6 @@
 
 #include <cstdint>
 #include <deque>
-
 #include <systemc>
 
 #include "hw_models/delay_buffer/delay_buffer.h"

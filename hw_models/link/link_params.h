@@ -2,7 +2,6 @@
 // Parameters and statistics of a Link (link.h).
 
 #include <cstdint>
-
 #include <nlohmann/json_fwd.hpp>
 #include <systemc>
 

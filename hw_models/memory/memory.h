@@ -15,7 +15,6 @@
 // cycles (busy_cycles).
 
 #include <cstdint>
-
 #include <systemc>
 
 #include "hw_models/common/fifo_arbiter.h"

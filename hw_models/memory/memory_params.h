@@ -5,10 +5,9 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <nlohmann/json_fwd.hpp>
 #include <optional>
 #include <string_view>
-
-#include <nlohmann/json_fwd.hpp>
 #include <systemc>
 
 namespace lpsim::hw {

@@ -1,9 +1,8 @@
 #include "hw_models/stash_unit/stash_unit.h"
 
 #include <algorithm>
-#include <string>
-
 #include <nlohmann/json.hpp>
+#include <string>
 
 #include "hw_models/common/clock.h"
 #include "hw_models/pe/pe_timing.h"
@@ -60,8 +59,7 @@ void WeightStashUnit::transfer_out(std::int64_t version, bool release) {
   }
   if (versions_.front() != version) {
     throw InternalError(std::string(name()) + ": " + verb + "(" + std::to_string(version) +
-                        ") but the oldest stored version is " +
-                        std::to_string(versions_.front()));
+                        ") but the oldest stored version is " + std::to_string(versions_.front()));
   }
   const std::uint64_t cycles = transfer_cycles();
   wait_cycles(cycles, params_.period);

@@ -4,18 +4,18 @@
 // d_l older versions that backward passes of in-flight minibatches still need.
 //
 // Contract: the stash has one SRAM port of bytes_per_cycle bytes per cycle; one cycle moves
-// up to bytes_per_cycle bytes of one version in or out. store() and load() each hold the port
-// for ceil(bytes_per_version / bytes_per_cycle) cycles and block the calling SC_THREAD for
-// that long; concurrent calls are served first come, first served (the wait is counted as
-// contention_cycles). A version occupies the stash from the cycle its store starts until the
-// cycle its load ends. Versions are stored in increasing order and loaded oldest first.
-// There is no back-pressure: storing into a full stash, storing a version not newer than the
-// newest stored, or loading anything but the oldest stored version is a broken invariant of
-// the schedule (lpsim::InternalError naming the unit and the versions).
+// up to bytes_per_cycle bytes of one version in or out. store(), load() and read() each hold
+// the port for ceil(bytes_per_version / bytes_per_cycle) cycles and block the calling
+// SC_THREAD for that long; concurrent calls are served first come, first served (the wait
+// is counted as contention_cycles). A version occupies the stash from the cycle its store
+// starts until the cycle its load ends (read() leaves it stored). Versions are stored in
+// increasing order and read or loaded oldest first. There is no back-pressure: storing into
+// a full stash, storing a version not newer than the newest stored, or reading or loading
+// anything but the oldest stored version is a broken invariant of the schedule
+// (lpsim::InternalError naming the unit and the versions).
 
 #include <cstdint>
 #include <deque>
-
 #include <systemc>
 
 #include "hw_models/common/fifo_arbiter.h"
@@ -39,7 +39,7 @@ class WeightStashUnit : public sc_core::sc_module {
 
   // Versions held now.
   std::uint64_t size() const { return versions_.size(); }
-  // Cycles one store or load holds the port.
+  // Cycles one store, load or read holds the port.
   std::uint64_t transfer_cycles() const;
   const WeightStashUnitParams& params() const { return params_; }
   const WeightStashUnitStats& stats() const { return stats_; }

@@ -2,7 +2,6 @@
 // Parameters and statistics of a WeightStashUnit (stash_unit.h).
 
 #include <cstdint>
-
 #include <nlohmann/json_fwd.hpp>
 #include <systemc>
 
@@ -18,9 +17,9 @@ struct WeightStashUnitParams {
 struct WeightStashUnitStats {
   std::uint64_t stores = 0;
   std::uint64_t loads = 0;
-  std::uint64_t reads = 0;              // reads that kept the version (read())
-  std::uint64_t bytes_written = 0;      // stores · bytes_per_version
-  std::uint64_t bytes_read = 0;         // loads · bytes_per_version
+  std::uint64_t reads = 0;          // reads that kept the version (read())
+  std::uint64_t bytes_written = 0;  // stores · bytes_per_version
+  std::uint64_t bytes_read = 0;     // (loads + reads) · bytes_per_version
   std::uint64_t peak_versions = 0;
   std::uint64_t peak_bytes = 0;         // peak_versions · bytes_per_version
   std::uint64_t busy_cycles = 0;        // port writing or reading
