@@ -125,7 +125,7 @@ int run_run(const std::vector<std::string>& args) {
   const std::vector<std::string> sets =
       vm.count("set") ? vm["set"].as<std::vector<std::string>>() : std::vector<std::string>{};
   run::Job job = run::prepare_job(vm["config"].as<std::string>(), sets,
-                                  vm["init-from"].as<std::string>());
+                                  vm["init-from"].as<std::string>(), vm.count("no-math") == 0);
   const std::string out = vm.count("out") ? vm["out"].as<std::string>() : "out/" + job.config.run_name;
   const bool quiet = vm.count("quiet") > 0;
 

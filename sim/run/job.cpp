@@ -30,8 +30,23 @@ std::string relative_to(const std::string& path, const std::string& config_path)
   return (base / path).string();
 }
 
-void load_data(Job& job) {
+void load_data(Job& job, bool need_samples) {
   const config::DatasetConfig& d = job.config.dataset;
+  if (d.kind == "synthetic" && !need_samples) {
+    auto shape_only = [&](std::int64_t count, const char* origin) {
+      data::Dataset ds;
+      ds.sample_shape = d.synthetic_shape;
+      ds.num_classes = static_cast<int>(d.synthetic_classes);
+      ds.labels.assign(static_cast<std::size_t>(count), 0);
+      ds.origin = origin;
+      return ds;
+    };
+    job.train = shape_only(d.train_limit > 0 ? std::min(d.train_limit, d.synthetic_train)
+                                             : d.synthetic_train, "synthetic (shape only)");
+    job.test = shape_only(d.test_limit > 0 ? std::min(d.test_limit, d.synthetic_test)
+                                           : d.synthetic_test, "synthetic (shape only)");
+    return;
+  }
   if (d.kind == "synthetic") {
     data::SyntheticSpec spec;
     spec.sample_shape = d.synthetic_shape;
@@ -56,11 +71,11 @@ void load_data(Job& job) {
 }  // namespace
 
 Job prepare_job(const std::string& config_path, const std::vector<std::string>& overrides,
-                const std::string& init_from) {
+                const std::string& init_from, bool need_samples) {
   Job job;
   job.config = config::load_config(config_path, overrides);
   config::Config& c = job.config;
-  load_data(job);
+  load_data(job, need_samples);
   if (c.network_file) {
     job.network = models::load_network_file(relative_to(*c.network_file, config_path));
     if (job.network.input_shape != job.train.sample_shape) {
@@ -116,7 +131,7 @@ Job prepare_job(const std::string& config_path, const std::vector<std::string>& 
 }
 
 void advise_stability(Job& job) {
-  if (!job.config.stability_check) return;
+  if (!job.config.stability_check || job.train.images.rows() == 0) return;
   StabilityAdvice& a = job.stability;
   const std::int64_t n = std::min<std::int64_t>(256, job.train.size());
   std::vector<std::int32_t> labels(job.train.labels.begin(), job.train.labels.begin() + n);

@@ -41,9 +41,10 @@ struct Job {
 };
 
 // Reads everything; UserError on any bad input. `init_from` (may be empty) overrides
-// workload.init_from.
+// workload.init_from. Without `need_samples` (a timing-only run) a synthetic data set is
+// not generated: only its size and shape are known.
 Job prepare_job(const std::string& config_path, const std::vector<std::string>& overrides,
-                const std::string& init_from);
+                const std::string& init_from, bool need_samples = true);
 
 // Estimates curvature and fills job.stability (no-op when pipeline.stability_check is off).
 void advise_stability(Job& job);
