@@ -9,6 +9,7 @@
 #include "sim/cli/options.h"
 #include "sim/core/atomic_file.h"
 #include "sim/core/errors.h"
+#include "sim/run/job.h"
 
 namespace lpsim::cli {
 
@@ -21,6 +22,9 @@ int run_graph(const std::vector<std::string>& args) {
       "weight policy: sync, none, stash, ema_grad, ema_weight (sync forces one stage)")(
       "batch", po::value<std::int64_t>()->default_value(32), "minibatch size (for work and bytes)")(
       "format", po::value<std::string>()->default_value("json"), "json or dot")(
+      "config", po::value<std::string>(),
+      "take the network, stages, policy and batch size from a run config instead")(
+      "set", po::value<std::vector<std::string>>()->composing(), "override a config value")(
       "out", po::value<std::string>(), "write to this file instead of stdout");
   po::variables_map vm;
   if (!parse_options("graph", "(--model NAME | --network FILE) [--stages SPEC] [options]", options,
@@ -31,23 +35,42 @@ int run_graph(const std::vector<std::string>& args) {
   if (format != "json" && format != "dot") {
     throw UserError("", "--format", "found \"" + format + "\", expected json or dot");
   }
-  const std::int64_t batch = vm["batch"].as<std::int64_t>();
+  std::int64_t batch = vm["batch"].as<std::int64_t>();
   if (batch < 1 || batch > (1 << 20)) {
     throw UserError("", "--batch", "found " + std::to_string(batch) + ", expected 1..1048576");
   }
   models::WeightPolicy policy;
-  const std::string policy_name = vm["policy"].as<std::string>();
+  std::string policy_name = vm["policy"].as<std::string>();
   if (!models::parse_weight_policy(policy_name, &policy)) {
     throw UserError("", "--policy",
                     "found \"" + policy_name + "\", expected sync, none, stash, ema_grad or ema_weight");
   }
-  const models::Network network = network_from_options(vm);
+  models::Network network;
+  dataflow::StageSpec spec;
+  std::string spec_file = "--stages", spec_pointer;
+  if (vm.count("config")) {
+    if (vm.count("model") || vm.count("network")) {
+      throw UserError("", "--config", "give either --config or --model/--network, not both");
+    }
+    const std::string path = vm["config"].as<std::string>();
+    const config::Config c = config::load_config(
+        path, vm.count("set") ? vm["set"].as<std::vector<std::string>>() : std::vector<std::string>{});
+    network = run::network_of_config(c, path);
+    spec = c.stages;
+    spec_file = c.source;
+    spec_pointer = "/pipeline/stages";
+    policy = c.policy;
+    policy_name = models::weight_policy_name(policy);
+    batch = c.batch_size;
+  } else {
+    network = network_from_options(vm);
+    spec = dataflow::parse_stage_spec(vm["stages"].as<std::string>(), "--stages");
+  }
   const dataflow::UnitGraph units = dataflow::group_units(network);
-  const dataflow::StageSpec spec =
-      dataflow::parse_stage_spec(vm["stages"].as<std::string>(), "--stages");
-  const dataflow::Partition partition = policy == models::WeightPolicy::kSync
-                                            ? dataflow::single_stage(units)
-                                            : dataflow::make_partition(units, spec, "--stages", "");
+  const dataflow::Partition partition =
+      policy == models::WeightPolicy::kSync
+          ? dataflow::single_stage(units)
+          : dataflow::make_partition(units, spec, spec_file, spec_pointer);
   const dataflow::TrainingGraph graph =
       dataflow::build_training_graph(network, units, partition, policy, batch);
   std::string text;

@@ -70,6 +70,18 @@ void load_data(Job& job, bool need_samples) {
 
 }  // namespace
 
+models::Network network_of_config(const config::Config& c, const std::string& config_path) {
+  if (c.network_file) return models::load_network_file(relative_to(*c.network_file, config_path));
+  const bool synthetic = c.dataset.kind == "synthetic";
+  const ops::Shape shape = synthetic ? c.dataset.synthetic_shape : ops::Shape{1, 28, 28};
+  const std::int64_t classes = synthetic ? c.dataset.synthetic_classes : 10;
+  try {
+    return models::builtin_model(c.model, shape, classes);
+  } catch (const ConfigError& e) {
+    throw ConfigError(c.source, "/workload/model", e.problem());
+  }
+}
+
 Job prepare_job(const std::string& config_path, const std::vector<std::string>& overrides,
                 const std::string& init_from, bool need_samples) {
   Job job;

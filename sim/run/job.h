@@ -46,6 +46,10 @@ struct Job {
 Job prepare_job(const std::string& config_path, const std::vector<std::string>& overrides,
                 const std::string& init_from, bool need_samples = true);
 
+// The network a config names, built for its data set's sample shape and classes without
+// reading any data (for `lpsim graph --config`).
+models::Network network_of_config(const config::Config& config, const std::string& config_path);
+
 // Estimates curvature and fills job.stability (no-op when pipeline.stability_check is off).
 void advise_stability(Job& job);
 
