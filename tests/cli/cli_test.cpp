@@ -124,8 +124,46 @@ TEST(GemmCommand, MatchesScaleSimPlusOne) {
   EXPECT_EQ(Json::parse(r.out).at("cycles").get<std::uint64_t>(), 962u);
 }
 
+std::vector<std::string> tiny_run(const std::string& out) {
+  return {"run", "-q", "--out", out, "--set", "/workload/dataset/kind=synthetic", "--set",
+          "/workload/dataset/synthetic={\"train_samples\":256,\"test_samples\":64}", "--set",
+          "/workload/epochs=2"};
+}
+
+TEST(RunCommand, SameConfigGivesTheSameReportApartFromMeta) {
+  const std::string a = ::testing::TempDir() + "/lpsim_det_a", b = ::testing::TempDir() + "/lpsim_det_b";
+  ASSERT_EQ(run_lpsim(tiny_run(a)).exit_code, 0);
+  ASSERT_EQ(run_lpsim(tiny_run(b)).exit_code, 0);
+  Json ra = parse_json_file(a + "/report.json"), rb = parse_json_file(b + "/report.json");
+  EXPECT_NE(ra.at("meta"), Json());
+  ra.erase("meta");
+  rb.erase("meta");
+  EXPECT_EQ(ra.dump(), rb.dump());
+  EXPECT_EQ(ra.at("mode"), "hardware");
+  EXPECT_GT(ra.at("summary").at("total_cycles").get<std::uint64_t>(), 0u);
+  EXPECT_EQ(slurp(a + "/epochs.csv"), slurp(b + "/epochs.csv"));
+}
+
+TEST(RunCommand, SavedWeightsReloadExactly) {
+  const std::string out = ::testing::TempDir() + "/lpsim_save";
+  const std::string w1 = ::testing::TempDir() + "/lpsim_w1", w2 = ::testing::TempDir() + "/lpsim_w2";
+  std::vector<std::string> first = tiny_run(out);
+  first.insert(first.end(), {"--save-weights", w1});
+  ASSERT_EQ(run_lpsim(first).exit_code, 0);
+  // Starting from the saved weights with a zero learning rate changes nothing.
+  std::vector<std::string> second = tiny_run(out);
+  second.insert(second.end(), {"--init-from", w1, "--save-weights", w2, "--reference", "--set",
+                               "/workload/optimizer/lr=0"});
+  const Result r = run_lpsim(second);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  for (const char* t : {"fc1.weight.npy", "fc1.bias.npy", "fc3.weight.npy"}) {
+    EXPECT_EQ(slurp(w1 + "/" + t), slurp(w2 + "/" + t)) << t;
+    EXPECT_GT(slurp(w1 + "/" + t).size(), 128u);
+  }
+}
+
 TEST(Help, EveryCommandHasHelp) {
-  for (const char* cmd : {"graph", "models", "gemm"}) {
+  for (const char* cmd : {"run", "graph", "models", "gemm"}) {
     const Result r = run_lpsim({cmd, "--help"});
     EXPECT_EQ(r.exit_code, 0) << cmd;
     EXPECT_NE(r.out.find("usage: lpsim"), std::string::npos) << cmd;
