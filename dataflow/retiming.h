@@ -34,6 +34,17 @@ struct CycleRatio {
   double time = 0.0;             // node time on it
 };
 
+struct RatioArc {
+  int src = 0;
+  int dst = 0;
+  double cost = 0.0;        // time spent along the arc (e.g. the source's work + transfer)
+  std::int64_t delay = 0;   // its delays (iterations)
+};
+
+// max over cycles of (sum of cost) / (sum of delay); every cycle must hold a delay
+// (InternalError otherwise). Returns ratio 0 when there is no cycle.
+CycleRatio max_cycle_ratio(int num_nodes, const std::vector<RatioArc>& arcs);
+
 // The iteration bound T = max over cycles C of (sum of t(v), v in C) / (sum of w(e), e in C)
 // (Parhi). `node_time` >= 0. Every cycle must hold at least one delay (else the graph
 // cannot run and this throws InternalError). Returns ratio 0 for an acyclic graph.

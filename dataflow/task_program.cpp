@@ -9,11 +9,13 @@ Program stage_program(const TrainingGraph& graph) {
   p.num_processors = graph.num_stages;
   p.entries.assign(graph.num_stages, {});
   p.processor_of_node.assign(graph.nodes.size(), -1);
+  p.processor_of_first_part.assign(graph.nodes.size(), -1);
   const int nu = static_cast<int>(graph.layers.size());
   auto add = [&](int node, std::int64_t lag) {
     const int s = graph.nodes[node].stage;
-    p.entries[s].push_back({node, lag});
+    p.entries[s].push_back({node, lag, NodePart::kWhole});
     p.processor_of_node[node] = s;
+    p.processor_of_first_part[node] = s;
     p.max_lag = std::max(p.max_lag, lag);
   };
   for (int u = 0; u < nu; ++u) add(graph.forward_node[u], 0);

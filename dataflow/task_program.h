@@ -16,9 +16,14 @@
 
 namespace lpsim::dataflow {
 
+// Which part of a graph node an entry runs: all of it, or (a Ba node split by LayerPipe's
+// inter-layer split) only its matrix product or only the tails that follow it.
+enum class NodePart { kWhole, kProduct, kTail };
+
 struct ProgramEntry {
   int node = 0;
   std::int64_t lag = 0;
+  NodePart part = NodePart::kWhole;
 };
 
 struct Dependency {
@@ -30,7 +35,8 @@ struct Dependency {
 struct Program {
   int num_processors = 0;
   std::vector<std::vector<ProgramEntry>> entries;  // per processor
-  std::vector<int> processor_of_node;              // -1 for the input node
+  std::vector<int> processor_of_node;              // the part that finishes it; -1 for input
+  std::vector<int> processor_of_first_part;        // the part that consumes its inputs
   std::int64_t max_lag = 0;
 };
 

@@ -266,6 +266,7 @@ struct Builder {
       for (int a : unit.attached) tail += models::layer_work(net.layers[a], Task::kBackwardActivation, batch);
       const int owner = unit.tail_owner == kLossUnit ? g.loss_node : g.ba_node[unit.tail_owner];
       g.nodes[owner].work += tail;
+      g.nodes[owner].tail_work += tail;
     }
     Node& loss = g.nodes[g.loss_node];
     loss.work += models::layer_work(net.layers[net.loss], Task::kForward, batch);

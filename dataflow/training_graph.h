@@ -49,6 +49,7 @@ struct Node {
   std::int64_t retiming = 0;  // r(v)
   std::string name;           // "F:fc1", "Loss", "In"
   models::Work work;          // per minibatch
+  models::Work tail_work;     // the part of `work` that is other units' tails (Ba, Loss)
 };
 
 struct Edge {

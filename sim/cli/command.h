@@ -20,5 +20,6 @@ int run_graph(const std::vector<std::string>& args);
 int run_models(const std::vector<std::string>& args);
 int run_gemm(const std::vector<std::string>& args);
 int run_run(const std::vector<std::string>& args);
+int run_schedule(const std::vector<std::string>& args);
 
 }  // namespace lpsim::cli

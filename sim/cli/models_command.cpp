@@ -5,6 +5,7 @@
 
 #include "sim/cli/command.h"
 #include "sim/cli/options.h"
+#include "sim/core/errors.h"
 #include "workloads/models/builtin.h"
 
 namespace lpsim::cli {
@@ -30,12 +31,17 @@ int run_models(const std::vector<std::string>& args) {
   }
   Json list = Json::array();
   for (const auto& info : models::builtin_models()) {
-    const models::Network net = models::builtin_model(info.name, shape, classes);
-    list.push_back({{"name", info.name},
-                    {"description", info.description},
-                    {"parameters", net.num_params()},
-                    {"parametrised_layers", net.parametrised().size()},
-                    {"layers", net.layers.size()}});
+    Json entry = {{"name", info.name}, {"description", info.description}};
+    try {
+      const models::Network net = models::builtin_model(info.name, shape, classes);
+      entry["parameters"] = net.num_params();
+      entry["parametrised_layers"] = net.parametrised().size();
+      entry["layers"] = net.layers.size();
+    } catch (const ConfigError& e) {
+      entry["parameters"] = nullptr;  // the model does not fit this input shape
+      entry["error"] = e.problem();
+    }
+    list.push_back(entry);
   }
   if (vm.count("json")) {
     std::cout << list.dump(2) << "\n";
@@ -43,6 +49,12 @@ int run_models(const std::vector<std::string>& args) {
   }
   std::printf("%-10s %12s %8s  %s\n", "model", "parameters", "p.layers", "description");
   for (const auto& m : list) {
+    if (m["parameters"].is_null()) {
+      std::printf("%-10s %12s %8s  %s (does not fit a %s input)\n", m["name"].get<std::string>().c_str(),
+                  "-", "-", m["description"].get<std::string>().c_str(),
+                  vm["input-shape"].as<std::string>().c_str());
+      continue;
+    }
     std::printf("%-10s %12lld %8lld  %s\n", m["name"].get<std::string>().c_str(),
                 static_cast<long long>(m["parameters"].get<std::int64_t>()),
                 static_cast<long long>(m["parametrised_layers"].get<std::int64_t>()),

@@ -10,6 +10,8 @@ std::vector<TaskCost> task_costs(const dataflow::TrainingGraph& graph, const con
   constexpr std::uint64_t kBytes = sizeof(ops::Scalar);
   std::vector<TaskCost> costs;
   costs.reserve(graph.nodes.size());
+  const std::uint64_t lanes = static_cast<std::uint64_t>(hw.vector_lanes);
+  const std::uint64_t bandwidth = static_cast<std::uint64_t>(hw.sram_bytes_per_cycle);
   for (const auto& node : graph.nodes) {
     TaskCost c;
     for (const auto& g : node.work.gemms) {
@@ -19,11 +21,15 @@ std::vector<TaskCost> task_costs(const dataflow::TrainingGraph& graph, const con
       c.macs += t.macs;
       c.sram_bytes += kBytes * static_cast<std::uint64_t>(g.m * g.k + g.k * g.n + g.m * g.n);
     }
-    const std::uint64_t elems = static_cast<std::uint64_t>(node.work.vector_ops);
-    c.vector_cycles = hw::vector_cycles(elems, static_cast<std::uint64_t>(hw.vector_lanes));
-    c.sram_bytes += 2 * kBytes * elems;
-    c.cycles = hw::stretch_for_memory(c.gemm_cycles + c.vector_cycles, c.sram_bytes,
-                                      static_cast<std::uint64_t>(hw.sram_bytes_per_cycle));
+    const std::uint64_t tail_elems = static_cast<std::uint64_t>(node.tail_work.vector_ops);
+    const std::uint64_t own_elems = static_cast<std::uint64_t>(node.work.vector_ops) - tail_elems;
+    const std::uint64_t own_vector = hw::vector_cycles(own_elems, lanes);
+    const std::uint64_t tail_vector = hw::vector_cycles(tail_elems, lanes);
+    c.vector_cycles = own_vector + tail_vector;
+    const std::uint64_t own_bytes = c.sram_bytes + 2 * kBytes * own_elems;
+    c.tail_cycles = hw::stretch_for_memory(tail_vector, 2 * kBytes * tail_elems, bandwidth);
+    c.cycles = hw::stretch_for_memory(c.gemm_cycles + own_vector, own_bytes, bandwidth) + c.tail_cycles;
+    c.sram_bytes = own_bytes + 2 * kBytes * tail_elems;
     costs.push_back(c);
   }
   return costs;

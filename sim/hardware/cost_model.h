@@ -3,7 +3,9 @@
 // the sum of its GEMMs on the systolic array (SCALE-Sim v2's compute model) and its
 // element-wise work on the vector unit, stretched when the task's SRAM traffic (every GEMM
 // operand read once, every result written once, element-wise operands read and written)
-// exceeds the SRAM bandwidth: cycles = max(compute, bytes / bytes_per_cycle).
+// exceeds the SRAM bandwidth: cycles = max(compute, bytes / bytes_per_cycle). A task that
+// runs other units' tails (LayerPipe's element-wise part of Ba, which intra+inter splitting
+// moves) has that part costed on its own, so the two halves add up to the whole.
 
 #include <cstdint>
 #include <vector>
@@ -15,7 +17,8 @@
 namespace lpsim::hardware {
 
 struct TaskCost {
-  std::uint64_t cycles = 0;
+  std::uint64_t cycles = 0;       // product_cycles + tail_cycles
+  std::uint64_t tail_cycles = 0;  // other units' tails run by this task (Ba, Loss)
   std::uint64_t gemm_cycles = 0;
   std::uint64_t vector_cycles = 0;
   std::uint64_t sram_bytes = 0;

@@ -98,6 +98,30 @@ Json resnet18(const ops::Shape& in, std::int64_t classes) {
   return {{"name", "resnet18"}, {"input", input_json(in)}, {"layers", layers}};
 }
 
+// CIFAR-style VGG-16 (13 3x3 convolutions in 5 blocks, max pooling between blocks, one
+// linear classifier on the 512 features), named as torch.nn.Sequential would name it:
+// features.<i> for the i-th module of the feature extractor, classifier for the head.
+Json vgg16(const ops::Shape& in, std::int64_t classes, bool batch_norm) {
+  const std::vector<std::int64_t> cfg = {64, 64, 0, 128, 128, 0, 256, 256, 256, 0,
+                                         512, 512, 512, 0, 512, 512, 512, 0};  // 0: maxpool
+  Json layers = Json::array();
+  int index = 0;
+  auto name = [&] { return "features." + std::to_string(index++); };
+  for (std::int64_t c : cfg) {
+    if (c == 0) {
+      layers.push_back({{"name", name()}, {"type", "maxpool2d"}, {"kernel_size", 2}, {"stride", 2}});
+      continue;
+    }
+    layers.push_back(conv(name(), c, 3, 1, 1, !batch_norm));
+    if (batch_norm) layers.push_back(bn(name()));
+    layers.push_back(simple(name(), "relu"));
+  }
+  layers.push_back(simple("avgpool", "global_avgpool"));
+  layers.push_back(linear("classifier", classes));
+  layers.push_back(simple("loss", "softmax_cross_entropy"));
+  return {{"name", batch_norm ? "vgg16" : "vgg16_nobn"}, {"input", input_json(in)}, {"layers", layers}};
+}
+
 }  // namespace
 
 const std::vector<BuiltinInfo>& builtin_models() {
@@ -106,6 +130,8 @@ const std::vector<BuiltinInfo>& builtin_models() {
       {"mlp6", "MLP 784-256-256-256-256-128-10, ReLU (fc1..fc6)"},
       {"cnn3", "conv 1->16, conv 16->32 (3x3, pad 1, ReLU, maxpool 2), fc 1568->10"},
       {"resnet18", "CIFAR-style ResNet-18: 3x3 stem, 4 groups of 2 basic blocks, batch norm"},
+      {"vgg16", "CIFAR-style VGG-16 with batch norm: 13 3x3 convs, 5 max pools, fc 512->classes"},
+      {"vgg16_nobn", "CIFAR-style VGG-16 without batch norm (conv biases instead)"},
   };
   return models;
 }
@@ -123,6 +149,8 @@ Json builtin_model_json(const std::string& name, const ops::Shape& input_shape,
   if (name == "mlp6") return mlp("mlp6", {256, 256, 256, 256, 128}, input_shape, num_classes);
   if (name == "cnn3") return cnn3(input_shape, num_classes);
   if (name == "resnet18") return resnet18(input_shape, num_classes);
+  if (name == "vgg16") return vgg16(input_shape, num_classes, true);
+  if (name == "vgg16_nobn") return vgg16(input_shape, num_classes, false);
   std::string known;
   for (const auto& m : builtin_models()) known += (known.empty() ? "" : ", ") + m.name;
   throw ConfigError("", pointer, "unknown model \"" + name + "\"; built-in models: " + known);

@@ -6,6 +6,8 @@
 //   cnn3      conv 1->16, conv 16->32 (3x3 pad 1, ReLU, maxpool 2), fc 1568->10
 //   resnet18  CIFAR-style ResNet-18 (3x3 stem, widths 64-128-256-512, batch norm,
 //             global average pool, fc), torchvision names (layerN.B.convK, downsample.0/1)
+//   vgg16     CIFAR-style VGG-16 with batch norm (features.<i>, classifier); needs
+//             inputs of at least 32x32; vgg16_nobn the same without batch norm
 // Every model is generated as a network document and read by parse_network, so it obeys
 // the same rules as a user's file. The input shape and class count come from the data set.
 

@@ -1,0 +1,453 @@
+#include "dataflow/schedule.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <map>
+#include <numeric>
+#include <cstdio>
+#include <cstdlib>
+
+#include "sim/core/errors.h"
+
+namespace lpsim::dataflow {
+
+const char* backward_split_name(BackwardSplit split) {
+  switch (split) {
+    case BackwardSplit::kFused:
+      return "fused";
+    case BackwardSplit::kIntra:
+      return "intra";
+    case BackwardSplit::kIntraInter:
+      return "intra+inter";
+  }
+  return "?";
+}
+
+bool parse_backward_split(const std::string& text, BackwardSplit* out) {
+  for (BackwardSplit s : {BackwardSplit::kFused, BackwardSplit::kIntra, BackwardSplit::kIntraInter}) {
+    if (text == backward_split_name(s)) {
+      *out = s;
+      return true;
+    }
+  }
+  return false;
+}
+
+std::uint64_t TaskGraph::total_cycles() const {
+  std::uint64_t t = 0;
+  for (const auto& task : tasks) t += task.cycles;
+  return t;
+}
+
+TaskGraph build_task_graph(const TrainingGraph& graph, const std::vector<std::uint64_t>& node_cycles,
+                           const std::vector<std::uint64_t>& tail_cycles, BackwardSplit split) {
+  TaskGraph tg;
+  tg.split = split;
+  const std::size_t nn = graph.nodes.size();
+  std::vector<int> first_task(nn, -1), last_task(nn, -1);
+  auto add_task = [&](const std::string& name, int unit, std::vector<ProgramEntry> entries) {
+    Task t;
+    t.name = name;
+    t.unit = unit;
+    for (const auto& e : entries) {
+      const std::uint64_t whole = node_cycles[e.node];
+      t.cycles += e.part == NodePart::kWhole     ? whole
+                  : e.part == NodePart::kProduct ? whole - tail_cycles[e.node]
+                                                 : tail_cycles[e.node];
+    }
+    t.entries = std::move(entries);
+    const int id = static_cast<int>(tg.tasks.size());
+    for (const auto& e : t.entries) {
+      if (first_task[e.node] < 0) first_task[e.node] = id;
+      last_task[e.node] = id;
+    }
+    tg.tasks.push_back(std::move(t));
+    return id;
+  };
+  const int nu = static_cast<int>(graph.layers.size());
+  for (int u = 0; u < nu; ++u) {
+    add_task(graph.nodes[graph.forward_node[u]].name, u, {{graph.forward_node[u], 0, NodePart::kWhole}});
+  }
+  add_task("Loss", -1, {{graph.loss_node, 0, NodePart::kWhole}});
+  std::vector<std::pair<int, int>> product_tail;  // split Ba nodes: (product task, tail task)
+  for (int u = nu - 1; u >= 0; --u) {
+    const int ba = graph.ba_node[u], bw = graph.bw_node[u], up = graph.update_node[u];
+    const std::string& name = graph.layers[u].name;
+    if (split == BackwardSplit::kFused) {
+      std::vector<ProgramEntry> e;
+      if (ba >= 0) e.push_back({ba, 0, NodePart::kWhole});
+      e.push_back({bw, 0, NodePart::kWhole});
+      e.push_back({up, 0, NodePart::kWhole});
+      add_task("B:" + name, u, e);
+      continue;
+    }
+    if (ba >= 0) {
+      if (split == BackwardSplit::kIntraInter && tail_cycles[ba] > 0) {
+        const int p = add_task("Ba:" + name + ".product", u, {{ba, 0, NodePart::kProduct}});
+        const int t = add_task("Ba:" + name + ".tail", u, {{ba, 0, NodePart::kTail}});
+        product_tail.emplace_back(p, t);
+      } else {
+        add_task("Ba:" + name, u, {{ba, 0, NodePart::kWhole}});
+      }
+    }
+    add_task("Bw:" + name, u, {{bw, 0, NodePart::kWhole}});
+    add_task("U:" + name, u, {{up, 0, NodePart::kWhole}});
+  }
+  const auto deps = node_dependencies(graph);
+  for (std::size_t v = 0; v < nn; ++v) {
+    for (const auto& d : deps[v]) {
+      const int src = last_task[d.src], dst = first_task[v];
+      if (src < 0 || dst < 0 || src == dst) continue;  // the input, or order inside one task
+      const std::uint64_t bytes =
+          d.edge >= 0 ? static_cast<std::uint64_t>(graph.edges[d.edge].bytes_per_token) : 0;
+      tg.deps.push_back({src, dst, d.offset, bytes});
+    }
+  }
+  for (const auto& [p, t] : product_tail) {
+    // The product hands its gradient (the largest gradient the node sends) to the tail.
+    std::uint64_t bytes = 0;
+    const int ba = tg.tasks[p].entries.front().node;
+    for (const auto& e : graph.edges) {
+      if (e.src == ba && e.kind == EdgeKind::kGradient) {
+        bytes = std::max<std::uint64_t>(bytes, static_cast<std::uint64_t>(e.bytes_per_token));
+      }
+    }
+    tg.deps.push_back({p, t, 0, bytes});
+  }
+  return tg;
+}
+
+namespace {
+
+using i64 = std::int64_t;
+
+std::uint64_t comm(const LinkCost& link, const TaskDep& d, int ps, int pd) {
+  return ps == pd ? 0 : link.cycles(d.bytes);
+}
+
+// Earliest starts at period T, with every data transfer costed when `link` is given (as
+// if each crossed processors) or free; nullopt when T is below the recurrence bound.
+std::optional<std::vector<i64>> earliest_starts(const TaskGraph& tg, i64 period,
+                                                const LinkCost* link) {
+  const std::size_t n = tg.tasks.size();
+  std::vector<i64> est(n, 0);
+  for (std::size_t pass = 0; pass <= n; ++pass) {
+    bool changed = false;
+    for (const auto& d : tg.deps) {
+      const i64 transfer = link != nullptr && d.bytes > 0 ? static_cast<i64>(link->cycles(d.bytes)) : 0;
+      const i64 need =
+          est[d.src] + static_cast<i64>(tg.tasks[d.src].cycles) + transfer - d.offset * period;
+      if (need > est[d.dst]) {
+        est[d.dst] = need;
+        changed = true;
+      }
+    }
+    if (!changed) return est;
+  }
+  return std::nullopt;
+}
+
+bool debug_schedule() { return std::getenv("LPSIM_DEBUG_SCHEDULE") != nullptr; }
+
+// One attempt at period T. The earliest starts fix each task's iteration lag
+// (floor(est / T)); with lags fixed every dependency either stays inside one period window
+// (effective offset 0: a DAG) or points to a later window, which holds whenever each task
+// ends inside its window. The DAG is then list-scheduled into [0, T) on the processors
+// (highest bottom level first, on the processor where the task can start earliest).
+std::optional<Schedule> try_period(const TaskGraph& tg, int procs, const LinkCost& link, i64 period,
+                                   bool pessimistic) {
+  const auto est = earliest_starts(tg, period, pessimistic ? &link : nullptr);
+  if (!est) return std::nullopt;
+  const std::size_t n = tg.tasks.size();
+  std::vector<i64> lag(n);
+  for (std::size_t v = 0; v < n; ++v) lag[v] = (*est)[v] / period;
+  std::vector<std::vector<const TaskDep*>> in(n), out(n);
+  std::vector<int> indegree(n, 0);
+  for (const auto& d : tg.deps) {
+    const i64 k = d.offset + lag[d.dst] - lag[d.src];
+    LPSIM_ASSERT(k >= 0, "a dependency points back across windows");
+    if (k != 0) continue;
+    in[d.dst].push_back(&d);
+    out[d.src].push_back(&d);
+    ++indegree[d.dst];
+  }
+  // Bottom levels (longest path to a sink, task cycles only) for priorities.
+  std::vector<int> topo;
+  {
+    std::vector<int> deg = indegree;
+    for (std::size_t v = 0; v < n; ++v) {
+      if (deg[v] == 0) topo.push_back(static_cast<int>(v));
+    }
+    for (std::size_t i = 0; i < topo.size(); ++i) {
+      for (const TaskDep* d : out[topo[i]]) {
+        if (--deg[d->dst] == 0) topo.push_back(d->dst);
+      }
+    }
+    LPSIM_ASSERT(topo.size() == n, "the within-period dependencies have a cycle");
+  }
+  std::vector<i64> level(n, 0);
+  for (auto it = topo.rbegin(); it != topo.rend(); ++it) {
+    i64 best = 0;
+    for (const TaskDep* d : out[*it]) best = std::max(best, level[d->dst]);
+    level[*it] = best + static_cast<i64>(tg.tasks[*it].cycles);
+  }
+  std::vector<int> proc(n, -1);
+  std::vector<i64> pos(n, 0), free_at(procs, 0);
+  std::vector<int> remaining = indegree;
+  std::vector<int> ready;
+  for (std::size_t v = 0; v < n; ++v) {
+    if (remaining[v] == 0) ready.push_back(static_cast<int>(v));
+  }
+  while (!ready.empty()) {
+    auto pick = std::max_element(ready.begin(), ready.end(), [&](int a, int b) {
+      return level[a] != level[b] ? level[a] < level[b] : a > b;
+    });
+    const int v = *pick;
+    ready.erase(pick);
+    i64 best_t = std::numeric_limits<i64>::max();
+    int best_p = 0;
+    for (int p = 0; p < procs; ++p) {
+      i64 t = free_at[p];
+      for (const TaskDep* d : in[v]) {
+        t = std::max(t, pos[d->src] + static_cast<i64>(tg.tasks[d->src].cycles) +
+                            static_cast<i64>(comm(link, *d, proc[d->src], p)));
+      }
+      if (t < best_t) {
+        best_t = t;
+        best_p = p;
+      }
+    }
+    const i64 end = best_t + static_cast<i64>(tg.tasks[v].cycles);
+    if (end > period) {
+      if (debug_schedule()) {
+        std::fprintf(stderr, "T=%lld: %s ends at %lld\n", static_cast<long long>(period),
+                     tg.tasks[v].name.c_str(), static_cast<long long>(end));
+      }
+      return std::nullopt;
+    }
+    proc[v] = best_p;
+    pos[v] = best_t;
+    free_at[best_p] = end;
+    for (const TaskDep* d : out[v]) {
+      if (--remaining[d->dst] == 0) ready.push_back(d->dst);
+    }
+  }
+  Schedule s;
+  s.processors = procs;
+  s.modulo_period = static_cast<std::uint64_t>(period);
+  s.processor = proc;
+  for (std::size_t v = 0; v < n; ++v) {
+    s.start.push_back(static_cast<std::uint64_t>(lag[v] * period + pos[v]));
+  }
+  if (auto bad = check_schedule(tg, s, link)) {
+    if (debug_schedule()) {
+      std::fprintf(stderr, "T=%lld: %s\n", static_cast<long long>(period), bad->c_str());
+    }
+    return std::nullopt;
+  }
+  return s;
+}
+
+void finish(const TaskGraph& tg, const LinkCost& link, Schedule& s) {
+  s.period = self_timed_period(tg, s, link);
+  s.bytes_per_minibatch = 0;
+  for (const auto& d : tg.deps) {
+    if (s.processor[d.src] != s.processor[d.dst]) s.bytes_per_minibatch += d.bytes;
+  }
+  s.busy_cycles.assign(s.processors, 0);
+  for (std::size_t v = 0; v < tg.tasks.size(); ++v) s.busy_cycles[s.processor[v]] += tg.tasks[v].cycles;
+}
+
+}  // namespace
+
+Schedule modulo_schedule(const TaskGraph& tg, int procs, const LinkCost& link,
+                         const Schedule* previous) {
+  LPSIM_ASSERT(procs >= 1, "at least one processor");
+  const std::uint64_t total = tg.total_cycles();
+  std::uint64_t max_c = 0;
+  for (const auto& t : tg.tasks) max_c = std::max(max_c, t.cycles);
+  std::vector<RatioArc> arcs;
+  for (const auto& d : tg.deps) {
+    arcs.push_back({d.src, d.dst, static_cast<double>(tg.tasks[d.src].cycles), d.offset});
+  }
+  const double recurrence = max_cycle_ratio(static_cast<int>(tg.tasks.size()), arcs).ratio;
+  const std::uint64_t lb = std::max({(total + procs - 1) / procs, max_c,
+                                     static_cast<std::uint64_t>(std::ceil(recurrence))});
+  std::optional<Schedule> found;
+  // Lags from transfer-free and from transfer-costed earliest starts; keep the better.
+  for (bool pessimistic : {false, true}) {
+    std::optional<Schedule> candidate;
+    i64 t = static_cast<i64>(std::max<std::uint64_t>(lb, 1));
+    for (int attempt = 0; attempt < 400 && !candidate; ++attempt) {
+      candidate = try_period(tg, procs, link, t, pessimistic);
+      if (!candidate) t += std::max<i64>(1, t / 100);
+    }
+    if (candidate) {
+      candidate->period = self_timed_period(tg, *candidate, link);
+      if (!found || candidate->period < found->period) found = candidate;
+    }
+  }
+  if (!found) {
+    // Everything on one processor in order of earliest start always works at T = total.
+    found = try_period(tg, 1, link, static_cast<i64>(std::max<std::uint64_t>(total, 1)), false);
+    LPSIM_ASSERT(found.has_value(), "no schedule even on one processor");
+    found->processors = procs;
+  }
+  Schedule s = *found;
+  s.processors = procs;
+  s.lower_bound = lb;
+  finish(tg, link, s);
+  if (previous != nullptr && previous->period < s.period) {
+    Schedule keep = *previous;
+    keep.processors = procs;
+    keep.lower_bound = lb;
+    finish(tg, link, keep);
+    return keep;
+  }
+  return s;
+}
+
+Schedule refine_schedule(const TaskGraph& coarse, const Schedule& cs, const TaskGraph& fine,
+                         const LinkCost& link) {
+  // Where each (node, part) of the fine graph sits: which fine task.
+  std::map<std::pair<int, int>, int> fine_task_of;
+  for (std::size_t v = 0; v < fine.tasks.size(); ++v) {
+    for (const auto& e : fine.tasks[v].entries) {
+      fine_task_of[{e.node, static_cast<int>(e.part)}] = static_cast<int>(v);
+    }
+  }
+  Schedule s;
+  s.processors = cs.processors;
+  s.modulo_period = cs.modulo_period;
+  s.lower_bound = cs.lower_bound;
+  s.processor.assign(fine.tasks.size(), -1);
+  s.start.assign(fine.tasks.size(), 0);
+  for (std::size_t c = 0; c < coarse.tasks.size(); ++c) {
+    std::uint64_t t = cs.start[c];
+    for (const auto& e : coarse.tasks[c].entries) {
+      std::vector<int> parts;
+      if (e.part == NodePart::kWhole && fine_task_of.count({e.node, static_cast<int>(NodePart::kWhole)}) == 0) {
+        parts = {fine_task_of.at({e.node, static_cast<int>(NodePart::kProduct)}),
+                 fine_task_of.at({e.node, static_cast<int>(NodePart::kTail)})};
+      } else {
+        parts = {fine_task_of.at({e.node, static_cast<int>(e.part)})};
+      }
+      for (int f : parts) {
+        if (s.processor[f] >= 0) continue;  // a fine task covering several entries
+        s.processor[f] = cs.processor[c];
+        s.start[f] = t;
+        t += fine.tasks[f].cycles;
+      }
+    }
+  }
+  finish(fine, link, s);
+  return s;
+}
+
+std::optional<std::string> check_schedule(const TaskGraph& tg, const Schedule& s,
+                                          const LinkCost& link) {
+  const i64 period = static_cast<i64>(s.modulo_period);
+  if (period <= 0) return std::string("period must be positive");
+  for (std::size_t v = 0; v < tg.tasks.size(); ++v) {
+    if (s.processor[v] < 0 || s.processor[v] >= s.processors) {
+      return tg.tasks[v].name + " has no processor";
+    }
+    if (static_cast<i64>(tg.tasks[v].cycles) > period) return tg.tasks[v].name + " is longer than T";
+  }
+  for (const auto& d : tg.deps) {
+    const i64 ready = static_cast<i64>(s.start[d.src] + tg.tasks[d.src].cycles +
+                                       comm(link, d, s.processor[d.src], s.processor[d.dst])) -
+                      d.offset * period;
+    if (static_cast<i64>(s.start[d.dst]) < ready) {
+      return tg.tasks[d.dst].name + " starts at " + std::to_string(s.start[d.dst]) + " before " +
+             tg.tasks[d.src].name + " (offset " + std::to_string(d.offset) + ") allows " +
+             std::to_string(ready);
+    }
+  }
+  for (int p = 0; p < s.processors; ++p) {
+    std::vector<std::pair<i64, i64>> iv;  // unwrapped intervals modulo T
+    for (std::size_t v = 0; v < tg.tasks.size(); ++v) {
+      if (s.processor[v] != p || tg.tasks[v].cycles == 0) continue;
+      const i64 b = static_cast<i64>(s.start[v]) % period;
+      iv.emplace_back(b, b + static_cast<i64>(tg.tasks[v].cycles));
+    }
+    for (std::size_t a = 0; a < iv.size(); ++a) {
+      for (std::size_t b = a + 1; b < iv.size(); ++b) {
+        for (i64 shift : {-period, i64{0}, period}) {
+          if (iv[a].first < iv[b].second + shift && iv[b].first + shift < iv[a].second) {
+            return "two tasks overlap on processor " + std::to_string(p);
+          }
+        }
+      }
+    }
+  }
+  return std::nullopt;
+}
+
+namespace {
+
+// Tasks of each processor in program order: by start modulo T, then by start.
+std::vector<std::vector<int>> processor_order(const TaskGraph& tg, const Schedule& s) {
+  const std::uint64_t period = s.modulo_period;
+  std::vector<std::vector<int>> order(s.processors);
+  for (std::size_t v = 0; v < tg.tasks.size(); ++v) order[s.processor[v]].push_back(static_cast<int>(v));
+  for (auto& o : order) {
+    std::stable_sort(o.begin(), o.end(), [&](int a, int b) {
+      const std::uint64_t ma = s.start[a] % period, mb = s.start[b] % period;
+      return ma != mb ? ma < mb : s.start[a] < s.start[b];
+    });
+  }
+  return order;
+}
+
+}  // namespace
+
+Program program_of(const TrainingGraph& graph, const TaskGraph& tg, const Schedule& s) {
+  Program prog;
+  prog.num_processors = s.processors;
+  prog.entries.assign(s.processors, {});
+  prog.processor_of_node.assign(graph.nodes.size(), -1);
+  prog.processor_of_first_part.assign(graph.nodes.size(), -1);
+  const auto order = processor_order(tg, s);
+  for (int p = 0; p < s.processors; ++p) {
+    for (int v : order[p]) {
+      const std::int64_t lag = static_cast<std::int64_t>(s.start[v] / s.modulo_period);
+      for (ProgramEntry e : tg.tasks[v].entries) {
+        e.lag = lag;
+        prog.entries[p].push_back(e);
+        prog.max_lag = std::max(prog.max_lag, lag);
+        if (e.part != NodePart::kTail && prog.processor_of_first_part[e.node] < 0) {
+          prog.processor_of_first_part[e.node] = p;
+        }
+        if (e.part != NodePart::kProduct) prog.processor_of_node[e.node] = p;
+      }
+    }
+  }
+  return prog;
+}
+
+double self_timed_period(const TaskGraph& tg, const Schedule& s, const LinkCost& link) {
+  std::vector<RatioArc> arcs;
+  for (const auto& d : tg.deps) {
+    arcs.push_back({d.src, d.dst,
+                    static_cast<double>(tg.tasks[d.src].cycles +
+                                        comm(link, d, s.processor[d.src], s.processor[d.dst])),
+                    d.offset});
+  }
+  const auto order = processor_order(tg, s);
+  const std::uint64_t period = s.modulo_period;
+  for (const auto& o : order) {
+    for (std::size_t i = 0; i < o.size(); ++i) {
+      const int a = o[i];
+      const int b = o[(i + 1) % o.size()];
+      const std::int64_t la = static_cast<std::int64_t>(s.start[a] / period);
+      const std::int64_t lb = static_cast<std::int64_t>(s.start[b] / period);
+      const std::int64_t wrap = i + 1 == o.size() ? 1 : 0;
+      arcs.push_back({a, b, static_cast<double>(tg.tasks[a].cycles), la - lb + wrap});
+    }
+  }
+  return max_cycle_ratio(static_cast<int>(tg.tasks.size()), arcs).ratio;
+}
+
+}  // namespace lpsim::dataflow

@@ -1,0 +1,161 @@
+// `lpsim schedule`: LayerPipe's task splits scheduled on 1..P processors.
+
+#include <cstdio>
+#include <iostream>
+#include <map>
+#include <sstream>
+
+#include "dataflow/schedule.h"
+#include "sim/cli/command.h"
+#include "sim/cli/options.h"
+#include "sim/config/config.h"
+#include "sim/core/atomic_file.h"
+#include "sim/core/errors.h"
+#include "sim/hardware/cost_model.h"
+#include "sim/run/job.h"
+
+namespace lpsim::cli {
+namespace {
+
+std::vector<int> parse_procs(const std::string& text) {
+  std::vector<int> out;
+  std::stringstream in(text);
+  std::string token;
+  while (std::getline(in, token, ',')) {
+    const auto dash = token.find('-');
+    auto number = [&](const std::string& t) {
+      if (t.empty() || t.size() > 4 || t.find_first_not_of("0123456789") != std::string::npos ||
+          std::stoi(t) < 1 || std::stoi(t) > 4096) {
+        throw UserError("", "--procs", "found \"" + text + "\", expected counts such as 1,2,4 or 1-16");
+      }
+      return std::stoi(t);
+    };
+    if (dash != std::string::npos) {
+      const int a = number(token.substr(0, dash)), b = number(token.substr(dash + 1));
+      if (b < a) throw UserError("", "--procs", "empty range \"" + token + "\"");
+      for (int p = a; p <= b; ++p) out.push_back(p);
+    } else {
+      out.push_back(number(token));
+    }
+  }
+  if (out.empty()) throw UserError("", "--procs", "expected at least one processor count");
+  return out;
+}
+
+}  // namespace
+
+int run_schedule(const std::vector<std::string>& args) {
+  po::options_description options("schedule options");
+  options.add_options()("config", po::value<std::string>()->default_value(""),
+                        "run config (network, stages, policy, batch, hw)")(
+      "set", po::value<std::vector<std::string>>()->composing(), "override a config value")(
+      "procs", po::value<std::string>()->default_value("1-16"), "processor counts: 1,2,4 or 1-16")(
+      "json", "print JSON")("gantt", po::value<std::string>(),
+                            "write the schedules as CSV (mode, processors, task, processor, "
+                            "start, end, lag)");
+  po::variables_map vm;
+  if (!parse_options("schedule", "[--config FILE] [--procs 1-16] [--json] [--gantt FILE]", options,
+                     args, vm)) {
+    return 0;
+  }
+  const std::vector<int> procs = parse_procs(vm["procs"].as<std::string>());
+  const std::string path = vm["config"].as<std::string>();
+  const config::Config c = config::load_config(
+      path, vm.count("set") ? vm["set"].as<std::vector<std::string>>() : std::vector<std::string>{});
+  const models::Network network = run::network_of_config(c, path);
+  const models::UnitGraph units = models::group_units(network);
+  const dataflow::Partition partition =
+      c.policy == models::WeightPolicy::kSync
+          ? dataflow::single_stage(units)
+          : dataflow::make_partition(units, c.stages, c.source, "/pipeline/stages");
+  const dataflow::TrainingGraph graph =
+      dataflow::build_training_graph(network, units, partition, c.policy, c.batch_size);
+  const std::vector<hardware::TaskCost> costs = hardware::task_costs(graph, c.hw);
+  std::vector<std::uint64_t> node_cycles, tail_cycles;
+  for (const auto& k : costs) {
+    node_cycles.push_back(k.cycles);
+    tail_cycles.push_back(k.tail_cycles);
+  }
+  const dataflow::LinkCost link{static_cast<std::uint64_t>(c.hw.link_latency_cycles),
+                                static_cast<std::uint64_t>(c.hw.link_bytes_per_cycle)};
+  Json rows = Json::array();
+  std::string gantt = "mode,processors,task,processor,start,end,lag\n";
+  const dataflow::BackwardSplit modes[] = {dataflow::BackwardSplit::kFused,
+                                           dataflow::BackwardSplit::kIntra,
+                                           dataflow::BackwardSplit::kIntraInter};
+  std::map<std::pair<int, int>, Json> by;  // (mode, P) -> row
+  std::vector<dataflow::TaskGraph> graphs;
+  std::map<std::pair<int, int>, dataflow::Schedule> chosen;
+  for (int mi = 0; mi < 3; ++mi) {
+    graphs.push_back(dataflow::build_task_graph(graph, node_cycles, tail_cycles, modes[mi]));
+    const dataflow::TaskGraph& tg = graphs.back();
+    std::optional<dataflow::Schedule> previous;
+    const double single = static_cast<double>(tg.total_cycles());
+    for (int p = 1; p <= *std::max_element(procs.begin(), procs.end()); ++p) {
+      dataflow::Schedule s = dataflow::modulo_schedule(tg, p, link, previous ? &*previous : nullptr);
+      if (mi > 0) {
+        const dataflow::Schedule coarse = dataflow::refine_schedule(
+            graphs[mi - 1], chosen.at({mi - 1, p}), tg, link);
+        if (!dataflow::check_schedule(tg, coarse, link) && coarse.period < s.period) s = coarse;
+      }
+      if (auto bad = dataflow::check_schedule(tg, s, link)) {
+        throw InternalError("the scheduler produced an invalid schedule: " + *bad);
+      }
+      chosen[{mi, p}] = s;
+      previous = s;
+      if (std::find(procs.begin(), procs.end(), p) == procs.end()) continue;
+      std::uint64_t busy = 0;
+      for (auto b : s.busy_cycles) busy += b;
+      Json row = {{"mode", dataflow::backward_split_name(modes[mi])},
+                  {"processors", p},
+                  {"tasks", tg.tasks.size()},
+                  {"period", s.period},
+                  {"modulo_period", s.modulo_period},
+                  {"lower_bound", s.lower_bound},
+                  {"speedup_vs_one", single / s.period},
+                  {"utilization", static_cast<double>(busy) / (s.period * p)},
+                  {"bytes_per_minibatch", s.bytes_per_minibatch}};
+      by[{mi, p}] = row;
+      for (std::size_t v = 0; v < tg.tasks.size(); ++v) {
+        gantt += std::string(dataflow::backward_split_name(modes[mi])) + "," + std::to_string(p) +
+                 "," + tg.tasks[v].name + "," + std::to_string(s.processor[v]) + "," +
+                 std::to_string(s.start[v]) + "," + std::to_string(s.start[v] + tg.tasks[v].cycles) +
+                 "," + std::to_string(s.start[v] / s.modulo_period) + "\n";
+      }
+    }
+  }
+  for (int p : procs) {
+    for (int mi = 0; mi < 3; ++mi) {
+      Json row = by[{mi, p}];
+      row["speedup_vs_fused"] = by[{0, p}].at("period").get<double>() / row.at("period").get<double>();
+      rows.push_back(row);
+    }
+  }
+  if (vm.count("gantt")) write_file_atomic(vm["gantt"].as<std::string>(), gantt);
+  if (vm.count("json")) {
+    std::cout << Json{{"model", network.name}, {"stages", partition.num_stages},
+                      {"batch_size", c.batch_size}, {"schedules", rows}}.dump(2)
+              << "\n";
+    return 0;
+  }
+  std::printf("%s, %d stages, batch %lld, %lldx%lld %s array; periods in cycles per minibatch\n",
+              network.name.c_str(), partition.num_stages, static_cast<long long>(c.batch_size),
+              static_cast<long long>(c.hw.pe_rows), static_cast<long long>(c.hw.pe_cols),
+              c.hw.pe_dataflow.c_str());
+  std::printf("%4s %14s %14s %14s %9s %9s %8s %14s\n", "P", "fused", "intra", "intra+inter",
+              "speedup", "vs fused", "util", "link B/mb");
+  for (int p : procs) {
+    const Json& f = by[{0, p}];
+    const Json& i = by[{1, p}];
+    const Json& ii = by[{2, p}];
+    std::printf("%4d %14.0f %14.0f %14.0f %9.2f %9.2f %7.1f%% %14llu\n", p,
+                f.at("period").get<double>(), i.at("period").get<double>(),
+                ii.at("period").get<double>(), ii.at("speedup_vs_one").get<double>(),
+                f.at("period").get<double>() / ii.at("period").get<double>(),
+                100.0 * ii.at("utilization").get<double>(),
+                static_cast<unsigned long long>(ii.at("bytes_per_minibatch").get<std::uint64_t>()));
+  }
+  return 0;
+}
+
+}  // namespace lpsim::cli
