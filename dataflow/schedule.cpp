@@ -345,6 +345,31 @@ Schedule refine_schedule(const TaskGraph& coarse, const Schedule& cs, const Task
   return s;
 }
 
+ScheduleSweep sweep_schedules(const TrainingGraph& graph, const std::vector<std::uint64_t>& node_cycles,
+                              const std::vector<std::uint64_t>& tail_cycles, int max_processors,
+                              const LinkCost& link) {
+  ScheduleSweep sweep;
+  for (BackwardSplit mode : {BackwardSplit::kFused, BackwardSplit::kIntra, BackwardSplit::kIntraInter}) {
+    sweep.graphs.push_back(build_task_graph(graph, node_cycles, tail_cycles, mode));
+    const TaskGraph& tg = sweep.graphs.back();
+    const std::size_t mi = sweep.graphs.size() - 1;
+    std::vector<Schedule> chosen;
+    for (int p = 1; p <= max_processors; ++p) {
+      Schedule s = modulo_schedule(tg, p, link, chosen.empty() ? nullptr : &chosen.back());
+      if (mi > 0) {
+        const Schedule refined = refine_schedule(sweep.graphs[mi - 1], sweep.schedules[mi - 1][p - 1], tg, link);
+        if (!check_schedule(tg, refined, link) && refined.period < s.period) s = refined;
+      }
+      if (auto bad = check_schedule(tg, s, link)) {
+        throw InternalError("the scheduler produced an invalid schedule: " + *bad);
+      }
+      chosen.push_back(std::move(s));
+    }
+    sweep.schedules.push_back(std::move(chosen));
+  }
+  return sweep;
+}
+
 std::optional<std::string> check_schedule(const TaskGraph& tg, const Schedule& s,
                                           const LinkCost& link) {
   const i64 period = static_cast<i64>(s.modulo_period);

@@ -91,6 +91,17 @@ Schedule modulo_schedule(const TaskGraph& tasks, int processors, const LinkCost&
 Schedule refine_schedule(const TaskGraph& coarse, const Schedule& coarse_schedule,
                          const TaskGraph& fine, const LinkCost& link);
 
+// Schedules of every split for 1..max_processors processors: schedules[split][P - 1]. A
+// schedule never gets worse with more processors (P - 1's is reused when better) nor with a
+// finer split (the coarser split's schedule, refined, is used when better).
+struct ScheduleSweep {
+  std::vector<TaskGraph> graphs;                   // fused, intra, intra+inter
+  std::vector<std::vector<Schedule>> schedules;   // [split][P - 1]
+};
+ScheduleSweep sweep_schedules(const TrainingGraph& graph, const std::vector<std::uint64_t>& node_cycles,
+                              const std::vector<std::uint64_t>& tail_cycles, int max_processors,
+                              const LinkCost& link);
+
 // Independent validity check: dependencies with communication, processor exclusivity
 // modulo T. Returns a description of the first violation, or nullopt.
 std::optional<std::string> check_schedule(const TaskGraph& tasks, const Schedule& schedule,

@@ -84,38 +84,25 @@ int run_schedule(const std::vector<std::string>& args) {
                                            dataflow::BackwardSplit::kIntra,
                                            dataflow::BackwardSplit::kIntraInter};
   std::map<std::pair<int, int>, Json> by;  // (mode, P) -> row
-  std::vector<dataflow::TaskGraph> graphs;
-  std::map<std::pair<int, int>, dataflow::Schedule> chosen;
+  const int max_p = *std::max_element(procs.begin(), procs.end());
+  const dataflow::ScheduleSweep sweep =
+      dataflow::sweep_schedules(graph, node_cycles, tail_cycles, max_p, link);
   for (int mi = 0; mi < 3; ++mi) {
-    graphs.push_back(dataflow::build_task_graph(graph, node_cycles, tail_cycles, modes[mi]));
-    const dataflow::TaskGraph& tg = graphs.back();
-    std::optional<dataflow::Schedule> previous;
+    const dataflow::TaskGraph& tg = sweep.graphs[mi];
     const double single = static_cast<double>(tg.total_cycles());
-    for (int p = 1; p <= *std::max_element(procs.begin(), procs.end()); ++p) {
-      dataflow::Schedule s = dataflow::modulo_schedule(tg, p, link, previous ? &*previous : nullptr);
-      if (mi > 0) {
-        const dataflow::Schedule coarse = dataflow::refine_schedule(
-            graphs[mi - 1], chosen.at({mi - 1, p}), tg, link);
-        if (!dataflow::check_schedule(tg, coarse, link) && coarse.period < s.period) s = coarse;
-      }
-      if (auto bad = dataflow::check_schedule(tg, s, link)) {
-        throw InternalError("the scheduler produced an invalid schedule: " + *bad);
-      }
-      chosen[{mi, p}] = s;
-      previous = s;
-      if (std::find(procs.begin(), procs.end(), p) == procs.end()) continue;
+    for (int p : procs) {
+      const dataflow::Schedule& s = sweep.schedules[mi][p - 1];
       std::uint64_t busy = 0;
       for (auto b : s.busy_cycles) busy += b;
-      Json row = {{"mode", dataflow::backward_split_name(modes[mi])},
-                  {"processors", p},
-                  {"tasks", tg.tasks.size()},
-                  {"period", s.period},
-                  {"modulo_period", s.modulo_period},
-                  {"lower_bound", s.lower_bound},
-                  {"speedup_vs_one", single / s.period},
-                  {"utilization", static_cast<double>(busy) / (s.period * p)},
-                  {"bytes_per_minibatch", s.bytes_per_minibatch}};
-      by[{mi, p}] = row;
+      by[{mi, p}] = {{"mode", dataflow::backward_split_name(modes[mi])},
+                     {"processors", p},
+                     {"tasks", tg.tasks.size()},
+                     {"period", s.period},
+                     {"modulo_period", s.modulo_period},
+                     {"lower_bound", s.lower_bound},
+                     {"speedup_vs_one", single / s.period},
+                     {"utilization", static_cast<double>(busy) / (s.period * p)},
+                     {"bytes_per_minibatch", s.bytes_per_minibatch}};
       for (std::size_t v = 0; v < tg.tasks.size(); ++v) {
         gantt += std::string(dataflow::backward_split_name(modes[mi])) + "," + std::to_string(p) +
                  "," + tg.tasks[v].name + "," + std::to_string(s.processor[v]) + "," +

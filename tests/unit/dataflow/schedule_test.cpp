@@ -1,0 +1,135 @@
+// The LayerPipe scheduler: validity (re-checked independently here), bounds, P = 1,
+// monotonicity in P and across splits, on the built-in models and random costs.
+
+#include "dataflow/schedule.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <random>
+
+#include "workloads/models/builtin.h"
+
+namespace lpsim::dataflow {
+namespace {
+
+struct Costed {
+  models::Network net;
+  UnitGraph units;
+  TrainingGraph graph;
+  std::vector<std::uint64_t> node_cycles, tail_cycles;
+};
+
+Costed setup(const std::string& model, ops::Shape shape, std::uint64_t seed) {
+  Costed s{models::builtin_model(model, shape, 10), {}, {}, {}, {}};
+  s.units = group_units(s.net);
+  const Partition p = make_partition(s.units, StageSpec{}, "test", "");
+  s.graph = build_training_graph(s.net, s.units, p, models::WeightPolicy::kStash, 8);
+  std::mt19937_64 rng(seed);
+  for (const auto& n : s.graph.nodes) {
+    const std::uint64_t c = n.kind == NodeKind::kInput ? 0 : 1 + rng() % 1000;
+    const std::uint64_t tail = n.tail_work.vector_ops > 0 ? rng() % (c + 1) : 0;
+    s.node_cycles.push_back(c);
+    s.tail_cycles.push_back(tail);
+  }
+  return s;
+}
+
+// An independent check of a schedule: every dependency instance for minibatches 0..19
+// holds in absolute time, and no processor runs two instances at once.
+void expect_valid(const TaskGraph& tg, const Schedule& s, const LinkCost& link) {
+  const std::int64_t t = static_cast<std::int64_t>(s.modulo_period);
+  for (const auto& d : tg.deps) {
+    for (std::int64_t m = 0; m < 20; ++m) {
+      const std::int64_t k = m - d.offset;
+      if (k < 0) continue;
+      const std::int64_t ready = k * t + static_cast<std::int64_t>(s.start[d.src] + tg.tasks[d.src].cycles) +
+                                 (s.processor[d.src] == s.processor[d.dst] ? 0 : static_cast<std::int64_t>(link.cycles(d.bytes)));
+      ASSERT_GE(m * t + static_cast<std::int64_t>(s.start[d.dst]), ready)
+          << tg.tasks[d.src].name << " -> " << tg.tasks[d.dst].name << " m=" << m;
+    }
+  }
+  for (int p = 0; p < s.processors; ++p) {
+    std::vector<std::pair<std::int64_t, std::int64_t>> runs;
+    for (std::size_t v = 0; v < tg.tasks.size(); ++v) {
+      if (s.processor[v] != p || tg.tasks[v].cycles == 0) continue;
+      for (std::int64_t m = 0; m < 20; ++m) {
+        const std::int64_t b = m * t + static_cast<std::int64_t>(s.start[v]);
+        runs.emplace_back(b, b + static_cast<std::int64_t>(tg.tasks[v].cycles));
+      }
+    }
+    std::sort(runs.begin(), runs.end());
+    for (std::size_t i = 1; i < runs.size(); ++i) ASSERT_LE(runs[i - 1].second, runs[i].first);
+  }
+}
+
+TEST(Scheduler, OneProcessorRunsEverythingBackToBack) {
+  const Costed s = setup("mlp6", {1, 28, 28}, 1);
+  const LinkCost link{20, 32};
+  for (BackwardSplit split : {BackwardSplit::kFused, BackwardSplit::kIntra, BackwardSplit::kIntraInter}) {
+    const TaskGraph tg = build_task_graph(s.graph, s.node_cycles, s.tail_cycles, split);
+    const Schedule one = modulo_schedule(tg, 1, link);
+    EXPECT_DOUBLE_EQ(one.period, static_cast<double>(tg.total_cycles()));
+    EXPECT_EQ(one.bytes_per_minibatch, 0u);
+  }
+}
+
+TEST(Scheduler, SchedulesAreValidAboveTheBoundAndMonotone) {
+  for (std::uint64_t seed = 1; seed <= 6; ++seed) {
+    SCOPED_TRACE("seed " + std::to_string(seed));
+    const bool resnet = seed % 2 == 0;
+    const Costed s = resnet ? setup("resnet18", {3, 8, 8}, seed) : setup("cnn3", {1, 28, 28}, seed);
+    const LinkCost link{5 + seed, 64};
+    const ScheduleSweep sweep = sweep_schedules(s.graph, s.node_cycles, s.tail_cycles, 9, link);
+    for (std::size_t mi = 0; mi < 3; ++mi) {
+      const TaskGraph& tg = sweep.graphs[mi];
+      for (int p = 1; p <= 9; ++p) {
+        const Schedule& sch = sweep.schedules[mi][p - 1];
+        EXPECT_FALSE(check_schedule(tg, sch, link).has_value());
+        expect_valid(tg, sch, link);
+        EXPECT_GE(sch.period + 1e-9, static_cast<double>(sch.lower_bound));
+        EXPECT_LE(sch.period, static_cast<double>(sch.modulo_period) + 1e-9);
+        if (p > 1) {
+          EXPECT_LE(sch.period, sweep.schedules[mi][p - 2].period + 1e-9);
+        }
+        if (mi > 0) {
+          EXPECT_LE(sch.period, sweep.schedules[mi - 1][p - 1].period + 1e-9);
+        }
+      }
+    }
+  }
+}
+
+TEST(Scheduler, CheckerCatchesABrokenSchedule) {
+  const Costed s = setup("mlp3", {1, 28, 28}, 3);
+  const LinkCost link{20, 32};
+  const TaskGraph tg = build_task_graph(s.graph, s.node_cycles, s.tail_cycles, BackwardSplit::kIntra);
+  Schedule sch = modulo_schedule(tg, 2, link);
+  ASSERT_FALSE(check_schedule(tg, sch, link).has_value());
+  Schedule moved = sch;
+  moved.start[1] = 0;  // F:fc2 at time 0, before F:fc1 has produced anything
+  EXPECT_TRUE(check_schedule(tg, moved, link).has_value());
+  Schedule crowded = sch;
+  for (auto& p : crowded.processor) p = 0;
+  for (auto& t : crowded.start) t = 0;
+  EXPECT_TRUE(check_schedule(tg, crowded, link).has_value());
+}
+
+TEST(Scheduler, SplittingHelpsOnVgg16) {
+  // Costs proportional to the work: MACs on a 1024-MAC array, element-wise work on 32 lanes.
+  Costed s = setup("vgg16", {3, 32, 32}, 1);
+  for (std::size_t v = 0; v < s.graph.nodes.size(); ++v) {
+    const auto& n = s.graph.nodes[v];
+    const std::uint64_t tail = static_cast<std::uint64_t>(n.tail_work.vector_ops) / 32;
+    s.node_cycles[v] = static_cast<std::uint64_t>(n.work.macs()) / 1024 +
+                       static_cast<std::uint64_t>(n.work.vector_ops) / 32;
+    s.tail_cycles[v] = tail;
+  }
+  const LinkCost link{20, 1024};
+  const ScheduleSweep sweep = sweep_schedules(s.graph, s.node_cycles, s.tail_cycles, 8, link);
+  EXPECT_LT(sweep.schedules[1][7].period, sweep.schedules[0][7].period);
+  EXPECT_LE(sweep.schedules[2][7].period, sweep.schedules[1][7].period);
+}
+
+}  // namespace
+}  // namespace lpsim::dataflow
