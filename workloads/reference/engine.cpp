@@ -11,9 +11,6 @@ namespace lpsim::reference {
 using models::Layer;
 using models::LayerKind;
 using models::WeightPolicy;
-using ops::Matrix;
-using ops::Scalar;
-using ops::Vector;
 
 namespace {
 
@@ -45,11 +42,13 @@ ops::Pool2dGeometry pool_geometry(const Layer& l) {
   return g;
 }
 
-Eigen::Map<const Vector> as_vector(const Matrix& m) {
-  return Eigen::Map<const Vector>(m.data(), m.size());
+template <typename T>
+Eigen::Map<const ops::Vec<T>> as_vector(const ops::Mat<T>& m) {
+  return Eigen::Map<const ops::Vec<T>>(m.data(), m.size());
 }
 
-double frobenius_distance(const Matrix& a, const Matrix& b) {
+template <typename T>
+double frobenius_distance(const ops::Mat<T>& a, const ops::Mat<T>& b) {
   return static_cast<double>((a - b).norm());
 }
 
@@ -60,13 +59,15 @@ std::string where(const char* task, int unit, const models::UnitGraph& units, st
 
 }  // namespace
 
-std::vector<UnitParams> initial_parameters(const models::Network& network,
-                                           const models::UnitGraph& units, std::uint64_t seed) {
-  std::vector<UnitParams> params(units.units.size());
+template <typename T>
+std::vector<BasicUnitParams<T>> initial_parameters(const models::Network& network,
+                                                   const models::UnitGraph& units,
+                                                   std::uint64_t seed) {
+  std::vector<BasicUnitParams<T>> params(units.units.size());
   for (std::size_t u = 0; u < units.units.size(); ++u) {
     const Layer& l = network.layers[units.units[u].layer];
     ops::Rng rng(mix(seed ^ mix(0x1000 + u)));
-    UnitParams& p = params[u];
+    BasicUnitParams<T>& p = params[u];
     switch (l.kind) {
       case LayerKind::kLinear:
         ops::init_linear(l.out_features, l.in_shape.c, rng, p.weight, p.bias);
@@ -75,9 +76,9 @@ std::vector<UnitParams> initial_parameters(const models::Network& network,
         ops::init_conv2d(conv_geometry(l), rng, p.weight, p.bias);
         break;
       case LayerKind::kBatchNorm2d: {
-        Vector gamma;
+        ops::Vec<T> gamma;
         ops::init_batchnorm(l.in_shape.c, gamma, p.bias, p.running_mean, p.running_var);
-        p.weight = Eigen::Map<const Matrix>(gamma.data(), 1, gamma.size());
+        p.weight = Eigen::Map<const ops::Mat<T>>(gamma.data(), 1, gamma.size());
         break;
       }
       default:
@@ -88,10 +89,11 @@ std::vector<UnitParams> initial_parameters(const models::Network& network,
   return params;
 }
 
-struct TaskEngine::UnitState {
+template <typename T>
+struct BasicTaskEngine<T>::UnitState {
   int layer = -1;
   std::int64_t d = 0;
-  UnitParams p;
+  Params p;
   Matrix momentum_w;
   Vector momentum_b;
   std::int64_t updates = 0;
@@ -101,29 +103,31 @@ struct TaskEngine::UnitState {
   Matrix ema;  // ema_grad: EMA of applied updates; ema_weight: EMA of the weights
   ReconstructionStats recon;
   struct Snapshot {
-    UnitParams p;
+    Params p;
     bool weights = false;
     bool stats = false;
   };
   std::map<std::int64_t, Snapshot> snapshots;
-  ops::Conv2dWorkspace<Scalar> ws;
+  ops::Conv2dWorkspace<T> ws;
 };
 
-struct TaskEngine::Context {
+template <typename T>
+struct BasicTaskEngine<T>::Context {
   std::int64_t n = 0;
   std::vector<std::int32_t> labels;
   Matrix input;
-  std::vector<Matrix> out;                                   // per layer
-  std::vector<std::vector<std::pair<int, Matrix>>> grads;    // per layer: (contributor, part)
-  std::vector<Matrix> delta;                                 // per unit: gradient at its layer
+  std::vector<Matrix> out;                                 // per layer
+  std::vector<std::vector<std::pair<int, Matrix>>> grads;  // per layer: (contributor, part)
+  std::vector<Matrix> delta;                               // per unit: gradient at its layer
   std::vector<bool> delta_ready;
-  std::vector<ops::BatchNormSaved<Scalar>> bn_saved;         // per layer (batch norm only)
-  std::vector<ops::ArgmaxIndices> argmax;                    // per layer (max pool only)
+  std::vector<ops::BatchNormSaved<T>> bn_saved;  // per layer (batch norm only)
+  std::vector<ops::ArgmaxIndices> argmax;        // per layer (max pool only)
   int remaining = 0;
 };
 
-TaskEngine::TaskEngine(const models::Network& network, const models::UnitGraph& units,
-                       EngineSettings settings, std::vector<UnitParams> params)
+template <typename T>
+BasicTaskEngine<T>::BasicTaskEngine(const models::Network& network, const models::UnitGraph& units,
+                                    EngineSettings settings, std::vector<Params> params)
     : network_(network), units_(units), settings_(std::move(settings)) {
   const int nu = num_units();
   LPSIM_ASSERT(static_cast<int>(settings_.delays.size()) == nu, "one delay per unit");
@@ -139,8 +143,9 @@ TaskEngine::TaskEngine(const models::Network& network, const models::UnitGraph& 
     s->p = std::move(params[u]);
     s->momentum_w = Matrix::Zero(s->p.weight.rows(), s->p.weight.cols());
     s->momentum_b = Vector::Zero(s->p.bias.size());
-    s->keep_stash = s->d > 0 && has_backward_activation(u) &&
-                    (settings_.policy == WeightPolicy::kStash || settings_.reconstruction_diagnostic);
+    s->keep_stash =
+        s->d > 0 && has_backward_activation(u) &&
+        (settings_.policy == WeightPolicy::kStash || settings_.reconstruction_diagnostic);
     if (s->d > 0 && settings_.policy == WeightPolicy::kEmaGrad) {
       s->ema = Matrix::Zero(s->p.weight.rows(), s->p.weight.cols());
     }
@@ -167,14 +172,18 @@ TaskEngine::TaskEngine(const models::Network& network, const models::UnitGraph& 
   tasks_per_minibatch_ = 2 * nu + ba_count + 1;
 }
 
-TaskEngine::~TaskEngine() = default;
+template <typename T>
+BasicTaskEngine<T>::~BasicTaskEngine() = default;
 
-bool TaskEngine::has_backward_activation(int unit) const {
+template <typename T>
+bool BasicTaskEngine<T>::has_backward_activation(int unit) const {
   const auto& in = units_.units[unit].inputs;
   return std::any_of(in.begin(), in.end(), [](int p) { return p != models::kInputUnit; });
 }
 
-TaskEngine::Context& TaskEngine::context(std::int64_t n, const char* task, int unit) {
+template <typename T>
+typename BasicTaskEngine<T>::Context& BasicTaskEngine<T>::context(std::int64_t n, const char* task,
+                                                                  int unit) {
   auto it = contexts_.find(n);
   if (it == contexts_.end()) {
     throw InternalError(where(task, unit, units_, n) + ": minibatch not loaded or already retired");
@@ -182,7 +191,8 @@ TaskEngine::Context& TaskEngine::context(std::int64_t n, const char* task, int u
   return *it->second;
 }
 
-void TaskEngine::load(std::int64_t n, Matrix images, std::vector<std::int32_t> labels) {
+template <typename T>
+void BasicTaskEngine<T>::load(std::int64_t n, Matrix images, std::vector<std::int32_t> labels) {
   LPSIM_ASSERT(contexts_.count(n) == 0, "minibatch loaded twice");
   LPSIM_ASSERT(images.cols() == network_.input_shape.size(), "input width");
   LPSIM_ASSERT(static_cast<std::size_t>(images.rows()) == labels.size(), "one label per sample");
@@ -198,13 +208,15 @@ void TaskEngine::load(std::int64_t n, Matrix images, std::vector<std::int32_t> l
   ctx->delta.resize(units_.units.size());
   ctx->delta_ready.assign(units_.units.size(), false);
   ctx->remaining = tasks_per_minibatch_;
-  for (int l : units_.input_attached) forward_layer(l, *ctx, UnitParams{}, true);
+  for (int l : units_.input_attached) forward_layer(l, *ctx, Params{}, true);
   contexts_.emplace(n, std::move(ctx));
 }
 
 namespace {
 
-const Matrix& tensor_of(const std::vector<Matrix>& out, const Matrix& input, int layer) {
+template <typename T>
+const ops::Mat<T>& tensor_of(const std::vector<ops::Mat<T>>& out, const ops::Mat<T>& input,
+                             int layer) {
   return layer == models::kNetworkInput ? input : out[layer];
 }
 
@@ -212,7 +224,9 @@ const Matrix& tensor_of(const std::vector<Matrix>& out, const Matrix& input, int
 
 // Runs a parameter-free layer, or a parametrised one with `params` (evaluation). The
 // training forward of parametrised layers is TaskEngine::forward.
-void TaskEngine::forward_layer(int layer, Context& ctx, const UnitParams& params, bool train) const {
+template <typename T>
+void BasicTaskEngine<T>::forward_layer(int layer, Context& ctx, const Params& params,
+                                       bool train) const {
   const Layer& l = network_.layers[layer];
   const Matrix& x = tensor_of(ctx.out, ctx.input, l.inputs[0]);
   LPSIM_ASSERT(x.rows() > 0, "input of " + l.name + " not produced yet");
@@ -252,7 +266,8 @@ void TaskEngine::forward_layer(int layer, Context& ctx, const UnitParams& params
   }
 }
 
-void TaskEngine::forward(int unit, std::int64_t n) {
+template <typename T>
+void BasicTaskEngine<T>::forward(int unit, std::int64_t n) {
   UnitState& s = *state_[unit];
   Context& ctx = context(n, "F", unit);
   const bool no_update_yet = s.updates == 0 && n <= s.d;
@@ -265,9 +280,8 @@ void TaskEngine::forward(int unit, std::int64_t n) {
   const Layer& l = network_.layers[s.layer];
   if (l.kind == LayerKind::kBatchNorm2d) {
     const Matrix& x = tensor_of(ctx.out, ctx.input, l.inputs[0]);
-    ops::batchnorm2d_forward_train(x, l.in_shape, as_vector(s.p.weight), s.p.bias,
-                                   s.p.running_mean, s.p.running_var, ctx.out[s.layer],
-                                   ctx.bn_saved[s.layer]);
+    ops::batchnorm2d_forward_train(x, l.in_shape, as_vector(s.p.weight), s.p.bias, s.p.running_mean,
+                                   s.p.running_var, ctx.out[s.layer], ctx.bn_saved[s.layer]);
     auto snap = s.snapshots.find(n + 1);
     if (snap != s.snapshots.end()) {
       snap->second.p.running_mean = s.p.running_mean;
@@ -280,16 +294,18 @@ void TaskEngine::forward(int unit, std::int64_t n) {
   } else {
     forward_layer(s.layer, ctx, s.p, true);
   }
-  for (int a : units_.units[unit].attached) forward_layer(a, ctx, UnitParams{}, true);
+  for (int a : units_.units[unit].attached) forward_layer(a, ctx, Params{}, true);
   task_done(n);
 }
 
-void TaskEngine::add_gradient(Context& ctx, int layer, int contributor, Matrix grad) {
+template <typename T>
+void BasicTaskEngine<T>::add_gradient(Context& ctx, int layer, int contributor, Matrix grad) {
   if (layer == models::kNetworkInput) return;
   ctx.grads[layer].emplace_back(contributor, std::move(grad));
 }
 
-Matrix TaskEngine::take_gradient(Context& ctx, int layer) {
+template <typename T>
+typename BasicTaskEngine<T>::Matrix BasicTaskEngine<T>::take_gradient(Context& ctx, int layer) {
   auto& parts = ctx.grads[layer];
   std::size_t expected = 0;
   for (const auto& c : network_.layers) {
@@ -308,7 +324,8 @@ Matrix TaskEngine::take_gradient(Context& ctx, int layer) {
   return sum;
 }
 
-void TaskEngine::run_tail(int unit, Context& ctx) {
+template <typename T>
+void BasicTaskEngine<T>::run_tail(int unit, Context& ctx) {
   const auto& attached = units_.units[unit].attached;
   for (auto it = attached.rbegin(); it != attached.rend(); ++it) {
     const int a = *it;
@@ -347,7 +364,8 @@ void TaskEngine::run_tail(int unit, Context& ctx) {
   ctx.delta_ready[unit] = true;
 }
 
-void TaskEngine::loss(std::int64_t n) {
+template <typename T>
+void BasicTaskEngine<T>::loss(std::int64_t n) {
   Context& ctx = context(n, "Loss", -1);
   const Layer& l = network_.layers[network_.loss];
   const Matrix& logits = tensor_of(ctx.out, ctx.input, l.inputs[0]);
@@ -365,7 +383,8 @@ void TaskEngine::loss(std::int64_t n) {
   task_done(n);
 }
 
-void TaskEngine::backward_activation(int unit, std::int64_t m) {
+template <typename T>
+void BasicTaskEngine<T>::backward_activation(int unit, std::int64_t m) {
   LPSIM_ASSERT(has_backward_activation(unit), "unit has no Ba task");
   UnitState& s = *state_[unit];
   Context& ctx = context(m, "Ba", unit);
@@ -382,15 +401,14 @@ void TaskEngine::backward_activation(int unit, std::int64_t m) {
     used = &s.stash.front().second;
   } else {
     if (s.updates != m) {
-      throw InternalError(where("Ba", unit, units_, m) + " must see W^(m+d): " +
-                          std::to_string(m) + " updates applied, found " +
-                          std::to_string(s.updates));
+      throw InternalError(where("Ba", unit, units_, m) + " must see W^(m+d): " + std::to_string(m) +
+                          " updates applied, found " + std::to_string(s.updates));
     }
     if (s.d > 0 && policy == WeightPolicy::kEmaGrad && s.updates > 0) {
       const double alpha = 2.0 / static_cast<double>(s.d + 1);
       const double t = static_cast<double>(s.updates);
       const double c = static_cast<double>(std::min<std::int64_t>(s.d, s.updates));
-      const Scalar scale = static_cast<Scalar>(c / (1.0 - std::pow(1.0 - alpha, t)));
+      const T scale = static_cast<T>(c / (1.0 - std::pow(1.0 - alpha, t)));
       reconstructed = s.p.weight + scale * s.ema;
       used = &reconstructed;
     } else if (s.d > 0 && policy == WeightPolicy::kEmaWeight) {
@@ -418,7 +436,8 @@ void TaskEngine::backward_activation(int unit, std::int64_t m) {
         ops::conv2d_backward_input(ctx.delta[unit], *used, conv_geometry(l), dx, s.ws);
         break;
       case LayerKind::kBatchNorm2d:
-        ops::batchnorm2d_backward_input(ctx.delta[unit], as_vector(*used), ctx.bn_saved[s.layer], dx);
+        ops::batchnorm2d_backward_input(ctx.delta[unit], as_vector(*used), ctx.bn_saved[s.layer],
+                                        dx);
         break;
       default:
         LPSIM_ASSERT(false, "unit layer without parameters");
@@ -430,7 +449,8 @@ void TaskEngine::backward_activation(int unit, std::int64_t m) {
   task_done(m);
 }
 
-void TaskEngine::backward_weight(int unit, std::int64_t m) {
+template <typename T>
+void BasicTaskEngine<T>::backward_weight(int unit, std::int64_t m) {
   UnitState& s = *state_[unit];
   Context& ctx = context(m, "Bw", unit);
   if (!ctx.delta_ready[unit]) {
@@ -461,11 +481,12 @@ void TaskEngine::backward_weight(int unit, std::int64_t m) {
   task_done(m);
 }
 
-void TaskEngine::update(int unit, std::int64_t m) {
+template <typename T>
+void BasicTaskEngine<T>::update(int unit, std::int64_t m) {
   UnitState& s = *state_[unit];
   if (m != s.updates) {
-    throw InternalError(where("U", unit, units_, m) + " out of order: " +
-                        std::to_string(s.updates) + " updates applied");
+    throw InternalError(where("U", unit, units_, m) +
+                        " out of order: " + std::to_string(s.updates) + " updates applied");
   }
   auto it = s.pending.find(m);
   if (it == s.pending.end()) {
@@ -473,10 +494,10 @@ void TaskEngine::update(int unit, std::int64_t m) {
   }
   const Layer& l = network_.layers[s.layer];
   const OptimizerSettings& opt = settings_.optimizer;
-  const Scalar lr = static_cast<Scalar>(learning_rate(opt, m, settings_.batches_per_epoch,
-                                                      settings_.total_minibatches));
-  const Scalar mu = static_cast<Scalar>(opt.momentum);
-  const Scalar wd = static_cast<Scalar>(opt.weight_decay);
+  const T lr = static_cast<T>(
+      learning_rate(opt, m, settings_.batches_per_epoch, settings_.total_minibatches));
+  const T mu = static_cast<T>(opt.momentum);
+  const T wd = static_cast<T>(opt.weight_decay);
   const bool ema_grad = s.d > 0 && settings_.policy == WeightPolicy::kEmaGrad;
   Matrix before;
   if (ema_grad) before = s.p.weight;
@@ -489,11 +510,11 @@ void TaskEngine::update(int unit, std::int64_t m) {
   s.pending.erase(it);
   ++s.updates;
   if (ema_grad) {
-    const Scalar alpha = static_cast<Scalar>(2.0 / static_cast<double>(s.d + 1));
-    s.ema = (Scalar(1) - alpha) * s.ema + alpha * (before - s.p.weight);
+    const T alpha = static_cast<T>(2.0 / static_cast<double>(s.d + 1));
+    s.ema = (T(1) - alpha) * s.ema + alpha * (before - s.p.weight);
   } else if (s.d > 0 && settings_.policy == WeightPolicy::kEmaWeight) {
-    const Scalar beta = static_cast<Scalar>(static_cast<double>(s.d) / static_cast<double>(s.d + 1));
-    s.ema = beta * s.ema + (Scalar(1) - beta) * s.p.weight;
+    const T beta = static_cast<T>(static_cast<double>(s.d) / static_cast<double>(s.d + 1));
+    s.ema = beta * s.ema + (T(1) - beta) * s.p.weight;
   }
   auto snap = s.snapshots.find(s.updates + s.d);
   if (snap != s.snapshots.end()) {
@@ -503,32 +524,44 @@ void TaskEngine::update(int unit, std::int64_t m) {
   }
 }
 
-void TaskEngine::task_done(std::int64_t n) {
+template <typename T>
+void BasicTaskEngine<T>::task_done(std::int64_t n) {
   auto it = contexts_.find(n);
   if (--it->second->remaining == 0) contexts_.erase(it);
 }
 
-std::vector<UnitParams> TaskEngine::parameters() const {
-  std::vector<UnitParams> out;
+template <typename T>
+std::vector<BasicUnitParams<T>> BasicTaskEngine<T>::parameters() const {
+  std::vector<Params> out;
   for (const auto& s : state_) out.push_back(s->p);
   return out;
 }
 
-std::int64_t TaskEngine::updates_applied(int unit) const { return state_[unit]->updates; }
+template <typename T>
+std::int64_t BasicTaskEngine<T>::updates_applied(int unit) const {
+  return state_[unit]->updates;
+}
 
-const std::pair<Matrix, Vector>& TaskEngine::pending_gradient(int unit, std::int64_t m) const {
+template <typename T>
+const std::pair<typename BasicTaskEngine<T>::Matrix, typename BasicTaskEngine<T>::Vector>&
+BasicTaskEngine<T>::pending_gradient(int unit, std::int64_t m) const {
   auto it = state_[unit]->pending.find(m);
   LPSIM_ASSERT(it != state_[unit]->pending.end(), "no pending gradient for that minibatch");
   return it->second;
 }
 
-const ReconstructionStats& TaskEngine::reconstruction(int unit) const {
+template <typename T>
+const ReconstructionStats& BasicTaskEngine<T>::reconstruction(int unit) const {
   return state_[unit]->recon;
 }
 
-std::size_t TaskEngine::minibatches_in_flight() const { return contexts_.size(); }
+template <typename T>
+std::size_t BasicTaskEngine<T>::minibatches_in_flight() const {
+  return contexts_.size();
+}
 
-bool TaskEngine::snapshot_ready(std::int64_t version) const {
+template <typename T>
+bool BasicTaskEngine<T>::snapshot_ready(std::int64_t version) const {
   for (const auto& s : state_) {
     auto it = s->snapshots.find(version);
     if (it == s->snapshots.end() || !it->second.weights || !it->second.stats) return false;
@@ -536,11 +569,14 @@ bool TaskEngine::snapshot_ready(std::int64_t version) const {
   return true;
 }
 
-EvalResult TaskEngine::evaluate(const Matrix& images, const std::vector<std::int32_t>& labels,
-                                std::optional<std::int64_t> version, std::int64_t batch) const {
+template <typename T>
+EvalResult BasicTaskEngine<T>::evaluate(const Matrix& images,
+                                        const std::vector<std::int32_t>& labels,
+                                        std::optional<std::int64_t> version,
+                                        std::int64_t batch) const {
   LPSIM_ASSERT(!version || snapshot_ready(*version), "evaluation snapshot not complete");
   LPSIM_ASSERT(batch >= 1, "batch >= 1");
-  std::vector<const UnitParams*> params(state_.size());
+  std::vector<const Params*> params(state_.size());
   for (std::size_t u = 0; u < state_.size(); ++u) {
     params[u] = version ? &state_[u]->snapshots.at(*version).p : &state_[u]->p;
   }
@@ -559,7 +595,7 @@ EvalResult TaskEngine::evaluate(const Matrix& images, const std::vector<std::int
       if (li == network_.loss) continue;
       const int u = units_.unit_of_layer[i];
       const bool param = network_.layers[i].has_params();
-      forward_layer(li, ctx, param ? *params[u] : UnitParams{}, false);
+      forward_layer(li, ctx, param ? *params[u] : Params{}, false);
     }
     const Matrix& logits = tensor_of(ctx.out, ctx.input, network_.layers[network_.loss].inputs[0]);
     Matrix probs;
@@ -574,5 +610,14 @@ EvalResult TaskEngine::evaluate(const Matrix& images, const std::vector<std::int
   }
   return r;
 }
+
+template std::vector<BasicUnitParams<float>> initial_parameters<float>(const models::Network&,
+                                                                       const models::UnitGraph&,
+                                                                       std::uint64_t);
+template std::vector<BasicUnitParams<double>> initial_parameters<double>(const models::Network&,
+                                                                         const models::UnitGraph&,
+                                                                         std::uint64_t);
+template class BasicTaskEngine<float>;
+template class BasicTaskEngine<double>;
 
 }  // namespace lpsim::reference

@@ -37,17 +37,23 @@ namespace lpsim::reference {
 
 // Trainable state of one unit. weight: linear [O, I], conv [O, C*kh*kw], batch norm gamma
 // as [1, C]; bias [O] (kept at zero and never trained when the layer has none), batch norm
-// beta [C]; running statistics for batch norm only.
-struct UnitParams {
-  ops::Matrix weight;
-  ops::Vector bias;
-  ops::Vector running_mean;
-  ops::Vector running_var;
+// beta [C]; running statistics for batch norm only. T is the scalar of training (float,
+// ops::Scalar) or double (gradient checks).
+template <typename T>
+struct BasicUnitParams {
+  ops::Mat<T> weight;
+  ops::Vec<T> bias;
+  ops::Vec<T> running_mean;
+  ops::Vec<T> running_var;
 };
+using UnitParams = BasicUnitParams<ops::Scalar>;
 
-// PyTorch-default initialisation of every unit, from one seed (a stream per unit).
-std::vector<UnitParams> initial_parameters(const models::Network& network,
-                                           const models::UnitGraph& units, std::uint64_t seed);
+// PyTorch-default initialisation of every unit, from one seed (a stream per unit). Each draw
+// is rounded to T, so the double values are not the float ones widened.
+template <typename T = ops::Scalar>
+std::vector<BasicUnitParams<T>> initial_parameters(const models::Network& network,
+                                                   const models::UnitGraph& units,
+                                                   std::uint64_t seed);
 
 struct EngineSettings {
   models::WeightPolicy policy = models::WeightPolicy::kNone;
@@ -80,16 +86,25 @@ struct EvalResult {
   double accuracy = 0.0;
 };
 
-class TaskEngine {
+// The engine over the scalar type T (explicitly instantiated for float and double): the
+// training run uses TaskEngine (float); whole-model gradient checks use
+// BasicTaskEngine<double>, the same task code over the double kernels.
+template <typename T>
+class BasicTaskEngine {
  public:
-  TaskEngine(const models::Network& network, const models::UnitGraph& units,
-             EngineSettings settings, std::vector<UnitParams> params);
-  ~TaskEngine();
-  TaskEngine(const TaskEngine&) = delete;
-  TaskEngine& operator=(const TaskEngine&) = delete;
+  using Scalar = T;
+  using Matrix = ops::Mat<T>;
+  using Vector = ops::Vec<T>;
+  using Params = BasicUnitParams<T>;
+
+  BasicTaskEngine(const models::Network& network, const models::UnitGraph& units,
+                  EngineSettings settings, std::vector<Params> params);
+  ~BasicTaskEngine();
+  BasicTaskEngine(const BasicTaskEngine&) = delete;
+  BasicTaskEngine& operator=(const BasicTaskEngine&) = delete;
 
   // Minibatch n's input [B, C*H*W] and labels; runs the input's parameter-free layers.
-  void load(std::int64_t n, ops::Matrix images, std::vector<std::int32_t> labels);
+  void load(std::int64_t n, Matrix images, std::vector<std::int32_t> labels);
   void forward(int unit, std::int64_t n);
   void loss(std::int64_t n);
   void backward_activation(int unit, std::int64_t m);
@@ -104,10 +119,10 @@ class TaskEngine {
   // Per minibatch, in order of n (filled by loss()).
   const std::vector<MinibatchResult>& minibatch_results() const { return results_; }
   // Current parameters (after every update applied so far).
-  std::vector<UnitParams> parameters() const;
+  std::vector<Params> parameters() const;
   std::int64_t updates_applied(int unit) const;
   // The weight gradient Bw_u(m) produced and U_u(m) has not consumed yet (weight, bias).
-  const std::pair<ops::Matrix, ops::Vector>& pending_gradient(int unit, std::int64_t m) const;
+  const std::pair<Matrix, Vector>& pending_gradient(int unit, std::int64_t m) const;
   const ReconstructionStats& reconstruction(int unit) const;
   // Minibatches whose context is still held (for checks: 0 after a full drain).
   std::size_t minibatches_in_flight() const;
@@ -115,7 +130,7 @@ class TaskEngine {
   bool snapshot_ready(std::int64_t version) const;
   // Test-set loss and accuracy with the snapshot of `version` (or, with nullopt, the
   // current parameters), batch norm in evaluation mode.
-  EvalResult evaluate(const ops::Matrix& images, const std::vector<std::int32_t>& labels,
+  EvalResult evaluate(const Matrix& images, const std::vector<std::int32_t>& labels,
                       std::optional<std::int64_t> version, std::int64_t batch) const;
 
  private:
@@ -123,11 +138,11 @@ class TaskEngine {
   struct Context;
 
   Context& context(std::int64_t n, const char* task, int unit);
-  void add_gradient(Context& ctx, int layer, int contributor, ops::Matrix grad);
-  ops::Matrix take_gradient(Context& ctx, int layer);
+  void add_gradient(Context& ctx, int layer, int contributor, Matrix grad);
+  Matrix take_gradient(Context& ctx, int layer);
   void run_tail(int unit, Context& ctx);
   void task_done(std::int64_t n);
-  void forward_layer(int layer, Context& ctx, const UnitParams& params, bool train) const;
+  void forward_layer(int layer, Context& ctx, const Params& params, bool train) const;
 
   const models::Network& network_;
   const models::UnitGraph& units_;
@@ -139,5 +154,15 @@ class TaskEngine {
   std::vector<int> tails_owned_by_loss_;
   int tasks_per_minibatch_ = 0;
 };
+
+using TaskEngine = BasicTaskEngine<ops::Scalar>;
+
+// Defined in engine.cpp for these two scalars only.
+extern template class BasicTaskEngine<float>;
+extern template class BasicTaskEngine<double>;
+extern template std::vector<BasicUnitParams<float>> initial_parameters<float>(
+    const models::Network&, const models::UnitGraph&, std::uint64_t);
+extern template std::vector<BasicUnitParams<double>> initial_parameters<double>(
+    const models::Network&, const models::UnitGraph&, std::uint64_t);
 
 }  // namespace lpsim::reference
