@@ -41,7 +41,8 @@ std::uint64_t TaskGraph::total_cycles() const {
 }
 
 TaskGraph build_task_graph(const TrainingGraph& graph, const std::vector<std::uint64_t>& node_cycles,
-                           const std::vector<std::uint64_t>& tail_cycles, BackwardSplit split) {
+                           const std::vector<std::uint64_t>& tail_cycles, BackwardSplit split,
+                           const std::vector<std::uint64_t>& after_update) {
   TaskGraph tg;
   tg.split = split;
   const std::size_t nn = graph.nodes.size();
@@ -101,7 +102,10 @@ TaskGraph build_task_graph(const TrainingGraph& graph, const std::vector<std::ui
       if (src < 0 || dst < 0 || src == dst) continue;  // the input, or order inside one task
       const std::uint64_t bytes =
           d.edge >= 0 ? static_cast<std::uint64_t>(graph.edges[d.edge].bytes_per_token) : 0;
-      tg.deps.push_back({src, dst, d.offset, bytes});
+      const bool update_to_ba = graph.nodes[d.src].kind == NodeKind::kUpdate &&
+                                graph.nodes[v].kind == NodeKind::kBackwardActivation;
+      const std::uint64_t latency = update_to_ba && !after_update.empty() ? after_update[d.src] : 0;
+      tg.deps.push_back({src, dst, d.offset, bytes, latency});
     }
   }
   for (const auto& [p, t] : product_tail) {
@@ -113,7 +117,7 @@ TaskGraph build_task_graph(const TrainingGraph& graph, const std::vector<std::ui
         bytes = std::max<std::uint64_t>(bytes, static_cast<std::uint64_t>(e.bytes_per_token));
       }
     }
-    tg.deps.push_back({p, t, 0, bytes});
+    tg.deps.push_back({p, t, 0, bytes, 0});
   }
   return tg;
 }
@@ -122,8 +126,9 @@ namespace {
 
 using i64 = std::int64_t;
 
+// Cycles between the end of d.src and the earliest start of d.dst.
 std::uint64_t comm(const LinkCost& link, const TaskDep& d, int ps, int pd) {
-  return ps == pd ? 0 : link.cycles(d.bytes);
+  return d.latency + (ps == pd ? 0 : link.cycles(d.bytes));
 }
 
 // Earliest starts at period T, with every data transfer costed when `link` is given (as
@@ -135,7 +140,8 @@ std::optional<std::vector<i64>> earliest_starts(const TaskGraph& tg, i64 period,
   for (std::size_t pass = 0; pass <= n; ++pass) {
     bool changed = false;
     for (const auto& d : tg.deps) {
-      const i64 transfer = link != nullptr && d.bytes > 0 ? static_cast<i64>(link->cycles(d.bytes)) : 0;
+      const i64 transfer = static_cast<i64>(d.latency) +
+                           (link != nullptr && d.bytes > 0 ? static_cast<i64>(link->cycles(d.bytes)) : 0);
       const i64 need =
           est[d.src] + static_cast<i64>(tg.tasks[d.src].cycles) + transfer - d.offset * period;
       if (need > est[d.dst]) {
@@ -269,7 +275,7 @@ Schedule modulo_schedule(const TaskGraph& tg, int procs, const LinkCost& link,
   for (const auto& t : tg.tasks) max_c = std::max(max_c, t.cycles);
   std::vector<RatioArc> arcs;
   for (const auto& d : tg.deps) {
-    arcs.push_back({d.src, d.dst, static_cast<double>(tg.tasks[d.src].cycles), d.offset});
+    arcs.push_back({d.src, d.dst, static_cast<double>(tg.tasks[d.src].cycles + d.latency), d.offset});
   }
   const double recurrence = max_cycle_ratio(static_cast<int>(tg.tasks.size()), arcs).ratio;
   const std::uint64_t lb = std::max({(total + procs - 1) / procs, max_c,
@@ -347,10 +353,10 @@ Schedule refine_schedule(const TaskGraph& coarse, const Schedule& cs, const Task
 
 ScheduleSweep sweep_schedules(const TrainingGraph& graph, const std::vector<std::uint64_t>& node_cycles,
                               const std::vector<std::uint64_t>& tail_cycles, int max_processors,
-                              const LinkCost& link) {
+                              const LinkCost& link, const std::vector<std::uint64_t>& after_update) {
   ScheduleSweep sweep;
   for (BackwardSplit mode : {BackwardSplit::kFused, BackwardSplit::kIntra, BackwardSplit::kIntraInter}) {
-    sweep.graphs.push_back(build_task_graph(graph, node_cycles, tail_cycles, mode));
+    sweep.graphs.push_back(build_task_graph(graph, node_cycles, tail_cycles, mode, after_update));
     const TaskGraph& tg = sweep.graphs.back();
     const std::size_t mi = sweep.graphs.size() - 1;
     std::vector<Schedule> chosen;

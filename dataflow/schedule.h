@@ -46,7 +46,8 @@ struct TaskDep {
   int src = 0;
   int dst = 0;
   std::int64_t offset = 0;
-  std::uint64_t bytes = 0;  // data moved (0 for an ordering constraint)
+  std::uint64_t bytes = 0;    // data moved (0 for an ordering constraint)
+  std::uint64_t latency = 0;  // cycles after src ends before dst may start (a unit's work)
 };
 
 struct TaskGraph {
@@ -57,9 +58,11 @@ struct TaskGraph {
 };
 
 // `node_cycles`: each graph node's cycles; `tail_cycles`: the part of a Ba (or loss) node
-// that is other units' tails.
+// that is other units' tails; `after_update` (may be empty): per U node, the cycles its
+// EMA unit works after it, which the layer's next Ba waits for.
 TaskGraph build_task_graph(const TrainingGraph& graph, const std::vector<std::uint64_t>& node_cycles,
-                           const std::vector<std::uint64_t>& tail_cycles, BackwardSplit split);
+                           const std::vector<std::uint64_t>& tail_cycles, BackwardSplit split,
+                           const std::vector<std::uint64_t>& after_update = {});
 
 struct LinkCost {
   std::uint64_t latency_cycles = 0;
@@ -100,7 +103,7 @@ struct ScheduleSweep {
 };
 ScheduleSweep sweep_schedules(const TrainingGraph& graph, const std::vector<std::uint64_t>& node_cycles,
                               const std::vector<std::uint64_t>& tail_cycles, int max_processors,
-                              const LinkCost& link);
+                              const LinkCost& link, const std::vector<std::uint64_t>& after_update = {});
 
 // Independent validity check: dependencies with communication, processor exclusivity
 // modulo T. Returns a description of the first violation, or nullopt.

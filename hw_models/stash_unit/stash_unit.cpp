@@ -49,6 +49,16 @@ void WeightStashUnit::load(std::int64_t version) { transfer_out(version, true); 
 
 void WeightStashUnit::read(std::int64_t version) { transfer_out(version, false); }
 
+void WeightStashUnit::release(std::int64_t version) {
+  if (versions_.empty() || versions_.front() != version) {
+    throw InternalError(std::string(name()) + ": release(" + std::to_string(version) +
+                        ") but the oldest stored version is " +
+                        (versions_.empty() ? std::string("none") : std::to_string(versions_.front())));
+  }
+  versions_.pop_front();
+  ++stats_.releases;
+}
+
 void WeightStashUnit::transfer_out(std::int64_t version, bool release) {
   const ArbiterGuard port(port_);
   stats_.contention_cycles += time_to_cycles(port.waited(), params_.period);
@@ -77,6 +87,7 @@ nlohmann::json to_json(const WeightStashUnitStats& stats) {
   return nlohmann::json{{"stores", stats.stores},
                         {"loads", stats.loads},
                         {"reads", stats.reads},
+                        {"releases", stats.releases},
                         {"bytes_written", stats.bytes_written},
                         {"bytes_read", stats.bytes_read},
                         {"peak_versions", stats.peak_versions},

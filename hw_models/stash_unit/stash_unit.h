@@ -36,6 +36,10 @@ class WeightStashUnit : public sc_core::sc_module {
   // stored tensor can serve several backward passes when no update happened in between);
   // blocks for the read cycles.
   void read(std::int64_t version);
+  // Frees the oldest stored version, which must be `version`, without moving it (a
+  // backward pass that reads the stashed weights as its GEMM operand, in place of the
+  // weight register, or a version nobody needs any more); takes no cycles.
+  void release(std::int64_t version);
 
   // Versions held now.
   std::uint64_t size() const { return versions_.size(); }

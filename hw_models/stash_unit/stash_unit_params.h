@@ -18,6 +18,7 @@ struct WeightStashUnitStats {
   std::uint64_t stores = 0;
   std::uint64_t loads = 0;
   std::uint64_t reads = 0;          // reads that kept the version (read())
+  std::uint64_t releases = 0;       // versions freed in place (release())
   std::uint64_t bytes_written = 0;  // stores · bytes_per_version
   std::uint64_t bytes_read = 0;     // (loads + reads) · bytes_per_version
   std::uint64_t peak_versions = 0;

@@ -70,11 +70,12 @@ int run_schedule(const std::vector<std::string>& args) {
           : dataflow::make_partition(units, c.stages, c.source, "/pipeline/stages");
   const dataflow::TrainingGraph graph =
       dataflow::build_training_graph(network, units, partition, c.policy, c.batch_size);
-  const std::vector<hardware::TaskCost> costs = hardware::task_costs(graph, c.hw);
-  std::vector<std::uint64_t> node_cycles, tail_cycles;
+  const std::vector<hardware::TaskCost> costs = hardware::task_costs(graph, c.hw, network, units);
+  std::vector<std::uint64_t> node_cycles, tail_cycles, after_update;
   for (const auto& k : costs) {
-    node_cycles.push_back(k.cycles);
+    node_cycles.push_back(k.cycles + k.unit_cycles);
     tail_cycles.push_back(k.tail_cycles);
+    after_update.push_back(k.async_cycles);
   }
   const dataflow::LinkCost link{static_cast<std::uint64_t>(c.hw.link_latency_cycles),
                                 static_cast<std::uint64_t>(c.hw.link_bytes_per_cycle)};
@@ -86,7 +87,7 @@ int run_schedule(const std::vector<std::string>& args) {
   std::map<std::pair<int, int>, Json> by;  // (mode, P) -> row
   const int max_p = *std::max_element(procs.begin(), procs.end());
   const dataflow::ScheduleSweep sweep =
-      dataflow::sweep_schedules(graph, node_cycles, tail_cycles, max_p, link);
+      dataflow::sweep_schedules(graph, node_cycles, tail_cycles, max_p, link, after_update);
   for (int mi = 0; mi < 3; ++mi) {
     const dataflow::TaskGraph& tg = sweep.graphs[mi];
     const double single = static_cast<double>(tg.total_cycles());

@@ -35,4 +35,29 @@ std::vector<TaskCost> task_costs(const dataflow::TrainingGraph& graph, const con
   return costs;
 }
 
+std::vector<TaskCost> task_costs(const dataflow::TrainingGraph& graph, const config::HwConfig& hw,
+                                 const models::Network& network, const models::UnitGraph& units) {
+  std::vector<TaskCost> costs = task_costs(graph, hw);
+  const models::WeightPolicy policy = graph.policy;
+  for (std::size_t u = 0; u < graph.layers.size(); ++u) {
+    if (graph.layers[u].delay == 0 || graph.ba_node[u] < 0) continue;
+    const std::uint64_t elements =
+        static_cast<std::uint64_t>(network.layers[units.units[u].layer].weight_size());
+    TaskCost& ba = costs[graph.ba_node[u]];
+    TaskCost& up = costs[graph.update_node[u]];
+    const std::uint64_t lanes = static_cast<std::uint64_t>(hw.ema_lanes);
+    if (policy == models::WeightPolicy::kStash) {
+      const std::uint64_t copy = hw::memory_cycles(elements * sizeof(ops::Scalar),
+                                                   static_cast<std::uint64_t>(hw.sram_bytes_per_cycle));
+      up.unit_cycles += copy;  // the copy before the update; Ba reads it in place
+    } else if (policy == models::WeightPolicy::kEmaGrad) {
+      ba.unit_cycles += hw::vector_cycles(elements, lanes, 1);
+      up.async_cycles += hw::vector_cycles(elements, lanes, 2);
+    } else if (policy == models::WeightPolicy::kEmaWeight) {
+      up.async_cycles += hw::vector_cycles(elements, lanes, 2);
+    }
+  }
+  return costs;
+}
+
 }  // namespace lpsim::hardware

@@ -17,7 +17,10 @@
 namespace lpsim::hardware {
 
 struct TaskCost {
-  std::uint64_t cycles = 0;       // product_cycles + tail_cycles
+  std::uint64_t cycles = 0;       // PE compute: product_cycles + tail_cycles
+  std::uint64_t unit_cycles = 0;  // the PE waiting on its stash or EMA unit (Ba, U)
+  std::uint64_t async_cycles = 0; // after U: the EMA unit's update, which the next Ba's
+                                  // reconstruction waits for
   std::uint64_t tail_cycles = 0;  // other units' tails run by this task (Ba, Loss)
   std::uint64_t gemm_cycles = 0;
   std::uint64_t vector_cycles = 0;
@@ -26,5 +29,11 @@ struct TaskCost {
 };
 
 std::vector<TaskCost> task_costs(const dataflow::TrainingGraph& graph, const config::HwConfig& hw);
+
+// The same, with the weight-version units of the graph's policy (stash: a copy before each
+// update, read in place by Ba;
+// EMA: a reconstruction at Ba, an update after U), for units with a delayed Ba.
+std::vector<TaskCost> task_costs(const dataflow::TrainingGraph& graph, const config::HwConfig& hw,
+                                 const models::Network& network, const models::UnitGraph& units);
 
 }  // namespace lpsim::hardware

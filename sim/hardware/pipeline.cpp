@@ -69,8 +69,9 @@ class Pipeline : public sc_core::sc_module {
 
  private:
   void program(int p, hw::ProcessingElement& pe);
-  void run_task(int node, std::int64_t m, hw::ProcessingElement& pe, int p);
-  void math(int node, std::int64_t m);
+  void run_task(const dataflow::ProgramEntry& entry, std::int64_t m, hw::ProcessingElement& pe,
+                int p);
+  void math(int node, dataflow::NodePart part, std::int64_t m);
   void load_minibatch(std::int64_t n);
 
   run::Job& job_;
@@ -83,10 +84,13 @@ class Pipeline : public sc_core::sc_module {
   std::vector<std::unique_ptr<hw::SramBank>> srams_;
   std::unique_ptr<hw::Dram> dram_;
   std::map<int, std::unique_ptr<hw::DelayBuffer>> buffers_;  // by edge
+  std::map<int, std::unique_ptr<hw::DelayBuffer>> split_buffers_;  // Ba product -> tail, by node
+  std::map<int, std::uint64_t> split_bytes_;
   std::map<std::pair<int, int>, std::unique_ptr<hw::Link>> links_;
   std::vector<std::unique_ptr<hw::WeightStashUnit>> stash_;  // per unit (may be null)
   std::vector<std::unique_ptr<hw::EmaRecomputeUnit>> ema_;   // per unit (may be null)
   std::vector<std::int64_t> done_;
+  std::vector<std::int64_t> started_;  // instances whose first part (or whole) has run
   std::vector<std::unique_ptr<sc_core::sc_event>> done_event_;
   std::vector<bool> sync_on_done_;  // a task on another processor orders after this node
   std::unique_ptr<reference::TaskEngine> engine_;
@@ -106,6 +110,7 @@ Pipeline::Pipeline(const sc_core::sc_module_name& name, run::Job& job, const Run
   deps_ = dataflow::node_dependencies(g);
   out_data_edges_.assign(g.nodes.size(), {});
   done_.assign(g.nodes.size(), 0);
+  started_.assign(g.nodes.size(), 0);
   sync_on_done_.assign(g.nodes.size(), false);
   for (std::size_t v = 0; v < g.nodes.size(); ++v) {
     done_event_.push_back(std::make_unique<sc_core::sc_event>());
@@ -114,7 +119,7 @@ Pipeline::Pipeline(const sc_core::sc_module_name& name, run::Job& job, const Run
     for (const auto& d : deps_[v]) {
       if (d.edge >= 0) {
         out_data_edges_[d.src].push_back(d.edge);
-      } else if (r_.program.processor_of_node[d.src] != r_.program.processor_of_node[v]) {
+      } else if (r_.program.processor_of_node[d.src] != r_.program.processor_of_first_part[v]) {
         sync_on_done_[d.src] = true;
       }
     }
@@ -140,13 +145,23 @@ Pipeline::Pipeline(const sc_core::sc_module_name& name, run::Job& job, const Run
   dp.bytes_per_cycle = static_cast<std::uint64_t>(hw.dram_bytes_per_cycle);
   dp.period = period_;
   dram_ = std::make_unique<hw::Dram>("dram", dp);
+  // A static program other than the stage program can hold a token longer: as many
+  // iterations as the consumer lags the producer, plus one in transit.
+  std::vector<std::int64_t> lag_of_node(g.nodes.size(), 0), lag_of_first_part(g.nodes.size(), 0);
+  for (const auto& entries : r_.program.entries) {
+    for (const auto& entry : entries) {
+      if (entry.part != dataflow::NodePart::kTail) lag_of_first_part[entry.node] = entry.lag;
+      if (entry.part != dataflow::NodePart::kProduct) lag_of_node[entry.node] = entry.lag;
+    }
+  }
   for (std::size_t e = 0; e < g.edges.size(); ++e) {
     const dataflow::Edge& edge = g.edges[e];
     bool used = false;
     for (const auto& d : deps_[edge.dst]) used = used || d.edge == static_cast<int>(e);
     if (!used) continue;
     hw::DelayBufferParams bp;
-    bp.depth_entries = static_cast<std::size_t>(edge.buffer_depth);
+    bp.depth_entries = static_cast<std::size_t>(std::max<std::int64_t>(
+        edge.buffer_depth, lag_of_first_part[edge.dst] - lag_of_node[edge.src] + 2));
     bp.bytes_per_entry = static_cast<std::uint64_t>(edge.bytes_per_token);
     bp.period = period_;
     const std::string bname = "buf_" + g.nodes[edge.src].name + "_to_" + g.nodes[edge.dst].name;
@@ -154,7 +169,7 @@ Pipeline::Pipeline(const sc_core::sc_module_name& name, run::Job& job, const Run
     for (char c : bname) clean += (c == ':' || c == '.') ? '_' : c;
     buffers_[static_cast<int>(e)] = std::make_unique<hw::DelayBuffer>(clean.c_str(), bp);
     const int ps = r_.program.processor_of_node[edge.src];
-    const int pd = r_.program.processor_of_node[edge.dst];
+    const int pd = r_.program.processor_of_first_part[edge.dst];
     if (ps != pd && links_.count({ps, pd}) == 0) {
       hw::LinkParams lp;
       lp.latency_cycles = static_cast<std::uint64_t>(hw.link_latency_cycles);
@@ -162,6 +177,35 @@ Pipeline::Pipeline(const sc_core::sc_module_name& name, run::Job& job, const Run
       lp.period = period_;
       links_[{ps, pd}] = std::make_unique<hw::Link>(
           ("link_pe" + std::to_string(ps) + "_pe" + std::to_string(pd)).c_str(), lp);
+    }
+  }
+  for (int p = 0; p < procs; ++p) {
+    for (const auto& entry : r_.program.entries[p]) {
+      if (entry.part != dataflow::NodePart::kProduct || split_buffers_.count(entry.node)) continue;
+      std::uint64_t bytes = 0;
+      for (const auto& e : g.edges) {
+        if (e.src == entry.node && e.kind == dataflow::EdgeKind::kGradient) {
+          bytes = std::max<std::uint64_t>(bytes, static_cast<std::uint64_t>(e.bytes_per_token));
+        }
+      }
+      hw::DelayBufferParams bp;
+      bp.depth_entries = 2;
+      bp.bytes_per_entry = bytes;
+      bp.period = period_;
+      std::string bname = "buf_" + g.nodes[entry.node].name + "_product_to_tail";
+      for (char& c : bname) c = (c == ':' || c == '.') ? '_' : c;
+      split_buffers_[entry.node] = std::make_unique<hw::DelayBuffer>(bname.c_str(), bp);
+      split_bytes_[entry.node] = bytes;
+      const int ps = r_.program.processor_of_first_part[entry.node];
+      const int pd = r_.program.processor_of_node[entry.node];
+      if (ps != pd && links_.count({ps, pd}) == 0) {
+        hw::LinkParams lp;
+        lp.latency_cycles = static_cast<std::uint64_t>(hw.link_latency_cycles);
+        lp.bytes_per_cycle = static_cast<std::uint64_t>(hw.link_bytes_per_cycle);
+        lp.period = period_;
+        links_[{ps, pd}] = std::make_unique<hw::Link>(
+            ("link_pe" + std::to_string(ps) + "_pe" + std::to_string(pd)).c_str(), lp);
+      }
     }
   }
   const WeightPolicy policy = job.config.policy;
@@ -184,7 +228,10 @@ Pipeline::Pipeline(const sc_core::sc_module_name& name, run::Job& job, const Run
     }();
     if (policy == WeightPolicy::kStash) {
       hw::WeightStashUnitParams sp;
-      sp.versions = static_cast<std::uint64_t>(lt.delay);
+      // d versions under the stage program; a schedule that runs Ba later relative to U
+      // keeps more versions waiting (the measured peak reports how many).
+      const std::int64_t extra = lag_of_first_part[g.ba_node[u]] - lag_of_node[g.update_node[u]];
+      sp.versions = static_cast<std::uint64_t>(lt.delay + (extra > 0 ? extra + 1 : 0));
       sp.bytes_per_version = weight_bytes;
       sp.bytes_per_cycle = static_cast<std::uint64_t>(hw.sram_bytes_per_cycle);
       sp.period = period_;
@@ -225,8 +272,16 @@ void Pipeline::load_minibatch(std::int64_t n) {
   }
 }
 
-void Pipeline::math(int node, std::int64_t m) {
+void Pipeline::math(int node, dataflow::NodePart part, std::int64_t m) {
   const dataflow::Node& n = r_.graph.nodes[node];
+  if (part == dataflow::NodePart::kProduct) {
+    engine_->backward_activation_product(n.unit, m);
+    return;
+  }
+  if (part == dataflow::NodePart::kTail) {
+    engine_->backward_activation_tail(n.unit, m);
+    return;
+  }
   switch (n.kind) {
     case NodeKind::kForward:
       load_minibatch(m);
@@ -249,50 +304,61 @@ void Pipeline::math(int node, std::int64_t m) {
   }
 }
 
-void Pipeline::run_task(int node, std::int64_t m, hw::ProcessingElement& pe, int p) {
+void Pipeline::run_task(const dataflow::ProgramEntry& entry, std::int64_t m,
+                        hw::ProcessingElement& pe, int p) {
   const dataflow::TrainingGraph& g = r_.graph;
+  const int node = entry.node;
+  const dataflow::NodePart part = entry.part;
+  const bool consumes_inputs = part != dataflow::NodePart::kTail;
+  const bool finishes_node = part != dataflow::NodePart::kProduct;
   const std::int64_t total = r_.minibatches;
   // Inputs: data tokens in their buffers, and ordering constraints.
-  for (const auto& d : deps_[node]) {
-    const std::int64_t k = m - d.offset;
-    if (k < 0 || k >= total) continue;  // an initial token, or an instance that never runs
-    if (d.edge >= 0) {
-      hw::DelayBuffer& buf = *buffers_.at(d.edge);
-      if (r_.program.processor_of_node[d.src] != p) {
-        pe.sync();
-        const sc_core::sc_time t0 = sc_core::sc_time_stamp();
-        buf.wait_front(k);
-        pe.add_stall(hw::cycles_since(t0, period_));
-      } else {
-        if (buf.size() == 0) {
-          throw InternalError(std::string(name()) + ": " + g.nodes[node].name + "(" +
-                              std::to_string(m) + ") scheduled before its input from " +
-                              g.nodes[d.src].name + " on the same processor");
+  if (consumes_inputs) {
+    for (const auto& d : deps_[node]) {
+      const std::int64_t k = m - d.offset;
+      if (k < 0 || k >= total) continue;  // an initial token, or an instance that never runs
+      if (d.edge >= 0) {
+        hw::DelayBuffer& buf = *buffers_.at(d.edge);
+        if (r_.program.processor_of_node[d.src] != p) {
+          pe.sync();
+          const sc_core::sc_time t0 = sc_core::sc_time_stamp();
+          buf.wait_front(k);
+          pe.add_stall(hw::cycles_since(t0, period_));
+        } else {
+          if (buf.size() == 0) {
+            throw InternalError(std::string(name()) + ": " + g.nodes[node].name + "(" +
+                                std::to_string(m) + ") scheduled before its input from " +
+                                g.nodes[d.src].name + " on the same processor");
+          }
+          buf.wait_front(k);
         }
-        buf.wait_front(k);
+      } else {
+        const int src = d.src;
+        pe.block_until([this, src, k] { return done_[src] > k; }, *done_event_[src]);
       }
+    }
+  } else {
+    // The tail of a split Ba waits for its product (and its gradient, when elsewhere).
+    hw::DelayBuffer& buf = *split_buffers_.at(node);
+    if (r_.program.processor_of_first_part[node] != p) {
+      pe.sync();
+      const sc_core::sc_time t0 = sc_core::sc_time_stamp();
+      buf.wait_front(m);
+      pe.add_stall(hw::cycles_since(t0, period_));
     } else {
-      const int src = d.src;
-      pe.block_until([this, src, k] { return done_[src] > k; }, *done_event_[src]);
+      buf.wait_front(m);
     }
   }
   const dataflow::Node& n = g.nodes[node];
   // Units beside the PE.
-  if (n.kind == NodeKind::kBackwardActivation) {
+  if (n.kind == NodeKind::kBackwardActivation && consumes_inputs) {
     if (stash_[n.unit]) {
-      // W^(m): in the weight register while no update has happened (m = 0); for 0 < m < d
-      // it is W^(0), stashed once as version d by U(0); from m = d on, version m.
+      // The product reads W^(m) as its operand from the stash instead of the weight
+      // register (no extra cycles) and frees it. W^(m) went to the stash when U(m - d)
+      // overwrote it (versions 0..d are all W^(0), stashed once as version d and freed by
+      // Ba(d)); before that it is still the register.
       const std::int64_t d = g.layers[n.unit].delay;
-      if (m > 0) {
-        pe.sync();
-        const sc_core::sc_time t0 = sc_core::sc_time_stamp();
-        if (m < d) {
-          stash_[n.unit]->read(d);
-        } else {
-          stash_[n.unit]->load(m);
-        }
-        pe.add_stall(hw::cycles_since(t0, period_));
-      }
+      if (m >= d && done_[g.update_node[n.unit]] >= m - d + 1) stash_[n.unit]->release(m);
     } else if (ema_[n.unit]) {
       pe.sync();
       const sc_core::sc_time t0 = sc_core::sc_time_stamp();
@@ -300,21 +366,27 @@ void Pipeline::run_task(int node, std::int64_t m, hw::ProcessingElement& pe, int
       pe.add_stall(hw::cycles_since(t0, period_));
     }
   }
-  if (engine_) math(node, m);
-  pe.compute(r_.costs[node].cycles);
+  if (engine_) math(node, part, m);
+  if (consumes_inputs) ++started_[node];
+  const TaskCost& cost = r_.costs[node];
+  pe.compute(part == dataflow::NodePart::kWhole     ? cost.cycles
+             : part == dataflow::NodePart::kProduct ? cost.cycles - cost.tail_cycles
+                                                    : cost.tail_cycles);
   ++r_.task_instances;
   // Release consumed inputs.
-  for (const auto& d : deps_[node]) {
-    const std::int64_t k = m - d.offset;
-    if (d.edge < 0 || k < 0 || k >= total) continue;
-    if (r_.program.processor_of_node[d.src] != p) pe.sync();
-    buffers_.at(d.edge)->pop();
+  if (consumes_inputs) {
+    for (const auto& d : deps_[node]) {
+      const std::int64_t k = m - d.offset;
+      if (d.edge < 0 || k < 0 || k >= total) continue;
+      if (r_.program.processor_of_node[d.src] != p) pe.sync();
+      buffers_.at(d.edge)->pop();
+    }
+  } else {
+    if (r_.program.processor_of_first_part[node] != p) pe.sync();
+    split_buffers_.at(node)->pop();
   }
   // Outputs.
-  for (int e : out_data_edges_[node]) {
-    const dataflow::Edge& edge = g.edges[e];
-    const int q = r_.program.processor_of_node[edge.dst];
-    hw::DelayBuffer& buf = *buffers_.at(e);
+  auto send = [&](hw::DelayBuffer& buf, int q, std::uint64_t bytes) {
     if (q == p) {
       if (buf.size() >= buf.params().depth_entries) {
         throw InternalError(std::string(buf.name()) + ": full on its own processor (depth " +
@@ -324,18 +396,31 @@ void Pipeline::run_task(int node, std::int64_t m, hw::ProcessingElement& pe, int
     } else {
       pe.sync();
       const sc_core::sc_time t0 = sc_core::sc_time_stamp();
-      links_.at({p, q})->send(static_cast<std::uint64_t>(edge.bytes_per_token), buf, m);
+      links_.at({p, q})->send(bytes, buf, m);
       pe.add_stall(hw::cycles_since(t0, period_));
     }
+  };
+  if (finishes_node) {
+    for (int e : out_data_edges_[node]) {
+      const dataflow::Edge& edge = g.edges[e];
+      send(*buffers_.at(e), r_.program.processor_of_first_part[edge.dst],
+           static_cast<std::uint64_t>(edge.bytes_per_token));
+    }
+  } else {
+    send(*split_buffers_.at(node), r_.program.processor_of_node[node], split_bytes_.at(node));
   }
   if (n.kind == NodeKind::kUpdate) {
     // U(m) overwrites W^(m+d); a backward pass still needs it: copy it to the stash first
     // (the copy is charged to the update, before the weights change).
+    // U(m) overwrites W^(m+d): copy it to the stash first (the copy is the stash's cost).
+    // When Ba(m+d) has already run from the register, nobody needs it: freed at once.
+    const std::int64_t version = m + g.layers[n.unit].delay;
     if (stash_[n.unit]) {
       pe.sync();
       const sc_core::sc_time t0 = sc_core::sc_time_stamp();
-      stash_[n.unit]->store(m + g.layers[n.unit].delay);
+      stash_[n.unit]->store(version);
       pe.add_stall(hw::cycles_since(t0, period_));
+      if (started_[g.ba_node[n.unit]] > version) stash_[n.unit]->release(version);
     }
     if (ema_[n.unit]) {
       pe.sync();
@@ -351,9 +436,11 @@ void Pipeline::run_task(int node, std::int64_t m, hw::ProcessingElement& pe, int
     loss_cycle_[m] = pe.now_cycles();
     if (options_.progress) options_.progress(m + 1, total);
   }
-  if (sync_on_done_[node]) pe.sync();
-  ++done_[node];
-  done_event_[node]->notify(sc_core::SC_ZERO_TIME);
+  if (finishes_node) {
+    if (sync_on_done_[node]) pe.sync();
+    ++done_[node];
+    done_event_[node]->notify(sc_core::SC_ZERO_TIME);
+  }
 }
 
 void Pipeline::program(int p, hw::ProcessingElement& pe) {
@@ -363,7 +450,7 @@ void Pipeline::program(int p, hw::ProcessingElement& pe) {
     for (const auto& entry : r_.program.entries[p]) {
       const std::int64_t m = i - entry.lag;
       if (m < 0 || m >= total) continue;
-      run_task(entry.node, m, pe, p);
+      run_task(entry, m, pe, p);
     }
   }
 }
@@ -424,7 +511,7 @@ void Pipeline::collect() {
   std::uint64_t link_bytes = 0;
   for (const auto& [e, buf] : buffers_) {
     const dataflow::Edge& edge = g.edges[e];
-    const int p = r_.program.processor_of_node[edge.dst];
+    const int p = r_.program.processor_of_first_part[edge.dst];
     const BufferKind kind = buffer_kind(edge.kind);
     add_to(r_.stage_memory[p], kind, buf->stats().peak_bytes);
     if (kind != BufferKind::kActivations) {
@@ -480,8 +567,28 @@ HardwareResult run_hardware(run::Job& job, const RunOptions& options) {
   HardwareResult r;
   r.graph = dataflow::build_training_graph(job.network, job.units, job.partition, job.config.policy,
                                            job.config.batch_size);
-  r.costs = task_costs(r.graph, job.config.hw);
-  r.program = dataflow::stage_program(r.graph);
+  r.costs = task_costs(r.graph, job.config.hw, job.network, job.units);
+  if (job.config.processors) {
+    std::vector<std::uint64_t> node_cycles, tail_cycles, after_update;
+    for (const auto& c : r.costs) {
+      node_cycles.push_back(c.cycles + c.unit_cycles);
+      tail_cycles.push_back(c.tail_cycles);
+      after_update.push_back(c.async_cycles);
+    }
+    dataflow::BackwardSplit split = dataflow::BackwardSplit::kFused;
+    dataflow::parse_backward_split(job.config.backward_split, &split);
+    const dataflow::LinkCost link{static_cast<std::uint64_t>(job.config.hw.link_latency_cycles),
+                                  static_cast<std::uint64_t>(job.config.hw.link_bytes_per_cycle)};
+    const int procs = static_cast<int>(*job.config.processors);
+    dataflow::ScheduleSweep sweep =
+        dataflow::sweep_schedules(r.graph, node_cycles, tail_cycles, procs, link, after_update);
+    const std::size_t mi = static_cast<std::size_t>(split);
+    r.task_graph = sweep.graphs[mi];
+    r.schedule = sweep.schedules[mi][procs - 1];
+    r.program = dataflow::program_of(r.graph, r.task_graph, *r.schedule);
+  } else {
+    r.program = dataflow::stage_program(r.graph);
+  }
   r.minibatches = job.batches_per_epoch * job.config.epochs;
   // The delays the hardware realises (retimed graph) must be the ones the reference
   // trainer uses (formula 2·S(l)).

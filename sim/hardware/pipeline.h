@@ -13,9 +13,11 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "dataflow/schedule.h"
 #include "dataflow/task_program.h"
 #include "dataflow/training_graph.h"
 #include "sim/hardware/cost_model.h"
@@ -41,6 +43,8 @@ struct MemoryPeaks {  // bytes, per kind
 struct HardwareResult {
   dataflow::TrainingGraph graph;
   dataflow::Program program;
+  std::optional<dataflow::Schedule> schedule;  // when pipeline.processors is set
+  dataflow::TaskGraph task_graph;
   std::vector<TaskCost> costs;
   std::int64_t minibatches = 0;
   std::uint64_t total_cycles = 0;

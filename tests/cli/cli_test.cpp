@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <fstream>
@@ -34,7 +35,10 @@ std::string shell_quote(const std::string& s) {
 
 Result run_lpsim(const std::vector<std::string>& args) {
   const std::string dir = ::testing::TempDir();
-  const std::string out = dir + "/lpsim_cli_out.txt", err = dir + "/lpsim_cli_err.txt";
+  // Per process: ctest runs the cases of this file in parallel.
+  const std::string tag = std::to_string(::getpid());
+  const std::string out = dir + "/lpsim_cli_out_" + tag + ".txt";
+  const std::string err = dir + "/lpsim_cli_err_" + tag + ".txt";
   std::string cmd = "timeout 120 " + shell_quote(std::string(LPSIM_BINARY_DIR) + "/lpsim");
   for (const auto& a : args) cmd += " " + shell_quote(a);
   cmd += " >" + out + " 2>" + err + " </dev/null";

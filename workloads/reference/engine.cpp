@@ -120,6 +120,7 @@ struct BasicTaskEngine<T>::Context {
   std::vector<std::vector<std::pair<int, Matrix>>> grads;  // per layer: (contributor, part)
   std::vector<Matrix> delta;                               // per unit: gradient at its layer
   std::vector<bool> delta_ready;
+  std::vector<bool> product_done;  // per unit: Ba's matrix product ran
   std::vector<ops::BatchNormSaved<T>> bn_saved;  // per layer (batch norm only)
   std::vector<ops::ArgmaxIndices> argmax;        // per layer (max pool only)
   int remaining = 0;
@@ -207,6 +208,7 @@ void BasicTaskEngine<T>::load(std::int64_t n, Matrix images, std::vector<std::in
   ctx->argmax.resize(nl);
   ctx->delta.resize(units_.units.size());
   ctx->delta_ready.assign(units_.units.size(), false);
+  ctx->product_done.assign(units_.units.size(), false);
   ctx->remaining = tasks_per_minibatch_;
   for (int l : units_.input_attached) forward_layer(l, *ctx, Params{}, true);
   contexts_.emplace(n, std::move(ctx));
@@ -385,6 +387,22 @@ void BasicTaskEngine<T>::loss(std::int64_t n) {
 
 template <typename T>
 void BasicTaskEngine<T>::backward_activation(int unit, std::int64_t m) {
+  backward_activation_product(unit, m);
+  backward_activation_tail(unit, m);
+}
+
+template <typename T>
+void BasicTaskEngine<T>::backward_activation_tail(int unit, std::int64_t m) {
+  Context& ctx = context(m, "Ba.tail", unit);
+  if (!ctx.product_done[unit]) {
+    throw InternalError(where("Ba.tail", unit, units_, m) + " before its matrix product");
+  }
+  for (int p : tails_owned_by_unit_[unit]) run_tail(p, ctx);
+  task_done(m);
+}
+
+template <typename T>
+void BasicTaskEngine<T>::backward_activation_product(int unit, std::int64_t m) {
   LPSIM_ASSERT(has_backward_activation(unit), "unit has no Ba task");
   UnitState& s = *state_[unit];
   Context& ctx = context(m, "Ba", unit);
@@ -445,8 +463,7 @@ void BasicTaskEngine<T>::backward_activation(int unit, std::int64_t m) {
     add_gradient(ctx, in, s.layer, std::move(dx));
   }
   if (s.keep_stash) s.stash.pop_front();
-  for (int p : tails_owned_by_unit_[unit]) run_tail(p, ctx);
-  task_done(m);
+  ctx.product_done[unit] = true;
 }
 
 template <typename T>

@@ -108,6 +108,10 @@ class BasicTaskEngine {
   void forward(int unit, std::int64_t n);
   void loss(std::int64_t n);
   void backward_activation(int unit, std::int64_t m);
+  // Ba in two parts (LayerPipe's inter-layer split): the matrix product with the policy's
+  // weight, then the tails it owns; backward_activation runs both.
+  void backward_activation_product(int unit, std::int64_t m);
+  void backward_activation_tail(int unit, std::int64_t m);
   void backward_weight(int unit, std::int64_t m);
   void update(int unit, std::int64_t m);
 

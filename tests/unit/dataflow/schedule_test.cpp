@@ -44,6 +44,7 @@ void expect_valid(const TaskGraph& tg, const Schedule& s, const LinkCost& link) 
       const std::int64_t k = m - d.offset;
       if (k < 0) continue;
       const std::int64_t ready = k * t + static_cast<std::int64_t>(s.start[d.src] + tg.tasks[d.src].cycles) +
+                                 static_cast<std::int64_t>(d.latency) +
                                  (s.processor[d.src] == s.processor[d.dst] ? 0 : static_cast<std::int64_t>(link.cycles(d.bytes)));
       ASSERT_GE(m * t + static_cast<std::int64_t>(s.start[d.dst]), ready)
           << tg.tasks[d.src].name << " -> " << tg.tasks[d.dst].name << " m=" << m;

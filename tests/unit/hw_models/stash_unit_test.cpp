@@ -162,18 +162,46 @@ TEST(WeightStashUnit, ScheduleViolationsAreInternalErrors) {
   EXPECT_EQ(stash.size(), 1u);
 }
 
+TEST(WeightStashUnit, ReleaseFreesInPlaceWithoutCycles) {
+  WeightStashUnitParams params;
+  params.versions = 2;
+  params.bytes_per_version = 64;
+  params.bytes_per_cycle = 4;
+  params.period = test::test_period();
+  WeightStashUnit stash("stash", params);
+  std::uint64_t released_at = 0;
+  std::string message;
+  test::Driver driver("driver", [&] {
+    stash.store(3);  // 16 cycles
+    stash.store(4);  // 16 cycles
+    stash.release(3);
+    released_at = test::now_cycles();
+    try {
+      stash.release(3);
+    } catch (const lpsim::InternalError& e) {
+      message = e.what();
+    }
+  });
+  sc_core::sc_start();
+  EXPECT_EQ(released_at, 32u);
+  EXPECT_EQ(stash.stats().releases, 1u);
+  EXPECT_EQ(stash.size(), 1u);
+  EXPECT_NE(message.find("release(3) but the oldest stored version is 4"), std::string::npos) << message;
+}
+
 TEST(WeightStashUnit, StatsJsonHasRawCounters) {
   WeightStashUnitStats stats;
   stats.stores = 1;
   stats.loads = 2;
   stats.reads = 9;
+  stats.releases = 10;
   stats.bytes_written = 3;
   stats.bytes_read = 4;
   stats.peak_versions = 5;
   stats.peak_bytes = 6;
   stats.busy_cycles = 7;
   stats.contention_cycles = 8;
-  EXPECT_EQ(to_json(stats), nlohmann::json::parse(R"({"stores": 1, "loads": 2, "reads": 9,
+  EXPECT_EQ(to_json(stats), nlohmann::json::parse(R"({"stores": 1, "loads": 2, "reads": 9, "releases": 10,
       "bytes_written": 3, "bytes_read": 4, "peak_versions": 5, "peak_bytes": 6,
       "busy_cycles": 7, "contention_cycles": 8})"));
 }

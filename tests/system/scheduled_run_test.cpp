@@ -1,0 +1,61 @@
+// A LayerPipe schedule executed on P SystemC processors runs at exactly the scheduler's
+// period and trains to exactly the reference trainer's weights.
+
+#include <gtest/gtest.h>
+
+#include "sim/hardware/pipeline.h"
+#include "system_test_util.h"
+
+namespace lpsim {
+namespace {
+
+struct Case {
+  std::string model;
+  std::string policy;
+  std::string split;
+  int processors;
+};
+
+void PrintTo(const Case& c, std::ostream* os) {
+  *os << c.model << "/" << c.policy << "/" << c.split << "/P" << c.processors;
+}
+
+std::string case_name(const ::testing::TestParamInfo<Case>& info) {
+  std::string s = info.param.model + info.param.policy + info.param.split + "P" +
+                  std::to_string(info.param.processors);
+  std::string out;
+  for (char c : s) {
+    if (std::isalnum(static_cast<unsigned char>(c))) out += c;
+  }
+  return out;
+}
+
+class ScheduledRun : public ::testing::TestWithParam<Case> {};
+
+TEST_P(ScheduledRun, MatchesTheScheduleAndTheReference) {
+  const Case& c = GetParam();
+  // 4 epochs of 20 minibatches: long enough for a steady state after the longest delay.
+  run::Job job = testing::synthetic_job(
+      c.model, c.policy, "per_layer", 4,
+      {"/pipeline/processors=" + std::to_string(c.processors), "/pipeline/backward_split=" + c.split});
+  const reference::TrainingResult ref = reference::train_reference(
+      job.network, job.units, job.trainer, job.init, job.train, job.test);
+  const hardware::HardwareResult hw = hardware::run_hardware(job, hardware::RunOptions{});
+  ASSERT_TRUE(hw.schedule.has_value());
+  EXPECT_EQ(hw.program.num_processors, c.processors);
+  EXPECT_TRUE(testing::bit_equal(ref.final_params, hw.final_params));
+  ASSERT_GE(hw.steady_state_from, 0);
+  EXPECT_DOUBLE_EQ(hw.cycles_per_minibatch, hw.schedule->period);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Splits, ScheduledRun,
+    ::testing::Values(Case{"mlp3", "ema_grad", "fused", 2}, Case{"mlp3", "ema_grad", "intra", 3},
+                      Case{"mlp3", "stash", "intra+inter", 5}, Case{"mlp6", "none", "intra", 4},
+                      Case{"mlp6", "ema_weight", "intra+inter", 3},
+                      Case{"cnn3", "stash", "intra+inter", 2}, Case{"cnn3", "ema_grad", "fused", 3},
+                      Case{"cnn3", "sync", "intra+inter", 2}),
+    case_name);
+
+}  // namespace
+}  // namespace lpsim
