@@ -6,6 +6,7 @@ const std::vector<Command>& commands() {
   static const std::vector<Command> table = {
       {"run", "train on simulated pipelined hardware and write a report", run_run},
       {"schedule", "LayerPipe task splits scheduled on 1..P processors", run_schedule},
+      {"check-config", "validate a config and everything it names, without running", run_check_config},
       {"graph", "print the retimed training dataflow graph (JSON or DOT)", run_graph},
       {"models", "list the built-in models with parameter counts", run_models},
       {"gemm", "cycles of one GEMM on the PE array (SCALE-Sim v2 compute model)", run_gemm},

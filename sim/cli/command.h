@@ -21,5 +21,6 @@ int run_models(const std::vector<std::string>& args);
 int run_gemm(const std::vector<std::string>& args);
 int run_run(const std::vector<std::string>& args);
 int run_schedule(const std::vector<std::string>& args);
+int run_check_config(const std::vector<std::string>& args);
 
 }  // namespace lpsim::cli

@@ -12,6 +12,7 @@
 #include "sim/hardware/pipeline.h"
 #include "sim/run/job.h"
 #include "sim/run/report_parts.h"
+#include "sim/run/resources.h"
 
 namespace lpsim::cli {
 namespace {
@@ -128,6 +129,7 @@ int run_run(const std::vector<std::string>& args) {
                                   vm["init-from"].as<std::string>(), vm.count("no-math") == 0);
   const std::string out = vm.count("out") ? vm["out"].as<std::string>() : "out/" + job.config.run_name;
   const bool quiet = vm.count("quiet") > 0;
+  run::check_resources(job, vm.count("no-math") == 0);
 
   run::advise_stability(job);
   if (job.stability.lr_exceeds) {

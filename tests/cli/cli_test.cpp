@@ -166,8 +166,15 @@ TEST(RunCommand, SavedWeightsReloadExactly) {
   }
 }
 
+TEST(CheckConfigCommand, AcceptsTheDefaultJobWithoutRunningIt) {
+  const Result r = run_lpsim({"check-config", "--set", "/workload/dataset/kind=synthetic"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("(defaults): ok"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("estimated memory"), std::string::npos) << r.out;
+}
+
 TEST(Help, EveryCommandHasHelp) {
-  for (const char* cmd : {"run", "graph", "models", "gemm"}) {
+  for (const char* cmd : {"run", "graph", "models", "gemm", "schedule", "check-config"}) {
     const Result r = run_lpsim({cmd, "--help"});
     EXPECT_EQ(r.exit_code, 0) << cmd;
     EXPECT_NE(r.out.find("usage: lpsim"), std::string::npos) << cmd;

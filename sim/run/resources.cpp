@@ -1,0 +1,73 @@
+#include "sim/run/resources.h"
+
+#include <fstream>
+#include <sstream>
+
+#include "sim/core/errors.h"
+#include "workloads/reference/trainer.h"
+
+namespace lpsim::run {
+
+MemoryEstimate estimate_memory(const Job& job, bool math) {
+  MemoryEstimate e;
+  constexpr std::uint64_t kBytes = sizeof(ops::Scalar);
+  const std::vector<std::int64_t> delays =
+      reference::layer_delays(job.trainer, static_cast<int>(job.units.units.size()));
+  std::int64_t max_delay = 0;
+  std::uint64_t activations_per_sample = job.network.input_shape.size();
+  for (const auto& l : job.network.layers) activations_per_sample += l.out_shape.size();
+  for (std::size_t u = 0; u < job.units.units.size(); ++u) {
+    const models::Layer& l = job.network.layers[job.units.units[u].layer];
+    const std::uint64_t params = static_cast<std::uint64_t>(l.num_params());
+    const std::uint64_t weight = static_cast<std::uint64_t>(l.weight_size());
+    const std::uint64_t d = static_cast<std::uint64_t>(delays[u]);
+    max_delay = std::max<std::int64_t>(max_delay, delays[u]);
+    // weights, momentum, one pending gradient per update in flight, an evaluation
+    // snapshot per epoch boundary, and a stash of d versions (stash policy or diagnostic)
+    e.parameters_bytes += kBytes * (params * (3 + d) + weight * (d + 1));
+  }
+  const std::uint64_t batch = static_cast<std::uint64_t>(job.config.batch_size);
+  // A minibatch keeps every layer's output from its forward until its last backward task,
+  // max_delay beats later, so max_delay + 1 are in flight; gradients of one more are live.
+  e.in_flight_bytes = kBytes * activations_per_sample * batch * static_cast<std::uint64_t>(max_delay + 2);
+  e.data_bytes = kBytes * static_cast<std::uint64_t>(job.train.images.size() + job.test.images.size());
+  if (!math) {
+    e.parameters_bytes = kBytes * static_cast<std::uint64_t>(job.network.num_params());  // init
+    e.in_flight_bytes = 0;
+  }
+  return e;
+}
+
+std::uint64_t available_memory() {
+  std::ifstream in("/proc/meminfo");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("MemAvailable:", 0) == 0) {
+      std::istringstream fields(line.substr(13));
+      std::uint64_t kib = 0;
+      fields >> kib;
+      return kib * 1024;
+    }
+  }
+  return 0;
+}
+
+void check_resources(const Job& job, bool math) {
+  const MemoryEstimate e = estimate_memory(job, math);
+  const std::uint64_t available = available_memory();
+  if (available == 0 || e.total() <= available) return;
+  auto gb = [](std::uint64_t b) {
+    std::ostringstream s;
+    s.precision(3);
+    s << static_cast<double>(b) / 1e9 << " GB";
+    return s.str();
+  };
+  throw UserError(job.config.source, "",
+                  "this run needs an estimated " + gb(e.total()) + " of memory (parameters and "
+                  "their stashes " + gb(e.parameters_bytes) + ", minibatches in flight " +
+                  gb(e.in_flight_bytes) + ", data " + gb(e.data_bytes) + ") but " + gb(available) +
+                  " are available; reduce the model, the batch, the pipeline depth or use "
+                  "--no-math for timing only");
+}
+
+}  // namespace lpsim::run

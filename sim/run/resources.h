@@ -1,0 +1,28 @@
+#pragma once
+// Up-front resource checks: a design whose simulation would not fit in this machine's
+// memory is refused with the estimate, before anything runs (never an out-of-memory kill).
+
+#include <cstdint>
+#include <string>
+
+#include "sim/run/job.h"
+
+namespace lpsim::run {
+
+struct MemoryEstimate {
+  std::uint64_t parameters_bytes = 0;   // weights, momentum, EMA, stashes, pending gradients
+  std::uint64_t in_flight_bytes = 0;    // activations and gradients of minibatches in flight
+  std::uint64_t data_bytes = 0;         // the data sets in memory
+  std::uint64_t total() const { return parameters_bytes + in_flight_bytes + data_bytes; }
+};
+
+// What a run of `job` needs in host memory (math on) or for the timing model alone.
+MemoryEstimate estimate_memory(const Job& job, bool math);
+
+// MemAvailable from /proc/meminfo (bytes); 0 when unknown.
+std::uint64_t available_memory();
+
+// Throws UserError naming the estimate when it exceeds the available memory.
+void check_resources(const Job& job, bool math);
+
+}  // namespace lpsim::run
