@@ -5,6 +5,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <sstream>
@@ -173,8 +174,48 @@ TEST(CheckConfigCommand, AcceptsTheDefaultJobWithoutRunningIt) {
   EXPECT_NE(r.out.find("estimated memory"), std::string::npos) << r.out;
 }
 
+TEST(SweepCommand, RunsEveryPointRecordsFailuresAndResumes) {
+  const std::string dir = ::testing::TempDir() + "/lpsim_sweep_" + std::to_string(::getpid());
+  std::system(("rm -rf " + dir).c_str());
+  const std::string grid = dir + ".grid.json";
+  {
+    std::ofstream g(grid);
+    // 3 x 2 points; batch 100000 exceeds the 256 samples: that point must fail alone.
+    g << R"({"grid": {"/pipeline/policy": ["stash", "ema_grad", "none"],
+                      "/workload/batch_size": [16, 100000]}})";
+  }
+  std::vector<std::string> args = {"sweep", "-q", "-j", "2", "--grid", grid, "--out", dir, "--set",
+                                   "/workload/dataset/kind=synthetic", "--set",
+                                   "/workload/dataset/synthetic={\"train_samples\":256,\"test_samples\":64}"};
+  const Result r = run_lpsim(args);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const Json sweep = parse_json_file(dir + "/sweep.json");
+  ASSERT_EQ(sweep.at("points").size(), 6u);
+  int ok = 0, failed = 0;
+  for (const auto& p : sweep.at("points")) {
+    if (p.at("status") == "ok") {
+      ++ok;
+      EXPECT_EQ(p.at("values").at("/workload/batch_size"), 16);
+      EXPECT_GT(p.at("summary").at("total_cycles").get<std::uint64_t>(), 0u);
+    } else {
+      ++failed;
+      EXPECT_EQ(p.at("values").at("/workload/batch_size"), 100000);
+      EXPECT_NE(p.at("error").get<std::string>().find("/workload/batch_size"), std::string::npos);
+    }
+  }
+  EXPECT_EQ(ok, 3);
+  EXPECT_EQ(failed, 3);
+  const std::string csv = slurp(dir + "/sweep.csv");
+  EXPECT_EQ(std::count(csv.begin(), csv.end(), '\n'), 7);  // header + 6 points
+  // Running it again runs only the failed points.
+  const Result again = run_lpsim(args);
+  ASSERT_EQ(again.exit_code, 0) << again.err;
+  EXPECT_NE(again.out.find("3 ok (3 already done), 3 failed"), std::string::npos) << again.out;
+  EXPECT_EQ(slurp(dir + "/sweep.csv"), csv);
+}
+
 TEST(Help, EveryCommandHasHelp) {
-  for (const char* cmd : {"run", "graph", "models", "gemm", "schedule", "check-config"}) {
+  for (const char* cmd : {"run", "graph", "models", "gemm", "schedule", "check-config", "sweep"}) {
     const Result r = run_lpsim({cmd, "--help"});
     EXPECT_EQ(r.exit_code, 0) << cmd;
     EXPECT_NE(r.out.find("usage: lpsim"), std::string::npos) << cmd;

@@ -1,0 +1,246 @@
+#include "sim/sweep/sweep.h"
+
+#include <fcntl.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <sstream>
+
+#include "sim/config/config.h"
+#include "sim/core/atomic_file.h"
+#include "sim/core/errors.h"
+
+extern char** environ;
+
+namespace lpsim::sweep {
+namespace {
+
+std::string set_argument(const std::string& pointer, const Json& value) {
+  return pointer + "=" + value.dump();
+}
+
+std::string read_tail(const std::string& path, std::size_t max_chars) {
+  std::ifstream in(path);
+  std::stringstream s;
+  s << in.rdbuf();
+  std::string text = s.str();
+  while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
+  if (text.size() > max_chars) text = "..." + text.substr(text.size() - max_chars);
+  return text;
+}
+
+void draw_progress(std::size_t done, std::size_t failed, std::size_t total) {
+  const int width = 30;
+  const int filled = total == 0 ? width : static_cast<int>(width * done / total);
+  std::fprintf(stderr, "\rsweep [%s%s] %zu/%zu done, %zu failed", std::string(filled, '#').c_str(),
+               std::string(width - filled, '.').c_str(), done, total, failed);
+  if (done == total) std::fprintf(stderr, "\n");
+}
+
+}  // namespace
+
+std::string point_dir(const std::string& out_dir, const Point& point) {
+  return out_dir + "/points/" + point.hash;
+}
+
+std::vector<Point> expand_grid(const std::string& base_config, const std::string& grid_file,
+                               const std::vector<std::string>& base_overrides) {
+  const Json doc = parse_json_file(grid_file);
+  ObjectReader top(doc, grid_file, "");
+  std::vector<std::vector<std::pair<std::string, Json>>> combos;
+  if (top.has("grid") == top.has("points")) {
+    throw ConfigError(grid_file, "", "expected exactly one of \"grid\" (a cartesian product) or "
+                                     "\"points\" (an explicit list)");
+  }
+  if (top.has("grid")) {
+    ObjectReader grid = top.object("grid");
+    combos.push_back({});
+    const Json& g = top.at("grid");
+    if (g.empty()) grid.fail("", "expected at least one /json/pointer");
+    for (auto it = g.begin(); it != g.end(); ++it) {
+      const Json& values = grid.array(it.key());
+      if (values.empty()) grid.fail(it.key(), "expected a non-empty list of values");
+      std::vector<std::vector<std::pair<std::string, Json>>> next;
+      for (const auto& c : combos) {
+        for (const auto& v : values) {
+          auto e = c;
+          e.emplace_back(it.key(), v);
+          next.push_back(e);
+        }
+      }
+      combos = std::move(next);
+      if (combos.size() > 100000) grid.fail(it.key(), "the grid has more than 100,000 points");
+    }
+    grid.finish();
+  } else {
+    const Json& points = top.array("points");
+    if (points.empty()) top.fail("points", "expected at least one point");
+    for (std::size_t i = 0; i < points.size(); ++i) {
+      ObjectReader p(points[i], grid_file, pointer_append("/points", i));
+      std::vector<std::pair<std::string, Json>> values;
+      for (auto it = points[i].begin(); it != points[i].end(); ++it) {
+        values.emplace_back(it.key(), p.at(it.key()));
+      }
+      combos.push_back(values);
+    }
+  }
+  top.finish();
+  std::vector<Point> out;
+  std::map<std::string, std::size_t> seen;
+  for (std::size_t i = 0; i < combos.size(); ++i) {
+    Point p;
+    p.index = i;
+    p.values = combos[i];
+    std::vector<std::string> sets = base_overrides;
+    for (const auto& [ptr, value] : p.values) {
+      p.overrides.push_back(set_argument(ptr, value));
+      sets.push_back(p.overrides.back());
+    }
+    try {
+      const config::Config c = config::load_config(base_config, sets);
+      p.hash = config::config_hash(c.resolved);
+    } catch (const ConfigError& e) {
+      // Name the grid file: the value came from there.
+      throw ConfigError(grid_file, "point " + std::to_string(i), e.what());
+    }
+    if (seen.count(p.hash)) {
+      throw ConfigError(grid_file, "point " + std::to_string(i),
+                        "resolves to the same config as point " + std::to_string(seen[p.hash]));
+    }
+    seen[p.hash] = i;
+    out.push_back(std::move(p));
+  }
+  return out;
+}
+
+std::vector<PointResult> run_points(const std::string& lpsim_binary, const std::string& base_config,
+                                    const std::vector<std::string>& base_overrides,
+                                    const std::vector<Point>& points, const std::string& out_dir,
+                                    int jobs, bool quiet) {
+  std::vector<PointResult> results(points.size());
+  std::vector<std::size_t> todo;
+  for (const auto& p : points) {
+    const std::string report = point_dir(out_dir, p) + "/report.json";
+    if (std::filesystem::exists(report)) {
+      results[p.index].status = "skipped";
+      results[p.index].report = parse_json_file(report);
+    } else {
+      todo.push_back(p.index);
+    }
+  }
+  std::map<pid_t, std::size_t> running;
+  std::size_t next = 0, done = points.size() - todo.size(), failed = 0;
+  if (!quiet) draw_progress(done, failed, points.size());
+  while (next < todo.size() || !running.empty()) {
+    while (next < todo.size() && static_cast<int>(running.size()) < jobs) {
+      const Point& p = points[todo[next++]];
+      const std::string dir = point_dir(out_dir, p);
+      std::filesystem::create_directories(dir);
+      std::vector<std::string> args = {lpsim_binary, "run", "-q", "--out", dir};
+      if (!base_config.empty()) {
+        args.push_back("--config");
+        args.push_back(base_config);
+      }
+      for (const auto& s : base_overrides) {
+        args.push_back("--set");
+        args.push_back(s);
+      }
+      for (const auto& s : p.overrides) {
+        args.push_back("--set");
+        args.push_back(s);
+      }
+      std::vector<char*> argv;
+      for (auto& a : args) argv.push_back(a.data());
+      argv.push_back(nullptr);
+      posix_spawn_file_actions_t actions;
+      posix_spawn_file_actions_init(&actions);
+      posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
+      const std::string err = dir + "/stderr.txt";
+      posix_spawn_file_actions_addopen(&actions, 2, err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+      pid_t pid = 0;
+      const int rc = posix_spawn(&pid, lpsim_binary.c_str(), &actions, nullptr, argv.data(), environ);
+      posix_spawn_file_actions_destroy(&actions);
+      if (rc != 0) throw InternalError("cannot start " + lpsim_binary);
+      running[pid] = p.index;
+    }
+    int status = 0;
+    const pid_t pid = ::waitpid(-1, &status, 0);
+    if (pid < 0) break;
+    auto it = running.find(pid);
+    if (it == running.end()) continue;
+    const Point& p = points[it->second];
+    running.erase(it);
+    PointResult& r = results[p.index];
+    r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    const std::string report = point_dir(out_dir, p) + "/report.json";
+    if (r.exit_code == 0 && std::filesystem::exists(report)) {
+      r.status = "ok";
+      r.report = parse_json_file(report);
+    } else {
+      r.status = "failed";
+      r.error = read_tail(point_dir(out_dir, p) + "/stderr.txt", 400);
+      ++failed;
+    }
+    ++done;
+    if (!quiet) draw_progress(done, failed, points.size());
+  }
+  return results;
+}
+
+void write_aggregate(const std::string& out_dir, const std::string& base_config,
+                     const std::string& grid_file, const std::vector<Point>& points,
+                     const std::vector<PointResult>& results) {
+  Json list = Json::array();
+  std::string csv = "index,hash";
+  if (!points.empty()) {
+    for (const auto& [ptr, value] : points.front().values) csv += "," + ptr;
+  }
+  csv += ",status,total_cycles,cycles_per_minibatch,memory_total_bytes,link_bytes,"
+         "final_test_accuracy\n";
+  auto field = [](const Json& j) { return j.is_null() ? std::string() : j.dump(); };
+  for (const auto& p : points) {
+    const PointResult& r = results[p.index];
+    Json values = Json::object();
+    for (const auto& [ptr, value] : p.values) values[ptr] = value;
+    const bool ok = !r.report.is_null();
+    const Json summary = ok ? r.report.at("summary") : Json();
+    const Json training = ok ? r.report.at("training") : Json();
+    list.push_back({{"index", p.index},
+                    {"hash", p.hash},
+                    {"values", values},
+                    {"status", ok ? "ok" : "failed"},
+                    {"exit_code", r.exit_code},
+                    {"error", r.error.empty() ? Json(nullptr) : Json(r.error)},
+                    {"summary", summary},
+                    {"final_test_accuracy", ok ? training.at("final_test_accuracy") : Json()}});
+    csv += std::to_string(p.index) + "," + p.hash;
+    for (const auto& [ptr, value] : p.values) {
+      std::string v = value.is_string() ? value.get<std::string>() : value.dump();
+      for (char& c : v) c = c == ',' ? ';' : c;
+      csv += "," + v;
+    }
+    csv += std::string(",") + (ok ? "ok" : "failed");
+    if (ok) {
+      csv += "," + field(summary.value("total_cycles", Json())) + "," +
+             field(summary.value("cycles_per_minibatch", Json())) + "," +
+             field(summary.contains("memory_peak_bytes") ? summary["memory_peak_bytes"].value("total", Json())
+                                                         : Json()) +
+             "," + field(summary.value("link_bytes", Json())) + "," +
+             field(training.value("final_test_accuracy", Json()));
+    } else {
+      csv += ",,,,,";
+    }
+    csv += "\n";
+  }
+  const Json doc = {{"base_config", base_config}, {"grid", grid_file}, {"points", list}};
+  std::filesystem::create_directories(out_dir);
+  write_file_atomic(out_dir + "/sweep.csv", csv);
+  write_file_atomic(out_dir + "/sweep.json", doc.dump(2) + "\n");
+}
+
+}  // namespace lpsim::sweep
