@@ -180,9 +180,9 @@ TEST(SweepCommand, RunsEveryPointRecordsFailuresAndResumes) {
   const std::string grid = dir + ".grid.json";
   {
     std::ofstream g(grid);
-    // 3 x 2 points; batch 100000 exceeds the 256 samples: that point must fail alone.
+    // 3 x 2 points; batch 1000 exceeds the 256 samples: that point must fail alone.
     g << R"({"grid": {"/pipeline/policy": ["stash", "ema_grad", "none"],
-                      "/workload/batch_size": [16, 100000]}})";
+                      "/workload/batch_size": [16, 1000]}})";
   }
   std::vector<std::string> args = {"sweep", "-q", "-j", "2", "--grid", grid, "--out", dir, "--set",
                                    "/workload/dataset/kind=synthetic", "--set",
@@ -199,7 +199,7 @@ TEST(SweepCommand, RunsEveryPointRecordsFailuresAndResumes) {
       EXPECT_GT(p.at("summary").at("total_cycles").get<std::uint64_t>(), 0u);
     } else {
       ++failed;
-      EXPECT_EQ(p.at("values").at("/workload/batch_size"), 100000);
+      EXPECT_EQ(p.at("values").at("/workload/batch_size"), 1000);
       EXPECT_NE(p.at("error").get<std::string>().find("/workload/batch_size"), std::string::npos);
     }
   }
