@@ -8,6 +8,7 @@
 #include "reports/report_writer.h"
 #include "sim/cli/command.h"
 #include "sim/cli/options.h"
+#include "sim/core/atomic_file.h"
 #include "sim/core/errors.h"
 #include "sim/hardware/pipeline.h"
 #include "sim/run/job.h"
@@ -116,6 +117,9 @@ int run_run(const std::vector<std::string>& args) {
       "init-from", po::value<std::string>()->default_value(""), "initial weights: a checkpoint directory")(
       "save-weights", po::value<std::string>(), "write the final weights as a checkpoint directory")(
       "no-math", "timing only: skip the layer math (no training curve)")(
+      "trace", po::value<std::string>(), "write a Chrome trace-event timeline (Perfetto) to FILE")(
+      "trace-minibatches", po::value<std::string>()->default_value("0:16"),
+      "the minibatches A:B the trace covers (half-open)")(
       "quiet,q", "no progress on stderr");
   po::variables_map vm;
   if (!parse_options("run", "[--config FILE] [--set /pointer=value ...] [--out DIR] [--reference]",
@@ -140,6 +144,7 @@ int run_run(const std::vector<std::string>& args) {
                  static_cast<long long>(job.stability.max_delay), job.stability.lambda_max);
   }
   Json report;
+  Json trace;
   std::vector<reference::UnitParams> final_params;
   if (vm.count("reference")) {
     if (vm.count("no-math")) throw UserError("", "--no-math", "the reference trainer is all math");
@@ -152,10 +157,29 @@ int run_run(const std::vector<std::string>& args) {
   } else {
     hardware::RunOptions ro;
     ro.math = vm.count("no-math") == 0;
+    if (vm.count("trace")) {
+      const std::string window = vm["trace-minibatches"].as<std::string>();
+      const auto colon = window.find(':');
+      auto number = [&](const std::string& t) -> std::int64_t {
+        if (t.empty() || t.size() > 12 || t.find_first_not_of("0123456789") != std::string::npos) {
+          throw UserError("", "--trace-minibatches", "found \"" + window + "\", expected A:B such as 0:16");
+        }
+        return std::stoll(t);
+      };
+      if (colon == std::string::npos) {
+        throw UserError("", "--trace-minibatches", "found \"" + window + "\", expected A:B such as 0:16");
+      }
+      ro.trace_begin = number(window.substr(0, colon));
+      ro.trace_end = number(window.substr(colon + 1));
+      if (ro.trace_end <= ro.trace_begin || ro.trace_end - ro.trace_begin > 10000) {
+        throw UserError("", "--trace-minibatches", "found \"" + window + "\", expected A < B with at most 10000 minibatches");
+      }
+    }
     if (!quiet) ro.progress = [](std::int64_t d, std::int64_t t) { print_progress("hardware", d, t); };
     hardware::HardwareResult result = hardware::run_hardware(job, ro);
     report = hardware_report(job, result, ro.math);
     final_params = std::move(result.final_params);
+    trace = std::move(result.trace);
   }
   const double wall =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -164,7 +188,11 @@ int run_run(const std::vector<std::string>& args) {
     if (final_params.empty()) throw UserError("", "--save-weights", "a --no-math run has no weights");
     run::save_weights(job, final_params, vm["save-weights"].as<std::string>());
   }
+  if (vm.count("trace") && vm.count("reference")) {
+    throw UserError("", "--trace", "the reference trainer has no hardware timeline");
+  }
   reports::write_run_outputs(out, report, job.config.resolved);
+  if (vm.count("trace")) write_file_atomic(vm["trace"].as<std::string>(), trace.dump() + "\n");
   std::cout << run::summary_text(report) << "report: " << out << "/report.json\n";
   return 0;
 }

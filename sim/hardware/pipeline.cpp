@@ -97,6 +97,12 @@ class Pipeline : public sc_core::sc_module {
   std::unique_ptr<data::BatchSampler> sampler_;
   std::int64_t loaded_ = 0;
   std::vector<std::uint64_t> loss_cycle_;  // completion cycle of Loss(n)
+  Json trace_events_ = Json::array();
+  // One track per PE, then one per stash or EMA unit and per link.
+  void trace(int track, const std::string& name, std::uint64_t begin, std::uint64_t end,
+             std::int64_t m, int unit, const char* category);
+  std::map<std::string, int> unit_tracks_;
+  int unit_track(const std::string& name);
 };
 
 Pipeline::Pipeline(const sc_core::sc_module_name& name, run::Job& job, const RunOptions& options,
@@ -364,14 +370,25 @@ void Pipeline::run_task(const dataflow::ProgramEntry& entry, std::int64_t m,
       const sc_core::sc_time t0 = sc_core::sc_time_stamp();
       ema_[n.unit]->reconstruct();
       pe.add_stall(hw::cycles_since(t0, period_));
+      if (m >= options_.trace_begin && m < options_.trace_end) {
+        trace(unit_track(ema_[n.unit]->name()), "reconstruct", hw::time_to_cycles(t0, period_),
+              pe.now_cycles(), m, n.unit, "ema");
+      }
     }
   }
   if (engine_) math(node, part, m);
   if (consumes_inputs) ++started_[node];
   const TaskCost& cost = r_.costs[node];
+  const std::uint64_t task_begin = pe.now_cycles();
   pe.compute(part == dataflow::NodePart::kWhole     ? cost.cycles
              : part == dataflow::NodePart::kProduct ? cost.cycles - cost.tail_cycles
                                                     : cost.tail_cycles);
+  if (m >= options_.trace_begin && m < options_.trace_end) {
+    const char* suffix = part == dataflow::NodePart::kProduct ? ".product"
+                         : part == dataflow::NodePart::kTail  ? ".tail"
+                                                              : "";
+    trace(p, n.name + suffix, task_begin, pe.now_cycles(), m, n.unit, "task");
+  }
   ++r_.task_instances;
   // Release consumed inputs.
   if (consumes_inputs) {
@@ -396,8 +413,14 @@ void Pipeline::run_task(const dataflow::ProgramEntry& entry, std::int64_t m,
     } else {
       pe.sync();
       const sc_core::sc_time t0 = sc_core::sc_time_stamp();
-      links_.at({p, q})->send(bytes, buf, m);
+      hw::Link& link = *links_.at({p, q});
+      link.send(bytes, buf, m);
       pe.add_stall(hw::cycles_since(t0, period_));
+      if (m >= options_.trace_begin && m < options_.trace_end) {
+        const std::uint64_t at = pe.now_cycles();
+        trace(unit_track(link.name()), std::string(buf.name()), at,
+              at + link.serialisation_cycles(bytes) + link.params().latency_cycles, m, n.unit, "link");
+      }
     }
   };
   if (finishes_node) {
@@ -420,6 +443,10 @@ void Pipeline::run_task(const dataflow::ProgramEntry& entry, std::int64_t m,
       const sc_core::sc_time t0 = sc_core::sc_time_stamp();
       stash_[n.unit]->store(version);
       pe.add_stall(hw::cycles_since(t0, period_));
+      if (m >= options_.trace_begin && m < options_.trace_end) {
+        trace(unit_track(stash_[n.unit]->name()), "store W^(" + std::to_string(version) + ")",
+              hw::time_to_cycles(t0, period_), pe.now_cycles(), m, n.unit, "stash");
+      }
       if (started_[g.ba_node[n.unit]] > version) stash_[n.unit]->release(version);
     }
     if (ema_[n.unit]) {
@@ -441,6 +468,33 @@ void Pipeline::run_task(const dataflow::ProgramEntry& entry, std::int64_t m,
     ++done_[node];
     done_event_[node]->notify(sc_core::SC_ZERO_TIME);
   }
+}
+
+int Pipeline::unit_track(const std::string& name) {
+  auto it = unit_tracks_.find(name);
+  if (it != unit_tracks_.end()) return it->second;
+  const int track = r_.program.num_processors + static_cast<int>(unit_tracks_.size());
+  unit_tracks_[name] = track;
+  trace_events_.push_back({{"ph", "M"}, {"name", "thread_name"}, {"pid", 0}, {"tid", track},
+                           {"args", {{"name", name}}}});
+  return track;
+}
+
+void Pipeline::trace(int track, const std::string& name, std::uint64_t begin, std::uint64_t end,
+                     std::int64_t m, int unit, const char* category) {
+  const double us_per_cycle = job_.config.hw.period_ns / 1000.0;
+  trace_events_.push_back(
+      {{"ph", "X"},
+       {"name", name},
+       {"cat", category},
+       {"pid", 0},
+       {"tid", track},
+       {"ts", static_cast<double>(begin) * us_per_cycle},
+       {"dur", static_cast<double>(end - begin) * us_per_cycle},
+       {"args", {{"minibatch", m},
+                 {"layer", unit >= 0 ? Json(r_.graph.layers[unit].name) : Json("loss")},
+                 {"begin_cycle", begin},
+                 {"end_cycle", end}}}});
 }
 
 void Pipeline::program(int p, hw::ProcessingElement& pe) {
@@ -549,6 +603,20 @@ void Pipeline::collect() {
   units[dram_->name()] = hw::to_json(dram_->stats());
   r_.units = units;
   r_.link_bytes = link_bytes;
+  if (options_.trace_end > options_.trace_begin) {
+    Json events = Json::array();
+    for (int p = 0; p < procs; ++p) {
+      events.push_back({{"ph", "M"}, {"name", "thread_name"}, {"pid", 0}, {"tid", p},
+                        {"args", {{"name", pes_[p]->name()}}}});
+    }
+    events.push_back({{"ph", "M"}, {"name", "process_name"}, {"pid", 0},
+                      {"args", {{"name", "lpsim " + job_.network.name}}}});
+    for (auto& e : trace_events_) events.push_back(std::move(e));
+    r_.trace = {{"traceEvents", events},
+                {"displayTimeUnit", "ns"},
+                {"otherData", {{"clock_period_ns", job_.config.hw.period_ns},
+                               {"minibatches", {options_.trace_begin, options_.trace_end}}}}};
+  }
   if (engine_) {
     LPSIM_ASSERT(engine_->minibatches_in_flight() == 0, "the pipeline did not drain");
     r_.epochs = reference::epoch_results(*engine_, job_.test, job_.batches_per_epoch,

@@ -29,6 +29,10 @@ namespace lpsim::hardware {
 struct RunOptions {
   bool math = true;  // false: timing only (--no-math), no Eigen work, no training curve
   std::function<void(std::int64_t, std::int64_t)> progress;  // (minibatches done, total)
+  // Timeline: task instances of minibatches [trace_begin, trace_end) are recorded as
+  // Chrome trace events (HardwareResult::trace) when trace_end > trace_begin.
+  std::int64_t trace_begin = 0;
+  std::int64_t trace_end = 0;
 };
 
 struct MemoryPeaks {  // bytes, per kind
@@ -59,6 +63,7 @@ struct HardwareResult {
   std::vector<Json> processors;                  // per PE: stats and derived figures
   std::uint64_t link_bytes = 0;
   Json units;                                    // raw counters keyed by SystemC name
+  Json trace;                                    // Chrome trace-event document (or null)
   // Training (math on):
   std::vector<reference::EpochResult> epochs;
   std::vector<reference::UnitParams> final_params;

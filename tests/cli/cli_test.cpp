@@ -214,6 +214,30 @@ TEST(SweepCommand, RunsEveryPointRecordsFailuresAndResumes) {
   EXPECT_EQ(slurp(dir + "/sweep.csv"), csv);
 }
 
+TEST(RunCommand, TraceCoversTheWindowOnEveryProcessor) {
+  const std::string out = ::testing::TempDir() + "/lpsim_trace_" + std::to_string(::getpid());
+  std::vector<std::string> args = tiny_run(out);
+  args.insert(args.end(), {"--set", "/pipeline/policy=stash", "--trace", out + ".trace.json",
+                           "--trace-minibatches", "4:8"});
+  const Result r = run_lpsim(args);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const Json trace = parse_json_file(out + ".trace.json");
+  const Json report = parse_json_file(out + "/report.json");
+  const auto total = report.at("summary").at("total_cycles").get<std::uint64_t>();
+  const int procs = report.at("hw").at("processors").get<int>();
+  std::vector<int> tasks_per_pe(procs, 0);
+  for (const auto& e : trace.at("traceEvents")) {
+    if (e.at("ph") != "X") continue;
+    const auto m = e.at("args").at("minibatch").get<std::int64_t>();
+    EXPECT_GE(m, 4);
+    EXPECT_LT(m, 8);
+    EXPECT_LE(e.at("args").at("end_cycle").get<std::uint64_t>(), total + 1000);
+    if (e.at("cat") == "task") ++tasks_per_pe.at(e.at("tid").get<int>());
+  }
+  // mlp3 per layer: each stage runs F, Bw, U (and Ba, and the loss) for each of 4 minibatches.
+  for (int p = 0; p < procs; ++p) EXPECT_GE(tasks_per_pe[p], 12) << "pe" << p;
+}
+
 TEST(Help, EveryCommandHasHelp) {
   for (const char* cmd : {"run", "graph", "models", "gemm", "schedule", "check-config", "sweep"}) {
     const Result r = run_lpsim({cmd, "--help"});
