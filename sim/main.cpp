@@ -20,7 +20,8 @@ void usage(std::ostream& out) {
     std::snprintf(line, sizeof(line), "  %-14s %s\n", c.name, c.summary);
     out << line;
   }
-  out << "\nexit codes: 0 success, 2 bad input, 1 internal error\n";
+  out << "\nexit codes: 0 success, 2 bad input, 1 internal error, 3 interrupted (SIGINT/SIGTERM: the\n"
+         "run stopped at a minibatch boundary, drained, and wrote a report marked interrupted)\n";
 }
 
 }  // namespace

@@ -10,6 +10,7 @@
 #include "sim/cli/options.h"
 #include "sim/core/atomic_file.h"
 #include "sim/core/errors.h"
+#include "sim/core/interrupt.h"
 #include "sim/hardware/pipeline.h"
 #include "sim/run/job.h"
 #include "sim/run/report_parts.h"
@@ -28,7 +29,7 @@ void print_progress(const char* what, std::int64_t done, std::int64_t total) {
 Json reference_report(run::Job& job, const reference::TrainingResult& r) {
   Json report;
   report["schema_version"] = reports::kReportSchemaVersion;
-  report["status"] = "complete";
+  report["status"] = r.interrupted ? "interrupted" : "complete";
   report["mode"] = "reference";
   report["policy"] = models::weight_policy_name(job.config.policy);
   report["config_hash"] = config::config_hash(job.config.resolved);
@@ -42,7 +43,7 @@ Json reference_report(run::Job& job, const reference::TrainingResult& r) {
                        {"final_test_loss", r.final_test_loss}};
   report["layers"] = run::layers_json(job, r.delays, r.reconstruction, {});
   report["units"] = Json::object();
-  report["training"] = run::training_json(r.epochs);
+  report["training"] = run::training_json(r.epochs, r.final_test_accuracy);
   report["stability"] = job.stability.to_json();
   return report;
 }
@@ -51,7 +52,7 @@ Json hardware_report(run::Job& job, const hardware::HardwareResult& r, bool math
   const config::HwConfig& hw = job.config.hw;
   Json report;
   report["schema_version"] = reports::kReportSchemaVersion;
-  report["status"] = "complete";
+  report["status"] = r.interrupted ? "interrupted" : "complete";
   report["mode"] = math ? "hardware" : "hardware_timing_only";
   report["policy"] = models::weight_policy_name(job.config.policy);
   report["config_hash"] = config::config_hash(job.config.resolved);
@@ -89,7 +90,7 @@ Json hardware_report(run::Job& job, const hardware::HardwareResult& r, bool math
       {"link_bytes", r.link_bytes},
       {"minibatches", r.minibatches},
       {"task_instances", r.task_instances},
-      {"final_test_accuracy", r.epochs.empty() ? Json(nullptr) : Json(r.epochs.back().test_accuracy)}};
+      {"final_test_accuracy", math ? Json(r.final_test_accuracy) : Json(nullptr)}};
   report["processors"] = r.processors;
   report["memory_by_stage"] = stages;
   report["layers"] = run::layers_json(job, [&] {
@@ -98,8 +99,8 @@ Json hardware_report(run::Job& job, const hardware::HardwareResult& r, bool math
     return d;
   }(), r.reconstruction, r.measured_staleness);
   report["units"] = r.units;
-  report["training"] = math ? run::training_json(r.epochs) : Json{{"epochs", Json::array()},
-                                                                   {"final_test_accuracy", nullptr}};
+  report["training"] = math ? run::training_json(r.epochs, r.final_test_accuracy)
+                             : Json{{"epochs", Json::array()}, {"final_test_accuracy", nullptr}};
   report["stability"] = job.stability.to_json();
   return report;
 }
@@ -127,6 +128,7 @@ int run_run(const std::vector<std::string>& args) {
     return 0;
   }
   const auto start = std::chrono::steady_clock::now();
+  install_interrupt_handlers();
   const std::vector<std::string> sets =
       vm.count("set") ? vm["set"].as<std::vector<std::string>>() : std::vector<std::string>{};
   run::Job job = run::prepare_job(vm["config"].as<std::string>(), sets,
@@ -151,12 +153,14 @@ int run_run(const std::vector<std::string>& args) {
     reference::TrainingResult result = reference::train_reference(
         job.network, job.units, job.trainer, job.init, job.train, job.test,
         quiet ? std::function<void(std::int64_t, std::int64_t)>()
-              : [](std::int64_t d, std::int64_t t) { print_progress("reference", d, t); });
+              : [](std::int64_t d, std::int64_t t) { print_progress("reference", d, t); },
+        interrupt_requested);
     report = reference_report(job, result);
     final_params = std::move(result.final_params);
   } else {
     hardware::RunOptions ro;
     ro.math = vm.count("no-math") == 0;
+    ro.stop = interrupt_requested;
     if (vm.count("trace")) {
       const std::string window = vm["trace-minibatches"].as<std::string>();
       const auto colon = window.find(':');
@@ -194,6 +198,11 @@ int run_run(const std::vector<std::string>& args) {
   reports::write_run_outputs(out, report, job.config.resolved);
   if (vm.count("trace")) write_file_atomic(vm["trace"].as<std::string>(), trace.dump() + "\n");
   std::cout << run::summary_text(report) << "report: " << out << "/report.json\n";
+  if (report.at("status") == "interrupted") {
+    std::cerr << "lpsim: interrupted: " << report.at("summary").at("minibatches")
+              << " minibatches trained and drained; the report is marked \"interrupted\"\n";
+    return 3;
+  }
   return 0;
 }
 

@@ -96,6 +96,8 @@ class Pipeline : public sc_core::sc_module {
   std::unique_ptr<reference::TaskEngine> engine_;
   std::unique_ptr<data::BatchSampler> sampler_;
   std::int64_t loaded_ = 0;
+  std::int64_t limit_ = 0;            // minibatches that enter the pipeline (stop lowers it)
+  std::int64_t forwards_started_ = 0; // minibatches whose forward has begun
   std::vector<std::uint64_t> loss_cycle_;  // completion cycle of Loss(n)
   Json trace_events_ = Json::array();
   // One track per PE, then one per stash or EMA unit and per link.
@@ -268,6 +270,7 @@ Pipeline::Pipeline(const sc_core::sc_module_name& name, run::Job& job, const Run
   r_.measured_staleness.assign(nu, -1);
   r_.min_staleness.assign(nu, -1);
   loss_cycle_.assign(r_.minibatches, 0);
+  limit_ = r_.minibatches;
 }
 
 void Pipeline::load_minibatch(std::int64_t n) {
@@ -317,7 +320,7 @@ void Pipeline::run_task(const dataflow::ProgramEntry& entry, std::int64_t m,
   const dataflow::NodePart part = entry.part;
   const bool consumes_inputs = part != dataflow::NodePart::kTail;
   const bool finishes_node = part != dataflow::NodePart::kProduct;
-  const std::int64_t total = r_.minibatches;
+  const std::int64_t total = limit_;
   // Inputs: data tokens in their buffers, and ordering constraints.
   if (consumes_inputs) {
     for (const auto& d : deps_[node]) {
@@ -340,7 +343,9 @@ void Pipeline::run_task(const dataflow::ProgramEntry& entry, std::int64_t m,
         }
       } else {
         const int src = d.src;
-        pe.block_until([this, src, k] { return done_[src] > k; }, *done_event_[src]);
+        // (k may fall beyond the limit when a stop lowers it while this task waits.)
+        pe.block_until([this, src, k] { return done_[src] > k || k >= limit_; },
+                       *done_event_[src]);
       }
     }
   } else {
@@ -498,12 +503,20 @@ void Pipeline::trace(int track, const std::string& name, std::uint64_t begin, st
 }
 
 void Pipeline::program(int p, hw::ProcessingElement& pe) {
-  const std::int64_t total = r_.minibatches;
-  const std::int64_t iterations = total + r_.program.max_lag;
+  const std::int64_t iterations = r_.minibatches + r_.program.max_lag;
   for (std::int64_t i = 0; i < iterations; ++i) {
     for (const auto& entry : r_.program.entries[p]) {
       const std::int64_t m = i - entry.lag;
-      if (m < 0 || m >= total) continue;
+      if (limit_ == r_.minibatches && options_.stop && options_.stop()) {
+        // Every minibatch whose forward began still finishes; no other one starts (all
+        // of a minibatch's tasks depend on its forward).
+        limit_ = forwards_started_;
+        for (auto& e : done_event_) e->notify(sc_core::SC_ZERO_TIME);  // re-check waits
+      }
+      if (m < 0 || m >= limit_) continue;
+      if (r_.graph.nodes[entry.node].kind == NodeKind::kForward) {
+        forwards_started_ = std::max(forwards_started_, m + 1);
+      }
       run_task(entry, m, pe, p);
     }
   }
@@ -513,18 +526,23 @@ void Pipeline::collect() {
   const dataflow::TrainingGraph& g = r_.graph;
   for (std::size_t v = 0; v < g.nodes.size(); ++v) {
     if (static_cast<int>(v) == g.input_node) continue;
-    if (done_[v] != r_.minibatches) {
+    if (done_[v] != limit_) {
       throw InternalError("the simulation stopped with " + g.nodes[v].name + " at " +
-                          std::to_string(done_[v]) + " of " + std::to_string(r_.minibatches) +
+                          std::to_string(done_[v]) + " of " + std::to_string(limit_) +
                           " minibatches (a deadlock)");
     }
   }
   r_.total_cycles = hw::time_to_cycles(sc_core::sc_time_stamp(), period_);
+  r_.interrupted = limit_ < r_.minibatches;
+  r_.minibatches = limit_;
   // Steady state: minibatches whose every stage runs full beats, measured at the loss. The
   // longest delay fills the pipeline; allow as long again for the transient to settle.
   const std::int64_t n = r_.minibatches;
   const std::int64_t first = 2 * r_.program.max_lag;
-  if (n - 1 - first >= 4) {
+  if (n == 0) {
+    r_.cycles_per_minibatch = 0.0;
+    r_.steady_state_from = -1;
+  } else if (n - 1 - first >= 4) {
     r_.cycles_per_minibatch = static_cast<double>(loss_cycle_[n - 1] - loss_cycle_[first]) /
                               static_cast<double>(n - 1 - first);
     r_.steady_state_from = first;
@@ -620,7 +638,10 @@ void Pipeline::collect() {
   if (engine_) {
     LPSIM_ASSERT(engine_->minibatches_in_flight() == 0, "the pipeline did not drain");
     r_.epochs = reference::epoch_results(*engine_, job_.test, job_.batches_per_epoch,
-                                         job_.config.epochs, 1000);
+                                         job_.config.epochs, 1000, limit_);
+    const reference::EvalResult final_eval =
+        engine_->evaluate(job_.test.images, job_.test.labels, std::nullopt, 1000);
+    r_.final_test_accuracy = final_eval.accuracy;
     r_.final_params = engine_->parameters();
     for (std::size_t u = 0; u < g.layers.size(); ++u) {
       r_.reconstruction.push_back(engine_->reconstruction(static_cast<int>(u)));

@@ -33,6 +33,9 @@ struct RunOptions {
   // Chrome trace events (HardwareResult::trace) when trace_end > trace_begin.
   std::int64_t trace_begin = 0;
   std::int64_t trace_end = 0;
+  // Polled at every task: when it returns true no further minibatch enters the pipeline
+  // and the ones in flight drain (HardwareResult::interrupted).
+  std::function<bool()> stop;
 };
 
 struct MemoryPeaks {  // bytes, per kind
@@ -45,6 +48,7 @@ struct MemoryPeaks {  // bytes, per kind
 };
 
 struct HardwareResult {
+  bool interrupted = false;
   dataflow::TrainingGraph graph;
   dataflow::Program program;
   std::optional<dataflow::Schedule> schedule;  // when pipeline.processors is set
@@ -65,7 +69,8 @@ struct HardwareResult {
   Json units;                                    // raw counters keyed by SystemC name
   Json trace;                                    // Chrome trace-event document (or null)
   // Training (math on):
-  std::vector<reference::EpochResult> epochs;
+  std::vector<reference::EpochResult> epochs;   // completed epochs
+  double final_test_accuracy = 0.0;              // with the final, drained weights
   std::vector<reference::UnitParams> final_params;
   std::vector<reference::ReconstructionStats> reconstruction;
 };

@@ -7,7 +7,7 @@
 
 namespace lpsim::run {
 
-Json training_json(const std::vector<reference::EpochResult>& epochs) {
+Json training_json(const std::vector<reference::EpochResult>& epochs, double final_test_accuracy) {
   Json list = Json::array();
   for (const auto& e : epochs) {
     list.push_back({{"epoch", e.epoch},
@@ -17,7 +17,7 @@ Json training_json(const std::vector<reference::EpochResult>& epochs) {
                     {"test_accuracy", e.test_accuracy}});
   }
   return {{"epochs", list},
-          {"final_test_accuracy", epochs.empty() ? 0.0 : epochs.back().test_accuracy},
+          {"final_test_accuracy", final_test_accuracy},
           {"final_test_loss", epochs.empty() ? 0.0 : epochs.back().test_loss},
           {"final_train_loss", epochs.empty() ? 0.0 : epochs.back().train_loss}};
 }

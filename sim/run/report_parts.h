@@ -8,7 +8,8 @@
 
 namespace lpsim::run {
 
-Json training_json(const std::vector<reference::EpochResult>& epochs);
+// `final_test_accuracy`: with the final (drained) weights.
+Json training_json(const std::vector<reference::EpochResult>& epochs, double final_test_accuracy);
 // One row per unit. `measured_staleness` empty for the reference run.
 Json layers_json(const Job& job, const std::vector<std::int64_t>& delays,
                  const std::vector<reference::ReconstructionStats>& reconstruction,

@@ -126,7 +126,9 @@ std::vector<PointResult> run_points(const std::string& lpsim_binary, const std::
   std::vector<std::size_t> todo;
   for (const auto& p : points) {
     const std::string report = point_dir(out_dir, p) + "/report.json";
-    if (std::filesystem::exists(report)) {
+    const bool complete =
+        std::filesystem::exists(report) && parse_json_file(report).value("status", "") == "complete";
+    if (complete) {
       results[p.index].status = "skipped";
       results[p.index].report = parse_json_file(report);
     } else {
@@ -178,7 +180,8 @@ std::vector<PointResult> run_points(const std::string& lpsim_binary, const std::
     PointResult& r = results[p.index];
     r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
     const std::string report = point_dir(out_dir, p) + "/report.json";
-    if (r.exit_code == 0 && std::filesystem::exists(report)) {
+    if (r.exit_code == 0 && std::filesystem::exists(report) &&
+        parse_json_file(report).value("status", "") == "complete") {
       r.status = "ok";
       r.report = parse_json_file(report);
     } else {

@@ -5,7 +5,7 @@
 // A grid file is {"grid": {"/json/pointer": [values, ...], ...}} (the cartesian product,
 // in the order of the pointers sorted as strings, the last varying fastest) or {"points": [{"/json/pointer": value, ...},
 // ...]}. Each point is keyed by the hash of its resolved config; its outputs go to
-// OUT/points/<hash>/. A point whose report.json exists is done and is not run again, so
+// OUT/points/<hash>/. A point whose report.json is complete is not run again, so
 // re-running a sweep resumes it. A failed point is recorded with its error and does not stop
 // the others. The aggregate is OUT/sweep.json and OUT/sweep.csv, in point order.
 

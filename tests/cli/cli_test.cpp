@@ -4,6 +4,10 @@
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <fcntl.h>
+#include <spawn.h>
+
+#include <csignal>
 
 #include <algorithm>
 #include <cstdio>
@@ -11,6 +15,8 @@
 #include <sstream>
 
 #include "sim/core/json_reader.h"
+
+extern char** environ;
 
 namespace lpsim {
 namespace {
@@ -236,6 +242,42 @@ TEST(RunCommand, TraceCoversTheWindowOnEveryProcessor) {
   }
   // mlp3 per layer: each stage runs F, Bw, U (and Ba, and the loss) for each of 4 minibatches.
   for (int p = 0; p < procs; ++p) EXPECT_GE(tasks_per_pe[p], 12) << "pe" << p;
+}
+
+TEST(RunCommand, SigtermStopsAtAMinibatchBoundaryWithAReport) {
+  const std::string out = ::testing::TempDir() + "/lpsim_sigterm_" + std::to_string(::getpid());
+  const std::string err = out + ".stderr";
+  std::system(("rm -rf " + out + " " + err).c_str());
+  const std::string binary = std::string(LPSIM_BINARY_DIR) + "/lpsim";
+  std::vector<std::string> args = {binary, "run", "--set", "/workload/epochs=3", "--set",
+                                   "/pipeline/stability_check=false", "--set",
+                                   "/workload/dataset/kind=synthetic", "--set",
+                                   "/workload/dataset/synthetic={\"train_samples\":60000,\"test_samples\":100}",
+                                   "--out", out};
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
+  posix_spawn_file_actions_addopen(&actions, 2, err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  pid_t pid = 0;
+  ASSERT_EQ(posix_spawn(&pid, binary.c_str(), &actions, nullptr, argv.data(), environ), 0);
+  posix_spawn_file_actions_destroy(&actions);
+  // Signal once training is under way (its progress line appears), whatever the load.
+  for (int i = 0; i < 1200 && slurp(err).find("hardware: ") == std::string::npos; ++i) {
+    ::usleep(50000);
+  }
+  ::kill(pid, SIGTERM);
+  int status = 0;
+  ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+  ASSERT_TRUE(WIFEXITED(status)) << slurp(err);
+  EXPECT_EQ(WEXITSTATUS(status), 3) << slurp(err);
+  const Json report = parse_json_file(out + "/report.json");
+  EXPECT_EQ(report.at("status"), "interrupted");
+  const auto done = report.at("summary").at("minibatches").get<std::int64_t>();
+  EXPECT_GT(done, 0);
+  EXPECT_LT(done, 3 * 1875);
 }
 
 TEST(Help, EveryCommandHasHelp) {

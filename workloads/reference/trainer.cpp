@@ -26,10 +26,12 @@ std::vector<std::int64_t> epoch_snapshot_versions(std::int64_t batches_per_epoch
 
 std::vector<EpochResult> epoch_results(const TaskEngine& engine, const data::Dataset& test,
                                        std::int64_t batches_per_epoch, std::int64_t epochs,
-                                       std::int64_t eval_batch) {
+                                       std::int64_t eval_batch, std::int64_t minibatches) {
   std::vector<EpochResult> out;
   const auto& mb = engine.minibatch_results();
-  for (std::int64_t e = 0; e < epochs; ++e) {
+  const std::int64_t completed =
+      minibatches >= 0 ? std::min(epochs, minibatches / batches_per_epoch) : epochs;
+  for (std::int64_t e = 0; e < completed; ++e) {
     EpochResult r;
     r.epoch = e;
     double loss = 0.0;
@@ -54,7 +56,8 @@ std::vector<EpochResult> epoch_results(const TaskEngine& engine, const data::Dat
 TrainingResult train_reference(const models::Network& network, const models::UnitGraph& units,
                                const TrainerSettings& settings, std::vector<UnitParams> init,
                                const data::Dataset& train, const data::Dataset& test,
-                               const std::function<void(std::int64_t, std::int64_t)>& progress) {
+                               const std::function<void(std::int64_t, std::int64_t)>& progress,
+                               const std::function<bool()>& stop) {
   const int nu = static_cast<int>(units.units.size());
   const data::BatchSampler sampler(train.size(), settings.batch_size, settings.shuffle,
                                    settings.seed);
@@ -73,9 +76,10 @@ TrainingResult train_reference(const models::Network& network, const models::Uni
   TaskEngine engine(network, units, es, std::move(init));
 
   const std::int64_t max_delay = *std::max_element(es.delays.begin(), es.delays.end());
-  const std::int64_t beats = total + max_delay;
-  for (std::int64_t n = 0; n < beats; ++n) {
-    if (n < total) {
+  std::int64_t limit = total;  // minibatches that enter the pipeline
+  for (std::int64_t n = 0; n < limit + max_delay; ++n) {
+    if (n < limit && stop && stop()) limit = n;
+    if (n < limit) {
       data::Batch b = data::gather(train, sampler.minibatch(n));
       engine.load(n, std::move(b.images), std::move(b.labels));
       for (int u = 0; u < nu; ++u) engine.forward(u, n);
@@ -83,23 +87,30 @@ TrainingResult train_reference(const models::Network& network, const models::Uni
     }
     for (int u = nu - 1; u >= 0; --u) {
       const std::int64_t m = n - es.delays[u];
-      if (m < 0 || m >= total) continue;
+      if (m < 0 || m >= limit) continue;
       if (engine.has_backward_activation(u)) engine.backward_activation(u, m);
       engine.backward_weight(u, m);
       engine.update(u, m);
     }
-    if (progress) progress(n + 1, beats);
+    if (progress) progress(n + 1, total + max_delay);
   }
   LPSIM_ASSERT(engine.minibatches_in_flight() == 0, "the pipeline did not drain");
 
   TrainingResult result;
+  result.interrupted = limit < total;
   result.delays = es.delays;
-  result.minibatches = total;
-  result.epochs = epoch_results(engine, test, bpe, settings.epochs, 1000);
+  result.minibatches = limit;
+  result.epochs = epoch_results(engine, test, bpe, settings.epochs, 1000, limit);
   result.final_params = engine.parameters();
   for (int u = 0; u < nu; ++u) result.reconstruction.push_back(engine.reconstruction(u));
-  result.final_test_accuracy = result.epochs.back().test_accuracy;
-  result.final_test_loss = result.epochs.back().test_loss;
+  if (!result.epochs.empty() && !result.interrupted) {
+    result.final_test_accuracy = result.epochs.back().test_accuracy;
+    result.final_test_loss = result.epochs.back().test_loss;
+  } else {
+    const EvalResult ev = engine.evaluate(test.images, test.labels, std::nullopt, 1000);
+    result.final_test_accuracy = ev.accuracy;
+    result.final_test_loss = ev.loss;
+  }
   return result;
 }
 

@@ -39,6 +39,7 @@ struct EpochResult {
 };
 
 struct TrainingResult {
+  bool interrupted = false;          // stopped early; `minibatches` ran (and drained)
   std::vector<std::int64_t> delays;  // per unit
   std::vector<EpochResult> epochs;
   std::vector<UnitParams> final_params;
@@ -56,16 +57,19 @@ std::vector<std::int64_t> layer_delays(const TrainerSettings& settings, int num_
 std::vector<std::int64_t> epoch_snapshot_versions(std::int64_t batches_per_epoch,
                                                   std::int64_t epochs);
 
-// Collects per-epoch losses and accuracies; the last epoch is evaluated on the final,
-// drained weights.
+// Collects per-epoch losses and accuracies of the epochs `minibatches` completed (all of
+// them, normally); the last epoch run is evaluated on the final, drained weights.
 std::vector<EpochResult> epoch_results(const TaskEngine& engine, const data::Dataset& test,
                                        std::int64_t batches_per_epoch, std::int64_t epochs,
-                                       std::int64_t eval_batch);
+                                       std::int64_t eval_batch, std::int64_t minibatches = -1);
 
-// `progress` (may be empty) is called after each beat with (beat, total beats).
+// `progress` (may be empty) is called after each beat with (beat, total beats). When
+// `stop` (may be empty) returns true, no further minibatch is loaded and the pipeline
+// drains (the result is marked interrupted).
 TrainingResult train_reference(const models::Network& network, const models::UnitGraph& units,
                                const TrainerSettings& settings, std::vector<UnitParams> init,
                                const data::Dataset& train, const data::Dataset& test,
-                               const std::function<void(std::int64_t, std::int64_t)>& progress = {});
+                               const std::function<void(std::int64_t, std::int64_t)>& progress = {},
+                               const std::function<bool()>& stop = {});
 
 }  // namespace lpsim::reference
