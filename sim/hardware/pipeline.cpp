@@ -168,8 +168,12 @@ Pipeline::Pipeline(const sc_core::sc_module_name& name, run::Job& job, const Run
     for (const auto& d : deps_[edge.dst]) used = used || d.edge == static_cast<int>(e);
     if (!used) continue;
     hw::DelayBufferParams bp;
-    bp.depth_entries = static_cast<std::size_t>(std::max<std::int64_t>(
-        edge.buffer_depth, lag_of_first_part[edge.dst] - lag_of_node[edge.src] + 2));
+    // The stage program runs at full rate with the graph's depths; a LayerPipe schedule
+    // can hold a token as many iterations as its consumer lags, plus one in transit.
+    bp.depth_entries = static_cast<std::size_t>(
+        r_.schedule ? std::max<std::int64_t>(edge.buffer_depth,
+                                             lag_of_first_part[edge.dst] - lag_of_node[edge.src] + 2)
+                    : edge.buffer_depth);
     bp.bytes_per_entry = static_cast<std::uint64_t>(edge.bytes_per_token);
     bp.period = period_;
     const std::string bname = "buf_" + g.nodes[edge.src].name + "_to_" + g.nodes[edge.dst].name;

@@ -18,8 +18,8 @@ Json training_json(const std::vector<reference::EpochResult>& epochs, double fin
   }
   return {{"epochs", list},
           {"final_test_accuracy", final_test_accuracy},
-          {"final_test_loss", epochs.empty() ? 0.0 : epochs.back().test_loss},
-          {"final_train_loss", epochs.empty() ? 0.0 : epochs.back().train_loss}};
+          {"final_test_loss", epochs.empty() ? Json(nullptr) : Json(epochs.back().test_loss)},
+          {"final_train_loss", epochs.empty() ? Json(nullptr) : Json(epochs.back().train_loss)}};
 }
 
 Json layers_json(const Job& job, const std::vector<std::int64_t>& delays,
