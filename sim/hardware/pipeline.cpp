@@ -73,6 +73,8 @@ class Pipeline : public sc_core::sc_module {
                 int p);
   void math(int node, dataflow::NodePart part, std::int64_t m);
   void load_minibatch(std::int64_t n);
+  // The link from processor ps to pd, created on first use (none when ps == pd).
+  void ensure_link(int ps, int pd);
 
   run::Job& job_;
   const RunOptions& options_;
@@ -180,16 +182,7 @@ Pipeline::Pipeline(const sc_core::sc_module_name& name, run::Job& job, const Run
     std::string clean;
     for (char c : bname) clean += (c == ':' || c == '.') ? '_' : c;
     buffers_[static_cast<int>(e)] = std::make_unique<hw::DelayBuffer>(clean.c_str(), bp);
-    const int ps = r_.program.processor_of_node[edge.src];
-    const int pd = r_.program.processor_of_first_part[edge.dst];
-    if (ps != pd && links_.count({ps, pd}) == 0) {
-      hw::LinkParams lp;
-      lp.latency_cycles = static_cast<std::uint64_t>(hw.link_latency_cycles);
-      lp.bytes_per_cycle = static_cast<std::uint64_t>(hw.link_bytes_per_cycle);
-      lp.period = period_;
-      links_[{ps, pd}] = std::make_unique<hw::Link>(
-          ("link_pe" + std::to_string(ps) + "_pe" + std::to_string(pd)).c_str(), lp);
-    }
+    ensure_link(r_.program.processor_of_node[edge.src], r_.program.processor_of_first_part[edge.dst]);
   }
   for (int p = 0; p < procs; ++p) {
     for (const auto& entry : r_.program.entries[p]) {
@@ -208,16 +201,7 @@ Pipeline::Pipeline(const sc_core::sc_module_name& name, run::Job& job, const Run
       for (char& c : bname) c = (c == ':' || c == '.') ? '_' : c;
       split_buffers_[entry.node] = std::make_unique<hw::DelayBuffer>(bname.c_str(), bp);
       split_bytes_[entry.node] = bytes;
-      const int ps = r_.program.processor_of_first_part[entry.node];
-      const int pd = r_.program.processor_of_node[entry.node];
-      if (ps != pd && links_.count({ps, pd}) == 0) {
-        hw::LinkParams lp;
-        lp.latency_cycles = static_cast<std::uint64_t>(hw.link_latency_cycles);
-        lp.bytes_per_cycle = static_cast<std::uint64_t>(hw.link_bytes_per_cycle);
-        lp.period = period_;
-        links_[{ps, pd}] = std::make_unique<hw::Link>(
-            ("link_pe" + std::to_string(ps) + "_pe" + std::to_string(pd)).c_str(), lp);
-      }
+      ensure_link(r_.program.processor_of_first_part[entry.node], r_.program.processor_of_node[entry.node]);
     }
   }
   const WeightPolicy policy = job.config.policy;
@@ -275,6 +259,16 @@ Pipeline::Pipeline(const sc_core::sc_module_name& name, run::Job& job, const Run
   r_.min_staleness.assign(nu, -1);
   loss_cycle_.assign(r_.minibatches, 0);
   limit_ = r_.minibatches;
+}
+
+void Pipeline::ensure_link(int ps, int pd) {
+  if (ps == pd || links_.count({ps, pd}) != 0) return;
+  hw::LinkParams lp;
+  lp.latency_cycles = static_cast<std::uint64_t>(job_.config.hw.link_latency_cycles);
+  lp.bytes_per_cycle = static_cast<std::uint64_t>(job_.config.hw.link_bytes_per_cycle);
+  lp.period = period_;
+  links_[{ps, pd}] = std::make_unique<hw::Link>(
+      ("link_pe" + std::to_string(ps) + "_pe" + std::to_string(pd)).c_str(), lp);
 }
 
 void Pipeline::load_minibatch(std::int64_t n) {
