@@ -15,7 +15,18 @@ void relu_backward(const MatIn<T>& dy, const MatIn<T>& x_or_y, Mat<T>& dx) {
   LPSIM_ASSERT(dy.rows() == x_or_y.rows() && dy.cols() == x_or_y.cols(),
                "relu_backward: dy and the stored activation differ in shape");
   dx.resize(dy.rows(), dy.cols());
-  dx.array() = (x_or_y.array() > T(0)).select(dy.array(), T(0));
+  // A plain loop that loads dy unconditionally vectorises (Eigen 3.4's select() does not);
+  // the values are the same as select()'s, NaN included.
+  const Eigen::Index rows = dy.rows(), cols = dy.cols();
+  for (Eigen::Index r = 0; r < rows; ++r) {
+    const T* g = dy.data() + r * dy.outerStride();
+    const T* a = x_or_y.data() + r * x_or_y.outerStride();
+    T* out = dx.data() + r * cols;
+    for (Eigen::Index c = 0; c < cols; ++c) {
+      const T d = g[c];
+      out[c] = a[c] > T(0) ? d : T(0);
+    }
+  }
 }
 
 #define LPSIM_INSTANTIATE(T)                               \
