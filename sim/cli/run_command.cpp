@@ -2,6 +2,7 @@
 // the sequential reference trainer) and write a report.
 
 #include <chrono>
+#include <filesystem>
 #include <cstdio>
 #include <iostream>
 
@@ -121,6 +122,10 @@ int run_run(const std::vector<std::string>& args) {
       "trace", po::value<std::string>(), "write a Chrome trace-event timeline (Perfetto) to FILE")(
       "trace-minibatches", po::value<std::string>()->default_value("0:16"),
       "the minibatches A:B the trace covers (half-open)")(
+      "checkpoint-every", po::value<std::int64_t>()->default_value(0),
+      "save the whole training state every N minibatches (hardware runs)")(
+      "checkpoint-dir", po::value<std::string>(), "where (default: OUT/checkpoint)")(
+      "resume", po::value<std::string>(), "continue from a checkpoint (same config and --set)")(
       "quiet,q", "no progress on stderr");
   po::variables_map vm;
   if (!parse_options("run", "[--config FILE] [--set /pointer=value ...] [--out DIR] [--reference]",
@@ -161,6 +166,21 @@ int run_run(const std::vector<std::string>& args) {
     hardware::RunOptions ro;
     ro.math = vm.count("no-math") == 0;
     ro.stop = interrupt_requested;
+    ro.config_hash = config::config_hash(job.config.resolved);
+    ro.checkpoint_every = vm["checkpoint-every"].as<std::int64_t>();
+    if (ro.checkpoint_every < 0) {
+      throw UserError("", "--checkpoint-every", "found " + std::to_string(ro.checkpoint_every) +
+                                                    ", expected a number of minibatches >= 0");
+    }
+    ro.checkpoint_dir = vm.count("checkpoint-dir") ? vm["checkpoint-dir"].as<std::string>() : out + "/checkpoint";
+    if (vm.count("resume")) {
+      if (!ro.math) throw UserError("", "--resume", "a timing-only run has no training state to resume");
+      ro.resume_dir = vm["resume"].as<std::string>();
+      // A kill between the two renames that replace a checkpoint leaves only DIR.old.
+      if (!std::filesystem::exists(ro.resume_dir) && std::filesystem::exists(ro.resume_dir + ".old")) {
+        ro.resume_dir += ".old";
+      }
+    }
     if (vm.count("trace")) {
       const std::string window = vm["trace-minibatches"].as<std::string>();
       const auto colon = window.find(':');

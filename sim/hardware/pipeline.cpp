@@ -1,6 +1,9 @@
 #include "sim/hardware/pipeline.h"
 
 #include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <map>
 #include <memory>
 #include <systemc>
@@ -13,7 +16,10 @@
 #include "hw_models/pe/processing_element.h"
 #include "hw_models/stash_unit/stash_unit.h"
 #include "sim/core/errors.h"
+#include "workloads/data/checkpoint.h"
 #include "workloads/data/sampler.h"
+#include "workloads/reference/params_io.h"
+#include "sim/core/atomic_file.h"
 
 namespace lpsim::hardware {
 
@@ -99,6 +105,9 @@ class Pipeline : public sc_core::sc_module {
   std::unique_ptr<data::BatchSampler> sampler_;
   std::int64_t loaded_ = 0;
   std::int64_t limit_ = 0;            // minibatches that enter the pipeline (stop lowers it)
+  std::uint64_t math_from_ = 0;       // task instances that ran before math starts (resume)
+  std::int64_t resume_loaded_ = 0;
+  void save_checkpoint(std::int64_t minibatches);
   std::int64_t forwards_started_ = 0; // minibatches whose forward has begun
   std::vector<std::uint64_t> loss_cycle_;  // completion cycle of Loss(n)
   Json trace_events_ = Json::array();
@@ -255,10 +264,46 @@ Pipeline::Pipeline(const sc_core::sc_module_name& name, run::Job& job, const Run
     sampler_ = std::make_unique<data::BatchSampler>(job.train.size(), job.config.batch_size,
                                                     job.config.dataset.shuffle, job.config.seed);
   }
+  if (!options.resume_dir.empty()) {
+    LPSIM_ASSERT(engine_ != nullptr, "resume needs the math");
+    const data::Checkpoint ck = data::read_checkpoint(options.resume_dir);
+    const std::string manifest = options.resume_dir + "/" + data::kCheckpointManifest;
+    if (!ck.extra.is_object() || !ck.extra.contains("resume")) {
+      throw DataError(manifest, "/extra/resume", "not a resumable checkpoint (written by --save-weights?)");
+    }
+    const Json& resume = ck.extra.at("resume");
+    if (resume.value("config_hash", "") != options.config_hash) {
+      throw DataError(manifest, "/extra/resume/config_hash",
+                      "the checkpoint was written by a different configuration; resume with the "
+                      "same config and --set arguments");
+    }
+    math_from_ = resume.at("task_instances").get<std::uint64_t>();
+    resume_loaded_ = resume.at("loaded").get<std::int64_t>();
+  }
   r_.measured_staleness.assign(nu, -1);
   r_.min_staleness.assign(nu, -1);
   loss_cycle_.assign(r_.minibatches, 0);
   limit_ = r_.minibatches;
+}
+
+void Pipeline::save_checkpoint(std::int64_t minibatches) {
+  const std::string dir = options_.checkpoint_dir;
+  const std::string tmp = dir + ".tmp";
+  std::filesystem::remove_all(tmp);
+  Json extra = {{"resume", {{"task_instances", r_.task_instances},
+                            {"minibatches", minibatches},
+                            {"loaded", loaded_},
+                            {"config_hash", options_.config_hash}}}};
+  data::write_checkpoint(tmp, reference::to_named_tensors(job_.network, job_.units,
+                                                          engine_->parameters()), extra);
+  std::ostringstream state;
+  engine_->save_state(state);
+  write_file_atomic(tmp + "/training_state.bin", state.str());
+  // Replace the previous checkpoint: a kill leaves either the old or the new one whole.
+  std::filesystem::remove_all(dir + ".old");
+  if (std::filesystem::exists(dir)) std::filesystem::rename(dir, dir + ".old");
+  std::filesystem::rename(tmp, dir);
+  std::filesystem::remove_all(dir + ".old");
 }
 
 void Pipeline::ensure_link(int ps, int pd) {
@@ -379,7 +424,7 @@ void Pipeline::run_task(const dataflow::ProgramEntry& entry, std::int64_t m,
       }
     }
   }
-  if (engine_) math(node, part, m);
+  if (engine_ && r_.task_instances >= math_from_) math(node, part, m);
   if (consumes_inputs) ++started_[node];
   const TaskCost& cost = r_.costs[node];
   const std::uint64_t task_begin = pe.now_cycles();
@@ -393,6 +438,14 @@ void Pipeline::run_task(const dataflow::ProgramEntry& entry, std::int64_t m,
     trace(p, n.name + suffix, task_begin, pe.now_cycles(), m, n.unit, "task");
   }
   ++r_.task_instances;
+  if (engine_ && math_from_ > 0 && r_.task_instances == math_from_) {
+    // Resume: the timing model has reached the checkpoint's moment; bring the math state.
+    const std::string path = options_.resume_dir + "/training_state.bin";
+    std::ifstream in(path, std::ios::binary);
+    if (!in) throw UserError(path, "", "cannot open the training state");
+    engine_->load_state(in, path);
+    loaded_ = resume_loaded_;
+  }
   // Release consumed inputs.
   if (consumes_inputs) {
     for (const auto& d : deps_[node]) {
@@ -465,6 +518,10 @@ void Pipeline::run_task(const dataflow::ProgramEntry& entry, std::int64_t m,
   if (n.kind == NodeKind::kLoss) {
     loss_cycle_[m] = pe.now_cycles();
     if (options_.progress) options_.progress(m + 1, total);
+    if (engine_ && options_.checkpoint_every > 0 && (m + 1) % options_.checkpoint_every == 0 &&
+        m + 1 < total && r_.task_instances > math_from_) {
+      save_checkpoint(m + 1);
+    }
   }
   if (finishes_node) {
     if (sync_on_done_[node]) pe.sync();

@@ -15,6 +15,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <string>
 #include <vector>
 
 #include "dataflow/schedule.h"
@@ -36,6 +37,14 @@ struct RunOptions {
   // Polled at every task: when it returns true no further minibatch enters the pipeline
   // and the ones in flight drain (HardwareResult::interrupted).
   std::function<bool()> stop;
+  // Checkpoints: after the loss of every checkpoint_every-th minibatch the whole training
+  // state goes to checkpoint_dir (replacing the previous one atomically).
+  std::int64_t checkpoint_every = 0;
+  std::string checkpoint_dir;
+  std::string config_hash;  // stored in the checkpoint, checked on resume
+  // Resume: the timing model re-runs deterministically without math up to the checkpoint's
+  // task instance, then the saved state is loaded and training continues from there.
+  std::string resume_dir;
 };
 
 struct MemoryPeaks {  // bytes, per kind

@@ -280,6 +280,58 @@ TEST(RunCommand, SigtermStopsAtAMinibatchBoundaryWithAReport) {
   EXPECT_LT(done, 3 * 1875);
 }
 
+TEST(RunCommand, ResumeAfterSigkillGivesTheUninterruptedResult) {
+  const std::string base = ::testing::TempDir() + "/lpsim_resume_" + std::to_string(::getpid());
+  std::system(("rm -rf " + base + "*").c_str());
+  const std::vector<std::string> job = {
+      "--set", "/workload/model=mlp6", "--set", "/workload/dataset/kind=synthetic", "--set",
+      "/workload/dataset/synthetic={\"train_samples\":8000,\"test_samples\":200}", "--set",
+      "/workload/epochs=2", "--set", "/pipeline/stability_check=false", "--set",
+      "/pipeline/policy=stash"};
+  auto with = [&](std::vector<std::string> head, std::vector<std::string> tail) {
+    head.insert(head.end(), job.begin(), job.end());
+    head.insert(head.end(), tail.begin(), tail.end());
+    return head;
+  };
+  ASSERT_EQ(run_lpsim(with({"run", "-q"}, {"--out", base + "_full", "--save-weights", base + "_wfull"})).exit_code, 0);
+  // The same run with checkpoints, killed with SIGKILL once the first one exists.
+  std::vector<std::string> args = with({std::string(LPSIM_BINARY_DIR) + "/lpsim", "run", "-q"},
+                                       {"--out", base + "_ck", "--checkpoint-every", "50"});
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
+  posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0);
+  pid_t pid = 0;
+  ASSERT_EQ(posix_spawn(&pid, args[0].c_str(), &actions, nullptr, argv.data(), environ), 0);
+  posix_spawn_file_actions_destroy(&actions);
+  const std::string checkpoint = base + "_ck/checkpoint";
+  for (int i = 0; i < 6000 && !std::ifstream(checkpoint + "/training_state.bin"); ++i) ::usleep(10000);
+  ::kill(pid, SIGKILL);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  ASSERT_TRUE(std::ifstream(checkpoint + "/manifest.json").good());
+  const Result resumed = run_lpsim(
+      with({"run", "-q"}, {"--out", base + "_resumed", "--resume", checkpoint, "--save-weights", base + "_wres"}));
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.err;
+  for (const char* t : {"fc1.weight.npy", "fc3.weight.npy", "fc6.bias.npy"}) {
+    EXPECT_EQ(slurp(base + "_wfull/" + t), slurp(base + "_wres/" + t)) << t;
+  }
+  Json a = parse_json_file(base + "_full/report.json"), b = parse_json_file(base + "_resumed/report.json");
+  a.erase("meta");
+  b.erase("meta");
+  EXPECT_EQ(a.at("summary").at("total_cycles"), b.at("summary").at("total_cycles"));
+  EXPECT_EQ(a.dump(), b.dump());
+  // A resume under another configuration is refused.
+  std::vector<std::string> other = with({"run", "-q"}, {"--out", base + "_other", "--resume", checkpoint,
+                                                        "--set", "/workload/optimizer/lr=0.02"});
+  const Result refused = run_lpsim(other);
+  EXPECT_EQ(refused.exit_code, 2);
+  EXPECT_NE(refused.err.find("written by a different configuration"), std::string::npos) << refused.err;
+}
+
 TEST(Help, EveryCommandHasHelp) {
   for (const char* cmd : {"run", "graph", "models", "gemm", "schedule", "check-config", "sweep"}) {
     const Result r = run_lpsim({cmd, "--help"});

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <istream>
+#include <ostream>
 
 #include "sim/core/errors.h"
 #include "workloads/ops/ops.h"
@@ -634,6 +636,257 @@ template std::vector<BasicUnitParams<float>> initial_parameters<float>(const mod
 template std::vector<BasicUnitParams<double>> initial_parameters<double>(const models::Network&,
                                                                          const models::UnitGraph&,
                                                                          std::uint64_t);
+
+namespace {
+
+// Little binary writer and reader for save_state/load_state: integers as int64, scalars
+// as raw bytes of the engine's type, every container with its size first.
+class StateWriter {
+ public:
+  explicit StateWriter(std::ostream& out) : out_(out) {}
+  void i64(std::int64_t v) { out_.write(reinterpret_cast<const char*>(&v), sizeof(v)); }
+  void f64(double v) { out_.write(reinterpret_cast<const char*>(&v), sizeof(v)); }
+  template <typename M>
+  void matrix(const M& m) {
+    i64(m.rows());
+    i64(m.cols());
+    out_.write(reinterpret_cast<const char*>(m.data()),
+               static_cast<std::streamsize>(sizeof(typename M::Scalar) * m.size()));
+  }
+  template <typename V>
+  void vector(const V& v) {
+    i64(v.size());
+    out_.write(reinterpret_cast<const char*>(v.data()),
+               static_cast<std::streamsize>(sizeof(typename V::Scalar) * v.size()));
+  }
+  void bools(const std::vector<bool>& b) {
+    i64(static_cast<std::int64_t>(b.size()));
+    for (bool x : b) i64(x ? 1 : 0);
+  }
+
+ private:
+  std::ostream& out_;
+};
+
+class StateReader {
+ public:
+  StateReader(std::istream& in, std::string origin) : in_(in), origin_(std::move(origin)) {}
+  std::int64_t i64() {
+    std::int64_t v = 0;
+    read(&v, sizeof(v));
+    return v;
+  }
+  double f64() {
+    double v = 0;
+    read(&v, sizeof(v));
+    return v;
+  }
+  std::int64_t count(std::int64_t max) {
+    const std::int64_t n = i64();
+    if (n < 0 || n > max) fail("implausible count " + std::to_string(n));
+    return n;
+  }
+  template <typename M>
+  void matrix(M& m) {
+    const std::int64_t r = count(std::int64_t{1} << 40), c = count(std::int64_t{1} << 40);
+    if (r != 0 && c > (std::int64_t{1} << 34) / r) fail("implausible matrix size");
+    m.resize(r, c);
+    read(m.data(), sizeof(typename M::Scalar) * static_cast<std::size_t>(m.size()));
+  }
+  template <typename V>
+  void vector(V& v) {
+    v.resize(count(std::int64_t{1} << 34));
+    read(v.data(), sizeof(typename V::Scalar) * static_cast<std::size_t>(v.size()));
+  }
+  void bools(std::vector<bool>& b) {
+    b.assign(static_cast<std::size_t>(count(std::int64_t{1} << 24)), false);
+    for (std::size_t i = 0; i < b.size(); ++i) b[i] = i64() != 0;
+  }
+  [[noreturn]] void fail(const std::string& what) const {
+    throw DataError(origin_, "", "not a training state of this run: " + what);
+  }
+
+ private:
+  void read(void* p, std::size_t n) {
+    in_.read(static_cast<char*>(p), static_cast<std::streamsize>(n));
+    if (static_cast<std::size_t>(in_.gcount()) != n) fail("truncated");
+  }
+  std::istream& in_;
+  std::string origin_;
+};
+
+constexpr std::int64_t kStateMagic = 0x6c7073696d535431;  // "lpsimST1"
+
+}  // namespace
+
+template <typename T>
+void BasicTaskEngine<T>::save_state(std::ostream& out) const {
+  StateWriter w(out);
+  w.i64(kStateMagic);
+  w.i64(static_cast<std::int64_t>(sizeof(T)));
+  w.i64(num_units());
+  for (const auto& sp : state_) {
+    const UnitState& s = *sp;
+    w.matrix(s.p.weight);
+    w.vector(s.p.bias);
+    w.vector(s.p.running_mean);
+    w.vector(s.p.running_var);
+    w.matrix(s.momentum_w);
+    w.vector(s.momentum_b);
+    w.i64(s.updates);
+    w.i64(static_cast<std::int64_t>(s.pending.size()));
+    for (const auto& [m, g] : s.pending) {
+      w.i64(m);
+      w.matrix(g.first);
+      w.vector(g.second);
+    }
+    w.i64(static_cast<std::int64_t>(s.stash.size()));
+    for (const auto& [v, m] : s.stash) {
+      w.i64(v);
+      w.matrix(m);
+    }
+    w.matrix(s.ema);
+    w.f64(s.recon.error_sum);
+    w.i64(s.recon.measured);
+    w.i64(static_cast<std::int64_t>(s.snapshots.size()));
+    for (const auto& [v, snap] : s.snapshots) {
+      w.i64(v);
+      w.matrix(snap.p.weight);
+      w.vector(snap.p.bias);
+      w.vector(snap.p.running_mean);
+      w.vector(snap.p.running_var);
+      w.i64(snap.weights ? 1 : 0);
+      w.i64(snap.stats ? 1 : 0);
+    }
+  }
+  w.i64(static_cast<std::int64_t>(contexts_.size()));
+  for (const auto& [n, cp] : contexts_) {
+    const Context& c = *cp;
+    w.i64(n);
+    w.i64(static_cast<std::int64_t>(c.labels.size()));
+    for (std::int32_t l : c.labels) w.i64(l);
+    w.matrix(c.input);
+    w.i64(static_cast<std::int64_t>(c.out.size()));
+    for (const auto& m : c.out) w.matrix(m);
+    for (const auto& parts : c.grads) {
+      w.i64(static_cast<std::int64_t>(parts.size()));
+      for (const auto& [who, m] : parts) {
+        w.i64(who);
+        w.matrix(m);
+      }
+    }
+    w.i64(static_cast<std::int64_t>(c.delta.size()));
+    for (const auto& m : c.delta) w.matrix(m);
+    w.bools(c.delta_ready);
+    w.bools(c.product_done);
+    for (const auto& b : c.bn_saved) {
+      w.i64(b.shape.c);
+      w.i64(b.shape.h);
+      w.i64(b.shape.w);
+      w.matrix(b.x_hat);
+      w.vector(b.inv_std);
+    }
+    for (const auto& a : c.argmax) w.matrix(a);
+    w.i64(c.remaining);
+  }
+  w.i64(static_cast<std::int64_t>(results_.size()));
+  for (const auto& r : results_) {
+    w.f64(r.loss);
+    w.i64(r.correct);
+    w.i64(r.samples);
+  }
+  w.i64(kStateMagic);
+}
+
+template <typename T>
+void BasicTaskEngine<T>::load_state(std::istream& in, const std::string& origin) {
+  StateReader r(in, origin);
+  if (r.i64() != kStateMagic) r.fail("bad magic number");
+  if (r.i64() != static_cast<std::int64_t>(sizeof(T))) r.fail("another scalar type");
+  if (r.i64() != num_units()) r.fail("another number of layers");
+  for (auto& sp : state_) {
+    UnitState& s = *sp;
+    const auto rows = s.p.weight.rows(), cols = s.p.weight.cols();
+    r.matrix(s.p.weight);
+    if (s.p.weight.rows() != rows || s.p.weight.cols() != cols) r.fail("another network");
+    r.vector(s.p.bias);
+    r.vector(s.p.running_mean);
+    r.vector(s.p.running_var);
+    r.matrix(s.momentum_w);
+    r.vector(s.momentum_b);
+    s.updates = r.i64();
+    s.pending.clear();
+    for (std::int64_t i = 0, n = r.count(1 << 20); i < n; ++i) {
+      const std::int64_t m = r.i64();
+      auto& g = s.pending[m];
+      r.matrix(g.first);
+      r.vector(g.second);
+    }
+    s.stash.clear();
+    for (std::int64_t i = 0, n = r.count(1 << 20); i < n; ++i) {
+      const std::int64_t v = r.i64();
+      s.stash.emplace_back(v, Matrix());
+      r.matrix(s.stash.back().second);
+    }
+    r.matrix(s.ema);
+    s.recon.error_sum = r.f64();
+    s.recon.measured = r.i64();
+    s.snapshots.clear();
+    for (std::int64_t i = 0, n = r.count(1 << 20); i < n; ++i) {
+      auto& snap = s.snapshots[r.i64()];
+      r.matrix(snap.p.weight);
+      r.vector(snap.p.bias);
+      r.vector(snap.p.running_mean);
+      r.vector(snap.p.running_var);
+      snap.weights = r.i64() != 0;
+      snap.stats = r.i64() != 0;
+    }
+  }
+  contexts_.clear();
+  const std::size_t nl = network_.layers.size();
+  for (std::int64_t i = 0, n = r.count(1 << 20); i < n; ++i) {
+    auto c = std::make_unique<Context>();
+    c->n = r.i64();
+    c->labels.resize(static_cast<std::size_t>(r.count(1 << 24)));
+    for (auto& l : c->labels) l = static_cast<std::int32_t>(r.i64());
+    r.matrix(c->input);
+    if (r.count(1 << 24) != static_cast<std::int64_t>(nl)) r.fail("another network");
+    c->out.resize(nl);
+    for (auto& m : c->out) r.matrix(m);
+    c->grads.resize(nl);
+    for (auto& parts : c->grads) {
+      for (std::int64_t k = 0, np = r.count(1 << 20); k < np; ++k) {
+        const int who = static_cast<int>(r.i64());
+        parts.emplace_back(who, Matrix());
+        r.matrix(parts.back().second);
+      }
+    }
+    c->delta.resize(static_cast<std::size_t>(r.count(1 << 24)));
+    for (auto& m : c->delta) r.matrix(m);
+    r.bools(c->delta_ready);
+    r.bools(c->product_done);
+    c->bn_saved.resize(nl);
+    for (auto& b : c->bn_saved) {
+      b.shape.c = r.i64();
+      b.shape.h = r.i64();
+      b.shape.w = r.i64();
+      r.matrix(b.x_hat);
+      r.vector(b.inv_std);
+    }
+    c->argmax.resize(nl);
+    for (auto& a : c->argmax) r.matrix(a);
+    c->remaining = static_cast<int>(r.i64());
+    contexts_.emplace(c->n, std::move(c));
+  }
+  results_.resize(static_cast<std::size_t>(r.count(std::int64_t{1} << 32)));
+  for (auto& res : results_) {
+    res.loss = r.f64();
+    res.correct = r.i64();
+    res.samples = r.i64();
+  }
+  if (r.i64() != kStateMagic) r.fail("trailing bytes or bad end marker");
+}
+
 template class BasicTaskEngine<float>;
 template class BasicTaskEngine<double>;
 

@@ -20,6 +20,8 @@
 
 #include <cstdint>
 #include <deque>
+#include <iosfwd>
+#include <string>
 #include <map>
 #include <memory>
 #include <optional>
@@ -130,6 +132,13 @@ class BasicTaskEngine {
   const ReconstructionStats& reconstruction(int unit) const;
   // Minibatches whose context is still held (for checks: 0 after a full drain).
   std::size_t minibatches_in_flight() const;
+
+  // The whole mutable state (parameters, optimizer, EMA, stashes, pending gradients,
+  // snapshots, every minibatch in flight and the per-minibatch results) as bytes, and back.
+  // load_state needs an engine built from the same network and settings; a stream from
+  // anything else is refused (DataError naming `origin`).
+  void save_state(std::ostream& out) const;
+  void load_state(std::istream& in, const std::string& origin);
 
   bool snapshot_ready(std::int64_t version) const;
   // Test-set loss and accuracy with the snapshot of `version` (or, with nullopt, the
