@@ -20,6 +20,7 @@ int run_sweep(const std::vector<std::string>& args) {
       "set", po::value<std::vector<std::string>>()->composing(), "override the base config")(
       "out", po::value<std::string>()->required(), "output directory")(
       "jobs,j", po::value<int>()->default_value(1), "points run at the same time")(
+      "mpi", "spread the points across MPI ranks (run under mpirun or srun)")(
       "quiet,q", "no progress bar");
   po::variables_map vm;
   if (!parse_options("sweep", "--config BASE.json --grid GRID.json --out DIR [-j N]", options,
@@ -40,8 +41,14 @@ int run_sweep(const std::vector<std::string>& args) {
   const ssize_t n = ::readlink("/proc/self/exe", self, sizeof(self) - 1);
   if (n <= 0) throw InternalError("cannot find the lpsim executable");
   self[n] = '\0';
-  const std::vector<sweep::PointResult> results =
-      sweep::run_points(self, base, sets, points, out, jobs, vm.count("quiet") > 0);
+  std::vector<sweep::PointResult> results;
+  if (vm.count("mpi")) {
+    bool root = true;
+    results = sweep::run_mpi_sweep(self, base, sets, points, out, vm.count("quiet") > 0, &root);
+    if (!root) return 0;
+  } else {
+    results = sweep::run_points(self, base, sets, points, out, jobs, vm.count("quiet") > 0);
+  }
   sweep::write_aggregate(out, base, grid, points, results);
   std::size_t ok = 0, failed = 0, skipped = 0;
   for (const auto& r : results) {

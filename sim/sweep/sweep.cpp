@@ -34,6 +34,8 @@ std::string read_tail(const std::string& path, std::size_t max_chars) {
   return text;
 }
 
+}  // namespace
+
 void draw_progress(std::size_t done, std::size_t failed, std::size_t total) {
   const int width = 30;
   const int filled = total == 0 ? width : static_cast<int>(width * done / total);
@@ -41,8 +43,6 @@ void draw_progress(std::size_t done, std::size_t failed, std::size_t total) {
                std::string(width - filled, '.').c_str(), done, total, failed);
   if (done == total) std::fprintf(stderr, "\n");
 }
-
-}  // namespace
 
 std::string point_dir(const std::string& out_dir, const Point& point) {
   return out_dir + "/points/" + point.hash;
@@ -118,6 +118,64 @@ std::vector<Point> expand_grid(const std::string& base_config, const std::string
   return out;
 }
 
+bool point_complete(const std::string& out_dir, const Point& point) {
+  const std::string report = point_dir(out_dir, point) + "/report.json";
+  return std::filesystem::exists(report) &&
+         parse_json_file(report).value("status", "") == "complete";
+}
+
+pid_t spawn_point(const std::string& lpsim_binary, const std::string& base_config,
+                  const std::vector<std::string>& base_overrides, const Point& point,
+                  const std::string& out_dir) {
+  const std::string dir = point_dir(out_dir, point);
+  std::filesystem::create_directories(dir);
+  std::vector<std::string> args = {lpsim_binary, "run", "-q", "--out", dir};
+  if (!base_config.empty()) {
+    args.push_back("--config");
+    args.push_back(base_config);
+  }
+  for (const auto& s : base_overrides) {
+    args.push_back("--set");
+    args.push_back(s);
+  }
+  for (const auto& s : point.overrides) {
+    args.push_back("--set");
+    args.push_back(s);
+  }
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
+  const std::string err = dir + "/stderr.txt";
+  posix_spawn_file_actions_addopen(&actions, 2, err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  pid_t pid = 0;
+  const int rc = posix_spawn(&pid, lpsim_binary.c_str(), &actions, nullptr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  if (rc != 0) throw InternalError("cannot start " + lpsim_binary);
+  return pid;
+}
+
+int wait_exit_code(pid_t pid) {
+  int status = 0;
+  if (::waitpid(pid, &status, 0) != pid) return 127;
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+PointResult collect_point(const std::string& out_dir, const Point& point, int exit_code) {
+  PointResult r;
+  r.exit_code = exit_code;
+  if (exit_code == 0 && point_complete(out_dir, point)) {
+    r.status = "ok";
+    r.report = parse_json_file(point_dir(out_dir, point) + "/report.json");
+  } else {
+    r.status = "failed";
+    r.error = read_tail(point_dir(out_dir, point) + "/stderr.txt", 400);
+  }
+  return r;
+}
+
 std::vector<PointResult> run_points(const std::string& lpsim_binary, const std::string& base_config,
                                     const std::vector<std::string>& base_overrides,
                                     const std::vector<Point>& points, const std::string& out_dir,
@@ -125,12 +183,9 @@ std::vector<PointResult> run_points(const std::string& lpsim_binary, const std::
   std::vector<PointResult> results(points.size());
   std::vector<std::size_t> todo;
   for (const auto& p : points) {
-    const std::string report = point_dir(out_dir, p) + "/report.json";
-    const bool complete =
-        std::filesystem::exists(report) && parse_json_file(report).value("status", "") == "complete";
-    if (complete) {
+    if (point_complete(out_dir, p)) {
       results[p.index].status = "skipped";
-      results[p.index].report = parse_json_file(report);
+      results[p.index].report = parse_json_file(point_dir(out_dir, p) + "/report.json");
     } else {
       todo.push_back(p.index);
     }
@@ -141,34 +196,7 @@ std::vector<PointResult> run_points(const std::string& lpsim_binary, const std::
   while (next < todo.size() || !running.empty()) {
     while (next < todo.size() && static_cast<int>(running.size()) < jobs) {
       const Point& p = points[todo[next++]];
-      const std::string dir = point_dir(out_dir, p);
-      std::filesystem::create_directories(dir);
-      std::vector<std::string> args = {lpsim_binary, "run", "-q", "--out", dir};
-      if (!base_config.empty()) {
-        args.push_back("--config");
-        args.push_back(base_config);
-      }
-      for (const auto& s : base_overrides) {
-        args.push_back("--set");
-        args.push_back(s);
-      }
-      for (const auto& s : p.overrides) {
-        args.push_back("--set");
-        args.push_back(s);
-      }
-      std::vector<char*> argv;
-      for (auto& a : args) argv.push_back(a.data());
-      argv.push_back(nullptr);
-      posix_spawn_file_actions_t actions;
-      posix_spawn_file_actions_init(&actions);
-      posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
-      const std::string err = dir + "/stderr.txt";
-      posix_spawn_file_actions_addopen(&actions, 2, err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-      pid_t pid = 0;
-      const int rc = posix_spawn(&pid, lpsim_binary.c_str(), &actions, nullptr, argv.data(), environ);
-      posix_spawn_file_actions_destroy(&actions);
-      if (rc != 0) throw InternalError("cannot start " + lpsim_binary);
-      running[pid] = p.index;
+      running[spawn_point(lpsim_binary, base_config, base_overrides, p, out_dir)] = p.index;
     }
     int status = 0;
     const pid_t pid = ::waitpid(-1, &status, 0);
@@ -177,18 +205,9 @@ std::vector<PointResult> run_points(const std::string& lpsim_binary, const std::
     if (it == running.end()) continue;
     const Point& p = points[it->second];
     running.erase(it);
-    PointResult& r = results[p.index];
-    r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-    const std::string report = point_dir(out_dir, p) + "/report.json";
-    if (r.exit_code == 0 && std::filesystem::exists(report) &&
-        parse_json_file(report).value("status", "") == "complete") {
-      r.status = "ok";
-      r.report = parse_json_file(report);
-    } else {
-      r.status = "failed";
-      r.error = read_tail(point_dir(out_dir, p) + "/stderr.txt", 400);
-      ++failed;
-    }
+    const int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    results[p.index] = collect_point(out_dir, p, code);
+    if (results[p.index].status == "failed") ++failed;
     ++done;
     if (!quiet) draw_progress(done, failed, points.size());
   }

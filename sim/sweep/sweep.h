@@ -9,6 +9,8 @@
 // re-running a sweep resumes it. A failed point is recorded with its error and does not stop
 // the others. The aggregate is OUT/sweep.json and OUT/sweep.csv, in point order.
 
+#include <sys/types.h>
+
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -42,6 +44,26 @@ std::vector<PointResult> run_points(const std::string& lpsim_binary, const std::
                                     const std::vector<std::string>& base_overrides,
                                     const std::vector<Point>& points, const std::string& out_dir,
                                     int jobs, bool quiet);
+
+// The pieces of run_points, for other drivers (MPI): whether a point's report is complete,
+// starting its `lpsim run` process, waiting for one, and reading its outcome.
+bool point_complete(const std::string& out_dir, const Point& point);
+pid_t spawn_point(const std::string& lpsim_binary, const std::string& base_config,
+                  const std::vector<std::string>& base_overrides, const Point& point,
+                  const std::string& out_dir);
+int wait_exit_code(pid_t pid);
+PointResult collect_point(const std::string& out_dir, const Point& point, int exit_code);
+void draw_progress(std::size_t done, std::size_t failed, std::size_t total);
+
+// Runs the points across MPI ranks (initialising and finalising MPI): rank 0 hands out
+// points as ranks finish (running points itself between requests) and returns every
+// result; other ranks return nothing and set *is_root false. Throws UserError when lpsim
+// was built without MPI.
+std::vector<PointResult> run_mpi_sweep(const std::string& lpsim_binary,
+                                       const std::string& base_config,
+                                       const std::vector<std::string>& base_overrides,
+                                       const std::vector<Point>& points, const std::string& out_dir,
+                                       bool quiet, bool* is_root);
 
 // Writes OUT/sweep.json and OUT/sweep.csv (atomically).
 void write_aggregate(const std::string& out_dir, const std::string& base_config,

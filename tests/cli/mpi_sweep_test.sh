@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# A 6-point sweep run locally and under `mpirun -n 3 --oversubscribe` gives the same
+# sweep.csv. Exits 77 (skipped) when lpsim has no MPI or mpirun is missing.
+set -euo pipefail
+lpsim=$1
+command -v mpirun >/dev/null || { echo "mpirun not found: skipped"; exit 77; }
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+cat > "$work/grid.json" <<'GRID'
+{"grid": {"/pipeline/policy": ["stash", "ema_grad", "none"], "/hw/pe/rows": [16, 32]}}
+GRID
+sets=(--set /workload/dataset/kind=synthetic
+      --set '/workload/dataset/synthetic={"train_samples":256,"test_samples":64}'
+      --set /pipeline/stability_check=false)
+"$lpsim" sweep -q -j 2 --grid "$work/grid.json" --out "$work/local" "${sets[@]}"
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_btl=self,vader
+if ! mpirun -n 3 --oversubscribe "$lpsim" sweep -q --mpi --grid "$work/grid.json" --out "$work/mpi" "${sets[@]}" \
+    > "$work/mpi.log" 2>&1; then
+  if grep -q "built without MPI" "$work/mpi.log"; then echo "lpsim built without MPI: skipped"; exit 77; fi
+  cat "$work/mpi.log"
+  exit 1
+fi
+if ! diff "$work/local/sweep.csv" "$work/mpi/sweep.csv"; then
+  echo "local and MPI sweeps differ"
+  exit 1
+fi
+rows=$(($(wc -l < "$work/mpi/sweep.csv") - 1))
+[ "$rows" -eq 6 ] || { echo "expected 6 points, found $rows"; exit 1; }
+grep -c ",ok," "$work/mpi/sweep.csv" | grep -qx 6 || { echo "not every point ran"; exit 1; }
+echo "6 points: local and MPI sweep.csv identical"
