@@ -13,13 +13,17 @@ namespace lpsim::run {
 
 Json StabilityAdvice::to_json() const {
   if (!computed) return {{"computed", false}};
+  // Without positive curvature the quadratic model gives no bound: null, not 0.
+  const bool bounded = lambda_max > 0.0;
+  Json layers = Json::array();
+  for (double v : layer_max_lr) layers.push_back(bounded ? Json(v) : Json(nullptr));
   return {{"computed", true},
           {"lambda_max", lambda_max},
           {"samples", samples},
           {"max_delay", max_delay},
-          {"max_stable_lr", max_lr},
+          {"max_stable_lr", bounded ? Json(max_lr) : Json(nullptr)},
           {"lr_exceeds_bound", lr_exceeds},
-          {"layer_max_stable_lr", layer_max_lr}};
+          {"layer_max_stable_lr", layers}};
 }
 
 namespace {

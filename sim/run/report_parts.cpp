@@ -91,7 +91,7 @@ std::string summary_text(const Json& report) {
     s += line;
   }
   const Json& st = report.at("stability");
-  if (st.value("computed", false)) {
+  if (st.value("computed", false) && !st.at("max_stable_lr").is_null()) {
     std::snprintf(line, sizeof(line),
                   "stability: lambda_max %.3g, largest stable lr at delay %lld is %.3g%s\n",
                   st.at("lambda_max").get<double>(),
