@@ -14,4 +14,5 @@
 #include "workloads/ops/pool.h"
 #include "workloads/ops/residual.h"
 #include "workloads/ops/rng.h"
+#include "workloads/ops/spiking.h"
 #include "workloads/ops/tensor.h"
