@@ -18,9 +18,9 @@ T surrogate_derivative_t(SurrogateKind kind, T width, T x) {
 
 void check_time_rows(Eigen::Index rows, std::int64_t time_steps, const char* who) {
   LPSIM_ASSERT(time_steps >= 1, std::string(who) + ": time_steps must be >= 1");
-  LPSIM_ASSERT(rows % time_steps == 0,
-               std::string(who) + ": rows (" + std::to_string(rows) +
-                   ") is not a multiple of time_steps (" + std::to_string(time_steps) + ")");
+  LPSIM_ASSERT(rows % time_steps == 0, std::string(who) + ": rows (" + std::to_string(rows) +
+                                           ") is not a multiple of time_steps (" +
+                                           std::to_string(time_steps) + ")");
 }
 
 }  // namespace
@@ -201,19 +201,18 @@ std::int64_t count_nonzero(const MatIn<T>& x) {
   return n;
 }
 
-#define LPSIM_INSTANTIATE(T)                                                                   \
-  template struct LifSaved<T>;                                                                 \
-  template void lif_forward<T>(const MatIn<T>&, std::int64_t, const LifParams&, Mat<T>&,       \
-                               LifSaved<T>&);                                                  \
-  template void lif_backward<T>(const MatIn<T>&, const LifSaved<T>&, std::int64_t,             \
-                                const LifParams&, Mat<T>&);                                    \
-  template void leaky_integrator_forward<T>(const MatIn<T>&, std::int64_t, double, Mat<T>&);   \
-  template void leaky_integrator_backward<T>(const MatIn<T>&, std::int64_t, double, Mat<T>&);  \
-  template void time_mean_forward<T>(const MatIn<T>&, std::int64_t, Mat<T>&);                  \
-  template void time_mean_backward<T>(const MatIn<T>&, std::int64_t, Mat<T>&);                 \
-  template void encode_direct<T>(const MatIn<T>&, std::int64_t, Mat<T>&);                      \
-  template void encode_poisson<T>(const MatIn<T>&, std::int64_t, double, double, Rng&,         \
-                                  Mat<T>&);                                                    \
+#define LPSIM_INSTANTIATE(T)                                                                     \
+  template struct LifSaved<T>;                                                                   \
+  template void lif_forward<T>(const MatIn<T>&, std::int64_t, const LifParams&, Mat<T>&,         \
+                               LifSaved<T>&);                                                    \
+  template void lif_backward<T>(const MatIn<T>&, const LifSaved<T>&, std::int64_t,               \
+                                const LifParams&, Mat<T>&);                                      \
+  template void leaky_integrator_forward<T>(const MatIn<T>&, std::int64_t, double, Mat<T>&);     \
+  template void leaky_integrator_backward<T>(const MatIn<T>&, std::int64_t, double, Mat<T>&);    \
+  template void time_mean_forward<T>(const MatIn<T>&, std::int64_t, Mat<T>&);                    \
+  template void time_mean_backward<T>(const MatIn<T>&, std::int64_t, Mat<T>&);                   \
+  template void encode_direct<T>(const MatIn<T>&, std::int64_t, Mat<T>&);                        \
+  template void encode_poisson<T>(const MatIn<T>&, std::int64_t, double, double, Rng&, Mat<T>&); \
   template std::int64_t count_nonzero<T>(const MatIn<T>&);
 LPSIM_INSTANTIATE(float)
 LPSIM_INSTANTIATE(double)

@@ -47,7 +47,7 @@ struct LifParams {
   double alpha = 0.9;      // leak per time step, 0 <= alpha <= 1 (1: no leak, 0: no memory)
   double threshold = 1.0;  // theta > 0: firing threshold and the soft-reset amount
   SurrogateKind surrogate = SurrogateKind::kTriangle;
-  double width = 1.0;       // w > 0: surrogate window width (see the formulas above)
+  double width = 1.0;        // w > 0: surrogate window width (see the formulas above)
   bool detach_reset = true;  // the reset term carries no gradient (see above)
 };
 
