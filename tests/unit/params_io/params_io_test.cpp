@@ -13,12 +13,14 @@
 namespace lpsim::reference {
 namespace {
 
+// (memcmp of empty tensors would pass null pointers: compare sizes first.)
 bool same(const ops::Matrix& a, const ops::Matrix& b) {
   return a.rows() == b.rows() && a.cols() == b.cols() &&
-         std::memcmp(a.data(), b.data(), sizeof(float) * a.size()) == 0;
+         (a.size() == 0 || std::memcmp(a.data(), b.data(), sizeof(float) * a.size()) == 0);
 }
 bool same(const ops::Vector& a, const ops::Vector& b) {
-  return a.size() == b.size() && std::memcmp(a.data(), b.data(), sizeof(float) * a.size()) == 0;
+  return a.size() == b.size() &&
+         (a.size() == 0 || std::memcmp(a.data(), b.data(), sizeof(float) * a.size()) == 0);
 }
 
 TEST(CheckpointRoundTrip, Resnet18ParametersAndBatchNormStatistics) {
