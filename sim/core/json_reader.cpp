@@ -37,6 +37,12 @@ Json parse_json_text(const std::string& text, const std::string& origin) {
     if (colon != std::string::npos) what = what.substr(colon);
     throw ConfigError(origin, "line " + std::to_string(line) + ", column " + std::to_string(column),
                       "not valid JSON: " + what);
+  } catch (const Json::exception& e) {
+    // e.g. out_of_range 406: a number literal beyond double ("1e400"); found by fuzzing.
+    std::string what = e.what();
+    const auto bracket = what.find("] ");
+    if (bracket != std::string::npos) what = what.substr(bracket + 2);
+    throw ConfigError(origin, "", "not valid JSON: " + what);
   }
 }
 
