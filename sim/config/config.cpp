@@ -33,6 +33,17 @@ void apply_override(Json& doc, const std::string& text) {
     value = Json::parse(value_text);
   } catch (const Json::parse_error&) {
     value = value_text;  // a bare word is a string: --set /pipeline/policy=stash
+    try {
+      (void)value.dump();  // a string must be UTF-8 to be written back (found by fuzzing)
+    } catch (const Json::type_error&) {
+      throw ConfigError("--set", pointer, "the value is not valid UTF-8");
+    }
+  } catch (const Json::exception& e) {
+    // e.g. a number beyond double ("1e400"; found by fuzzing)
+    std::string what = e.what();
+    const auto bracket = what.find("] ");
+    if (bracket != std::string::npos) what = what.substr(bracket + 2);
+    throw ConfigError("--set", pointer, "not a valid value: " + what);
   }
   Json::json_pointer ptr;
   try {

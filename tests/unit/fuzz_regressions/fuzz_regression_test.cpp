@@ -150,8 +150,8 @@ TEST(FuzzCorpusOnlyGivesUserErrors, ValidSeedsLoad) {
       npy_file(read_file(kFuzzDir / "corpus/npy/numpy_written.npy"), dir.path(), NpyRead::kFloat));
 }
 
-// Regressions. DISABLED_ ones are open findings in code the fuzz folder does not own;
-// enable each when its fix lands.
+// Regressions (DISABLED_ would mark an open finding in code the fuzz folder does not own;
+// none are open now).
 
 // fuzz/regressions/config/json_number_overflow ("7e777"): a number literal beyond double
 // made nlohmann::json::parse throw json::out_of_range (406), which parse_json_text did not
@@ -179,16 +179,16 @@ TEST(FuzzRegressionsGiveUserErrors, CheckpointManifestJsonNumberOverflow) {
 // JSON is kept as a string (apply_override, sim/config/config.cpp) without checking that it
 // is UTF-8; the first dump() of it (describe_value in an error message, the resolved
 // config in the report) throws json::type_error 316, so `lpsim run --set $'/run/name=\xae'`
-// ends with exit 1. Open: enable when fixed.
-TEST(FuzzRegressionsGiveUserErrors, DISABLED_OverrideInvalidUtf8) {
+// ended with exit 1. Fixed: a ConfigError (exit 2).
+TEST(FuzzRegressionsGiveUserErrors, OverrideInvalidUtf8) {
   EXPECT_THROW(config_overrides(regression("config", "override_invalid_utf8")), UserError);
 }
 
 // fuzz/regressions/config/override_number_overflow ("/=7e777"): apply_override parses the
 // value with Json::parse and catches only parse_error, so the out_of_range 406 of a number
-// beyond double escapes: `lpsim run --set /workload/epochs=1e400` ends with exit 1.
-// Open: enable when fixed.
-TEST(FuzzRegressionsGiveUserErrors, DISABLED_OverrideNumberOverflow) {
+// beyond double escaped: `lpsim run --set /workload/epochs=1e400` ended with exit 1.
+// Fixed: a ConfigError (exit 2).
+TEST(FuzzRegressionsGiveUserErrors, OverrideNumberOverflow) {
   EXPECT_THROW(config_overrides(regression("config", "override_number_overflow")), UserError);
 }
 
