@@ -20,6 +20,15 @@
 
 namespace lpsim::fuzz {
 
+inline const std::string& scratch_dir();
+
+// Before abort() too: a crash leaves its directory behind (scripts/fuzz gives the harnesses
+// a $TMPDIR it removes).
+inline void remove_scratch_dir() {
+  std::error_code ec;
+  std::filesystem::remove_all(scratch_dir(), ec);
+}
+
 // A directory made once per process and removed at exit, under $TMPDIR, else /dev/shm,
 // else /tmp. Every input is written to a file, so a disk-backed directory costs up to 50x
 // in executions per second (ext4 flushes a truncated-and-rewritten file on close).
@@ -38,10 +47,7 @@ inline const std::string& scratch_dir() {
     return pattern;
   }();
   static const bool cleanup_registered = [] {
-    std::atexit([] {
-      std::error_code ec;
-      std::filesystem::remove_all(scratch_dir(), ec);
-    });
+    std::atexit([] { remove_scratch_dir(); });
     return true;
   }();
   (void)cleanup_registered;
@@ -66,9 +72,11 @@ void expect_only_user_errors(const char* what, const Read& read) {
   } catch (const std::exception& e) {
     std::fprintf(stderr, "\nlpsim fuzz finding: %s threw %s, not a UserError:\n%s\n", what,
                  type_name(e).c_str(), e.what());
+    remove_scratch_dir();
     std::abort();
   } catch (...) {
     std::fprintf(stderr, "\nlpsim fuzz finding: %s threw a non-std::exception\n", what);
+    remove_scratch_dir();
     std::abort();
   }
 }
