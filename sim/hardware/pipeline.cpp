@@ -112,7 +112,7 @@ class Pipeline : public sc_core::sc_module {
   std::vector<std::uint64_t> loss_cycle_;  // completion cycle of Loss(n)
   Json trace_events_ = Json::array();
   // One track per PE, then one per stash or EMA unit and per link.
-  void trace(int track, const std::string& name, std::uint64_t begin, std::uint64_t end,
+  void trace_event(int track, const std::string& name, std::uint64_t begin, std::uint64_t end,
              std::int64_t m, int unit, const char* category);
   std::map<std::string, int> unit_tracks_;
   int unit_track(const std::string& name);
@@ -419,7 +419,7 @@ void Pipeline::run_task(const dataflow::ProgramEntry& entry, std::int64_t m,
       ema_[n.unit]->reconstruct();
       pe.add_stall(hw::cycles_since(t0, period_));
       if (m >= options_.trace_begin && m < options_.trace_end) {
-        trace(unit_track(ema_[n.unit]->name()), "reconstruct", hw::time_to_cycles(t0, period_),
+        trace_event(unit_track(ema_[n.unit]->name()), "reconstruct", hw::time_to_cycles(t0, period_),
               pe.now_cycles(), m, n.unit, "ema");
       }
     }
@@ -435,7 +435,7 @@ void Pipeline::run_task(const dataflow::ProgramEntry& entry, std::int64_t m,
     const char* suffix = part == dataflow::NodePart::kProduct ? ".product"
                          : part == dataflow::NodePart::kTail  ? ".tail"
                                                               : "";
-    trace(p, n.name + suffix, task_begin, pe.now_cycles(), m, n.unit, "task");
+    trace_event(p, n.name + suffix, task_begin, pe.now_cycles(), m, n.unit, "task");
   }
   ++r_.task_instances;
   if (engine_ && math_from_ > 0 && r_.task_instances == math_from_) {
@@ -474,7 +474,7 @@ void Pipeline::run_task(const dataflow::ProgramEntry& entry, std::int64_t m,
       pe.add_stall(hw::cycles_since(t0, period_));
       if (m >= options_.trace_begin && m < options_.trace_end) {
         const std::uint64_t at = pe.now_cycles();
-        trace(unit_track(link.name()), std::string(buf.name()), at,
+        trace_event(unit_track(link.name()), std::string(buf.name()), at,
               at + link.serialisation_cycles(bytes) + link.params().latency_cycles, m, n.unit, "link");
       }
     }
@@ -500,7 +500,7 @@ void Pipeline::run_task(const dataflow::ProgramEntry& entry, std::int64_t m,
       stash_[n.unit]->store(version);
       pe.add_stall(hw::cycles_since(t0, period_));
       if (m >= options_.trace_begin && m < options_.trace_end) {
-        trace(unit_track(stash_[n.unit]->name()), "store W^(" + std::to_string(version) + ")",
+        trace_event(unit_track(stash_[n.unit]->name()), "store W^(" + std::to_string(version) + ")",
               hw::time_to_cycles(t0, period_), pe.now_cycles(), m, n.unit, "stash");
       }
       if (started_[g.ba_node[n.unit]] > version) stash_[n.unit]->release(version);
@@ -540,7 +540,7 @@ int Pipeline::unit_track(const std::string& name) {
   return track;
 }
 
-void Pipeline::trace(int track, const std::string& name, std::uint64_t begin, std::uint64_t end,
+void Pipeline::trace_event(int track, const std::string& name, std::uint64_t begin, std::uint64_t end,
                      std::int64_t m, int unit, const char* category) {
   const double us_per_cycle = job_.config.hw.period_ns / 1000.0;
   trace_events_.push_back(
