@@ -10,6 +10,11 @@ ProcessingElement::ProcessingElement(const sc_core::sc_module_name& name,
   require_period(params_.period, this->name());
   SC_HAS_PROCESS(ProcessingElement);
   SC_THREAD(run);
+  // The program runs the training math inside this thread: Eigen puts GEMM packing buffers
+  // of up to 128 KiB on the stack (EIGEN_STACK_ALLOCATION_LIMIT), which overflows SystemC's
+  // default coroutine stack (a segfault in gemm_pack_rhs for snn3's 256-row products).
+  // Pages are committed only when touched, so a thread-sized stack costs little.
+  set_stack_size(kThreadStackBytes);
 }
 
 void ProcessingElement::run() {

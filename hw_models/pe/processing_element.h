@@ -22,6 +22,8 @@ namespace lpsim::hw {
 class ProcessingElement : public sc_core::sc_module {
  public:
   using ProgramFn = std::function<void(ProcessingElement&)>;
+  // Stack of the PE's SystemC thread, which runs the program (and its training math).
+  static constexpr std::size_t kThreadStackBytes = std::size_t{16} << 20;
 
   ProcessingElement(const sc_core::sc_module_name& name, const ProcessingElementParams& params);
 
