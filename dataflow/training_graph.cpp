@@ -117,8 +117,12 @@ struct Builder {
         const int pu = p == models::kNetworkInput ? kInputUnit : units.unit_of_layer[p];
         if (pu != from || std::find(seen.begin(), seen.end(), p) != seen.end()) continue;
         seen.push_back(p);
-        const ops::Shape s = p == models::kNetworkInput ? net.input_shape : net.layers[p].out_shape;
-        bytes += batch * s.size() * kScalarBytes;
+        if (p == models::kNetworkInput) {
+          bytes += batch * net.input_shape.size() * kScalarBytes;
+        } else {
+          const models::Layer& pl = net.layers[p];
+          bytes += models::tensor_bytes(batch * pl.out_elements(), pl.out_binary);
+        }
       }
     }
     return bytes;
@@ -207,7 +211,7 @@ struct Builder {
       const std::int64_t d = 2 * to_loss[u];
       const std::int64_t wbytes = layer.num_params() * kScalarBytes;
       add_edge(g.forward_node[u], g.bw_node[u], EdgeKind::kStoredActivation, 0,
-               batch * layer.in_shape.size() * kScalarBytes, std::nullopt);
+               models::tensor_bytes(batch * layer.in_elements(), layer.in_binary), std::nullopt);
       add_edge(g.bw_node[u], g.update_node[u], EdgeKind::kWeightGradient, 0, wbytes, 0);
       add_edge(g.update_node[u], g.forward_node[u], EdgeKind::kWeights, 1 + d, wbytes,
                std::nullopt, 1);

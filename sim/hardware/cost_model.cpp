@@ -19,7 +19,10 @@ std::vector<TaskCost> task_costs(const dataflow::TrainingGraph& graph, const con
       const hw::GemmTiming t = hw::gemm_timing(array, dataflow, {g.m, g.n, g.k});
       c.gemm_cycles += t.cycles;
       c.macs += t.macs;
-      c.sram_bytes += kBytes * static_cast<std::uint64_t>(g.m * g.k + g.k * g.n + g.m * g.n);
+      if (g.binary()) c.accumulates += t.macs;
+      c.sram_bytes += static_cast<std::uint64_t>(models::tensor_bytes(g.m * g.k, g.a_binary) +
+                                                 models::tensor_bytes(g.k * g.n, g.b_binary)) +
+                      kBytes * static_cast<std::uint64_t>(g.m * g.n);
     }
     const std::uint64_t tail_elems = static_cast<std::uint64_t>(node.tail_work.vector_ops);
     const std::uint64_t own_elems = static_cast<std::uint64_t>(node.work.vector_ops) - tail_elems;

@@ -3,7 +3,8 @@
 // the sum of its GEMMs on the systolic array (SCALE-Sim v2's compute model) and its
 // element-wise work on the vector unit, stretched when the task's SRAM traffic (every GEMM
 // operand read once, every result written once, element-wise operands read and written)
-// exceeds the SRAM bandwidth: cycles = max(compute, bytes / bytes_per_cycle). A task that
+// exceeds the SRAM bandwidth: cycles = max(compute, bytes / bytes_per_cycle). Spike
+// operands are read as packed bits (models::tensor_bytes). A task that
 // runs other units' tails (LayerPipe's element-wise part of Ba, which intra+inter splitting
 // moves) has that part costed on its own, so the two halves add up to the whole.
 
@@ -25,7 +26,8 @@ struct TaskCost {
   std::uint64_t gemm_cycles = 0;
   std::uint64_t vector_cycles = 0;
   std::uint64_t sram_bytes = 0;
-  std::uint64_t macs = 0;
+  std::uint64_t macs = 0;         // GEMM multiply-accumulate slots, accumulates included
+  std::uint64_t accumulates = 0;  // the part of macs on spike (0/1) operands
 };
 
 std::vector<TaskCost> task_costs(const dataflow::TrainingGraph& graph, const config::HwConfig& hw);

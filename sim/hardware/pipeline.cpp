@@ -260,6 +260,7 @@ Pipeline::Pipeline(const sc_core::sc_module_name& name, run::Job& job, const Run
     es.total_minibatches = r_.minibatches;
     es.reconstruction_diagnostic = job.config.reconstruction_diagnostic;
     es.snapshot_versions = reference::epoch_snapshot_versions(job.batches_per_epoch, job.config.epochs);
+    es.seed = job.config.seed;
     engine_ = std::make_unique<reference::TaskEngine>(job.network, job.units, es, job.init);
     sampler_ = std::make_unique<data::BatchSampler>(job.train.size(), job.config.batch_size,
                                                     job.config.dataset.shuffle, job.config.seed);
@@ -632,7 +633,8 @@ void Pipeline::collect() {
                        job_.config.policy == WeightPolicy::kEmaWeight)) {
       a.ema += weight;
     }
-    a.activations += (d + 1) * static_cast<std::uint64_t>(batch * layer.in_shape.size()) * kScalarBytes;
+    a.activations += (d + 1) * static_cast<std::uint64_t>(
+                                   models::tensor_bytes(batch * layer.in_elements(), layer.in_binary));
   }
   Json units = Json::object();
   std::uint64_t link_bytes = 0;

@@ -15,7 +15,10 @@ MemoryEstimate estimate_memory(const Job& job, bool math) {
       reference::layer_delays(job.trainer, static_cast<int>(job.units.units.size()));
   std::int64_t max_delay = 0;
   std::uint64_t activations_per_sample = job.network.input_shape.size();
-  for (const auto& l : job.network.layers) activations_per_sample += l.out_shape.size();
+  for (const auto& l : job.network.layers) {
+    // a LIF layer also keeps its membrane potentials for the backward pass
+    activations_per_sample += l.out_elements() * (l.kind == models::LayerKind::kLif ? 2 : 1);
+  }
   for (std::size_t u = 0; u < job.units.units.size(); ++u) {
     const models::Layer& l = job.network.layers[job.units.units[u].layer];
     const std::uint64_t params = static_cast<std::uint64_t>(l.num_params());

@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include <fstream>
+
 #include "sim/hardware/pipeline.h"
 #include "system_test_util.h"
 
@@ -55,7 +57,8 @@ std::vector<Case> cases() {
   std::vector<Case> out;
   const std::vector<std::pair<std::string, std::string>> partitions = {
       {"mlp3", "per_layer"}, {"mlp3", "[1,2]"},   {"mlp6", "per_layer"},
-      {"mlp6", "[2,2,2]"},   {"cnn3", "per_layer"}, {"cnn3", "[2,1]"}};
+      {"mlp6", "[2,2,2]"},   {"cnn3", "per_layer"}, {"cnn3", "[2,1]"},
+      {"snn3", "per_layer"}, {"snn3", "[1,2]"},   {"sconv3", "per_layer"}};
   for (const auto& [model, stages] : partitions) {
     for (const char* policy : {"sync", "none", "stash", "ema_grad", "ema_weight"}) {
       if (std::string(policy) == "sync" && stages != "per_layer") continue;
@@ -67,6 +70,37 @@ std::vector<Case> cases() {
 
 INSTANTIATE_TEST_SUITE_P(AllPolicies, HardwareMatchesReference, ::testing::ValuesIn(cases()),
                          case_name);
+
+// A spiking network with Poisson-coded input: the spikes of each minibatch are the same
+// whichever driver runs the tasks, so the hardware still trains to the reference's bits.
+class HardwareMatchesReferenceSpiking : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(HardwareMatchesReferenceSpiking, PoissonCodedNetwork) {
+  const std::string path = ::testing::TempDir() + "/poisson_snn.json";
+  {
+    std::ofstream f(path);
+    f << R"({"name": "poisson_snn", "input": {"shape": [1, 28, 28]}, "layers": [
+      {"name": "enc", "type": "spike_encode", "time_steps": 5, "encoding": "poisson",
+       "inputs": ["input"]},
+      {"name": "flat", "type": "flatten", "inputs": ["enc"]},
+      {"name": "fc1", "type": "linear", "out_features": 64},
+      {"name": "lif1", "type": "lif", "alpha": 0.8, "detach_reset": false},
+      {"name": "fc2", "type": "linear", "out_features": 10},
+      {"name": "readout", "type": "leaky_readout", "alpha": 0.9},
+      {"name": "loss", "type": "softmax_cross_entropy"}]})";
+  }
+  // SystemC elaborates one design per process: one policy per test.
+  run::Job job = testing::synthetic_job("mlp3", GetParam(), "per_layer", 2,
+                                        {"/workload/network_file=" + path});
+  const reference::TrainingResult ref = reference::train_reference(
+      job.network, job.units, job.trainer, job.init, job.train, job.test);
+  const hardware::HardwareResult hw = hardware::run_hardware(job, hardware::RunOptions{});
+  EXPECT_TRUE(testing::bit_equal(ref.final_params, hw.final_params));
+  EXPECT_EQ(ref.epochs.back().test_accuracy, hw.epochs.back().test_accuracy);
+}
+
+INSTANTIATE_TEST_SUITE_P(Policies, HardwareMatchesReferenceSpiking,
+                         ::testing::Values("stash", "ema_grad", "ema_weight"));
 
 }  // namespace
 }  // namespace lpsim

@@ -54,7 +54,8 @@ INSTANTIATE_TEST_SUITE_P(
                       Case{"mlp3", "stash", "intra+inter", 5}, Case{"mlp6", "none", "intra", 4},
                       Case{"mlp6", "ema_weight", "intra+inter", 3},
                       Case{"cnn3", "stash", "intra+inter", 2}, Case{"cnn3", "ema_grad", "fused", 3},
-                      Case{"cnn3", "sync", "intra+inter", 2}),
+                      Case{"cnn3", "sync", "intra+inter", 2},
+                      Case{"snn3", "ema_grad", "intra+inter", 3}, Case{"snn3", "stash", "intra", 2}),
     case_name);
 
 }  // namespace

@@ -122,6 +122,42 @@ Json vgg16(const ops::Shape& in, std::int64_t classes, bool batch_norm) {
   return {{"name", batch_norm ? "vgg16" : "vgg16_nobn"}, {"input", input_json(in)}, {"layers", layers}};
 }
 
+Json encode(std::int64_t time_steps) {
+  return {{"name", "encode"}, {"type", "spike_encode"}, {"time_steps", time_steps},
+          {"encoding", "direct"}, {"inputs", {"input"}}};
+}
+
+Json lif(const std::string& name) { return simple(name, "lif"); }
+
+// Spiking MLP (SpikePipe's small networks): the image as a constant current for T steps,
+// fc layers feeding LIF neurons, the last fc into a leaky-integrator readout averaged over T.
+Json snn_mlp(const std::string& name, const std::vector<std::int64_t>& hidden,
+             const ops::Shape& in, std::int64_t classes, std::int64_t time_steps) {
+  Json layers = Json::array({encode(time_steps), simple("flatten", "flatten")});
+  for (std::size_t i = 0; i < hidden.size(); ++i) {
+    layers.push_back(linear("fc" + std::to_string(i + 1), hidden[i]));
+    layers.push_back(lif("lif" + std::to_string(i + 1)));
+  }
+  layers.push_back(linear("fc" + std::to_string(hidden.size() + 1), classes));
+  layers.push_back(simple("readout", "leaky_readout"));
+  layers.push_back(simple("loss", "softmax_cross_entropy"));
+  return {{"name", name}, {"input", input_json(in)}, {"layers", layers}};
+}
+
+// cnn3 with LIF neurons in place of ReLU.
+Json sconv3(const ops::Shape& in, std::int64_t classes, std::int64_t time_steps) {
+  Json pool = {{"type", "maxpool2d"}, {"kernel_size", 2}, {"stride", 2}};
+  Json pool1 = pool, pool2 = pool;
+  pool1["name"] = "pool1";
+  pool2["name"] = "pool2";
+  Json layers = Json::array({encode(time_steps), conv("conv1", 16, 3, 1, 1, true), lif("lif1"),
+                             pool1, conv("conv2", 32, 3, 1, 1, true), lif("lif2"), pool2,
+                             simple("flatten", "flatten"), linear("fc", classes),
+                             simple("readout", "leaky_readout"),
+                             simple("loss", "softmax_cross_entropy")});
+  return {{"name", "sconv3"}, {"input", input_json(in)}, {"layers", layers}};
+}
+
 }  // namespace
 
 const std::vector<BuiltinInfo>& builtin_models() {
@@ -132,6 +168,10 @@ const std::vector<BuiltinInfo>& builtin_models() {
       {"resnet18", "CIFAR-style ResNet-18: 3x3 stem, 4 groups of 2 basic blocks, batch norm"},
       {"vgg16", "CIFAR-style VGG-16 with batch norm: 13 3x3 convs, 5 max pools, fc 512->classes"},
       {"vgg16_nobn", "CIFAR-style VGG-16 without batch norm (conv biases instead)"},
+      {"snn3", "spiking MLP 784-256-128-10: direct encoding over T = 8 steps, LIF after fc1 and "
+               "fc2, leaky-integrator readout averaged over T"},
+      {"sconv3", "spiking cnn3: direct encoding over T = 8 steps, LIF in place of ReLU, "
+                 "leaky-integrator readout"},
   };
   return models;
 }
@@ -143,8 +183,14 @@ bool is_builtin_model(const std::string& name) {
   return false;
 }
 
+bool is_spiking_builtin(const std::string& name) { return name == "snn3" || name == "sconv3"; }
+
 Json builtin_model_json(const std::string& name, const ops::Shape& input_shape,
-                        std::int64_t num_classes, const std::string& pointer) {
+                        std::int64_t num_classes, const std::string& pointer,
+                        std::int64_t time_steps) {
+  const std::int64_t t = time_steps > 0 ? time_steps : kDefaultTimeSteps;
+  if (name == "snn3") return snn_mlp("snn3", {256, 128}, input_shape, num_classes, t);
+  if (name == "sconv3") return sconv3(input_shape, num_classes, t);
   if (name == "mlp3") return mlp("mlp3", {256, 128}, input_shape, num_classes);
   if (name == "mlp6") return mlp("mlp6", {256, 256, 256, 256, 128}, input_shape, num_classes);
   if (name == "cnn3") return cnn3(input_shape, num_classes);
@@ -157,8 +203,8 @@ Json builtin_model_json(const std::string& name, const ops::Shape& input_shape,
 }
 
 Network builtin_model(const std::string& name, const ops::Shape& input_shape,
-                      std::int64_t num_classes) {
-  Network net = parse_network(builtin_model_json(name, input_shape, num_classes),
+                      std::int64_t num_classes, std::int64_t time_steps) {
+  Network net = parse_network(builtin_model_json(name, input_shape, num_classes, "", time_steps),
                               "built-in model " + name);
   net.origin = "built-in model " + name;
   return net;

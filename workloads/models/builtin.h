@@ -8,6 +8,10 @@
 //             global average pool, fc), torchvision names (layerN.B.convK, downsample.0/1)
 //   vgg16     CIFAR-style VGG-16 with batch norm (features.<i>, classifier); needs
 //             inputs of at least 32x32; vgg16_nobn the same without batch norm
+//   snn3      spiking 784-256-128-10: encode (direct, T steps), fc1, lif1, fc2, lif2, fc3,
+//             readout (leaky_readout), loss
+//   sconv3    spiking cnn3: encode, conv1, lif1, pool1, conv2, lif2, pool2, flatten, fc,
+//             readout, loss
 // Every model is generated as a network document and read by parse_network, so it obeys
 // the same rules as a user's file. The input shape and class count come from the data set.
 
@@ -25,10 +29,16 @@ struct BuiltinInfo {
 
 const std::vector<BuiltinInfo>& builtin_models();
 bool is_builtin_model(const std::string& name);
-// Throws ConfigError (file "", pointer `pointer`) for an unknown name.
+// Time steps of the spiking models when none are asked for.
+constexpr std::int64_t kDefaultTimeSteps = 8;
+bool is_spiking_builtin(const std::string& name);
+
+// Throws ConfigError (file "", pointer `pointer`) for an unknown name. `time_steps` (> 0)
+// sets T of a spiking model; 0 keeps kDefaultTimeSteps; other models ignore it.
 Json builtin_model_json(const std::string& name, const ops::Shape& input_shape,
-                        std::int64_t num_classes, const std::string& pointer = "");
+                        std::int64_t num_classes, const std::string& pointer = "",
+                        std::int64_t time_steps = 0);
 Network builtin_model(const std::string& name, const ops::Shape& input_shape = {1, 28, 28},
-                      std::int64_t num_classes = 10);
+                      std::int64_t num_classes = 10, std::int64_t time_steps = 0);
 
 }  // namespace lpsim::models

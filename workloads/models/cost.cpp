@@ -8,6 +8,12 @@ std::int64_t Work::macs() const {
   return total;
 }
 
+std::int64_t Work::accumulates() const {
+  std::int64_t total = 0;
+  for (const auto& g : gemms) total += g.binary() ? g.macs() : 0;
+  return total;
+}
+
 Work& Work::operator+=(const Work& other) {
   gemms.insert(gemms.end(), other.gemms.begin(), other.gemms.end());
   vector_ops += other.vector_ops;
@@ -16,8 +22,12 @@ Work& Work::operator+=(const Work& other) {
 
 Work layer_work(const Layer& layer, Task task, std::int64_t batch) {
   Work w;
-  const std::int64_t in = batch * layer.in_shape.size();
-  const std::int64_t out = batch * layer.out_shape.size();
+  const std::int64_t in = batch * layer.in_elements();
+  const std::int64_t out = batch * layer.out_elements();
+  // One GEMM per time step.
+  auto gemms = [&](Gemm g) {
+    for (std::int64_t t = 0; t < layer.in_time; ++t) w.gemms.push_back(g);
+  };
   switch (layer.kind) {
     case LayerKind::kLinear:
     case LayerKind::kConv2d: {
@@ -28,15 +38,15 @@ Work layer_work(const Layer& layer, Task task, std::int64_t batch) {
       const std::int64_t outc = layer.out_shape.c;
       switch (task) {
         case Task::kForward:
-          w.gemms.push_back({pixels, outc, patch});
+          gemms({pixels, outc, patch, layer.in_binary, false});
           if (layer.bias) w.vector_ops = out;
           break;
         case Task::kBackwardActivation:
-          w.gemms.push_back({pixels, patch, outc});
-          if (is_conv) w.vector_ops = pixels * patch;  // col2im accumulation
+          gemms({pixels, patch, outc, false, false});
+          if (is_conv) w.vector_ops = layer.in_time * pixels * patch;  // col2im accumulation
           break;
         case Task::kBackwardWeight:
-          w.gemms.push_back({outc, patch, pixels});
+          gemms({outc, patch, pixels, false, layer.in_binary});
           if (layer.bias) w.vector_ops = out;
           break;
         case Task::kUpdate:
@@ -79,12 +89,30 @@ Work layer_work(const Layer& layer, Task task, std::int64_t batch) {
       if (task == Task::kForward) w.vector_ops = 3 * in;
       if (task == Task::kBackwardActivation) w.vector_ops = in;
       break;
+    case LayerKind::kSpikeEncode:
+      // direct: a copy per step; Poisson: a random draw and a compare per step
+      if (task == Task::kForward)
+        w.vector_ops = layer.encoding == SpikeEncoding::kPoisson ? 2 * out : out;
+      break;
+    case LayerKind::kLif:
+      // u = alpha u + I - theta s, s = (u > theta); adjoint g = alpha g' + sigma'(u - theta) dS
+      if (task == Task::kForward) w.vector_ops = 4 * in;
+      if (task == Task::kBackwardActivation) w.vector_ops = (layer.lif.detach_reset ? 4 : 6) * in;
+      break;
+    case LayerKind::kLeakyReadout:
+      // the integrator (2 per element) and the sum over T; backward the same run backwards
+      if (task == Task::kForward || task == Task::kBackwardActivation) w.vector_ops = 3 * in;
+      break;
   }
   return w;
 }
 
 std::int64_t activation_bytes(const Layer& layer) {
-  return layer.out_shape.size() * static_cast<std::int64_t>(sizeof(ops::Scalar));
+  return layer.out_elements() * static_cast<std::int64_t>(sizeof(ops::Scalar));
+}
+
+std::int64_t tensor_bytes(std::int64_t elements, bool binary) {
+  return binary ? (elements + 7) / 8 : elements * static_cast<std::int64_t>(sizeof(ops::Scalar));
 }
 
 }  // namespace lpsim::models

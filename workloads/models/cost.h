@@ -8,6 +8,12 @@
 //   Bw: M = O,       K = B·Ho·Wo, N = C·kh·kw
 // and a linear layer is the 1x1 case with Ho = Wo = 1. Element-wise counts are lane
 // operations (one element through one vector lane).
+//
+// Spiking layers (time steps T > 1, issue 8): every GEMM above becomes T GEMMs, one per time
+// step (B rows each, as SpikePipe maps them on a systolic array). A GEMM whose streamed
+// operand is a spike tensor (0/1: F and Bw of a layer fed by LIF neurons or Poisson coding)
+// does accumulates, not MACs (`binary`); the array takes the same cycles either way, the
+// counts are reported apart. The LIF recursion and its adjoint are vector work.
 
 #include <cstdint>
 #include <vector>
@@ -20,14 +26,21 @@ struct Gemm {
   std::int64_t m = 0;
   std::int64_t n = 0;
   std::int64_t k = 0;
+  bool a_binary = false;  // A [m x k] holds only 0/1 spikes
+  bool b_binary = false;  // B [k x n] holds only 0/1 spikes
   std::int64_t macs() const { return m * n * k; }
+  // A spike operand turns every MAC into an accumulate.
+  bool binary() const { return a_binary || b_binary; }
 };
 
 struct Work {
   std::vector<Gemm> gemms;
   std::int64_t vector_ops = 0;
 
+  // Every multiply-accumulate slot of the GEMMs (MACs and accumulates).
   std::int64_t macs() const;
+  // The part of macs() on binary operands.
+  std::int64_t accumulates() const;
   Work& operator+=(const Work& other);
 };
 
@@ -38,7 +51,12 @@ enum class Task { kForward, kBackwardActivation, kBackwardWeight, kUpdate };
 // parameters have only F and Ba work (Ba is their backward); the loss has F and Ba.
 Work layer_work(const Layer& layer, Task task, std::int64_t batch);
 
-// Bytes of one sample's activation at a layer's output (ops::Scalar elements).
+// Bytes of one sample's activation at a layer's output, all time steps (ops::Scalar
+// elements).
 std::int64_t activation_bytes(const Layer& layer);
+
+// Bytes of `elements` activation elements as they cross a link or wait in a buffer: one bit
+// each for a spike tensor (packed), ops::Scalar otherwise.
+std::int64_t tensor_bytes(std::int64_t elements, bool binary);
 
 }  // namespace lpsim::models

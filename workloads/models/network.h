@@ -9,12 +9,20 @@
 // "inputs" defaults to the previous layer (or "input" for the first). The graph must be
 // acyclic, have exactly one softmax_cross_entropy layer, and every layer must reach it.
 // Shapes are inferred and checked; every fault throws ConfigError with the JSON pointer.
+//
+// Time (spiking networks, issue 8): every tensor also has a number of time steps T, 1 for
+// the network input. A spike_encode layer (reading the network input) turns each sample
+// into T time steps; layers after it run on all T steps at once (a tensor of B samples is
+// [B*T, features], sample-major rows, see workloads/ops/spiking.h); a leaky_readout layer
+// averages the time steps away again. The loss needs T = 1. A whole minibatch's T steps are
+// one pipeline beat.
 
 #include <cstdint>
 #include <string>
 #include <vector>
 
 #include "sim/core/json_reader.h"
+#include "workloads/ops/spiking.h"
 #include "workloads/ops/tensor.h"
 
 namespace lpsim::models {
@@ -30,7 +38,12 @@ enum class LayerKind {
   kFlatten,
   kAdd,
   kSoftmaxCrossEntropy,
+  kSpikeEncode,   // [B, F] -> [B*T, F]: direct (constant current) or Poisson rate coding
+  kLif,           // leaky integrate-and-fire neurons, surrogate gradient (ops::LifParams)
+  kLeakyReadout,  // [B*T, F] -> [B, F]: leaky integrator, averaged over the T steps
 };
+
+enum class SpikeEncoding { kDirect, kPoisson };
 
 const char* layer_kind_name(LayerKind kind);
 // Every type name accepted in a network file.
@@ -52,9 +65,26 @@ struct Layer {
   std::int64_t stride = 1;
   std::int64_t padding = 0;
   bool bias = true;
+  // spike_encode
+  std::int64_t time_steps = 1;
+  SpikeEncoding encoding = SpikeEncoding::kDirect;
+  double gain = 1.0;    // Poisson: P(spike) = clamp(gain * x + offset, 0, 1)
+  double offset = 0.0;
+  // lif
+  ops::LifParams lif;
+  // leaky_readout: u[t] = readout_alpha * u[t-1] + I[t]
+  double readout_alpha = 1.0;
   // inferred
-  ops::Shape in_shape;   // shape of the first input (per sample)
-  ops::Shape out_shape;  // per sample; for the loss: {1,1,1}
+  ops::Shape in_shape;   // shape of the first input (per sample and time step)
+  ops::Shape out_shape;  // per sample and time step; for the loss: {1,1,1}
+  std::int64_t in_time = 1;   // time steps of the input (rows per sample)
+  std::int64_t out_time = 1;  // time steps of the output
+  bool in_binary = false;     // the input holds only 0/1 spikes (accumulates, not MACs)
+  bool out_binary = false;    // the output holds only 0/1 spikes
+
+  // Elements of one sample's input / output over all its time steps.
+  std::int64_t in_elements() const { return in_shape.size() * in_time; }
+  std::int64_t out_elements() const { return out_shape.size() * out_time; }
 
   bool has_params() const {
     return kind == LayerKind::kLinear || kind == LayerKind::kConv2d ||
@@ -75,6 +105,8 @@ struct Network {
   int loss = -1;              // index of the loss layer
 
   std::vector<int> parametrised() const;
+  // Whether any layer has time steps (a spiking network).
+  bool spiking() const;
   std::int64_t num_params() const;
   int find(const std::string& layer_name) const;  // -1 when absent
   // consumers[i]: the layers reading layer i's output.

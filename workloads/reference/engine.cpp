@@ -122,9 +122,10 @@ struct BasicTaskEngine<T>::Context {
   std::vector<std::vector<std::pair<int, Matrix>>> grads;  // per layer: (contributor, part)
   std::vector<Matrix> delta;                               // per unit: gradient at its layer
   std::vector<bool> delta_ready;
-  std::vector<bool> product_done;  // per unit: Ba's matrix product ran
+  std::vector<bool> product_done;                // per unit: Ba's matrix product ran
   std::vector<ops::BatchNormSaved<T>> bn_saved;  // per layer (batch norm only)
   std::vector<ops::ArgmaxIndices> argmax;        // per layer (max pool only)
+  std::vector<ops::LifSaved<T>> lif_saved;       // per layer (LIF only)
   int remaining = 0;
 };
 
@@ -173,6 +174,7 @@ BasicTaskEngine<T>::BasicTaskEngine(const models::Network& network, const models
     state_.push_back(std::move(s));
   }
   tasks_per_minibatch_ = 2 * nu + ba_count + 1;
+  spikes_.assign(network.layers.size(), {});
 }
 
 template <typename T>
@@ -208,12 +210,24 @@ void BasicTaskEngine<T>::load(std::int64_t n, Matrix images, std::vector<std::in
   ctx->grads.resize(nl);
   ctx->bn_saved.resize(nl);
   ctx->argmax.resize(nl);
+  ctx->lif_saved.resize(nl);
   ctx->delta.resize(units_.units.size());
   ctx->delta_ready.assign(units_.units.size(), false);
   ctx->product_done.assign(units_.units.size(), false);
   ctx->remaining = tasks_per_minibatch_;
-  for (int l : units_.input_attached) forward_layer(l, *ctx, Params{}, true);
+  for (int l : units_.input_attached) {
+    forward_layer(l, *ctx, Params{}, true);
+    count_spikes(l, *ctx);
+  }
   contexts_.emplace(n, std::move(ctx));
+}
+
+template <typename T>
+void BasicTaskEngine<T>::count_spikes(int layer, const Context& ctx) {
+  const Layer& l = network_.layers[layer];
+  if (!l.out_binary || (l.kind != LayerKind::kLif && l.kind != LayerKind::kSpikeEncode)) return;
+  spikes_[layer].spikes += ops::count_nonzero<T>(ctx.out[layer]);
+  spikes_[layer].elements += ctx.out[layer].size();
 }
 
 namespace {
@@ -265,6 +279,25 @@ void BasicTaskEngine<T>::forward_layer(int layer, Context& ctx, const Params& pa
     case LayerKind::kAdd:
       ops::residual_add_forward(x, tensor_of(ctx.out, ctx.input, l.inputs[1]), y);
       break;
+    case LayerKind::kSpikeEncode:
+      if (l.encoding == models::SpikeEncoding::kPoisson) {
+        // A stream per (seed, layer, minibatch); evaluation batches use negative n.
+        ops::Rng rng(mix(settings_.seed ^ mix(0x2000 + static_cast<std::uint64_t>(layer)) ^
+                         mix(0x40000000 + static_cast<std::uint64_t>(ctx.n))));
+        ops::encode_poisson<T>(x, l.time_steps, l.gain, l.offset, rng, y);
+      } else {
+        ops::encode_direct<T>(x, l.time_steps, y);
+      }
+      break;
+    case LayerKind::kLif:
+      ops::lif_forward<T>(x, l.in_time, l.lif, y, ctx.lif_saved[layer]);
+      break;
+    case LayerKind::kLeakyReadout: {
+      Matrix membrane;
+      ops::leaky_integrator_forward<T>(x, l.in_time, l.readout_alpha, membrane);
+      ops::time_mean_forward<T>(membrane, l.in_time, y);
+      break;
+    }
     case LayerKind::kSoftmaxCrossEntropy:
       LPSIM_ASSERT(false, "the loss is not a forward layer");
   }
@@ -298,7 +331,10 @@ void BasicTaskEngine<T>::forward(int unit, std::int64_t n) {
   } else {
     forward_layer(s.layer, ctx, s.p, true);
   }
-  for (int a : units_.units[unit].attached) forward_layer(a, ctx, Params{}, true);
+  for (int a : units_.units[unit].attached) {
+    forward_layer(a, ctx, Params{}, true);
+    count_spikes(a, ctx);
+  }
   task_done(n);
 }
 
@@ -352,6 +388,16 @@ void BasicTaskEngine<T>::run_tail(int unit, Context& ctx) {
       case LayerKind::kFlatten:
         dx = dy;
         break;
+      case LayerKind::kLif:
+        ops::lif_backward<T>(dy, ctx.lif_saved[a], l.in_time, l.lif, dx);
+        ctx.lif_saved[a].membrane.resize(0, 0);
+        break;
+      case LayerKind::kLeakyReadout: {
+        Matrix dmembrane;
+        ops::time_mean_backward<T>(dy, l.in_time, dmembrane);
+        ops::leaky_integrator_backward<T>(dmembrane, l.in_time, l.readout_alpha, dx);
+        break;
+      }
       case LayerKind::kAdd: {
         Matrix da, db;
         ops::residual_add_backward(dy, da, db);
@@ -607,8 +653,10 @@ EvalResult BasicTaskEngine<T>::evaluate(const Matrix& images,
     Context ctx;
     ctx.input = images.middleRows(start, b);
     ctx.labels.assign(labels.begin() + start, labels.begin() + start + b);
+    ctx.n = -1 - start;  // the Poisson encoders' evaluation streams
     ctx.out.resize(network_.layers.size());
     ctx.argmax.resize(network_.layers.size());
+    ctx.lif_saved.resize(network_.layers.size());
     for (std::size_t i = 0; i < network_.layers.size(); ++i) {
       const int li = static_cast<int>(i);
       if (li == network_.loss) continue;
@@ -715,7 +763,7 @@ class StateReader {
   std::string origin_;
 };
 
-constexpr std::int64_t kStateMagic = 0x6c7073696d535431;  // "lpsimST1"
+constexpr std::int64_t kStateMagic = 0x6c7073696d535432;  // "lpsimST2"
 
 }  // namespace
 
@@ -787,6 +835,7 @@ void BasicTaskEngine<T>::save_state(std::ostream& out) const {
       w.vector(b.inv_std);
     }
     for (const auto& a : c.argmax) w.matrix(a);
+    for (const auto& ls : c.lif_saved) w.matrix(ls.membrane);
     w.i64(c.remaining);
   }
   w.i64(static_cast<std::int64_t>(results_.size()));
@@ -794,6 +843,11 @@ void BasicTaskEngine<T>::save_state(std::ostream& out) const {
     w.f64(r.loss);
     w.i64(r.correct);
     w.i64(r.samples);
+  }
+  w.i64(static_cast<std::int64_t>(spikes_.size()));
+  for (const auto& st : spikes_) {
+    w.i64(st.spikes);
+    w.i64(st.elements);
   }
   w.i64(kStateMagic);
 }
@@ -875,6 +929,8 @@ void BasicTaskEngine<T>::load_state(std::istream& in, const std::string& origin)
     }
     c->argmax.resize(nl);
     for (auto& a : c->argmax) r.matrix(a);
+    c->lif_saved.resize(nl);
+    for (auto& ls : c->lif_saved) r.matrix(ls.membrane);
     c->remaining = static_cast<int>(r.i64());
     contexts_.emplace(c->n, std::move(c));
   }
@@ -883,6 +939,11 @@ void BasicTaskEngine<T>::load_state(std::istream& in, const std::string& origin)
     res.loss = r.f64();
     res.correct = r.i64();
     res.samples = r.i64();
+  }
+  if (r.count(1 << 24) != static_cast<std::int64_t>(spikes_.size())) r.fail("another network");
+  for (auto& st : spikes_) {
+    st.spikes = r.i64();
+    st.elements = r.i64();
   }
   if (r.i64() != kStateMagic) r.fail("trailing bytes or bad end marker");
 }

@@ -21,10 +21,10 @@
 #include <cstdint>
 #include <deque>
 #include <iosfwd>
-#include <string>
 #include <map>
 #include <memory>
 #include <optional>
+#include <string>
 #include <vector>
 
 #include "workloads/models/network.h"
@@ -69,6 +69,18 @@ struct EngineSettings {
   // Evaluation snapshots: for each version V listed, keep W_u^(V) of every unit and the
   // batch-norm running statistics after F_u(V-1).
   std::vector<std::int64_t> snapshot_versions;
+  // Seeds the Poisson spike encoders: minibatch n's spikes come from a stream of (seed,
+  // layer, n), so they do not depend on the order tasks run in.
+  std::uint64_t seed = 0;
+};
+
+// Spikes fired by a LIF or Poisson-encoding layer during training forwards.
+struct SpikeStats {
+  std::int64_t spikes = 0;    // outputs equal to 1
+  std::int64_t elements = 0;  // outputs produced (neurons x time steps x samples)
+  double rate() const {
+    return elements > 0 ? static_cast<double>(spikes) / static_cast<double>(elements) : 0.0;
+  }
 };
 
 struct MinibatchResult {
@@ -130,6 +142,8 @@ class BasicTaskEngine {
   // The weight gradient Bw_u(m) produced and U_u(m) has not consumed yet (weight, bias).
   const std::pair<Matrix, Vector>& pending_gradient(int unit, std::int64_t m) const;
   const ReconstructionStats& reconstruction(int unit) const;
+  // Per network layer (zero for layers that do not spike).
+  const std::vector<SpikeStats>& spike_stats() const { return spikes_; }
   // Minibatches whose context is still held (for checks: 0 after a full drain).
   std::size_t minibatches_in_flight() const;
 
@@ -156,6 +170,7 @@ class BasicTaskEngine {
   void run_tail(int unit, Context& ctx);
   void task_done(std::int64_t n);
   void forward_layer(int layer, Context& ctx, const Params& params, bool train) const;
+  void count_spikes(int layer, const Context& ctx);
 
   const models::Network& network_;
   const models::UnitGraph& units_;
@@ -163,6 +178,7 @@ class BasicTaskEngine {
   std::vector<std::unique_ptr<UnitState>> state_;
   std::map<std::int64_t, std::unique_ptr<Context>> contexts_;
   std::vector<MinibatchResult> results_;
+  std::vector<SpikeStats> spikes_;
   std::vector<std::vector<int>> tails_owned_by_unit_;  // units whose tail each unit runs
   std::vector<int> tails_owned_by_loss_;
   int tasks_per_minibatch_ = 0;

@@ -42,7 +42,8 @@ std::vector<EpochResult> epoch_results(const TaskEngine& engine, const data::Dat
       samples += mb.at(n).samples;
     }
     r.train_loss = loss / static_cast<double>(batches_per_epoch);
-    r.train_accuracy = samples > 0 ? static_cast<double>(correct) / static_cast<double>(samples) : 0.0;
+    r.train_accuracy =
+        samples > 0 ? static_cast<double>(correct) / static_cast<double>(samples) : 0.0;
     const std::optional<std::int64_t> version =
         e + 1 < epochs ? std::optional<std::int64_t>((e + 1) * batches_per_epoch) : std::nullopt;
     const EvalResult ev = engine.evaluate(test.images, test.labels, version, eval_batch);
@@ -73,6 +74,7 @@ TrainingResult train_reference(const models::Network& network, const models::Uni
   es.total_minibatches = total;
   es.reconstruction_diagnostic = settings.reconstruction_diagnostic;
   es.snapshot_versions = epoch_snapshot_versions(bpe, settings.epochs);
+  es.seed = settings.seed;
   TaskEngine engine(network, units, es, std::move(init));
 
   const std::int64_t max_delay = *std::max_element(es.delays.begin(), es.delays.end());

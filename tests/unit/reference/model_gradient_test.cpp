@@ -396,6 +396,25 @@ constexpr const char* kTailIntoLossNetwork = R"({
     {"name": "gap", "type": "global_avgpool"},
     {"name": "loss", "type": "softmax_cross_entropy"}]})";
 
+// Time steps (issue 8) on the differentiable layers: a direct encoder repeats each sample
+// over T = 3 steps, so every layer after it runs on B*T rows (a conv, batch norm with
+// statistics over all B*T*H*W positions, max pooling, a linear layer), and a leaky
+// readout integrates and averages the steps into the logits. (LIF layers have surrogate
+// gradients, which are checked against their smoothed forward in spiking_test.cpp.)
+constexpr const char* kTimeNetwork = R"({
+  "name": "time_steps", "input": {"shape": [2, 5, 5]},
+  "layers": [
+    {"name": "enc", "type": "spike_encode", "time_steps": 3},
+    {"name": "conv1", "type": "conv2d", "out_channels": 3, "kernel_size": 3, "padding": 1,
+     "bias": false},
+    {"name": "bn1", "type": "batchnorm2d"},
+    {"name": "relu1", "type": "relu"},
+    {"name": "pool", "type": "maxpool2d", "kernel_size": 2, "stride": 2},
+    {"name": "flatten", "type": "flatten"},
+    {"name": "fc", "type": "linear", "out_features": 4},
+    {"name": "out", "type": "leaky_readout", "alpha": 0.7},
+    {"name": "loss", "type": "softmax_cross_entropy"}]})";
+
 TEST(ModelGradient, Mlp3MatchesFiniteDifferences) {
   ops::Rng rng = rng_for_test(1);
   const Problem p = make_problem(models::builtin_model("mlp3"), 8, rng);
@@ -427,6 +446,13 @@ TEST(ModelGradient, TailIntoTheLossMatchesFiniteDifferences) {
   const Problem p = make_problem(
       models::parse_network(Json::parse(kTailIntoLossNetwork), "tail_into_loss.json"), 4, rng);
   check_model(p, {30, 4, 1e-4}, rng);
+}
+
+TEST(ModelGradient, TimeStepsAndLeakyReadoutMatchFiniteDifferences) {
+  ops::Rng rng = rng_for_test(8);
+  const Problem p =
+      make_problem(models::parse_network(Json::parse(kTimeNetwork), "time_steps.json"), 4, rng);
+  check_model(p, {30, 3, 1e-4}, rng);
 }
 
 TEST(ModelGradient, ResNet18MatchesFiniteDifferences) {
