@@ -10,7 +10,7 @@
 
 namespace lpsim::reports {
 
-inline constexpr int kReportSchemaVersion = 1;
+inline constexpr int kReportSchemaVersion = 2;
 
 // The `meta` block: the only part of a report that differs between identical runs.
 Json report_meta(double wall_seconds);

@@ -43,6 +43,7 @@ Json reference_report(run::Job& job, const reference::TrainingResult& r) {
                        {"final_test_accuracy", r.final_test_accuracy},
                        {"final_test_loss", r.final_test_loss}};
   report["layers"] = run::layers_json(job, r.delays, r.reconstruction, {});
+  report["ops"] = run::ops_json(job, r.spikes);
   report["units"] = Json::object();
   report["training"] = run::training_json(r.epochs, r.final_test_accuracy);
   report["stability"] = job.stability.to_json();
@@ -100,6 +101,7 @@ Json hardware_report(run::Job& job, const hardware::HardwareResult& r, bool math
     return d;
   }(), r.reconstruction, r.measured_staleness);
   report["units"] = r.units;
+  report["ops"] = run::ops_json(job, r.spikes);
   report["training"] = math ? run::training_json(r.epochs, r.final_test_accuracy)
                              : Json{{"epochs", Json::array()}, {"final_test_accuracy", nullptr}};
   report["stability"] = job.stability.to_json();

@@ -77,6 +77,9 @@ int run_schedule(const std::vector<std::string>& args) {
     tail_cycles.push_back(k.tail_cycles);
     after_update.push_back(k.async_cycles);
   }
+  // Bytes every task moves through its PE's SRAM per minibatch (the same for every schedule).
+  std::uint64_t sram_bytes = 0;
+  for (const auto& k : costs) sram_bytes += k.sram_bytes;
   const dataflow::LinkCost link{static_cast<std::uint64_t>(c.hw.link_latency_cycles),
                                 static_cast<std::uint64_t>(c.hw.link_bytes_per_cycle)};
   Json rows = Json::array();
@@ -103,7 +106,10 @@ int run_schedule(const std::vector<std::string>& args) {
                      {"lower_bound", s.lower_bound},
                      {"speedup_vs_one", single / s.period},
                      {"utilization", static_cast<double>(busy) / (s.period * p)},
-                     {"bytes_per_minibatch", s.bytes_per_minibatch}};
+                     {"bytes_per_minibatch", s.bytes_per_minibatch},
+                     {"link_bytes_fraction",
+                      static_cast<double>(s.bytes_per_minibatch) /
+                          static_cast<double>(std::max<std::uint64_t>(1, s.bytes_per_minibatch + sram_bytes))}};
       for (std::size_t v = 0; v < tg.tasks.size(); ++v) {
         gantt += std::string(dataflow::backward_split_name(modes[mi])) + "," + std::to_string(p) +
                  "," + tg.tasks[v].name + "," + std::to_string(s.processor[v]) + "," +
@@ -130,18 +136,19 @@ int run_schedule(const std::vector<std::string>& args) {
               network.name.c_str(), partition.num_stages, static_cast<long long>(c.batch_size),
               static_cast<long long>(c.hw.pe_rows), static_cast<long long>(c.hw.pe_cols),
               c.hw.pe_dataflow.c_str());
-  std::printf("%4s %14s %14s %14s %9s %9s %8s %14s\n", "P", "fused", "intra", "intra+inter",
-              "speedup", "vs fused", "util", "link B/mb");
+  std::printf("%4s %14s %14s %14s %9s %9s %8s %14s %8s\n", "P", "fused", "intra", "intra+inter",
+              "speedup", "vs fused", "util", "link B/mb", "link %");
   for (int p : procs) {
     const Json& f = by[{0, p}];
     const Json& i = by[{1, p}];
     const Json& ii = by[{2, p}];
-    std::printf("%4d %14.0f %14.0f %14.0f %9.2f %9.2f %7.1f%% %14llu\n", p,
+    std::printf("%4d %14.0f %14.0f %14.0f %9.2f %9.2f %7.1f%% %14llu %7.3f%%\n", p,
                 f.at("period").get<double>(), i.at("period").get<double>(),
                 ii.at("period").get<double>(), ii.at("speedup_vs_one").get<double>(),
                 f.at("period").get<double>() / ii.at("period").get<double>(),
                 100.0 * ii.at("utilization").get<double>(),
-                static_cast<unsigned long long>(ii.at("bytes_per_minibatch").get<std::uint64_t>()));
+                static_cast<unsigned long long>(ii.at("bytes_per_minibatch").get<std::uint64_t>()),
+                100.0 * ii.at("link_bytes_fraction").get<double>());
   }
   return 0;
 }

@@ -3,6 +3,7 @@
 #include <cstdio>
 
 #include "sim/core/errors.h"
+#include "workloads/models/builtin.h"
 
 namespace lpsim::config {
 namespace {
@@ -75,7 +76,7 @@ Json default_document() {
   return Json::parse(R"({
     "run": {"name": "default", "seed": 1},
     "workload": {
-      "model": "mlp3", "network_file": null,
+      "model": "mlp3", "network_file": null, "time_steps": null,
       "dataset": {"kind": "fashion_mnist", "path": "/usr/share/datasets/fashion-mnist",
                   "train_limit": 0, "test_limit": 0, "shuffle": true},
       "batch_size": 32, "epochs": 1,
@@ -118,6 +119,16 @@ Config load_config(const std::string& path, const std::vector<std::string>& over
     ObjectReader w = top.object("workload");
     c.model = w.string("model");
     c.network_file = w.nullable_string("network_file");
+    if (w.has_value("time_steps")) {
+      c.time_steps = w.integer("time_steps", 1, 4096);
+      if (!models::is_spiking_builtin(c.model) || c.network_file) {
+        w.fail("time_steps", "found " + std::to_string(c.time_steps) +
+                                 ", but time steps apply only to a built-in spiking model "
+                                 "(snn3, sconv3) without a network_file; use null");
+      }
+    } else {
+      w.at("time_steps");
+    }
     {
       ObjectReader d = w.object("dataset");
       DatasetConfig& ds = c.dataset;

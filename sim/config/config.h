@@ -54,6 +54,7 @@ struct Config {
   std::uint64_t seed = 1;
   std::string model = "mlp3";
   std::optional<std::string> network_file;
+  std::int64_t time_steps = 0;  // T of a built-in spiking model; 0: its default
   DatasetConfig dataset;
   std::int64_t batch_size = 32;
   std::int64_t epochs = 1;

@@ -703,6 +703,7 @@ void Pipeline::collect() {
     for (std::size_t u = 0; u < g.layers.size(); ++u) {
       r_.reconstruction.push_back(engine_->reconstruction(static_cast<int>(u)));
     }
+    r_.spikes = engine_->spike_stats();
   }
 }
 

@@ -82,6 +82,7 @@ struct HardwareResult {
   double final_test_accuracy = 0.0;              // with the final, drained weights
   std::vector<reference::UnitParams> final_params;
   std::vector<reference::ReconstructionStats> reconstruction;
+  std::vector<reference::SpikeStats> spikes;  // per network layer (math runs only)
 };
 
 HardwareResult run_hardware(run::Job& job, const RunOptions& options);

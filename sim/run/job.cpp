@@ -80,7 +80,7 @@ models::Network network_of_config(const config::Config& c, const std::string& co
   const ops::Shape shape = synthetic ? c.dataset.synthetic_shape : ops::Shape{1, 28, 28};
   const std::int64_t classes = synthetic ? c.dataset.synthetic_classes : 10;
   try {
-    return models::builtin_model(c.model, shape, classes);
+    return models::builtin_model(c.model, shape, classes, c.time_steps);
   } catch (const ConfigError& e) {
     throw ConfigError(c.source, "/workload/model", e.problem());
   }
@@ -109,7 +109,8 @@ Job prepare_job(const std::string& config_path, const std::vector<std::string>& 
     }
   } else {
     try {
-      job.network = models::builtin_model(c.model, job.train.sample_shape, job.train.num_classes);
+      job.network = models::builtin_model(c.model, job.train.sample_shape, job.train.num_classes,
+                                          c.time_steps);
     } catch (const ConfigError& e) {
       throw ConfigError(c.source, "/workload/model", e.problem());
     }

@@ -3,6 +3,7 @@
 #include <cstdio>
 
 #include "workloads/data/checkpoint.h"
+#include "workloads/models/cost.h"
 #include "workloads/reference/params_io.h"
 
 namespace lpsim::run {
@@ -52,6 +53,45 @@ Json network_json(const Job& job) {
           {"stages", job.partition.num_stages}};
 }
 
+Json ops_json(const Job& job, const std::vector<reference::SpikeStats>& spikes) {
+  using models::Task;
+  const std::int64_t batch = job.config.batch_size;
+  const bool measured = spikes.size() == job.network.layers.size();
+  std::int64_t slots = 0, accumulates = 0, vector_ops = 0;
+  double events = 0.0;
+  for (std::size_t i = 0; i < job.network.layers.size(); ++i) {
+    const models::Layer& l = job.network.layers[i];
+    for (Task t : {Task::kForward, Task::kBackwardActivation, Task::kBackwardWeight, Task::kUpdate}) {
+      const models::Work w = models::layer_work(l, t, batch);
+      slots += w.macs();
+      accumulates += w.accumulates();
+      vector_ops += w.vector_ops;
+      // An event-driven array does an accumulate only where the spike operand is 1.
+      if (w.accumulates() > 0 && measured && l.inputs[0] != models::kNetworkInput) {
+        events += static_cast<double>(w.accumulates()) * spikes[l.inputs[0]].rate();
+      }
+    }
+  }
+  Json rates = Json::array();
+  for (std::size_t i = 0; measured && i < spikes.size(); ++i) {
+    if (spikes[i].elements == 0) continue;
+    const models::Layer& l = job.network.layers[i];
+    rates.push_back({{"layer", l.name},
+                     {"type", models::layer_kind_name(l.kind)},
+                     {"time_steps", l.out_time},
+                     {"rate", spikes[i].rate()},
+                     {"spikes", spikes[i].spikes},
+                     {"elements", spikes[i].elements}});
+  }
+  return {{"per_minibatch",
+           {{"gemm_slots", slots},
+            {"multiply_accumulates", slots - accumulates},
+            {"accumulates", accumulates},
+            {"event_accumulates", accumulates > 0 && measured ? Json(events) : Json(nullptr)},
+            {"vector_ops", vector_ops}}},
+          {"spikes", rates}};
+}
+
 std::string summary_text(const Json& report) {
   std::string s;
   char line[256];
@@ -83,6 +123,20 @@ std::string summary_text(const Json& report) {
                   mem.at("stash").get<double>() / 1e6, mem.at("ema").get<double>() / 1e6,
                   mem.at("activations").get<double>() / 1e6, mem.at("total").get<double>() / 1e6);
     s += line;
+  }
+  const Json& ops = report.at("ops").at("per_minibatch");
+  if (ops.at("accumulates").get<std::int64_t>() > 0) {
+    std::snprintf(line, sizeof(line),
+                  "ops per minibatch: %.3g MACs, %.3g accumulates on spikes (%.3g if event-driven)\n",
+                  ops.at("multiply_accumulates").get<double>(), ops.at("accumulates").get<double>(),
+                  ops.at("event_accumulates").is_null() ? 0.0 : ops.at("event_accumulates").get<double>());
+    s += line;
+    for (const auto& sp : report.at("ops").at("spikes")) {
+      std::snprintf(line, sizeof(line), "  %s (%s): firing rate %.4f\n",
+                    sp.at("layer").get<std::string>().c_str(), sp.at("type").get<std::string>().c_str(),
+                    sp.at("rate").get<double>());
+      s += line;
+    }
   }
   for (const auto& e : report.at("training").at("epochs")) {
     std::snprintf(line, sizeof(line), "epoch %lld: train loss %.4f, test accuracy %.2f%%\n",

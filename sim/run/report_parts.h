@@ -15,6 +15,11 @@ Json layers_json(const Job& job, const std::vector<std::int64_t>& delays,
                  const std::vector<reference::ReconstructionStats>& reconstruction,
                  const std::vector<std::int64_t>& measured_staleness);
 Json network_json(const Job& job);
+// Operation counts per minibatch from the cost model (GEMM MACs, accumulates on spike
+// operands, vector operations) and, for spiking networks with the math run, the measured
+// firing rates and the accumulates an event-driven array would do (`spikes` empty
+// otherwise).
+Json ops_json(const Job& job, const std::vector<reference::SpikeStats>& spikes);
 // The one-screen summary printed on stdout.
 std::string summary_text(const Json& report);
 // Writes the final weights as a checkpoint directory.

@@ -46,7 +46,10 @@ Work layer_work(const Layer& layer, Task task, std::int64_t batch) {
           if (is_conv) w.vector_ops = layer.in_time * pixels * patch;  // col2im accumulation
           break;
         case Task::kBackwardWeight:
-          gemms({outc, patch, pixels, false, layer.in_binary});
+          // dW = sum over t of delta_t^T x_t: the T products accumulate into the same dW
+          // tiles, so the array streams them back to back as one GEMM with K = T*B*Ho*Wo
+          // (no drain between steps).
+          w.gemms.push_back({outc, patch, pixels * layer.in_time, false, layer.in_binary});
           if (layer.bias) w.vector_ops = out;
           break;
         case Task::kUpdate:

@@ -9,8 +9,9 @@
 // and a linear layer is the 1x1 case with Ho = Wo = 1. Element-wise counts are lane
 // operations (one element through one vector lane).
 //
-// Spiking layers (time steps T > 1, issue 8): every GEMM above becomes T GEMMs, one per time
-// step (B rows each, as SpikePipe maps them on a systolic array). A GEMM whose streamed
+// Spiking layers (time steps T > 1, issue 8): F and Ba become T GEMMs, one per time step
+// (M = B·Ho·Wo each, as SpikePipe maps them on a systolic array); Bw's T per-step products
+// all accumulate into dW, so they stream through the array as one GEMM with K = T·B·Ho·Wo. A GEMM whose streamed
 // operand is a spike tensor (0/1: F and Bw of a layer fed by LIF neurons or Poisson coding)
 // does accumulates, not MACs (`binary`); the array takes the same cycles either way, the
 // counts are reported apart. The LIF recursion and its adjoint are vector work.

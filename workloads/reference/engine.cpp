@@ -225,7 +225,7 @@ void BasicTaskEngine<T>::load(std::int64_t n, Matrix images, std::vector<std::in
 template <typename T>
 void BasicTaskEngine<T>::count_spikes(int layer, const Context& ctx) {
   const Layer& l = network_.layers[layer];
-  if (!l.out_binary || (l.kind != LayerKind::kLif && l.kind != LayerKind::kSpikeEncode)) return;
+  if (!l.out_binary) return;
   spikes_[layer].spikes += ops::count_nonzero<T>(ctx.out[layer]);
   spikes_[layer].elements += ctx.out[layer].size();
 }

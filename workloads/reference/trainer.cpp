@@ -105,6 +105,7 @@ TrainingResult train_reference(const models::Network& network, const models::Uni
   result.epochs = epoch_results(engine, test, bpe, settings.epochs, 1000, limit);
   result.final_params = engine.parameters();
   for (int u = 0; u < nu; ++u) result.reconstruction.push_back(engine.reconstruction(u));
+  result.spikes = engine.spike_stats();
   if (!result.epochs.empty() && !result.interrupted) {
     result.final_test_accuracy = result.epochs.back().test_accuracy;
     result.final_test_loss = result.epochs.back().test_loss;

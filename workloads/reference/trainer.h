@@ -44,6 +44,7 @@ struct TrainingResult {
   std::vector<EpochResult> epochs;
   std::vector<UnitParams> final_params;
   std::vector<ReconstructionStats> reconstruction;  // per unit
+  std::vector<SpikeStats> spikes;                   // per network layer
   std::int64_t minibatches = 0;
   double final_test_accuracy = 0.0;
   double final_test_loss = 0.0;

@@ -161,7 +161,7 @@ TEST(SpikingNetwork, RejectsTimeFaultsWithTheirPointers) {
   EXPECT_TRUE(mentions(e, "/layers/0/gain"));  // gain is a Poisson key
 }
 
-TEST(SpikingCost, EveryGemmRunsOncePerTimeStepAndSpikeOperandsAccumulate) {
+TEST(SpikingCost, ForwardAndBackwardGemmsRunOncePerTimeStepAndSpikeOperandsAccumulate) {
   const Network net = builtin_model("snn3");
   const std::int64_t batch = 32, t = 8;
   const Layer& fc1 = layer(net, "fc1");
@@ -180,6 +180,8 @@ TEST(SpikingCost, EveryGemmRunsOncePerTimeStepAndSpikeOperandsAccumulate) {
   EXPECT_EQ(ba2.gemms.size(), static_cast<std::size_t>(t));
   EXPECT_EQ(ba2.accumulates(), 0);  // gradients and weights are real
   const Work bw2 = layer_work(fc2, Task::kBackwardWeight, batch);
+  ASSERT_EQ(bw2.gemms.size(), 1u);  // the T products accumulate into one dW: K = T*B
+  EXPECT_EQ(bw2.gemms[0].k, t * batch);
   EXPECT_TRUE(bw2.gemms[0].b_binary);
   EXPECT_EQ(bw2.accumulates(), t * batch * 256 * 128);
   // The same layer without time steps: one GEMM with the whole batch.
