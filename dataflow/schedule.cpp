@@ -156,18 +156,34 @@ std::optional<std::vector<i64>> earliest_starts(const TaskGraph& tg, i64 period,
 
 bool debug_schedule() { return std::getenv("LPSIM_DEBUG_SCHEDULE") != nullptr; }
 
-// One attempt at period T. The earliest starts fix each task's iteration lag
-// (floor(est / T)); with lags fixed every dependency either stays inside one period window
-// (effective offset 0: a DAG) or points to a later window, which holds whenever each task
-// ends inside its window. The DAG is then list-scheduled into [0, T) on the processors
-// (highest bottom level first, on the processor where the task can start earliest).
-std::optional<Schedule> try_period(const TaskGraph& tg, int procs, const LinkCost& link, i64 period,
-                                   bool pessimistic) {
-  const auto est = earliest_starts(tg, period, pessimistic ? &link : nullptr);
-  if (!est) return std::nullopt;
+// Raises lags so that no dependency points back across windows (offset + lag[dst] -
+// lag[src] >= 0), starting from a raised lag[v]. Every cycle of dependencies has a total
+// offset >= 1, so this terminates; false if it takes implausibly long.
+bool propagate_lags(const TaskGraph& tg, std::vector<i64>& lag) {
+  const std::size_t limit = tg.tasks.size() * tg.deps.size() + 1;
+  for (std::size_t pass = 0; pass < limit; ++pass) {
+    bool changed = false;
+    for (const auto& d : tg.deps) {
+      const i64 k = d.offset + lag[d.dst] - lag[d.src];
+      if (k < 0) {
+        lag[d.dst] -= k;
+        changed = true;
+      }
+    }
+    if (!changed) return true;
+  }
+  return false;
+}
+
+// One list-scheduling pass at period T with the lags fixed: every dependency either stays
+// inside one period window (effective offset 0: a DAG) or points to a later window, which
+// holds whenever each task ends inside its window. The DAG is list-scheduled into [0, T)
+// on the processors (highest bottom level first, on the processor where the task can
+// start earliest). Returns the schedule, or the task that did not fit (in *overflow).
+std::optional<Schedule> place(const TaskGraph& tg, int procs, const LinkCost& link, i64 period,
+                              const std::vector<i64>& lag, int* overflow) {
   const std::size_t n = tg.tasks.size();
-  std::vector<i64> lag(n);
-  for (std::size_t v = 0; v < n; ++v) lag[v] = (*est)[v] / period;
+  *overflow = -1;
   std::vector<std::vector<const TaskDep*>> in(n), out(n);
   std::vector<int> indegree(n, 0);
   for (const auto& d : tg.deps) {
@@ -190,7 +206,7 @@ std::optional<Schedule> try_period(const TaskGraph& tg, int procs, const LinkCos
         if (--deg[d->dst] == 0) topo.push_back(d->dst);
       }
     }
-    LPSIM_ASSERT(topo.size() == n, "the within-period dependencies have a cycle");
+    if (topo.size() != n) return std::nullopt;  // a within-window cycle: these lags cannot work
   }
   std::vector<i64> level(n, 0);
   for (auto it = topo.rbegin(); it != topo.rend(); ++it) {
@@ -230,6 +246,7 @@ std::optional<Schedule> try_period(const TaskGraph& tg, int procs, const LinkCos
         std::fprintf(stderr, "T=%lld: %s ends at %lld\n", static_cast<long long>(period),
                      tg.tasks[v].name.c_str(), static_cast<long long>(end));
       }
+      *overflow = v;
       return std::nullopt;
     }
     proc[v] = best_p;
@@ -253,6 +270,31 @@ std::optional<Schedule> try_period(const TaskGraph& tg, int procs, const LinkCos
     return std::nullopt;
   }
   return s;
+}
+
+// One attempt at period T. The earliest starts fix each task's iteration lag
+// (floor(est / T)); when a task does not fit in its window (a chain of same-window
+// dependencies longer than T), it moves to the next window (its lag grows by one, and its
+// successors' as far as needed) and the window is scheduled again, a bounded number of
+// times. A later window costs minibatches in flight, never throughput.
+std::optional<Schedule> try_period(const TaskGraph& tg, int procs, const LinkCost& link, i64 period,
+                                   bool pessimistic) {
+  const auto est = earliest_starts(tg, period, pessimistic ? &link : nullptr);
+  if (!est) return std::nullopt;
+  const std::size_t n = tg.tasks.size();
+  std::vector<i64> lag(n);
+  for (std::size_t v = 0; v < n; ++v) lag[v] = (*est)[v] / period;
+  const i64 max_initial = *std::max_element(lag.begin(), lag.end());
+  for (std::size_t round = 0; round < 2 * n; ++round) {
+    int overflow = -1;
+    if (auto s = place(tg, procs, link, period, lag, &overflow)) return s;
+    if (overflow < 0) return std::nullopt;
+    ++lag[overflow];
+    if (!propagate_lags(tg, lag)) return std::nullopt;
+    // Bound the pipeline depth a schedule may add: a few windows beyond the dataflow's own.
+    if (*std::max_element(lag.begin(), lag.end()) > max_initial + 4) return std::nullopt;
+  }
+  return std::nullopt;
 }
 
 void finish(const TaskGraph& tg, const LinkCost& link, Schedule& s) {

@@ -1,9 +1,11 @@
 #include "sim/hardware/pipeline.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <limits>
 #include <map>
 #include <memory>
 #include <systemc>
@@ -134,6 +136,26 @@ Pipeline::Pipeline(const sc_core::sc_module_name& name, run::Job& job, const Run
   for (std::size_t v = 0; v < g.nodes.size(); ++v) {
     done_event_.push_back(std::make_unique<sc_core::sc_event>());
   }
+  // Under a schedule, a node's outputs leave in the order their consumers are due (the
+  // consumer's scheduled start for this minibatch): a link is first come, first served, so
+  // a large tensor a later task needs must not hold up a small one needed sooner.
+  std::vector<std::int64_t> due(g.edges.size(), 0);
+  if (r_.schedule) {
+    std::vector<std::int64_t> start(g.nodes.size(), std::numeric_limits<std::int64_t>::max());
+    for (std::size_t t = 0; t < r_.task_graph.tasks.size(); ++t) {
+      for (const auto& e : r_.task_graph.tasks[t].entries) {
+        if (e.part == dataflow::NodePart::kTail) continue;
+        start[e.node] = std::min<std::int64_t>(start[e.node],
+                                               static_cast<std::int64_t>(r_.schedule->start[t]));
+      }
+    }
+    const auto period = static_cast<std::int64_t>(r_.schedule->modulo_period);
+    for (std::size_t v = 0; v < g.nodes.size(); ++v) {
+      for (const auto& d : deps_[v]) {
+        if (d.edge >= 0) due[d.edge] = d.offset * period + start[v];
+      }
+    }
+  }
   for (std::size_t v = 0; v < g.nodes.size(); ++v) {
     for (const auto& d : deps_[v]) {
       if (d.edge >= 0) {
@@ -142,6 +164,9 @@ Pipeline::Pipeline(const sc_core::sc_module_name& name, run::Job& job, const Run
         sync_on_done_[d.src] = true;
       }
     }
+  }
+  for (auto& edges : out_data_edges_) {
+    std::stable_sort(edges.begin(), edges.end(), [&](int a, int b) { return due[a] < due[b]; });
   }
   for (int p = 0; p < procs; ++p) {
     hw::ProcessingElementParams pp;
@@ -592,16 +617,30 @@ void Pipeline::collect() {
   r_.interrupted = limit_ < r_.minibatches;
   r_.minibatches = limit_;
   // Steady state: minibatches whose every stage runs full beats, measured at the loss. The
-  // longest delay fills the pipeline; allow as long again for the transient to settle.
+  // longest lag fills the pipeline; allow as long again for the transient to settle. At
+  // the end, the last max_lag windows lack the tasks of minibatches past the limit and run
+  // faster: stop the measurement before them.
   const std::int64_t n = r_.minibatches;
   const std::int64_t first = 2 * r_.program.max_lag;
+  const std::int64_t last = n - 1 - r_.program.max_lag;
   if (n == 0) {
     r_.cycles_per_minibatch = 0.0;
     r_.steady_state_from = -1;
-  } else if (n - 1 - first >= 4) {
-    r_.cycles_per_minibatch = static_cast<double>(loss_cycle_[n - 1] - loss_cycle_[first]) /
-                              static_cast<double>(n - 1 - first);
+  } else if (last - first >= 4) {
+    // A self-timed pipeline settles into an exactly periodic pattern (period c minibatches,
+    // c small) after a transient that can be long; when the run ends in it, the rate is
+    // exact: the smallest c whose last three strides agree.
+    r_.cycles_per_minibatch = static_cast<double>(loss_cycle_[last] - loss_cycle_[first]) /
+                              static_cast<double>(last - first);
     r_.steady_state_from = first;
+    for (std::int64_t c = 1; c <= 16 && last - 3 * c >= first; ++c) {
+      const auto stride = [&](std::int64_t k) { return loss_cycle_[last - k * c] - loss_cycle_[last - (k + 1) * c]; };
+      if (stride(0) == stride(1) && stride(1) == stride(2)) {
+        r_.cycles_per_minibatch = static_cast<double>(stride(0)) / static_cast<double>(c);
+        r_.steady_state_from = last - 3 * c;
+        break;
+      }
+    }
   } else {
     r_.cycles_per_minibatch = static_cast<double>(r_.total_cycles) / static_cast<double>(n);
     r_.steady_state_from = -1;

@@ -116,6 +116,31 @@ TEST(Scheduler, CheckerCatchesABrokenSchedule) {
   EXPECT_TRUE(check_schedule(tg, crowded, link).has_value());
 }
 
+// A chain F -> G -> H (60, 40, 60 cycles) longer than the period on three processors: the
+// bound is 60 (the largest task); it is reached only if H runs one window later than its
+// earliest start puts it (a larger lag), which the scheduler finds.
+TEST(Scheduler, MovesATaskToALaterWindowWhenItsChainDoesNotFit) {
+  TaskGraph tg;
+  tg.split = BackwardSplit::kIntra;
+  for (const auto& [name, cycles] : std::vector<std::pair<std::string, std::uint64_t>>{
+           {"F", 60}, {"G", 40}, {"H", 60}}) {
+    Task t;
+    t.name = name;
+    t.cycles = cycles;
+    tg.tasks.push_back(t);
+  }
+  tg.deps.push_back({0, 1, 0, 0, 0});
+  tg.deps.push_back({1, 2, 0, 0, 0});
+  const LinkCost link{0, 1};
+  const Schedule s = modulo_schedule(tg, 3, link);
+  EXPECT_FALSE(check_schedule(tg, s, link).has_value());
+  EXPECT_EQ(s.lower_bound, 60u);
+  EXPECT_EQ(s.modulo_period, 60u);
+  EXPECT_EQ(s.period, 60.0);
+  // H starts in a later window than the earliest-start lags (0, 1, 1 at T = 60) give it.
+  EXPECT_GE(s.start[2] / s.modulo_period, 2u);
+}
+
 TEST(Scheduler, SplittingHelpsOnVgg16) {
   // Costs proportional to the work: MACs on a 1024-MAC array, element-wise work on 32 lanes.
   Costed s = setup("vgg16", {3, 32, 32}, 1);
