@@ -332,6 +332,35 @@ TEST(RunCommand, ResumeAfterSigkillGivesTheUninterruptedResult) {
   EXPECT_NE(refused.err.find("written by a different configuration"), std::string::npos) << refused.err;
 }
 
+// Spiking networks checkpoint like any other: LIF membranes of the minibatches in flight,
+// spike counts and the Poisson encoders' positions come back with the state.
+TEST(RunCommand, SpikingRunResumesFromACheckpointToTheSameResult) {
+  const std::string base = ::testing::TempDir() + "/lpsim_snn_resume_" + std::to_string(::getpid());
+  std::system(("rm -rf " + base + "*").c_str());
+  const std::vector<std::string> job = {
+      "--set", "/workload/model=snn3", "--set", "/workload/time_steps=4", "--set",
+      "/workload/dataset/kind=synthetic", "--set",
+      "/workload/dataset/synthetic={\"train_samples\":640,\"test_samples\":100}", "--set",
+      "/workload/epochs=2", "--set", "/pipeline/stability_check=false", "--set",
+      "/pipeline/policy=ema_grad"};
+  auto with = [&](std::vector<std::string> head, std::vector<std::string> tail) {
+    head.insert(head.end(), job.begin(), job.end());
+    head.insert(head.end(), tail.begin(), tail.end());
+    return head;
+  };
+  ASSERT_EQ(run_lpsim(with({"run", "-q"}, {"--out", base + "_full"})).exit_code, 0);
+  // Checkpoints every 13 minibatches; the last one (minibatch 39 of 40) is where we resume.
+  ASSERT_EQ(run_lpsim(with({"run", "-q"}, {"--out", base + "_ck", "--checkpoint-every", "13"})).exit_code, 0);
+  const Result resumed = run_lpsim(
+      with({"run", "-q"}, {"--out", base + "_resumed", "--resume", base + "_ck/checkpoint"}));
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.err;
+  Json a = parse_json_file(base + "_full/report.json"), b = parse_json_file(base + "_resumed/report.json");
+  a.erase("meta");
+  b.erase("meta");
+  EXPECT_FALSE(a.at("ops").at("spikes").empty());
+  EXPECT_EQ(a.dump(), b.dump());
+}
+
 TEST(Help, EveryCommandHasHelp) {
   for (const char* cmd : {"run", "graph", "models", "gemm", "schedule", "check-config", "sweep"}) {
     const Result r = run_lpsim({cmd, "--help"});
