@@ -4,26 +4,15 @@
 
 #include <gtest/gtest.h>
 
+#include "network_test_util.h"
 #include "sim/core/errors.h"
 #include "workloads/models/builtin.h"
 
 namespace lpsim::models {
 namespace {
 
-// The ConfigError message for a network document, or "(no error)".
-std::string error_of(const std::string& text) {
-  try {
-    parse_network(Json::parse(text), "net.json");
-  } catch (const ConfigError& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
-
-::testing::AssertionResult mentions(const std::string& text, const std::string& fragment) {
-  if (text.find(fragment) != std::string::npos) return ::testing::AssertionSuccess();
-  return ::testing::AssertionFailure() << "\"" << text << "\" lacks \"" << fragment << "\"";
-}
+using testing::error_of;
+using testing::mentions;
 
 TEST(BuiltinModels, HaveThePyTorchParameterCounts) {
   // Counts as torch.nn.Module.parameters() gives them for the same architectures.

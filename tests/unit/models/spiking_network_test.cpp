@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include "network_test_util.h"
 #include "sim/core/errors.h"
 #include "workloads/models/builtin.h"
 #include "workloads/models/cost.h"
@@ -12,19 +13,8 @@
 namespace lpsim::models {
 namespace {
 
-std::string error_of(const std::string& text) {
-  try {
-    parse_network(Json::parse(text), "net.json");
-  } catch (const ConfigError& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
-
-::testing::AssertionResult mentions(const std::string& text, const std::string& fragment) {
-  if (text.find(fragment) != std::string::npos) return ::testing::AssertionSuccess();
-  return ::testing::AssertionFailure() << "\"" << text << "\" lacks \"" << fragment << "\"";
-}
+using testing::error_of;
+using testing::mentions;
 
 const Layer& layer(const Network& net, const std::string& name) {
   const int i = net.find(name);
