@@ -277,6 +277,9 @@ std::optional<Schedule> place(const TaskGraph& tg, int procs, const LinkCost& li
 // dependencies longer than T), it moves to the next window (its lag grows by one, and its
 // successors' as far as needed) and the window is scheduled again, a bounded number of
 // times. A later window costs minibatches in flight, never throughput.
+// Tasks moved to a later window per attempted period, at most.
+constexpr std::size_t kMaxLagMoves = 48;
+
 std::optional<Schedule> try_period(const TaskGraph& tg, int procs, const LinkCost& link, i64 period,
                                    bool pessimistic) {
   const auto est = earliest_starts(tg, period, pessimistic ? &link : nullptr);
@@ -285,7 +288,7 @@ std::optional<Schedule> try_period(const TaskGraph& tg, int procs, const LinkCos
   std::vector<i64> lag(n);
   for (std::size_t v = 0; v < n; ++v) lag[v] = (*est)[v] / period;
   const i64 max_initial = *std::max_element(lag.begin(), lag.end());
-  for (std::size_t round = 0; round < 2 * n; ++round) {
+  for (std::size_t round = 0; round < std::min<std::size_t>(2 * n, kMaxLagMoves); ++round) {
     int overflow = -1;
     if (auto s = place(tg, procs, link, period, lag, &overflow)) return s;
     if (overflow < 0) return std::nullopt;
