@@ -175,7 +175,8 @@ TEST(SpikingCost, ForwardAndBackwardGemmsRunOncePerTimeStepAndSpikeOperandsAccum
   EXPECT_TRUE(bw2.gemms[0].b_binary);
   EXPECT_EQ(bw2.accumulates(), t * batch * 256 * 128);
   // The same layer without time steps: one GEMM with the whole batch.
-  const Layer& mlp_fc2 = layer(builtin_model("mlp3"), "fc2");
+  const Network mlp3 = builtin_model("mlp3");
+  const Layer& mlp_fc2 = layer(mlp3, "fc2");
   const Work plain = layer_work(mlp_fc2, Task::kForward, batch);
   EXPECT_EQ(plain.gemms.size(), 1u);
   EXPECT_EQ(plain.macs() * t, f2.macs());
