@@ -175,4 +175,11 @@ Partition make_partition(const UnitGraph& units, const StageSpec& spec, const st
   return p;
 }
 
+Partition partition_for_policy(const UnitGraph& units, models::WeightPolicy policy,
+                               const StageSpec& spec, const std::string& file,
+                               const std::string& pointer) {
+  return policy == models::WeightPolicy::kSync ? single_stage(units)
+                                               : make_partition(units, spec, file, pointer);
+}
+
 }  // namespace lpsim::dataflow

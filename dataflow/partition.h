@@ -9,6 +9,7 @@
 #include "sim/core/json_reader.h"
 #include "workloads/models/network.h"
 #include "workloads/models/units.h"
+#include "workloads/models/weight_policy.h"
 
 namespace lpsim::dataflow {
 
@@ -42,5 +43,9 @@ Partition make_partition(const UnitGraph& units, const StageSpec& spec, const st
                          const std::string& pointer);
 // Every unit in stage 0 (synchronous training).
 Partition single_stage(const UnitGraph& units);
+// The partition a run uses: one stage under `sync` (which has no pipeline), else the spec's.
+Partition partition_for_policy(const UnitGraph& units, models::WeightPolicy policy,
+                               const StageSpec& spec, const std::string& file,
+                               const std::string& pointer);
 
 }  // namespace lpsim::dataflow

@@ -55,9 +55,7 @@ void build_graph(const models::Network& network, const dataflow::StageSpec& spec
                  const std::string& spec_pointer) {
   const dataflow::UnitGraph units = dataflow::group_units(network);
   const dataflow::Partition partition =
-      policy == models::WeightPolicy::kSync
-          ? dataflow::single_stage(units)
-          : dataflow::make_partition(units, spec, spec_file, spec_pointer);
+      dataflow::partition_for_policy(units, policy, spec, spec_file, spec_pointer);
   const dataflow::TrainingGraph graph =
       dataflow::build_training_graph(network, units, partition, policy, batch);
   const Json j = dataflow::graph_to_json(graph, dataflow::node_ops(graph), "ops");

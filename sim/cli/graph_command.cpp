@@ -68,9 +68,7 @@ int run_graph(const std::vector<std::string>& args) {
   }
   const dataflow::UnitGraph units = dataflow::group_units(network);
   const dataflow::Partition partition =
-      policy == models::WeightPolicy::kSync
-          ? dataflow::single_stage(units)
-          : dataflow::make_partition(units, spec, spec_file, spec_pointer);
+      dataflow::partition_for_policy(units, policy, spec, spec_file, spec_pointer);
   const dataflow::TrainingGraph graph =
       dataflow::build_training_graph(network, units, partition, policy, batch);
   std::string text;

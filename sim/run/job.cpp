@@ -116,9 +116,8 @@ Job prepare_job(const std::string& config_path, const std::vector<std::string>& 
     }
   }
   job.units = models::group_units(job.network);
-  job.partition = c.policy == models::WeightPolicy::kSync
-                      ? dataflow::single_stage(job.units)
-                      : dataflow::make_partition(job.units, c.stages, c.source, "/pipeline/stages");
+  job.partition =
+      dataflow::partition_for_policy(job.units, c.policy, c.stages, c.source, "/pipeline/stages");
   if (c.batch_size > job.train.size()) {
     throw ConfigError(c.source, "/workload/batch_size",
                       "found " + std::to_string(c.batch_size) + ", larger than the " +
