@@ -53,6 +53,21 @@ Json network_json(const Job& job) {
           {"stages", job.partition.num_stages}};
 }
 
+namespace {
+
+// The layer whose spikes a layer with a spike input reads: its input, followed back through
+// ReLU and flatten (which pass spikes on unchanged and are not counted).
+std::size_t spike_source(const models::Network& net, const models::Layer& layer) {
+  int p = layer.inputs[0];
+  while (net.layers[p].kind == models::LayerKind::kRelu ||
+         net.layers[p].kind == models::LayerKind::kFlatten) {
+    p = net.layers[p].inputs[0];
+  }
+  return static_cast<std::size_t>(p);
+}
+
+}  // namespace
+
 Json ops_json(const Job& job, const std::vector<reference::SpikeStats>& spikes) {
   using models::Task;
   const std::int64_t batch = job.config.batch_size;
@@ -67,8 +82,8 @@ Json ops_json(const Job& job, const std::vector<reference::SpikeStats>& spikes) 
       accumulates += w.accumulates();
       vector_ops += w.vector_ops;
       // An event-driven array does an accumulate only where the spike operand is 1.
-      if (w.accumulates() > 0 && measured && l.inputs[0] != models::kNetworkInput) {
-        events += static_cast<double>(w.accumulates()) * spikes[l.inputs[0]].rate();
+      if (w.accumulates() > 0 && measured) {
+        events += static_cast<double>(w.accumulates()) * spikes[spike_source(job.network, l)].rate();
       }
     }
   }

@@ -357,16 +357,6 @@ std::vector<int> Network::parametrised() const {
   return out;
 }
 
-bool Network::spiking() const {
-  for (const auto& l : layers) {
-    if (l.out_time > 1 || l.kind == LayerKind::kLif || l.kind == LayerKind::kSpikeEncode ||
-        l.kind == LayerKind::kLeakyReadout) {
-      return true;
-    }
-  }
-  return false;
-}
-
 std::int64_t Network::num_params() const {
   std::int64_t n = 0;
   for (const auto& l : layers) n += l.num_params();

@@ -105,8 +105,6 @@ struct Network {
   int loss = -1;              // index of the loss layer
 
   std::vector<int> parametrised() const;
-  // Whether any layer has time steps (a spiking network).
-  bool spiking() const;
   std::int64_t num_params() const;
   int find(const std::string& layer_name) const;  // -1 when absent
   // consumers[i]: the layers reading layer i's output.

@@ -225,7 +225,8 @@ void BasicTaskEngine<T>::load(std::int64_t n, Matrix images, std::vector<std::in
 template <typename T>
 void BasicTaskEngine<T>::count_spikes(int layer, const Context& ctx) {
   const Layer& l = network_.layers[layer];
-  if (!l.out_binary) return;
+  // ReLU and flatten of spikes are the same spikes: counted once, at their source.
+  if (!l.out_binary || l.kind == LayerKind::kRelu || l.kind == LayerKind::kFlatten) return;
   spikes_[layer].spikes += ops::count_nonzero<T>(ctx.out[layer]);
   spikes_[layer].elements += ctx.out[layer].size();
 }

@@ -74,8 +74,9 @@ struct EngineSettings {
   std::uint64_t seed = 0;
 };
 
-// Spikes in the output of a layer whose output is a spike tensor (LIF, Poisson encoder, and
-// pooling or flattening of spikes: Layer::out_binary) during training forwards.
+// Spikes in the output of a layer that makes a spike tensor (LIF, Poisson encoder, max
+// pooling of spikes; ReLU and flatten pass their input's spikes on and are not counted)
+// during training forwards.
 struct SpikeStats {
   std::int64_t spikes = 0;    // outputs equal to 1
   std::int64_t elements = 0;  // outputs produced (neurons x time steps x samples)

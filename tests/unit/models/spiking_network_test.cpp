@@ -24,8 +24,6 @@ const Layer& layer(const Network& net, const std::string& name) {
 
 TEST(SpikingNetwork, Snn3CarriesTimeStepsFromTheEncoderToTheReadout) {
   const Network net = builtin_model("snn3");
-  EXPECT_TRUE(net.spiking());
-  EXPECT_FALSE(builtin_model("mlp3").spiking());
   EXPECT_EQ(net.num_params(), 784 * 256 + 256 + 256 * 128 + 128 + 128 * 10 + 10);
   EXPECT_EQ(layer(net, "encode").in_time, 1);
   EXPECT_EQ(layer(net, "encode").out_time, kDefaultTimeSteps);
