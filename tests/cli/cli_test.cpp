@@ -280,6 +280,21 @@ TEST(RunCommand, SigtermStopsAtAMinibatchBoundaryWithAReport) {
   EXPECT_LT(done, 3 * 1875);
 }
 
+// head, then job, then tail: one command line.
+std::vector<std::string> concat(std::vector<std::string> head, const std::vector<std::string>& job,
+                                const std::vector<std::string>& tail) {
+  head.insert(head.end(), job.begin(), job.end());
+  head.insert(head.end(), tail.begin(), tail.end());
+  return head;
+}
+
+// A report without its `meta` block (time and host: the only part allowed to differ).
+Json report_without_meta(const std::string& path) {
+  Json r = parse_json_file(path);
+  r.erase("meta");
+  return r;
+}
+
 TEST(RunCommand, ResumeAfterSigkillGivesTheUninterruptedResult) {
   const std::string base = ::testing::TempDir() + "/lpsim_resume_" + std::to_string(::getpid());
   std::system(("rm -rf " + base + "*").c_str());
@@ -288,10 +303,8 @@ TEST(RunCommand, ResumeAfterSigkillGivesTheUninterruptedResult) {
       "/workload/dataset/synthetic={\"train_samples\":8000,\"test_samples\":200}", "--set",
       "/workload/epochs=2", "--set", "/pipeline/stability_check=false", "--set",
       "/pipeline/policy=stash"};
-  auto with = [&](std::vector<std::string> head, std::vector<std::string> tail) {
-    head.insert(head.end(), job.begin(), job.end());
-    head.insert(head.end(), tail.begin(), tail.end());
-    return head;
+  auto with = [&](std::vector<std::string> head, const std::vector<std::string>& tail) {
+    return concat(std::move(head), job, tail);
   };
   ASSERT_EQ(run_lpsim(with({"run", "-q"}, {"--out", base + "_full", "--save-weights", base + "_wfull"})).exit_code, 0);
   // The same run with checkpoints, killed with SIGKILL once the first one exists.
@@ -319,9 +332,8 @@ TEST(RunCommand, ResumeAfterSigkillGivesTheUninterruptedResult) {
   for (const char* t : {"fc1.weight.npy", "fc3.weight.npy", "fc6.bias.npy"}) {
     EXPECT_EQ(slurp(base + "_wfull/" + t), slurp(base + "_wres/" + t)) << t;
   }
-  Json a = parse_json_file(base + "_full/report.json"), b = parse_json_file(base + "_resumed/report.json");
-  a.erase("meta");
-  b.erase("meta");
+  const Json a = report_without_meta(base + "_full/report.json");
+  const Json b = report_without_meta(base + "_resumed/report.json");
   EXPECT_EQ(a.at("summary").at("total_cycles"), b.at("summary").at("total_cycles"));
   EXPECT_EQ(a.dump(), b.dump());
   // A resume under another configuration is refused.
@@ -343,10 +355,8 @@ TEST(RunCommand, SpikingRunResumesFromACheckpointToTheSameResult) {
       "/workload/dataset/synthetic={\"train_samples\":640,\"test_samples\":100}", "--set",
       "/workload/epochs=2", "--set", "/pipeline/stability_check=false", "--set",
       "/pipeline/policy=ema_grad"};
-  auto with = [&](std::vector<std::string> head, std::vector<std::string> tail) {
-    head.insert(head.end(), job.begin(), job.end());
-    head.insert(head.end(), tail.begin(), tail.end());
-    return head;
+  auto with = [&](std::vector<std::string> head, const std::vector<std::string>& tail) {
+    return concat(std::move(head), job, tail);
   };
   ASSERT_EQ(run_lpsim(with({"run", "-q"}, {"--out", base + "_full"})).exit_code, 0);
   // Checkpoints every 13 minibatches; the last one (minibatch 39 of 40) is where we resume.
@@ -354,9 +364,8 @@ TEST(RunCommand, SpikingRunResumesFromACheckpointToTheSameResult) {
   const Result resumed = run_lpsim(
       with({"run", "-q"}, {"--out", base + "_resumed", "--resume", base + "_ck/checkpoint"}));
   ASSERT_EQ(resumed.exit_code, 0) << resumed.err;
-  Json a = parse_json_file(base + "_full/report.json"), b = parse_json_file(base + "_resumed/report.json");
-  a.erase("meta");
-  b.erase("meta");
+  const Json a = report_without_meta(base + "_full/report.json");
+  const Json b = report_without_meta(base + "_resumed/report.json");
   EXPECT_FALSE(a.at("ops").at("spikes").empty());
   EXPECT_EQ(a.dump(), b.dump());
 }
