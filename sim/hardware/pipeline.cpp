@@ -11,6 +11,7 @@
 #include <systemc>
 
 #include "hw_models/common/clock.h"
+#include "hw_models/common/simulate.h"
 #include "hw_models/delay_buffer/delay_buffer.h"
 #include "hw_models/ema_unit/ema_unit.h"
 #include "hw_models/link/link.h"
@@ -785,7 +786,7 @@ HardwareResult run_hardware(run::Job& job, const RunOptions& options) {
   }
   auto top = std::make_unique<Pipeline>("top", job, options, r);
   try {
-    sc_core::sc_start();
+    hw::simulate();
   } catch (const sc_core::sc_report& e) {
     throw InternalError(std::string("simulation failed: ") + e.what());
   }

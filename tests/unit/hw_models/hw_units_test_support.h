@@ -13,6 +13,7 @@
 #include <utility>
 
 #include "hw_models/common/clock.h"
+#include "hw_models/common/simulate.h"
 
 namespace lpsim::hw::test {
 
@@ -48,7 +49,7 @@ inline void simulate() {
   ASSERT_FALSE(simulated) << "SystemC simulates one design per process: run this test on "
                              "its own (ctest, or --gtest_filter)";
   simulated = true;
-  sc_core::sc_start();
+  lpsim::hw::simulate();
 }
 
 }  // namespace lpsim::hw::test

@@ -182,7 +182,7 @@ TEST(WeightStashUnit, ReleaseFreesInPlaceWithoutCycles) {
       message = e.what();
     }
   });
-  sc_core::sc_start();
+  simulate();
   EXPECT_EQ(released_at, 32u);
   EXPECT_EQ(stash.stats().releases, 1u);
   EXPECT_EQ(stash.size(), 1u);
