@@ -1,6 +1,6 @@
 #pragma once
 // The one writer of lpsim's output directory: report.json (schema in
-// reports/schema/report.schema.json once issue 6 lands; fields in README.md "Reports"),
+// reports/schema/report.schema.json; fields in README.md "Reports"),
 // the resolved config beside it, and a per-epoch CSV. Files are written to a temporary
 // name and renamed, so a killed run never leaves a half-written report.
 
@@ -10,7 +10,7 @@
 
 namespace lpsim::reports {
 
-inline constexpr int kReportSchemaVersion = 2;
+inline constexpr int kReportSchemaVersion = 3;
 
 // The `meta` block: the only part of a report that differs between identical runs.
 Json report_meta(double wall_seconds);

@@ -83,8 +83,10 @@ void EmaRecomputeUnit::run_jobs() {
       ++stats_.updates;
       --pending_updates_;
       stats_.bytes_written += tensor_bytes();
+      stats_.lane_ops += 2 * params_.elements;
     } else {
       ++stats_.reconstructions;
+      if (params_.kind == EmaKind::kEmaGrad) stats_.lane_ops += params_.elements;
     }
     stats_.bytes_read += tensor_bytes();
     jobs_.pop_front();
@@ -100,7 +102,8 @@ nlohmann::json to_json(const EmaRecomputeUnitStats& stats) {
                         {"caller_wait_cycles", stats.caller_wait_cycles},
                         {"peak_bytes", stats.peak_bytes},
                         {"bytes_read", stats.bytes_read},
-                        {"bytes_written", stats.bytes_written}};
+                        {"bytes_written", stats.bytes_written},
+                        {"lane_ops", stats.lane_ops}};
 }
 
 }  // namespace lpsim::hw

@@ -35,6 +35,8 @@ struct EmaRecomputeUnitStats {
   std::uint64_t peak_bytes = 0;          // the EMA tensor: elements · bytes_per_element
   std::uint64_t bytes_read = 0;          // (updates + reconstructions) · tensor bytes
   std::uint64_t bytes_written = 0;       // updates · tensor bytes
+  std::uint64_t lane_ops = 0;  // element operations: 2 per element and update, 1 per element
+                               // and ema_grad reconstruction
 };
 
 nlohmann::json to_json(const EmaRecomputeUnitStats& stats);

@@ -22,10 +22,15 @@ void ProcessingElement::run() {
   sync();
 }
 
-void ProcessingElement::compute(std::uint64_t cycles) {
+void ProcessingElement::compute(std::uint64_t cycles, const ProcessingElementWork& work) {
   pending_cycles_ += cycles;
   stats_.busy_cycles += cycles;
   ++stats_.tasks;
+  stats_.work.macs += work.macs;
+  stats_.work.accumulates += work.accumulates;
+  stats_.work.vector_ops += work.vector_ops;
+  stats_.work.sram_read_bytes += work.sram_read_bytes;
+  stats_.work.sram_write_bytes += work.sram_write_bytes;
   stats_.last_busy_cycle = now_cycles();
 }
 

@@ -29,8 +29,8 @@ class ProcessingElement : public sc_core::sc_module {
 
   void set_program(ProgramFn program) { program_ = std::move(program); }
 
-  // Spends `cycles` of computation (one task).
-  void compute(std::uint64_t cycles);
+  // Spends `cycles` of computation (one task) doing `work` (counted, for energy).
+  void compute(std::uint64_t cycles, const ProcessingElementWork& work = {});
   // Brings simulated time up to the PE's local time.
   void sync();
   // Blocks until ready() (re-checked whenever `event` fires); the wait counts as stall.

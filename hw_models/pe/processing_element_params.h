@@ -17,18 +17,33 @@ struct ProcessingElementParams {
   sc_core::sc_time period = sc_core::sc_time(1, sc_core::SC_NS);
 };
 
+// The work of one task (or task part): what the energy model counts.
+struct ProcessingElementWork {
+  std::uint64_t macs = 0;         // GEMM slots with two real operands
+  std::uint64_t accumulates = 0;  // GEMM slots with a spike (0/1) operand
+  std::uint64_t vector_ops = 0;   // element operations on the vector unit
+  std::uint64_t sram_read_bytes = 0;
+  std::uint64_t sram_write_bytes = 0;
+};
+
 struct ProcessingElementStats {
   std::uint64_t tasks = 0;
   std::uint64_t busy_cycles = 0;   // cycles spent computing tasks
   std::uint64_t stall_cycles = 0;  // cycles blocked on inputs, back-pressure or a unit
   std::uint64_t last_busy_cycle = 0;  // the cycle its last task ended
+  ProcessingElementWork work;         // summed over the tasks run
 };
 
 inline nlohmann::json to_json(const ProcessingElementStats& s) {
   return {{"tasks", s.tasks},
           {"busy_cycles", s.busy_cycles},
           {"stall_cycles", s.stall_cycles},
-          {"last_busy_cycle", s.last_busy_cycle}};
+          {"last_busy_cycle", s.last_busy_cycle},
+          {"macs", s.work.macs},
+          {"accumulates", s.work.accumulates},
+          {"vector_ops", s.work.vector_ops},
+          {"sram_read_bytes", s.work.sram_read_bytes},
+          {"sram_write_bytes", s.work.sram_write_bytes}};
 }
 
 }  // namespace lpsim::hw

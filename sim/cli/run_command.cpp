@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <iostream>
 
+#include "reports/energy.h"
 #include "reports/report_writer.h"
 #include "sim/cli/command.h"
 #include "sim/cli/options.h"
@@ -45,6 +46,7 @@ Json reference_report(run::Job& job, const reference::TrainingResult& r) {
   report["layers"] = run::layers_json(job, r.delays, r.reconstruction, {});
   report["ops"] = run::ops_json(job, r.spikes);
   report["units"] = Json::object();
+  report["energy"] = nullptr;
   report["training"] = run::training_json(r.epochs, r.final_test_accuracy);
   report["stability"] = job.stability.to_json();
   return report;
@@ -101,6 +103,9 @@ Json hardware_report(run::Job& job, const hardware::HardwareResult& r, bool math
     return d;
   }(), r.reconstruction, r.measured_staleness);
   report["units"] = r.units;
+  report["energy"] = reports::energy_json(
+      hw.energy, r.pe_activity, r.pe_names,
+      static_cast<double>(r.total_cycles) * hw.period_ns, r.minibatches, job.config.batch_size);
   report["ops"] = run::ops_json(job, r.spikes);
   report["training"] = math ? run::training_json(r.epochs, r.final_test_accuracy)
                              : Json{{"epochs", Json::array()}, {"final_test_accuracy", nullptr}};

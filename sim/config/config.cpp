@@ -73,7 +73,7 @@ ops::Shape read_shape(ObjectReader& r, const std::string& key, const ops::Shape&
 }  // namespace
 
 Json default_document() {
-  return Json::parse(R"({
+  Json doc = Json::parse(R"({
     "run": {"name": "default", "seed": 1},
     "workload": {
       "model": "mlp3", "network_file": null, "time_steps": null,
@@ -93,6 +93,8 @@ Json default_document() {
            "link": {"latency_cycles": 20, "bytes_per_cycle": 32},
            "ema_unit": {"lanes": 16}}
   })");
+  doc["hw"]["energy"] = reports::default_energy_document();
+  return doc;
 }
 
 Config load_config(const std::string& path, const std::vector<std::string>& overrides) {
@@ -227,6 +229,10 @@ Config load_config(const std::string& path, const std::vector<std::string>& over
       ObjectReader e = hw.object("ema_unit");
       h.ema_lanes = e.integer("lanes", 1, 1 << 20);
       e.finish();
+    }
+    {
+      ObjectReader e = hw.object("energy");
+      h.energy = reports::read_energy_table(e);
     }
     hw.finish();
   }

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "dataflow/partition.h"
+#include "reports/energy.h"
 #include "sim/core/json_reader.h"
 #include "workloads/models/weight_policy.h"
 #include "workloads/ops/tensor.h"
@@ -46,6 +47,7 @@ struct HwConfig {
   std::int64_t link_latency_cycles = 20;
   std::int64_t link_bytes_per_cycle = 32;
   std::int64_t ema_lanes = 16;
+  reports::EnergyTable energy;  // hw.energy
 };
 
 struct Config {

@@ -20,10 +20,11 @@ std::vector<TaskCost> task_costs(const dataflow::TrainingGraph& graph, const con
       c.gemm_cycles += t.cycles;
       c.macs += t.macs;
       if (g.binary()) c.accumulates += t.macs;
-      c.sram_bytes += static_cast<std::uint64_t>(models::tensor_bytes(g.m * g.k, g.a_binary) +
-                                                 models::tensor_bytes(g.k * g.n, g.b_binary)) +
-                      kBytes * static_cast<std::uint64_t>(g.m * g.n);
+      c.sram_read_bytes += static_cast<std::uint64_t>(models::tensor_bytes(g.m * g.k, g.a_binary) +
+                                                      models::tensor_bytes(g.k * g.n, g.b_binary));
+      c.sram_write_bytes += kBytes * static_cast<std::uint64_t>(g.m * g.n);
     }
+    c.sram_bytes = c.sram_read_bytes + c.sram_write_bytes;
     const std::uint64_t tail_elems = static_cast<std::uint64_t>(node.tail_work.vector_ops);
     const std::uint64_t own_elems = static_cast<std::uint64_t>(node.work.vector_ops) - tail_elems;
     const std::uint64_t own_vector = hw::vector_cycles(own_elems, lanes);
@@ -33,9 +34,34 @@ std::vector<TaskCost> task_costs(const dataflow::TrainingGraph& graph, const con
     c.tail_cycles = hw::stretch_for_memory(tail_vector, 2 * kBytes * tail_elems, bandwidth);
     c.cycles = hw::stretch_for_memory(c.gemm_cycles + own_vector, own_bytes, bandwidth) + c.tail_cycles;
     c.sram_bytes = own_bytes + 2 * kBytes * tail_elems;
+    c.sram_read_bytes += kBytes * (own_elems + tail_elems);
+    c.sram_write_bytes += kBytes * (own_elems + tail_elems);
+    c.vector_ops = own_elems + tail_elems;
+    c.tail_vector_ops = tail_elems;
+    c.tail_sram_bytes = 2 * kBytes * tail_elems;
     costs.push_back(c);
   }
   return costs;
+}
+
+hw::ProcessingElementWork part_work(const TaskCost& cost, dataflow::NodePart part) {
+  hw::ProcessingElementWork tail;
+  tail.vector_ops = cost.tail_vector_ops;
+  tail.sram_read_bytes = cost.tail_sram_bytes / 2;
+  tail.sram_write_bytes = cost.tail_sram_bytes / 2;
+  if (part == dataflow::NodePart::kTail) return tail;
+  hw::ProcessingElementWork w;
+  w.macs = cost.macs - cost.accumulates;
+  w.accumulates = cost.accumulates;
+  w.vector_ops = cost.vector_ops;
+  w.sram_read_bytes = cost.sram_read_bytes;
+  w.sram_write_bytes = cost.sram_write_bytes;
+  if (part == dataflow::NodePart::kProduct) {
+    w.vector_ops -= tail.vector_ops;
+    w.sram_read_bytes -= tail.sram_read_bytes;
+    w.sram_write_bytes -= tail.sram_write_bytes;
+  }
+  return w;
 }
 
 std::vector<TaskCost> task_costs(const dataflow::TrainingGraph& graph, const config::HwConfig& hw,

@@ -12,7 +12,9 @@
 #include <vector>
 
 #include "dataflow/training_graph.h"
+#include "dataflow/task_program.h"
 #include "hw_models/pe/pe_types.h"
+#include "hw_models/pe/processing_element_params.h"
 #include "sim/config/config.h"
 
 namespace lpsim::hardware {
@@ -25,10 +27,18 @@ struct TaskCost {
   std::uint64_t tail_cycles = 0;  // other units' tails run by this task (Ba, Loss)
   std::uint64_t gemm_cycles = 0;
   std::uint64_t vector_cycles = 0;
-  std::uint64_t sram_bytes = 0;
+  std::uint64_t sram_bytes = 0;       // sram_read_bytes + sram_write_bytes
+  std::uint64_t sram_read_bytes = 0;  // GEMM operands and element-wise inputs
+  std::uint64_t sram_write_bytes = 0; // GEMM results and element-wise outputs
   std::uint64_t macs = 0;         // GEMM multiply-accumulate slots, accumulates included
   std::uint64_t accumulates = 0;  // the part of macs on spike (0/1) operands
+  std::uint64_t vector_ops = 0;   // element operations, the tails' included
+  std::uint64_t tail_vector_ops = 0;  // the part of vector_ops in other units' tails
+  std::uint64_t tail_sram_bytes = 0;  // the tails' SRAM traffic (half read, half written)
 };
+
+// The work of `part` of a task with cost `cost` (a kTail part is the tails alone).
+hw::ProcessingElementWork part_work(const TaskCost& cost, dataflow::NodePart part);
 
 std::vector<TaskCost> task_costs(const dataflow::TrainingGraph& graph, const config::HwConfig& hw);
 

@@ -457,7 +457,8 @@ void Pipeline::run_task(const dataflow::ProgramEntry& entry, std::int64_t m,
   const std::uint64_t task_begin = pe.now_cycles();
   pe.compute(part == dataflow::NodePart::kWhole     ? cost.cycles
              : part == dataflow::NodePart::kProduct ? cost.cycles - cost.tail_cycles
-                                                    : cost.tail_cycles);
+                                                    : cost.tail_cycles,
+             part_work(cost, part));
   if (m >= options_.trace_begin && m < options_.trace_end) {
     const char* suffix = part == dataflow::NodePart::kProduct ? ".product"
                          : part == dataflow::NodePart::kTail  ? ".tail"
@@ -717,6 +718,34 @@ void Pipeline::collect() {
   }
   units[dram_->name()] = hw::to_json(dram_->stats());
   r_.units = units;
+  // What each PE did, for the energy model: its own work, the stash and EMA units of the
+  // layers it updates, the links it sends on.
+  r_.pe_activity.assign(procs, {});
+  r_.pe_names.clear();
+  for (int p = 0; p < procs; ++p) {
+    const hw::ProcessingElementWork& w = pes_[p]->stats().work;
+    reports::PeActivity& a = r_.pe_activity[p];
+    a.macs = w.macs;
+    a.accumulates = w.accumulates;
+    a.vector_ops = w.vector_ops;
+    a.sram_read_bytes = w.sram_read_bytes;
+    a.sram_write_bytes = w.sram_write_bytes;
+    a.sram_capacity_bytes = srams_[p]->params().capacity_bytes;
+    r_.pe_names.push_back(pes_[p]->name());
+  }
+  for (std::size_t u = 0; u < g.layers.size(); ++u) {
+    reports::PeActivity& a = r_.pe_activity[r_.program.processor_of_node[g.update_node[u]]];
+    if (stash_[u]) {
+      a.unit_sram_read_bytes += stash_[u]->stats().bytes_read;
+      a.unit_sram_write_bytes += stash_[u]->stats().bytes_written;
+    }
+    if (ema_[u]) {
+      a.unit_sram_read_bytes += ema_[u]->stats().bytes_read;
+      a.unit_sram_write_bytes += ema_[u]->stats().bytes_written;
+      a.unit_lane_ops += ema_[u]->stats().lane_ops;
+    }
+  }
+  for (const auto& [key, link] : links_) r_.pe_activity[key.first].link_bytes += link->stats().bytes;
   r_.link_bytes = link_bytes;
   if (options_.trace_end > options_.trace_begin) {
     Json events = Json::array();

@@ -21,6 +21,7 @@
 #include "dataflow/schedule.h"
 #include "dataflow/task_program.h"
 #include "dataflow/training_graph.h"
+#include "reports/energy.h"
 #include "sim/hardware/cost_model.h"
 #include "sim/run/job.h"
 #include "workloads/reference/trainer.h"
@@ -76,6 +77,8 @@ struct HardwareResult {
   std::vector<Json> processors;                  // per PE: stats and derived figures
   std::uint64_t link_bytes = 0;
   Json units;                                    // raw counters keyed by SystemC name
+  std::vector<reports::PeActivity> pe_activity;  // per PE: the energy model's counts
+  std::vector<std::string> pe_names;
   Json trace;                                    // Chrome trace-event document (or null)
   // Training (math on):
   std::vector<reference::EpochResult> epochs;   // completed epochs

@@ -1,5 +1,6 @@
 #include "sim/run/report_parts.h"
 
+#include <algorithm>
 #include <cstdio>
 
 #include "workloads/data/checkpoint.h"
@@ -109,7 +110,7 @@ Json ops_json(const Job& job, const std::vector<reference::SpikeStats>& spikes) 
 
 std::string summary_text(const Json& report) {
   std::string s;
-  char line[256];
+  char line[512];
   const Json& net = report.at("network");
   std::snprintf(line, sizeof(line), "lpsim %s: %s, %lld parameters, %lld stages, policy %s\n",
                 report.at("mode").get<std::string>().c_str(), net.at("name").get<std::string>().c_str(),
@@ -137,6 +138,19 @@ std::string summary_text(const Json& report) {
                   mem.at("weights").get<double>() / 1e6, mem.at("optimizer").get<double>() / 1e6,
                   mem.at("stash").get<double>() / 1e6, mem.at("ema").get<double>() / 1e6,
                   mem.at("activations").get<double>() / 1e6, mem.at("total").get<double>() / 1e6);
+    s += line;
+  }
+  if (report.contains("energy") && !report.at("energy").is_null()) {
+    const Json& en = report.at("energy");
+    const Json& c = en.at("by_component_pj");
+    const double total = std::max(1e-30, c.at("total").get<double>());
+    auto pct = [&](const char* k) { return 100.0 * c.at(k).get<double>() / total; };
+    std::snprintf(line, sizeof(line),
+                  "energy: %.4g uJ per minibatch (%s): MAC %.1f%%, vector %.1f%%, SRAM %.1f%%, "
+                  "DRAM %.1f%%, link %.1f%%, units %.1f%%, static %.1f%%\n",
+                  en.at("per_minibatch_pj").get<double>() / 1e6,
+                  en.at("source").get<std::string>().c_str(), pct("mac"), pct("vector"),
+                  pct("sram"), pct("dram"), pct("link"), pct("units"), pct("static"));
     s += line;
   }
   const Json& ops = report.at("ops").at("per_minibatch");

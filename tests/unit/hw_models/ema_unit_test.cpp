@@ -58,6 +58,7 @@ TEST(EmaRecomputeUnit, UpdateReturnsAtOnceAndReconstructWaitsForQueuedUpdates) {
   EXPECT_EQ(stats.peak_bytes, 4000u);
   EXPECT_EQ(stats.bytes_read, 3u * 4000u);
   EXPECT_EQ(stats.bytes_written, 2u * 4000u);
+  EXPECT_EQ(stats.lane_ops, 2u * 2u * 1000u + 1000u);  // two updates, one reconstruction
 }
 
 TEST(EmaRecomputeUnit, EmaWeightReconstructionCostsNoCycles) {
@@ -78,6 +79,7 @@ TEST(EmaRecomputeUnit, EmaWeightReconstructionCostsNoCycles) {
   EXPECT_EQ(ema.stats().caller_wait_cycles, 126u);
   EXPECT_EQ(ema.stats().busy_cycles, 252u);
   EXPECT_EQ(ema.stats().reconstructions, 2u);
+  EXPECT_EQ(ema.stats().lane_ops, 2u * 2u * 1000u);  // ema_weight reads W̄: no lane work
 }
 
 TEST(EmaRecomputeUnit, ReconstructionNeverSeesALaterUpdate) {
@@ -120,9 +122,10 @@ TEST(EmaRecomputeUnit, StatsJsonHasRawCounters) {
   stats.peak_bytes = 5;
   stats.bytes_read = 6;
   stats.bytes_written = 7;
+  stats.lane_ops = 8;
   EXPECT_EQ(to_json(stats), nlohmann::json::parse(R"({"updates": 1, "reconstructions": 2,
       "busy_cycles": 3, "caller_wait_cycles": 4, "peak_bytes": 5, "bytes_read": 6,
-      "bytes_written": 7})"));
+      "bytes_written": 7, "lane_ops": 8})"));
 }
 
 }  // namespace

@@ -1,0 +1,127 @@
+// reports/energy: the energy reference table read strictly, SRAM energy interpolated in
+// log(capacity)-log(energy), and each component the product of a count and a table entry.
+#include "reports/energy.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <string>
+
+#include "sim/core/errors.h"
+
+namespace lpsim::reports {
+namespace {
+
+EnergyTable read(const Json& doc) {
+  ObjectReader r(doc, "config.json", "/hw/energy");
+  return read_energy_table(r);
+}
+
+std::string error_of(const Json& doc) {
+  try {
+    read(doc);
+  } catch (const ConfigError& e) {
+    return e.what();
+  }
+  return "";
+}
+
+TEST(EnergyTable, DefaultsAreHorowitz2014) {
+  const EnergyTable t = read(default_energy_document());
+  EXPECT_EQ(t.precision, "fp32");
+  EXPECT_DOUBLE_EQ(t.mac_pj, 3.7 + 0.9);  // fp32 multiply + add
+  EXPECT_DOUBLE_EQ(t.accumulate_pj, 0.9);
+  EXPECT_DOUBLE_EQ(t.dram_pj_per_byte, 1300.0 / 8);  // 1.3 nJ per 64-bit access
+  // 10, 20 and 100 pJ per 64-bit read at 8 KB, 32 KB, 1 MB.
+  EXPECT_DOUBLE_EQ(sram_read_pj_per_byte(t, 8192), 10.0 / 8);
+  EXPECT_DOUBLE_EQ(sram_read_pj_per_byte(t, 32768), 20.0 / 8);
+  EXPECT_NEAR(sram_read_pj_per_byte(t, 1 << 20), 100.0 / 8, 1e-12);
+}
+
+TEST(EnergyTable, PrecisionPicksItsColumn) {
+  Json doc = default_energy_document();
+  doc["precision"] = "fp16";
+  const EnergyTable t = read(doc);
+  EXPECT_DOUBLE_EQ(t.mac_pj, 1.5);
+  EXPECT_DOUBLE_EQ(t.accumulate_pj, 0.4);
+}
+
+TEST(SramEnergy, InterpolatesLogLogAndExtendsTheNearestSegment) {
+  Json doc = default_energy_document();
+  doc["sram_pj_per_byte"] = Json::parse(
+      R"([{"capacity_bytes": 1000, "read": 1.0, "write": 2.0},
+          {"capacity_bytes": 100000, "read": 100.0, "write": 2.0}])");
+  const EnergyTable t = read(doc);
+  // Halfway in log capacity is halfway in log energy: sqrt(1 * 100).
+  EXPECT_NEAR(sram_read_pj_per_byte(t, 10000), 10.0, 1e-12);
+  EXPECT_NEAR(sram_write_pj_per_byte(t, 10000), 2.0, 1e-12);
+  // Beyond the points: slope 1 in log-log both ways.
+  EXPECT_NEAR(sram_read_pj_per_byte(t, 1e7), 1e4, 1e-6);
+  EXPECT_NEAR(sram_read_pj_per_byte(t, 10), 0.01, 1e-15);
+  // Monotone between the points.
+  double last = 0;
+  for (double c = 1000; c <= 100000; c *= 1.5) {
+    const double e = sram_read_pj_per_byte(t, c);
+    EXPECT_GT(e, last);
+    last = e;
+  }
+}
+
+TEST(PeEnergy, EachComponentIsCountTimesTableEntry) {
+  Json doc = default_energy_document();
+  doc["pe_static_mw"] = 2.0;
+  doc["sram_static_nw_per_byte"] = 0.5;
+  const EnergyTable t = read(doc);
+  PeActivity a;
+  a.macs = 1000;
+  a.accumulates = 10;
+  a.vector_ops = 300;
+  a.sram_read_bytes = 4096;
+  a.sram_write_bytes = 1024;
+  a.unit_sram_read_bytes = 512;
+  a.unit_sram_write_bytes = 256;
+  a.unit_lane_ops = 64;
+  a.dram_bytes = 80;
+  a.link_bytes = 40;
+  a.sram_capacity_bytes = 32768;  // 2.5 pJ per byte
+  const EnergyBreakdown e = pe_energy(t, a, 100.0);
+  EXPECT_DOUBLE_EQ(e.mac, 1000 * 4.6 + 10 * 0.9);
+  EXPECT_DOUBLE_EQ(e.vector, 300 * 0.9);
+  EXPECT_DOUBLE_EQ(e.sram, (4096 + 1024) * 2.5);
+  EXPECT_DOUBLE_EQ(e.units, (512 + 256) * 2.5 + 64 * 0.9);
+  EXPECT_DOUBLE_EQ(e.dram, 80 * 162.5);
+  EXPECT_DOUBLE_EQ(e.link, 40 * 12.5);
+  EXPECT_DOUBLE_EQ(e.statics, (2.0 + 1e-6 * 0.5 * 32768) * 100.0);
+  EXPECT_DOUBLE_EQ(e.total(), e.mac + e.vector + e.sram + e.units + e.dram + e.link + e.statics);
+  const Json j = energy_json(t, {a, a}, {"top.pe0", "top.pe1"}, 100.0, 4, 8);
+  EXPECT_DOUBLE_EQ(j.at("total_pj").get<double>(), 2 * e.total());
+  EXPECT_DOUBLE_EQ(j.at("per_minibatch_pj").get<double>(), 2 * e.total() / 4);
+  EXPECT_DOUBLE_EQ(j.at("per_sample_pj").get<double>(), 2 * e.total() / 32);
+  EXPECT_EQ(j.at("per_pe").at(1).at("name"), "top.pe1");
+}
+
+TEST(EnergyTableFaults, NameTheFieldAndTheExpectation) {
+  Json doc = default_energy_document();
+  doc["precision"] = "bf16";
+  EXPECT_NE(error_of(doc).find("/hw/energy/mac_pj/bf16"), std::string::npos) << error_of(doc);
+  doc = default_energy_document();
+  doc["sram_pj_per_byte"][1]["capacity_bytes"] = 4096;
+  EXPECT_NE(error_of(doc).find("/hw/energy/sram_pj_per_byte/1/capacity_bytes"), std::string::npos)
+      << error_of(doc);
+  EXPECT_NE(error_of(doc).find("ascending"), std::string::npos);
+  doc = default_energy_document();
+  doc["dram_pj_per_byte"] = -1;
+  EXPECT_NE(error_of(doc).find("/hw/energy/dram_pj_per_byte"), std::string::npos);
+  doc = default_energy_document();
+  doc["sram_pj_per_byte"] = Json::array();
+  EXPECT_NE(error_of(doc).find("at least one"), std::string::npos);
+  doc = default_energy_document();
+  doc["dram_pj_per_bit"] = 1;
+  EXPECT_NE(error_of(doc).find("dram_pj_per_bit"), std::string::npos);
+  doc = default_energy_document();
+  doc["mac_pj"]["fp8"] = "cheap";
+  EXPECT_NE(error_of(doc).find("/hw/energy/mac_pj/fp8"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace lpsim::reports
