@@ -132,8 +132,9 @@ EnergyBreakdown& EnergyBreakdown::operator+=(const EnergyBreakdown& o) {
 EnergyBreakdown pe_energy(const EnergyTable& table, const PeActivity& a, double time_ns) {
   const auto d = [](std::uint64_t n) { return static_cast<double>(n); };
   const double capacity = d(a.sram_capacity_bytes);
-  const double read = sram_read_pj_per_byte(table, capacity);
-  const double write = sram_write_pj_per_byte(table, capacity);
+  const double bank = d(std::min(a.sram_bank_bytes, a.sram_capacity_bytes));
+  const double read = sram_read_pj_per_byte(table, bank);
+  const double write = sram_write_pj_per_byte(table, bank);
   EnergyBreakdown e;
   e.mac = d(a.macs) * table.mac_pj + d(a.accumulates) * table.accumulate_pj;
   e.vector = d(a.vector_ops) * table.vector_op_pj;
@@ -158,10 +159,10 @@ Json energy_json(const EnergyTable& table, const std::vector<PeActivity>& pes,
     total += e;
     Json j = breakdown_json(e);
     j["name"] = names[p];
-    j["sram_read_pj_per_byte"] =
-        sram_read_pj_per_byte(table, static_cast<double>(pes[p].sram_capacity_bytes));
-    j["sram_write_pj_per_byte"] =
-        sram_write_pj_per_byte(table, static_cast<double>(pes[p].sram_capacity_bytes));
+    const auto bank =
+        static_cast<double>(std::min(pes[p].sram_bank_bytes, pes[p].sram_capacity_bytes));
+    j["sram_read_pj_per_byte"] = sram_read_pj_per_byte(table, bank);
+    j["sram_write_pj_per_byte"] = sram_write_pj_per_byte(table, bank);
     per_pe.push_back(j);
   }
   const double n = static_cast<double>(std::max<std::int64_t>(1, minibatches));

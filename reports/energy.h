@@ -5,7 +5,8 @@
 // Contract: the table is configuration (`hw.energy`, read strictly by read_energy_table);
 // every figure here is derived from raw counters, never measured inside a module. Energies
 // are in pJ; static power is in mW per PE and in nW per SRAM byte of capacity, and
-// mW · ns = pJ. The SRAM energy per byte of a bank of capacity C comes from the table's
+// mW · ns = pJ. An SRAM access reaches one bank of min(bank, capacity) bytes; the energy per
+// byte of a bank of capacity C comes from the table's
 // (capacity, pJ/byte) points by linear interpolation in log(capacity)-log(energy) space,
 // extended beyond the first and last point with the slope of the nearest segment (one
 // point: constant).
@@ -59,6 +60,7 @@ struct PeActivity {
   std::uint64_t dram_bytes = 0;
   std::uint64_t link_bytes = 0;  // sent
   std::uint64_t sram_capacity_bytes = 0;
+  std::uint64_t sram_bank_bytes = 0;  // the bank an access reaches: its energy per byte
 };
 
 struct EnergyBreakdown {  // pJ

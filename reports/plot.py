@@ -7,6 +7,8 @@
 One report gives:
   loss_accuracy.png    train/test loss and accuracy per epoch (runs with the math)
   utilization.png      busy / stall / idle share of the total cycles per PE (hardware modes)
+  energy.png           energy per minibatch of each PE, stacked by component (MAC, vector,
+                       SRAM, DRAM, link, stash/EMA units, static; hardware modes)
   memory_by_stage.png  measured memory by kind per processor, stacked, with the analytic
                        total of each processor marked (hardware modes)
   timeline.png         the pipeline timeline, with --trace: a Chrome trace-event file (`lpsim
@@ -21,6 +23,7 @@ A sweep gives:
   pareto.png           cycles per minibatch against total measured memory, one point per
                        design point, colour = final test accuracy, the Pareto front (fewer
                        cycles and less memory) joined and ringed in red
+  pareto_energy.png    the same against energy per minibatch (summary.energy_per_minibatch_pj)
   Each SWEEP file is `lpsim sweep`'s sweep.json ({"points": [{"values", "status",
   "summary", "final_test_accuracy"}, ...]}: failed points are skipped), a report, or a JSON
   array whose items are reports or objects {"point": {...}, "summary": {...},
@@ -150,6 +153,45 @@ def plot_utilization(plt, report, out_dir):
     fig.suptitle(run_title(report), fontsize=10)
     fig.tight_layout()
     return save(fig, out_dir, "utilization.png")
+
+
+ENERGY_COMPONENTS = [("mac", "MAC", "#4c72b0"), ("vector", "vector", "#55a868"),
+                     ("sram", "SRAM", "#dd8452"), ("dram", "DRAM", "#c44e52"),
+                     ("link", "link", "#8172b3"), ("units", "stash/EMA units", "#937860"),
+                     ("static", "static", "#8c8c8c")]
+
+
+def plot_energy(plt, report, out_dir):
+    energy = report.get("energy")
+    if not energy or not energy.get("per_pe"):
+        skip("energy.png", f"no energy figures (mode {report.get('mode')})")
+        return None
+    pes = energy["per_pe"]
+    minibatches = max(1, (report.get("summary") or {}).get("minibatches") or 1)
+    factor = 1e6 * minibatches  # pJ over the run -> uJ per minibatch
+    names = [p.get("name", str(i)).split(".")[-1] for i, p in enumerate(pes)]
+    fig, ax = plt.subplots(figsize=(max(5.5, 0.7 * len(pes) + 4), 4))
+    x = list(range(len(pes)))
+    bottom = [0.0] * len(pes)
+    for key, label, colour in ENERGY_COMPONENTS:
+        values = [p[key] / factor for p in pes]
+        if not any(values):
+            continue
+        ax.bar(x, values, bottom=bottom, color=colour, label=label)
+        bottom = [b + v for b, v in zip(bottom, values)]
+    ax.set_xticks(x)
+    ax.set_xticklabels(names, rotation=0 if len(pes) <= 8 else 90)
+    ax.set_ylabel("energy per minibatch (uJ)")
+    by = energy["by_component_pj"]
+    total = by["total"] or 1.0
+    shares = ", ".join(f"{label} {100 * by[key] / total:.1f}%" for key, label, _ in ENERGY_COMPONENTS
+                       if by[key] > 0)
+    ax.set_title(f"{energy['per_minibatch_pj'] / 1e6:,.4g} uJ per minibatch ({energy['source']})\n"
+                 f"{shares}", fontsize=8)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8)
+    fig.suptitle(run_title(report), fontsize=10)
+    fig.tight_layout()
+    return save(fig, out_dir, "energy.png")
 
 
 def plot_memory_by_stage(plt, report, out_dir):
@@ -341,6 +383,7 @@ def pareto_front(points):
 
 def plot_sweep(plt, paths, out_dir):
     rows = []
+    energy_rows = []
     for where, entry, fallback in sweep_items(paths):
         if entry.get("status", "ok") not in ("ok", "complete"):
             skip(f"point {where}", f"status {entry.get('status')}")
@@ -357,6 +400,9 @@ def plot_sweep(plt, paths, out_dir):
         if accuracy is None:
             accuracy = entry.get("final_test_accuracy")
         rows.append((float(cycles), float(memory), accuracy, point_label(entry, fallback)))
+        if summary.get("energy_per_minibatch_pj") is not None:
+            energy_rows.append((float(cycles), float(summary["energy_per_minibatch_pj"]) / 1e6,
+                                accuracy, point_label(entry, fallback)))
     if not rows:
         skip("pareto.png", "no point has cycles and memory")
         return None
@@ -399,7 +445,44 @@ def plot_sweep(plt, paths, out_dir):
                  fontsize=10)
     ax.grid(alpha=0.3)
     fig.tight_layout()
-    return save(fig, out_dir, "pareto.png")
+    written = save(fig, out_dir, "pareto.png")
+    if energy_rows:
+        plot_energy_front(plt, energy_rows, out_dir)
+    else:
+        skip("pareto_energy.png", "no point has an energy figure")
+    return written
+
+
+def plot_energy_front(plt, rows, out_dir):
+    """Cycles per minibatch against energy per minibatch, the Pareto front ringed."""
+    fig, ax = plt.subplots(figsize=(7.5, 5))
+    with_acc = [r for r in rows if r[2] is not None]
+    without = [r for r in rows if r[2] is None]
+    if with_acc:
+        sc = ax.scatter([r[0] for r in with_acc], [r[1] for r in with_acc],
+                        c=[100 * r[2] for r in with_acc], cmap="viridis", s=60,
+                        edgecolors="black", linewidths=0.5, zorder=3)
+        fig.colorbar(sc, ax=ax, label="final test accuracy (%)")
+    if without:
+        ax.scatter([r[0] for r in without], [r[1] for r in without], facecolors="none",
+                   edgecolors="grey", s=60, zorder=3, label="no accuracy (timing only)")
+        ax.legend(fontsize=8)
+    points = [(r[0], r[1]) for r in rows]
+    front = pareto_front(points)
+    ax.step([points[i][0] for i in front], [points[i][1] for i in front], where="post",
+            color="#c44e52", linewidth=1, zorder=2)
+    ax.scatter([points[i][0] for i in front], [points[i][1] for i in front], s=150,
+               facecolors="none", edgecolors="#c44e52", linewidths=1.2, zorder=4)
+    if len(rows) <= 20:
+        for r in rows:
+            ax.annotate(r[3], (r[0], r[1]), textcoords="offset points", xytext=(5, 4), fontsize=7)
+    ax.set_xlabel("cycles per minibatch (steady state)")
+    ax.set_ylabel("energy per minibatch (uJ)")
+    ax.set_title(f"{len(rows)} design points; Pareto front (fewer cycles, less energy) in red",
+                 fontsize=10)
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    return save(fig, out_dir, "pareto_energy.png")
 
 
 def main(argv):
@@ -438,6 +521,7 @@ def main(argv):
             written.append(plot_loss_accuracy(plt, report, args.out))
             written.append(plot_utilization(plt, report, args.out))
             written.append(plot_memory_by_stage(plt, report, args.out))
+            written.append(plot_energy(plt, report, args.out))
             if args.trace:
                 written.append(plot_timeline(plt, args.trace, args.out, args.max_trace_events,
                                              run_title(report)))

@@ -127,6 +127,10 @@ Dram::Dram(const sc_core::sc_module_name& name, const DramParams& params)
   require_period(params_.period, this->name());
   LPSIM_ASSERT(params_.bytes_per_cycle >= 1,
                std::string(this->name()) + ": bytes_per_cycle must be >= 1");
+  LPSIM_ASSERT(params_.channels >= 1, std::string(this->name()) + ": channels must be >= 1");
+  channel_free_at_.assign(params_.channels, 0);
+  stats_.channel_busy_cycles.assign(params_.channels, 0);
+  stats_.channel_contention_cycles.assign(params_.channels, 0);
 }
 
 void Dram::refresh() {
@@ -152,14 +156,29 @@ void Dram::release(std::uint64_t bytes, const char* kind) {
   release(bytes, kind_from_name(kind, name()));
 }
 
-void Dram::transfer(std::uint64_t bytes) {
-  const ArbiterGuard channel(channel_);
-  stats_.contention_cycles += time_to_cycles(channel.waited(), params_.period);
+std::uint64_t Dram::reserve(std::uint64_t bytes, Direction direction) {
+  const std::uint64_t now = time_to_cycles(sc_core::sc_time_stamp(), params_.period);
+  std::size_t c = 0;
+  for (std::size_t i = 1; i < channel_free_at_.size(); ++i) {
+    if (channel_free_at_[i] < channel_free_at_[c]) c = i;
+  }
+  const std::uint64_t start = std::max(now, channel_free_at_[c]);
   const std::uint64_t cycles = memory_cycles(bytes, params_.bytes_per_cycle);
-  wait_cycles(cycles, params_.period);
+  channel_free_at_[c] = start + cycles;
+  stats_.contention_cycles += start - now;
+  stats_.channel_contention_cycles[c] += start - now;
   stats_.busy_cycles += cycles;
+  stats_.channel_busy_cycles[c] += cycles;
   ++stats_.transfers;
   stats_.bytes_transferred += bytes;
+  (direction == Direction::kRead ? stats_.bytes_read : stats_.bytes_written) += bytes;
+  return start + params_.latency_cycles + cycles;
+}
+
+void Dram::transfer(std::uint64_t bytes) {
+  const std::uint64_t done = reserve(bytes, Direction::kRead);
+  const std::uint64_t now = time_to_cycles(sc_core::sc_time_stamp(), params_.period);
+  wait_cycles(done - now, params_.period);
 }
 
 nlohmann::json to_json(const MemoryFootprint& footprint) {
@@ -190,8 +209,17 @@ nlohmann::json to_json(const DramStats& stats) {
   out["over_capacity_bytes"] = stats.over_capacity_bytes;
   out["transfers"] = stats.transfers;
   out["bytes_transferred"] = stats.bytes_transferred;
+  out["bytes_read"] = stats.bytes_read;
+  out["bytes_written"] = stats.bytes_written;
   out["busy_cycles"] = stats.busy_cycles;
   out["contention_cycles"] = stats.contention_cycles;
+  nlohmann::json channels = nlohmann::json::object();
+  for (std::size_t c = 0; c < stats.channel_busy_cycles.size(); ++c) {
+    channels["channel" + std::to_string(c)] = {
+        {"busy_cycles", stats.channel_busy_cycles[c]},
+        {"contention_cycles", stats.channel_contention_cycles[c]}};
+  }
+  out["channels"] = channels;
   return out;
 }
 

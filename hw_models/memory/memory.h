@@ -9,15 +9,17 @@
 // SramBank: one cycle moves up to bytes_per_cycle bytes between the bank and its PE.
 // access_cycles(bytes) = ceil(bytes / bytes_per_cycle) does not block; the PE overlaps it with
 // its compute (stretch_for_memory in pe_timing.h) and the bank counts the bytes.
-// Dram: one cycle moves up to bytes_per_cycle bytes over the one channel all callers share.
-// transfer() blocks the calling SC_THREAD while earlier callers hold the channel (first come,
-// first served, counted as contention_cycles), then for ceil(bytes / bytes_per_cycle)
-// cycles (busy_cycles).
+// Dram: `channels` channels shared by all callers; a channel moves up to bytes_per_cycle
+// bytes a cycle. reserve(bytes) does not block: at the current simulated time it takes the
+// channel that frees first (first come, first served; the wait is contention_cycles), holds
+// it for ceil(bytes / bytes_per_cycle) cycles (busy_cycles) and returns the cycle the last
+// byte arrives: start + latency_cycles + that transfer time. Callers that reserve at the same
+// simulated time are served in call order. transfer() is reserve() and a wait until then.
 
 #include <cstdint>
 #include <systemc>
+#include <vector>
 
-#include "hw_models/common/fifo_arbiter.h"
 #include "hw_models/memory/memory_params.h"
 
 namespace lpsim::hw {
@@ -66,7 +68,10 @@ class Dram : public sc_core::sc_module {
   void allocate(std::uint64_t bytes, const char* kind);
   void release(std::uint64_t bytes, MemoryKind kind);
   void release(std::uint64_t bytes, const char* kind);
-  // Moves `bytes` over the shared channel; blocks for the wait and the transfer.
+  enum class Direction { kRead, kWrite };
+  // Books `bytes` on a channel now; returns the cycle the transfer completes.
+  std::uint64_t reserve(std::uint64_t bytes, Direction direction);
+  // Moves `bytes` (a read); blocks for the wait, the latency and the transfer.
   void transfer(std::uint64_t bytes);
 
   const DramParams& params() const { return params_; }
@@ -78,7 +83,7 @@ class Dram : public sc_core::sc_module {
   const DramParams params_;
   DramStats stats_;
   FootprintTracker tracker_;
-  FifoArbiter channel_;
+  std::vector<std::uint64_t> channel_free_at_;  // cycle each channel becomes free
 };
 
 }  // namespace lpsim::hw

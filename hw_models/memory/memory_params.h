@@ -8,6 +8,7 @@
 #include <nlohmann/json_fwd.hpp>
 #include <optional>
 #include <string_view>
+#include <vector>
 #include <systemc>
 
 namespace lpsim::hw {
@@ -52,7 +53,9 @@ struct SramBankStats {
 
 struct DramParams {
   std::uint64_t capacity_bytes = 0;   // 0: unbounded (over_capacity_bytes stays 0)
-  std::uint64_t bytes_per_cycle = 1;  // channel bandwidth shared by all callers (>= 1)
+  std::uint64_t bytes_per_cycle = 1;  // bandwidth of each channel (>= 1)
+  std::uint64_t channels = 1;         // independent channels shared by all callers (>= 1)
+  std::uint64_t latency_cycles = 0;   // from a channel starting a transfer to its first byte
   sc_core::sc_time period;            // one clock cycle (> 0)
 };
 
@@ -61,8 +64,12 @@ struct DramStats {
   std::uint64_t over_capacity_bytes = 0;  // max(0, total_peak_bytes − capacity_bytes)
   std::uint64_t transfers = 0;
   std::uint64_t bytes_transferred = 0;
-  std::uint64_t busy_cycles = 0;        // channel moving data
-  std::uint64_t contention_cycles = 0;  // callers waiting for the channel held by another
+  std::uint64_t bytes_read = 0;     // reserve(.., kRead) and transfer()
+  std::uint64_t bytes_written = 0;  // reserve(.., kWrite)
+  std::uint64_t busy_cycles = 0;        // channels moving data (summed over channels)
+  std::uint64_t contention_cycles = 0;  // requests waiting for a channel held by another
+  std::vector<std::uint64_t> channel_busy_cycles;        // per channel
+  std::vector<std::uint64_t> channel_contention_cycles;  // per channel
 };
 
 // {"current_bytes": {kind..., "total"}, "peak_bytes": {kind..., "total"}, "allocations",

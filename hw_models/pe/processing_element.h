@@ -37,6 +37,15 @@ class ProcessingElement : public sc_core::sc_module {
   void block_until(const std::function<bool()>& ready, const sc_core::sc_event& event);
   // Counts time spent blocked inside another unit (the caller measured it).
   void add_stall(std::uint64_t cycles) { stats_.stall_cycles += cycles; }
+  // Counts DRAM traffic of its tasks, and time blocked waiting for DRAM reads (a stall).
+  void add_dram_traffic(std::uint64_t read_bytes, std::uint64_t write_bytes) {
+    stats_.dram_read_bytes += read_bytes;
+    stats_.dram_write_bytes += write_bytes;
+  }
+  void add_dram_stall(std::uint64_t cycles) {
+    stats_.stall_cycles += cycles;
+    stats_.dram_stall_cycles += cycles;
+  }
   // The PE's local time in cycles (simulated time plus unsynchronised work).
   std::uint64_t now_cycles() const;
 

@@ -32,6 +32,9 @@ struct ProcessingElementStats {
   std::uint64_t stall_cycles = 0;  // cycles blocked on inputs, back-pressure or a unit
   std::uint64_t last_busy_cycle = 0;  // the cycle its last task ended
   ProcessingElementWork work;         // summed over the tasks run
+  std::uint64_t dram_read_bytes = 0;    // its tasks' reads of residents placed in DRAM
+  std::uint64_t dram_write_bytes = 0;   // and writes
+  std::uint64_t dram_stall_cycles = 0;  // the part of stall_cycles waiting for DRAM reads
 };
 
 inline nlohmann::json to_json(const ProcessingElementStats& s) {
@@ -43,7 +46,10 @@ inline nlohmann::json to_json(const ProcessingElementStats& s) {
           {"accumulates", s.work.accumulates},
           {"vector_ops", s.work.vector_ops},
           {"sram_read_bytes", s.work.sram_read_bytes},
-          {"sram_write_bytes", s.work.sram_write_bytes}};
+          {"sram_write_bytes", s.work.sram_write_bytes},
+          {"dram_read_bytes", s.dram_read_bytes},
+          {"dram_write_bytes", s.dram_write_bytes},
+          {"dram_stall_cycles", s.dram_stall_cycles}};
 }
 
 }  // namespace lpsim::hw

@@ -97,6 +97,24 @@ Json hardware_report(run::Job& job, const hardware::HardwareResult& r, bool math
       {"final_test_accuracy", math ? Json(r.final_test_accuracy) : Json(nullptr)}};
   report["processors"] = r.processors;
   report["memory_by_stage"] = stages;
+  Json placement = Json::array();
+  for (std::size_t p = 0; p < r.memory_plan.pe.size(); ++p) {
+    const hw::Placement& pl = r.memory_plan.pe[p];
+    Json sram = Json::object(), dram = Json::object();
+    for (std::size_t k = 0; k < hw::kResidentKinds; ++k) {
+      const char* name = hw::resident_kind_name(static_cast<hw::ResidentKind>(k));
+      sram[name] = pl.sram_bytes[k];
+      dram[name] = pl.dram_bytes[k];
+    }
+    placement.push_back({{"processor", p},
+                         {"capacity_bytes", pl.capacity_bytes},
+                         {"staging_bytes", pl.staging_bytes},
+                         {"staging_task", r.memory_plan.staging_task[p]},
+                         {"sram_bytes", sram},
+                         {"dram_bytes", dram},
+                         {"sram_total_bytes", pl.sram_total()}});
+  }
+  report["memory_placement"] = placement;
   report["layers"] = run::layers_json(job, [&] {
     std::vector<std::int64_t> d;
     for (const auto& l : r.graph.layers) d.push_back(l.delay);
@@ -106,6 +124,10 @@ Json hardware_report(run::Job& job, const hardware::HardwareResult& r, bool math
   report["energy"] = reports::energy_json(
       hw.energy, r.pe_activity, r.pe_names,
       static_cast<double>(r.total_cycles) * hw.period_ns, r.minibatches, job.config.batch_size);
+  report["summary"]["energy_per_minibatch_pj"] = report["energy"].at("per_minibatch_pj");
+  std::uint64_t dram_bytes = 0;
+  for (const auto& a : r.pe_activity) dram_bytes += a.dram_bytes;
+  report["summary"]["dram_bytes"] = dram_bytes;
   report["ops"] = run::ops_json(job, r.spikes);
   report["training"] = math ? run::training_json(r.epochs, r.final_test_accuracy)
                              : Json{{"epochs", Json::array()}, {"final_test_accuracy", nullptr}};

@@ -2,6 +2,7 @@
 
 #include <cstdio>
 
+#include "hw_models/memory/placement.h"
 #include "sim/core/errors.h"
 #include "workloads/models/builtin.h"
 
@@ -88,8 +89,10 @@ Json default_document() {
     "hw": {"clock": {"period_ns": 1.0},
            "pe": {"rows": 32, "cols": 32, "dataflow": "os"},
            "vector": {"lanes": 32},
-           "sram": {"bytes_per_cycle": 256, "capacity_bytes": 67108864},
-           "dram": {"bytes_per_cycle": 64},
+           "sram": {"bytes_per_cycle": 256, "capacity_bytes": 67108864, "bank_bytes": 1048576,
+                    "placement": ["weights", "optimizer", "gradients", "ema", "in_flight",
+                                  "stash", "activations"]},
+           "dram": {"bytes_per_cycle": 64, "channels": 1, "latency_cycles": 100},
            "link": {"latency_cycles": 20, "bytes_per_cycle": 32},
            "ema_unit": {"lanes": 16}}
   })");
@@ -212,11 +215,40 @@ Config load_config(const std::string& path, const std::vector<std::string>& over
       ObjectReader s = hw.object("sram");
       h.sram_bytes_per_cycle = s.integer("bytes_per_cycle", 1, std::int64_t{1} << 30);
       h.sram_capacity_bytes = s.integer("capacity_bytes", 1, std::int64_t{1} << 50);
+      h.sram_bank_bytes = s.integer("bank_bytes", 1, std::int64_t{1} << 50);
+      const Json& order = s.array("placement");
+      std::vector<bool> seen(hw::kResidentKinds, false);
+      h.sram_placement.clear();
+      for (std::size_t i = 0; i < order.size(); ++i) {
+        const std::string where = pointer_append(s.pointer("placement"), i);
+        const auto kind = order[i].is_string()
+                              ? hw::try_parse_resident_kind(order[i].get<std::string>())
+                              : std::nullopt;
+        if (!kind) {
+          throw ConfigError(file, where,
+                            "found " + describe_value(order[i]) +
+                                ", expected a resident kind: weights, optimizer, gradients, "
+                                "ema, in_flight, stash or activations");
+        }
+        if (seen[static_cast<std::size_t>(*kind)]) {
+          throw ConfigError(file, where, "\"" + order[i].get<std::string>() + "\" appears twice");
+        }
+        seen[static_cast<std::size_t>(*kind)] = true;
+        h.sram_placement.push_back(order[i].get<std::string>());
+      }
+      if (h.sram_placement.size() != hw::kResidentKinds) {
+        throw ConfigError(file, s.pointer("placement"),
+                          "expected every resident kind once (weights, optimizer, gradients, ema, "
+                          "in_flight, stash, activations), found " +
+                              std::to_string(h.sram_placement.size()));
+      }
       s.finish();
     }
     {
       ObjectReader d = hw.object("dram");
       h.dram_bytes_per_cycle = d.integer("bytes_per_cycle", 1, std::int64_t{1} << 30);
+      h.dram_channels = d.integer("channels", 1, 1024);
+      h.dram_latency_cycles = d.integer("latency_cycles", 0, std::int64_t{1} << 30);
       d.finish();
     }
     {

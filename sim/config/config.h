@@ -43,7 +43,11 @@ struct HwConfig {
   std::int64_t vector_lanes = 32;
   std::int64_t sram_bytes_per_cycle = 256;
   std::int64_t sram_capacity_bytes = 64ll << 20;
-  std::int64_t dram_bytes_per_cycle = 64;
+  std::int64_t sram_bank_bytes = 1ll << 20;
+  std::int64_t dram_bytes_per_cycle = 64;  // per channel
+  std::int64_t dram_channels = 1;
+  std::int64_t dram_latency_cycles = 100;
+  std::vector<std::string> sram_placement;  // resident kinds, SRAM first (hw.sram.placement)
   std::int64_t link_latency_cycles = 20;
   std::int64_t link_bytes_per_cycle = 32;
   std::int64_t ema_lanes = 16;

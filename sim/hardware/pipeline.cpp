@@ -78,8 +78,12 @@ class Pipeline : public sc_core::sc_module {
 
  private:
   void program(int p, hw::ProcessingElement& pe);
+  // `next` is the task this PE runs after it (node, minibatch), or node -1: its DRAM reads
+  // are prefetched while this one computes.
   void run_task(const dataflow::ProgramEntry& entry, std::int64_t m, hw::ProcessingElement& pe,
-                int p);
+                int p, std::pair<int, std::int64_t> next);
+  // The DRAM reads of task (node, m) on PE p: waits for those not yet arrived.
+  void await_dram_reads(int node, std::int64_t m, hw::ProcessingElement& pe, int p);
   void math(int node, dataflow::NodePart part, std::int64_t m);
   void load_minibatch(std::int64_t n);
   // The link from processor ps to pd, created on first use (none when ps == pd).
@@ -93,6 +97,9 @@ class Pipeline : public sc_core::sc_module {
   std::vector<std::vector<int>> out_data_edges_;  // per node
   std::vector<std::unique_ptr<hw::ProcessingElement>> pes_;
   std::vector<std::unique_ptr<hw::SramBank>> srams_;
+  // Per PE: the task whose DRAM reads were issued ahead (prefetch) and when they arrive.
+  std::vector<std::pair<int, std::int64_t>> prefetched_for_;
+  std::vector<std::uint64_t> prefetch_done_;
   std::unique_ptr<hw::Dram> dram_;
   std::map<int, std::unique_ptr<hw::DelayBuffer>> buffers_;  // by edge
   std::map<int, std::unique_ptr<hw::DelayBuffer>> split_buffers_;  // Ba product -> tail, by node
@@ -188,8 +195,12 @@ Pipeline::Pipeline(const sc_core::sc_module_name& name, run::Job& job, const Run
   }
   hw::DramParams dp;
   dp.bytes_per_cycle = static_cast<std::uint64_t>(hw.dram_bytes_per_cycle);
+  dp.channels = static_cast<std::uint64_t>(hw.dram_channels);
+  dp.latency_cycles = static_cast<std::uint64_t>(hw.dram_latency_cycles);
   dp.period = period_;
   dram_ = std::make_unique<hw::Dram>("dram", dp);
+  prefetched_for_.assign(procs, {-1, -1});
+  prefetch_done_.assign(procs, 0);
   // A static program other than the stage program can hold a token longer: as many
   // iterations as the consumer lags the producer, plus one in transit.
   std::vector<std::int64_t> lag_of_node(g.nodes.size(), 0), lag_of_first_part(g.nodes.size(), 0);
@@ -245,11 +256,6 @@ Pipeline::Pipeline(const sc_core::sc_module_name& name, run::Job& job, const Run
   for (int u = 0; u < nu; ++u) {
     const dataflow::LayerTiming& lt = g.layers[u];
     const models::Layer& layer = job.network.layers[job.units.units[u].layer];
-    const int p = r_.program.processor_of_node[g.forward_node[u]];
-    const std::uint64_t params_bytes = static_cast<std::uint64_t>(layer.num_params()) * kScalarBytes;
-    srams_[p]->allocate(params_bytes, hw::MemoryKind::kWeights);
-    srams_[p]->allocate(params_bytes, hw::MemoryKind::kOptimizer);
-    srams_[p]->allocate(params_bytes, hw::MemoryKind::kGradients);  // the Bw -> U register
     if (lt.delay == 0 || g.ba_node[u] < 0) continue;
     const std::uint64_t weight_bytes = static_cast<std::uint64_t>(layer.weight_size()) * kScalarBytes;
     const std::string lname = [&] {
@@ -383,8 +389,24 @@ void Pipeline::math(int node, dataflow::NodePart part, std::int64_t m) {
   }
 }
 
+void Pipeline::await_dram_reads(int node, std::int64_t m, hw::ProcessingElement& pe, int p) {
+  const std::uint64_t bytes = r_.memory_plan.node[node].read_bytes;
+  if (bytes == 0) return;
+  pe.sync();
+  std::uint64_t done = prefetch_done_[p];
+  if (prefetched_for_[p] != std::make_pair(node, m)) {
+    done = dram_->reserve(bytes, hw::Dram::Direction::kRead);  // not prefetched: ask now
+  }
+  prefetched_for_[p] = {-1, -1};
+  const std::uint64_t now = pe.now_cycles();
+  if (done > now) {
+    hw::wait_cycles(done - now, period_);
+    pe.add_dram_stall(done - now);
+  }
+}
+
 void Pipeline::run_task(const dataflow::ProgramEntry& entry, std::int64_t m,
-                        hw::ProcessingElement& pe, int p) {
+                        hw::ProcessingElement& pe, int p, std::pair<int, std::int64_t> next) {
   const dataflow::TrainingGraph& g = r_.graph;
   const int node = entry.node;
   const dataflow::NodePart part = entry.part;
@@ -451,6 +473,16 @@ void Pipeline::run_task(const dataflow::ProgramEntry& entry, std::int64_t m,
       }
     }
   }
+  // DRAM: this task's reads must have arrived; the next task's reads start now, behind
+  // this one's compute; this task's writes drain after it (the staging tiles hold them).
+  const NodeDram& dram = r_.memory_plan.node[node];
+  if (consumes_inputs) await_dram_reads(node, m, pe, p);
+  if (next.first >= 0 && r_.memory_plan.node[next.first].read_bytes > 0) {
+    pe.sync();
+    prefetch_done_[p] =
+        dram_->reserve(r_.memory_plan.node[next.first].read_bytes, hw::Dram::Direction::kRead);
+    prefetched_for_[p] = next;
+  }
   if (engine_ && r_.task_instances >= math_from_) math(node, part, m);
   if (consumes_inputs) ++started_[node];
   const TaskCost& cost = r_.costs[node];
@@ -459,6 +491,13 @@ void Pipeline::run_task(const dataflow::ProgramEntry& entry, std::int64_t m,
              : part == dataflow::NodePart::kProduct ? cost.cycles - cost.tail_cycles
                                                     : cost.tail_cycles,
              part_work(cost, part));
+  if (consumes_inputs && (dram.read_bytes > 0 || dram.write_bytes > 0)) {
+    pe.add_dram_traffic(dram.read_bytes, dram.write_bytes);
+    if (dram.write_bytes > 0) {
+      pe.sync();
+      dram_->reserve(dram.write_bytes, hw::Dram::Direction::kWrite);
+    }
+  }
   if (m >= options_.trace_begin && m < options_.trace_end) {
     const char* suffix = part == dataflow::NodePart::kProduct ? ".product"
                          : part == dataflow::NodePart::kTail  ? ".tail"
@@ -587,8 +626,23 @@ void Pipeline::trace_event(int track, const std::string& name, std::uint64_t beg
 
 void Pipeline::program(int p, hw::ProcessingElement& pe) {
   const std::int64_t iterations = r_.minibatches + r_.program.max_lag;
+  const auto& entries = r_.program.entries[p];
+  // The task after entry j of iteration i that will run (as far as is known now).
+  const auto next_task = [&](std::int64_t i, std::size_t j) -> std::pair<int, std::int64_t> {
+    for (std::int64_t ii = i; ii < iterations && ii <= i + 1; ++ii) {
+      for (std::size_t jj = ii == i ? j + 1 : 0; jj < entries.size(); ++jj) {
+        const std::int64_t mm = ii - entries[jj].lag;
+        if (mm >= 0 && mm < limit_ && entries[jj].part != dataflow::NodePart::kTail) {
+          return {entries[jj].node, mm};
+        }
+        if (mm >= 0 && mm < limit_) return {-1, -1};  // a tail part: nothing to prefetch
+      }
+    }
+    return {-1, -1};
+  };
   for (std::int64_t i = 0; i < iterations; ++i) {
-    for (const auto& entry : r_.program.entries[p]) {
+    for (std::size_t j = 0; j < entries.size(); ++j) {
+      const auto& entry = entries[j];
       const std::int64_t m = i - entry.lag;
       if (limit_ == r_.minibatches && options_.stop && options_.stop()) {
         // Every minibatch whose forward began still finishes; no other one starts (all
@@ -600,7 +654,7 @@ void Pipeline::program(int p, hw::ProcessingElement& pe) {
       if (r_.graph.nodes[entry.node].kind == NodeKind::kForward) {
         forwards_started_ = std::max(forwards_started_, m + 1);
       }
-      run_task(entry, m, pe, p);
+      run_task(entry, m, pe, p, next_task(i, j));
     }
   }
 }
@@ -698,13 +752,33 @@ void Pipeline::collect() {
     if (stash_[u]) units[stash_[u]->name()] = hw::to_json(stash_[u]->stats());
     if (ema_[u]) units[ema_[u]->name()] = hw::to_json(ema_[u]->stats());
   }
+  // The residents as placed (memory_plan.h): the SRAM part in the PE's bank, the rest in
+  // DRAM; in-flight buffers count as activations there. Staging is reported apart.
+  const auto memory_kind = [](hw::ResidentKind k) {
+    switch (k) {
+      case hw::ResidentKind::kWeights:
+        return hw::MemoryKind::kWeights;
+      case hw::ResidentKind::kOptimizer:
+        return hw::MemoryKind::kOptimizer;
+      case hw::ResidentKind::kGradients:
+        return hw::MemoryKind::kGradients;
+      case hw::ResidentKind::kStash:
+        return hw::MemoryKind::kStash;
+      case hw::ResidentKind::kEma:
+        return hw::MemoryKind::kEma;
+      case hw::ResidentKind::kInFlight:
+      case hw::ResidentKind::kActivations:
+        return hw::MemoryKind::kActivations;
+    }
+    return hw::MemoryKind::kActivations;
+  };
   for (int p = 0; p < procs; ++p) {
-    const MemoryPeaks& m = r_.stage_memory[p];
-    srams_[p]->allocate(m.stash, hw::MemoryKind::kStash);
-    srams_[p]->allocate(m.ema, hw::MemoryKind::kEma);
-    srams_[p]->allocate(m.activations, hw::MemoryKind::kActivations);
-    srams_[p]->allocate(m.in_flight, hw::MemoryKind::kActivations);
-    srams_[p]->allocate(m.gradients - m.weights, hw::MemoryKind::kGradients);
+    const hw::Placement& placed = r_.memory_plan.pe[p];
+    for (std::size_t k = 0; k < hw::kResidentKinds; ++k) {
+      const hw::MemoryKind kind = memory_kind(static_cast<hw::ResidentKind>(k));
+      if (placed.sram_bytes[k] > 0) srams_[p]->allocate(placed.sram_bytes[k], kind);
+      if (placed.dram_bytes[k] > 0) dram_->allocate(placed.dram_bytes[k], kind);
+    }
     units[srams_[p]->name()] = hw::to_json(srams_[p]->stats());
     const hw::ProcessingElementStats& st = pes_[p]->stats();
     Json pj = hw::to_json(st);
@@ -731,6 +805,8 @@ void Pipeline::collect() {
     a.sram_read_bytes = w.sram_read_bytes;
     a.sram_write_bytes = w.sram_write_bytes;
     a.sram_capacity_bytes = srams_[p]->params().capacity_bytes;
+    a.sram_bank_bytes = static_cast<std::uint64_t>(job_.config.hw.sram_bank_bytes);
+    a.dram_bytes = pes_[p]->stats().dram_read_bytes + pes_[p]->stats().dram_write_bytes;
     r_.pe_names.push_back(pes_[p]->name());
   }
   for (std::size_t u = 0; u < g.layers.size(); ++u) {
@@ -805,6 +881,8 @@ HardwareResult run_hardware(run::Job& job, const RunOptions& options) {
   } else {
     r.program = dataflow::stage_program(r.graph);
   }
+  r.memory_plan = plan_memory(r.graph, r.program, job.network, job.units, job.config.hw,
+                              job.config.source);
   r.minibatches = job.batches_per_epoch * job.config.epochs;
   // The delays the hardware realises (retimed graph) must be the ones the reference
   // trainer uses (formula 2·S(l)).

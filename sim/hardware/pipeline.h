@@ -23,6 +23,7 @@
 #include "dataflow/training_graph.h"
 #include "reports/energy.h"
 #include "sim/hardware/cost_model.h"
+#include "sim/hardware/memory_plan.h"
 #include "sim/run/job.h"
 #include "workloads/reference/trainer.h"
 
@@ -64,6 +65,7 @@ struct HardwareResult {
   std::optional<dataflow::Schedule> schedule;  // when pipeline.processors is set
   dataflow::TaskGraph task_graph;
   std::vector<TaskCost> costs;
+  MemoryPlan memory_plan;  // SRAM/DRAM placement per PE, DRAM bytes per task instance
   std::int64_t minibatches = 0;
   std::uint64_t total_cycles = 0;
   double cycles_per_minibatch = 0.0;  // steady state

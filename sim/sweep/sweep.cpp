@@ -223,7 +223,7 @@ void write_aggregate(const std::string& out_dir, const std::string& base_config,
     for (const auto& [ptr, value] : points.front().values) csv += "," + ptr;
   }
   csv += ",status,total_cycles,cycles_per_minibatch,memory_total_bytes,link_bytes,"
-         "final_test_accuracy\n";
+         "energy_per_minibatch_pj,final_test_accuracy\n";
   auto field = [](const Json& j) { return j.is_null() ? std::string() : j.dump(); };
   for (const auto& p : points) {
     const PointResult& r = results[p.index];
@@ -253,9 +253,10 @@ void write_aggregate(const std::string& out_dir, const std::string& base_config,
              field(summary.contains("memory_peak_bytes") ? summary["memory_peak_bytes"].value("total", Json())
                                                          : Json()) +
              "," + field(summary.value("link_bytes", Json())) + "," +
+             field(summary.value("energy_per_minibatch_pj", Json())) + "," +
              field(training.value("final_test_accuracy", Json()));
     } else {
-      csv += ",,,,,";
+      csv += ",,,,,,";
     }
     csv += "\n";
   }

@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <fstream>
+#include <map>
 #include <sstream>
 
 #include "sim/core/json_reader.h"
@@ -219,6 +220,50 @@ TEST(SweepCommand, RunsEveryPointRecordsFailuresAndResumes) {
   ASSERT_EQ(again.exit_code, 0) << again.err;
   EXPECT_NE(again.out.find("3 ok (3 already done), 3 failed"), std::string::npos) << again.out;
   EXPECT_EQ(slurp(dir + "/sweep.csv"), csv);
+}
+
+// Issue 13: more SRAM never costs cycles or energy (from one bank's size up, where an
+// access costs the same), and with ample SRAM nothing moves to or from DRAM.
+TEST(SweepCommand, CyclesAndEnergyNeverGrowWithSramCapacity) {
+  const std::string dir = ::testing::TempDir() + "/lpsim_capacity_" + std::to_string(::getpid());
+  std::system(("rm -rf " + dir).c_str());
+  const std::string grid = dir + ".grid.json";
+  const std::vector<std::int64_t> capacities = {1 << 20, 2 << 20, 4 << 20, 1 << 30};
+  {
+    std::ofstream g(grid);
+    g << R"({"grid": {"/pipeline/policy": ["stash", "ema_grad", "ema_weight"],
+                      "/hw/sram/capacity_bytes": [1048576, 2097152, 4194304, 1073741824]}})";
+  }
+  const Result r = run_lpsim({"sweep", "-q", "-j", "2", "--grid", grid, "--out", dir, "--set",
+                              "/workload/model=mlp6", "--set", "/workload/dataset/kind=synthetic",
+                              "--set",
+                              "/workload/dataset/synthetic={\"train_samples\":512,\"test_samples\":64}",
+                              "--set", "/pipeline/stability_check=false"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const Json sweep = parse_json_file(dir + "/sweep.json");
+  std::map<std::string, std::map<std::int64_t, Json>> by_policy;
+  for (const auto& p : sweep.at("points")) {
+    ASSERT_EQ(p.at("status"), "ok") << p.dump();
+    by_policy[p.at("values").at("/pipeline/policy").get<std::string>()]
+             [p.at("values").at("/hw/sram/capacity_bytes").get<std::int64_t>()] = p.at("summary");
+  }
+  ASSERT_EQ(by_policy.size(), 3u);
+  for (const auto& [policy, points] : by_policy) {
+    ASSERT_EQ(points.size(), capacities.size()) << policy;
+    for (std::size_t i = 1; i < capacities.size(); ++i) {
+      const Json& small = points.at(capacities[i - 1]);
+      const Json& large = points.at(capacities[i]);
+      EXPECT_LE(large.at("cycles_per_minibatch").get<double>(),
+                small.at("cycles_per_minibatch").get<double>()) << policy << " " << capacities[i];
+      EXPECT_LE(large.at("energy_per_minibatch_pj").get<double>(),
+                small.at("energy_per_minibatch_pj").get<double>()) << policy << " " << capacities[i];
+      EXPECT_LE(large.at("dram_bytes").get<std::uint64_t>(), small.at("dram_bytes").get<std::uint64_t>());
+    }
+    EXPECT_GT(points.at(capacities.front()).at("dram_bytes").get<std::uint64_t>(), 0u) << policy;
+    EXPECT_EQ(points.at(capacities.back()).at("dram_bytes").get<std::uint64_t>(), 0u) << policy;
+    EXPECT_LT(points.at(capacities.back()).at("cycles_per_minibatch").get<double>(),
+              points.at(capacities.front()).at("cycles_per_minibatch").get<double>()) << policy;
+  }
 }
 
 TEST(RunCommand, TraceCoversTheWindowOnEveryProcessor) {

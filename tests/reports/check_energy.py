@@ -29,8 +29,9 @@ def expected_energy(report, config):
     table = config["hw"]["energy"]
     precision = table["precision"]
     capacity = config["hw"]["sram"]["capacity_bytes"]
-    read = sram_pj_per_byte(table["sram_pj_per_byte"], capacity, "read")
-    write = sram_pj_per_byte(table["sram_pj_per_byte"], capacity, "write")
+    bank = min(capacity, config["hw"]["sram"]["bank_bytes"])
+    read = sram_pj_per_byte(table["sram_pj_per_byte"], bank, "read")
+    write = sram_pj_per_byte(table["sram_pj_per_byte"], bank, "write")
     units = report["units"]
     pes = [u for name, u in units.items() if name.startswith("top.pe")]
     e = dict(mac=0.0, vector=0.0, sram=0.0, dram=0.0, link=0.0, units=0.0, static=0.0)
@@ -46,6 +47,9 @@ def expected_energy(report, config):
             e["link"] += u["bytes"] * table["link_pj_per_byte"]
         elif name == "top.dram":
             e["dram"] += u["bytes_transferred"] * table["dram_pj_per_byte"]
+            dram_bytes = sum(pe["dram_read_bytes"] + pe["dram_write_bytes"] for pe in pes)
+            if dram_bytes != u["bytes_transferred"]:
+                raise SystemExit(f"DRAM moved {u['bytes_transferred']} bytes, the PEs count {dram_bytes}")
     time_ns = report["summary"]["total_cycles"] * report["hw"]["period_ns"]
     e["static"] = len(pes) * (table["pe_static_mw"] + 1e-6 * table["sram_static_nw_per_byte"] * capacity) * time_ns
     e["total"] = sum(e.values())

@@ -155,7 +155,7 @@ def main():
     trace = os.path.join(out, "trace.json")  # a plain array of events, with B/E pairs
     write_trace(trace, hardware)
 
-    hw_plots = ["utilization.png", "memory_by_stage.png"]
+    hw_plots = ["utilization.png", "memory_by_stage.png", "energy.png"]
     curve = ["loss_accuracy.png"]
     # (name, plot.py arguments, files expected, files that must not appear)
     runs = [
@@ -167,7 +167,7 @@ def main():
          curve + hw_plots + ["timeline.png"], []),
         ("no_trace", [reports["hardware_scheduled"]], curve + hw_plots, ["timeline.png"]),
         ("lpsim_sweep", ["--sweep", os.path.join(args.reports, "sweep", "sweep.json")],
-         ["pareto.png"], []),
+         ["pareto.png", "pareto_energy.png"], []),
     ]
     sweep = []
     for path in reports.values():
@@ -178,7 +178,7 @@ def main():
     sweep_path = os.path.join(out, "reports_array.json")
     with open(sweep_path, "w", encoding="utf-8") as f:
         json.dump(sweep, f)
-    runs.append(("reports_array", ["--sweep", sweep_path], ["pareto.png"], []))
+    runs.append(("reports_array", ["--sweep", sweep_path], ["pareto.png", "pareto_energy.png"], []))
 
     failures = 0
     for name, plot_args, expected, absent in runs:

@@ -122,6 +122,31 @@ TEST(Dram, TransfersSerialiseFirstComeFirstServed) {
   EXPECT_EQ(dram.stats().contention_cycles, 17u);
 }
 
+TEST(Dram, ChannelsServeInParallelAfterTheirLatency) {
+  DramParams params;
+  params.bytes_per_cycle = 10;
+  params.channels = 2;
+  params.latency_cycles = 5;
+  params.period = test_period();
+  Dram dram("dram", params);
+  std::vector<std::uint64_t> done;
+  Driver d("d", [&] {
+    done.push_back(dram.reserve(100, Dram::Direction::kRead));   // ch0 0..10, data at 15
+    done.push_back(dram.reserve(50, Dram::Direction::kWrite));   // ch1 0..5, at 10
+    done.push_back(dram.reserve(20, Dram::Direction::kRead));    // ch1 5..7 (waits 5), at 12
+    wait_test_cycles(20);
+    done.push_back(dram.reserve(10, Dram::Direction::kRead));    // ch1 (freed first) 20..21
+  });
+  simulate();
+  EXPECT_EQ(done, (std::vector<std::uint64_t>{15, 10, 12, 26}));
+  EXPECT_EQ(dram.stats().bytes_read, 130u);
+  EXPECT_EQ(dram.stats().bytes_written, 50u);
+  EXPECT_EQ(dram.stats().channel_busy_cycles, (std::vector<std::uint64_t>{10, 8}));
+  EXPECT_EQ(dram.stats().channel_contention_cycles, (std::vector<std::uint64_t>{0, 5}));
+  EXPECT_EQ(dram.stats().contention_cycles, 5u);
+  EXPECT_EQ(to_json(dram.stats()).at("channels").at("channel1").at("busy_cycles"), 8);
+}
+
 TEST(Dram, ZeroCapacityIsUnbounded) {
   DramParams params;
   params.period = test_period();

@@ -83,7 +83,8 @@ TEST(PeEnergy, EachComponentIsCountTimesTableEntry) {
   a.unit_lane_ops = 64;
   a.dram_bytes = 80;
   a.link_bytes = 40;
-  a.sram_capacity_bytes = 32768;  // 2.5 pJ per byte
+  a.sram_capacity_bytes = 1 << 20;
+  a.sram_bank_bytes = 32768;  // 2.5 pJ per byte
   const EnergyBreakdown e = pe_energy(t, a, 100.0);
   EXPECT_DOUBLE_EQ(e.mac, 1000 * 4.6 + 10 * 0.9);
   EXPECT_DOUBLE_EQ(e.vector, 300 * 0.9);
@@ -91,13 +92,17 @@ TEST(PeEnergy, EachComponentIsCountTimesTableEntry) {
   EXPECT_DOUBLE_EQ(e.units, (512 + 256) * 2.5 + 64 * 0.9);
   EXPECT_DOUBLE_EQ(e.dram, 80 * 162.5);
   EXPECT_DOUBLE_EQ(e.link, 40 * 12.5);
-  EXPECT_DOUBLE_EQ(e.statics, (2.0 + 1e-6 * 0.5 * 32768) * 100.0);
+  EXPECT_DOUBLE_EQ(e.statics, (2.0 + 1e-6 * 0.5 * (1 << 20)) * 100.0);  // the whole capacity
   EXPECT_DOUBLE_EQ(e.total(), e.mac + e.vector + e.sram + e.units + e.dram + e.link + e.statics);
   const Json j = energy_json(t, {a, a}, {"top.pe0", "top.pe1"}, 100.0, 4, 8);
   EXPECT_DOUBLE_EQ(j.at("total_pj").get<double>(), 2 * e.total());
   EXPECT_DOUBLE_EQ(j.at("per_minibatch_pj").get<double>(), 2 * e.total() / 4);
   EXPECT_DOUBLE_EQ(j.at("per_sample_pj").get<double>(), 2 * e.total() / 32);
   EXPECT_EQ(j.at("per_pe").at(1).at("name"), "top.pe1");
+  // A bank larger than the SRAM is the SRAM.
+  a.sram_capacity_bytes = 8192;
+  a.sram_bank_bytes = 1 << 20;
+  EXPECT_DOUBLE_EQ(pe_energy(t, a, 0).sram, (4096 + 1024) * 1.25);
 }
 
 TEST(EnergyTableFaults, NameTheFieldAndTheExpectation) {

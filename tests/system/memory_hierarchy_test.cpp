@@ -1,0 +1,176 @@
+// The memory hierarchy on the SystemC model (issue 13): on a small SRAM the DRAM traffic
+// the model makes equals the placement times the access table of ARCHITECTURE.md 4b
+// (re-derived here from the graph, independently of sim/hardware/memory_plan.cpp), the SRAM
+// never holds more than its capacity, tasks stall for DRAM, and the math is still the
+// reference trainer's bit for bit.
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+
+#include "sim/hardware/pipeline.h"
+#include "system_test_util.h"
+
+namespace lpsim {
+namespace {
+
+using dataflow::EdgeKind;
+using hw::ResidentKind;
+
+struct Access {
+  int node;
+  int owner;  // PE whose placement holds the resident
+  ResidentKind kind;
+  std::uint64_t bytes;
+  bool write;
+};
+
+// Every resident access one instance of each node makes (section 4b's table).
+std::vector<Access> access_table(const hardware::HardwareResult& r, const run::Job& job) {
+  const dataflow::TrainingGraph& g = r.graph;
+  const std::string policy = models::weight_policy_name(g.policy);
+  std::vector<Access> out;
+  for (std::size_t u = 0; u < g.layers.size(); ++u) {
+    const models::Layer& layer = job.network.layers[job.units.units[u].layer];
+    const std::uint64_t params = 4 * static_cast<std::uint64_t>(layer.num_params());
+    const std::uint64_t weights = 4 * static_cast<std::uint64_t>(layer.weight_size());
+    const int o = r.program.processor_of_node[g.update_node[u]];
+    const bool delayed = g.layers[u].delay > 0 && g.ba_node[u] >= 0;
+    out.push_back({g.forward_node[u], o, ResidentKind::kWeights, params, false});
+    if (g.ba_node[u] >= 0) {
+      const int ba = g.ba_node[u];
+      if (delayed && policy == "stash") {
+        out.push_back({ba, o, ResidentKind::kStash, weights, false});
+      } else if (delayed && policy == "ema_weight") {
+        out.push_back({ba, o, ResidentKind::kEma, weights, false});
+      } else {
+        out.push_back({ba, o, ResidentKind::kWeights, weights, false});
+        if (delayed && policy == "ema_grad")
+          out.push_back({ba, o, ResidentKind::kEma, weights, false});
+      }
+    }
+    out.push_back({g.bw_node[u], o, ResidentKind::kGradients, params, true});
+    const int up = g.update_node[u];
+    for (ResidentKind k :
+         {ResidentKind::kGradients, ResidentKind::kOptimizer, ResidentKind::kWeights}) {
+      out.push_back({up, o, k, params, false});
+      if (k != ResidentKind::kGradients) out.push_back({up, o, k, params, true});
+    }
+    if (delayed && policy == "stash") out.push_back({up, o, ResidentKind::kStash, weights, true});
+    if (delayed && (policy == "ema_grad" || policy == "ema_weight")) {
+      out.push_back({up, o, ResidentKind::kEma, weights, false});
+      out.push_back({up, o, ResidentKind::kEma, weights, true});
+    }
+  }
+  // Data edges: the producer writes a token into the consumer's buffer, the consumer reads it.
+  std::vector<bool> read_by_someone(g.edges.size(), false);
+  for (const auto& deps : dataflow::node_dependencies(g)) {
+    for (const auto& d : deps) {
+      if (d.edge >= 0) read_by_someone[d.edge] = true;
+    }
+  }
+  for (std::size_t e = 0; e < g.edges.size(); ++e) {
+    const dataflow::Edge& edge = g.edges[e];
+    const bool data = edge.kind == EdgeKind::kActivation || edge.kind == EdgeKind::kGradient ||
+                      edge.kind == EdgeKind::kStoredActivation;
+    if (!data || !read_by_someone[e]) continue;
+    const ResidentKind kind = edge.kind == EdgeKind::kStoredActivation ? ResidentKind::kActivations
+                                                                       : ResidentKind::kInFlight;
+    const int owner = r.program.processor_of_first_part[edge.dst];
+    const auto bytes = static_cast<std::uint64_t>(edge.bytes_per_token);
+    if (edge.src != g.input_node) out.push_back({edge.src, owner, kind, bytes, true});
+    out.push_back({edge.dst, owner, kind, bytes, false});
+  }
+  return out;
+}
+
+class SmallSram : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(SmallSram, DramTrafficIsPlacementTimesAccessTable) {
+  // 96 KiB per PE: the staging tiles fit, most residents do not.
+  run::Job job = testing::synthetic_job(
+      "mlp3", GetParam(), "per_layer", 1,
+      {"/hw/sram/capacity_bytes=98304", "/hw/dram/channels=2", "/hw/dram/latency_cycles=50"});
+  hardware::RunOptions options;
+  options.math = false;
+  const hardware::HardwareResult r = hardware::run_hardware(job, options);
+  const int procs = r.program.num_processors;
+  std::vector<std::uint64_t> want_read(procs, 0), want_write(procs, 0);
+  std::uint64_t dram_resident = 0;
+  for (const Access& a : access_table(r, job)) {
+    const hw::Placement& pl = r.memory_plan.pe[a.owner];
+    const auto k = static_cast<std::size_t>(a.kind);
+    ASSERT_GT(pl.resident_bytes[k], 0u) << "an access to a kind the PE does not hold";
+    const std::uint64_t dram = static_cast<std::uint64_t>(static_cast<long double>(a.bytes) *
+                                                          pl.dram_bytes[k] / pl.resident_bytes[k]);
+    const int runs_on = r.program.processor_of_first_part[a.node];
+    (a.write ? want_write : want_read)[runs_on] += dram * static_cast<std::uint64_t>(r.minibatches);
+  }
+  std::uint64_t total = 0;
+  int full = 0;
+  for (int p = 0; p < procs; ++p) {
+    const Json& pe = r.processors[p];
+    EXPECT_EQ(pe.at("dram_read_bytes").get<std::uint64_t>(), want_read[p]) << "PE " << p;
+    EXPECT_EQ(pe.at("dram_write_bytes").get<std::uint64_t>(), want_write[p]) << "PE " << p;
+    total += want_read[p] + want_write[p];
+    const hw::Placement& pl = r.memory_plan.pe[p];
+    for (auto b : pl.dram_bytes) dram_resident += b;
+    const Json& sram = r.units.at("top.sram" + std::to_string(p));
+    EXPECT_LE(sram.at("peak_bytes").at("total").get<std::uint64_t>() + pl.staging_bytes,
+              pl.capacity_bytes);
+    if (pl.sram_total() == pl.capacity_bytes) ++full;
+  }
+  EXPECT_GT(full, 0) << "no SRAM is full: the case does not test DRAM placement";
+  EXPECT_GT(total, 0u);
+  EXPECT_GT(dram_resident, 0u);
+  const Json& dram = r.units.at("top.dram");
+  EXPECT_EQ(dram.at("bytes_transferred").get<std::uint64_t>(), total);
+  EXPECT_EQ(dram.at("peak_bytes").at("total").get<std::uint64_t>(), dram_resident);
+  std::uint64_t stall = 0;
+  for (const Json& pe : r.processors) stall += pe.at("dram_stall_cycles").get<std::uint64_t>();
+  EXPECT_GT(stall, 0u) << "a 96 KiB SRAM must make some task wait for DRAM";
+}
+
+INSTANTIATE_TEST_SUITE_P(Policies, SmallSram,
+                         ::testing::Values("none", "stash", "ema_grad", "ema_weight"));
+
+class SmallSramMath : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(SmallSramMath, StillTrainsLikeTheReferenceBitForBit) {
+  run::Job job =
+      testing::synthetic_job("mlp6", GetParam(), "[2,2,2]", 1, {"/hw/sram/capacity_bytes=131072"});
+  const reference::TrainingResult ref = reference::train_reference(
+      job.network, job.units, job.trainer, job.init, job.train, job.test);
+  hardware::RunOptions options;
+  const hardware::HardwareResult hw = hardware::run_hardware(job, options);
+  EXPECT_TRUE(testing::bit_equal(ref.final_params, hw.final_params));
+  std::uint64_t dram = 0;
+  for (const Json& pe : hw.processors) dram += pe.at("dram_read_bytes").get<std::uint64_t>();
+  EXPECT_GT(dram, 0u);
+}
+
+INSTANTIATE_TEST_SUITE_P(Policies, SmallSramMath, ::testing::Values("stash", "ema_grad"));
+
+TEST(AmpleSram, NoDramTrafficAndTheCyclesOfTheModelWithoutIt) {
+  run::Job job = testing::synthetic_job("mlp6", "none", "per_layer", 3,
+                                        {"/hw/sram/capacity_bytes=1073741824"});
+  hardware::RunOptions options;
+  options.math = false;
+  const hardware::HardwareResult r = hardware::run_hardware(job, options);
+  EXPECT_EQ(r.units.at("top.dram").at("bytes_transferred").get<std::uint64_t>(), 0u);
+  for (const hw::Placement& pl : r.memory_plan.pe) {
+    for (auto b : pl.dram_bytes) EXPECT_EQ(b, 0u);
+  }
+  // Exactly the slowest stage's work per minibatch (HardwareTiming.SteadyStateIsSetByThe
+  // SlowestStage, which runs on the default 64 MiB).
+  std::vector<std::uint64_t> stage_cycles(r.graph.num_stages, 0);
+  for (std::size_t v = 0; v < r.graph.nodes.size(); ++v) {
+    stage_cycles[r.graph.nodes[v].stage] += r.costs[v].cycles;
+  }
+  ASSERT_GE(r.steady_state_from, 0);
+  EXPECT_DOUBLE_EQ(r.cycles_per_minibatch, static_cast<double>(*std::max_element(
+                                               stage_cycles.begin(), stage_cycles.end())));
+}
+
+}  // namespace
+}  // namespace lpsim
