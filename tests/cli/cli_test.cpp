@@ -137,6 +137,35 @@ TEST(GemmCommand, MatchesScaleSimPlusOne) {
   EXPECT_EQ(Json::parse(r.out).at("cycles").get<std::uint64_t>(), 962u);
 }
 
+TEST(GemmCommand, WithOperandsInDramReportsStallsTrafficAndEnergy) {
+  const std::vector<std::string> base = {"gemm", "--rows", "32", "--cols", "32", "--m", "512",
+                                         "--n", "512", "--k", "512", "--json", "--sram-bytes"};
+  auto run = [&](const std::string& sram, const std::string& bandwidth) {
+    std::vector<std::string> args = base;
+    args.insert(args.end(), {sram, "--dram-bytes-per-cycle", bandwidth});
+    const Result r = run_lpsim(args);
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    return Json::parse(r.out);
+  };
+  const Json small = run("65536", "16"), large = run("4194304", "16"), fast = run("65536", "256");
+  const Json& m = small.at("memory");
+  EXPECT_EQ(m.at("compute_cycles"), small.at("cycles"));
+  EXPECT_EQ(m.at("cycles").get<std::uint64_t>(),
+            m.at("compute_cycles").get<std::uint64_t>() + m.at("stall_cycles").get<std::uint64_t>());
+  EXPECT_GT(m.at("stall_cycles").get<std::uint64_t>(), 0u);
+  // B (1 MiB) does not fit in 64 KiB: it is read once per row fold (16), A once, C written once.
+  EXPECT_EQ(m.at("dram_read_bytes").get<std::uint64_t>(), 4u * 512 * 512 * (1 + 16));
+  EXPECT_EQ(m.at("dram_write_bytes").get<std::uint64_t>(), 4u * 512 * 512);
+  EXPECT_EQ(large.at("memory").at("dram_read_bytes").get<std::uint64_t>(), 4u * 512 * 512 * 2);
+  EXPECT_LT(large.at("memory").at("cycles").get<std::uint64_t>(), m.at("cycles").get<std::uint64_t>());
+  EXPECT_LT(fast.at("memory").at("cycles").get<std::uint64_t>(), m.at("cycles").get<std::uint64_t>());
+  const Json& e = m.at("energy_pj");
+  EXPECT_DOUBLE_EQ(e.at("mac").get<double>(), 512.0 * 512 * 512 * 4.6);
+  EXPECT_DOUBLE_EQ(e.at("dram").get<double>(), 162.5 * (m.at("dram_read_bytes").get<double>() +
+                                                        m.at("dram_write_bytes").get<double>()));
+  EXPECT_GT(e.at("total").get<double>(), large.at("memory").at("energy_pj").at("total").get<double>());
+}
+
 std::vector<std::string> tiny_run(const std::string& out) {
   return {"run", "-q", "--out", out, "--set", "/workload/dataset/kind=synthetic", "--set",
           "/workload/dataset/synthetic={\"train_samples\":256,\"test_samples\":64}", "--set",
