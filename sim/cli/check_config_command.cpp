@@ -1,10 +1,14 @@
 // `lpsim check-config`: validates a configuration (and everything it names: network file,
 // data set, checkpoint) without running it.
 
+#include <algorithm>
 #include <cstdio>
+#include <optional>
 #include <iostream>
 
+#include "dataflow/task_program.h"
 #include "dataflow/training_graph.h"
+#include "sim/hardware/memory_plan.h"
 #include "sim/cli/command.h"
 #include "sim/cli/options.h"
 #include "sim/run/job.h"
@@ -31,6 +35,13 @@ int run_check_config(const std::vector<std::string>& args) {
       job.network, job.units, job.partition, job.config.policy, job.config.batch_size);
   const run::MemoryEstimate mem = run::estimate_memory(job, math);
   run::check_resources(job, math);
+  // The SRAM must hold every task's staging tiles (refused here as `lpsim run` would); with
+  // pipeline.processors set the schedule decides the mapping, and `lpsim run` checks it.
+  std::optional<hardware::MemoryPlan> plan;
+  if (!job.config.processors) {
+    plan = hardware::plan_memory(graph, dataflow::stage_program(graph), job.network, job.units,
+                                 job.config.hw, job.config.source);
+  }
   std::printf("%s: ok\n", job.config.source.c_str());
   std::printf("  network %s: %lld parameters, %zu parametrised layers, %d stages, max delay %lld\n",
               job.network.name.c_str(), static_cast<long long>(job.network.num_params()),
@@ -41,6 +52,16 @@ int run_check_config(const std::vector<std::string>& args) {
               static_cast<long long>(job.batches_per_epoch));
   std::printf("  estimated memory: %.3f GB (available %.3f GB)\n", static_cast<double>(mem.total()) / 1e9,
               static_cast<double>(run::available_memory()) / 1e9);
+  if (plan) {
+    std::uint64_t staging = 0, dram = 0;
+    for (const hw::Placement& pl : plan->pe) {
+      staging = std::max(staging, pl.staging_bytes);
+      for (auto b : pl.dram_bytes) dram += b;
+    }
+    std::printf("  SRAM: %.3f MB per PE, at most %.3f MB of it staging; %.3f MB of residents in DRAM\n",
+                static_cast<double>(job.config.hw.sram_capacity_bytes) / 1e6,
+                static_cast<double>(staging) / 1e6, static_cast<double>(dram) / 1e6);
+  }
   return 0;
 }
 
