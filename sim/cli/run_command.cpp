@@ -128,6 +128,12 @@ Json hardware_report(run::Job& job, const hardware::HardwareResult& r, bool math
   std::uint64_t dram_bytes = 0;
   for (const auto& a : r.pe_activity) dram_bytes += a.dram_bytes;
   report["summary"]["dram_bytes"] = dram_bytes;
+  Json by_kind = Json::object();
+  for (std::size_t k = 0; k < hw::kResidentKinds; ++k) {
+    by_kind[hw::resident_kind_name(static_cast<hw::ResidentKind>(k))] =
+        static_cast<double>(r.dram_bytes_by_kind[k]) * hw.energy.dram_pj_per_byte;
+  }
+  report["energy"]["dram_by_kind_pj"] = by_kind;
   report["ops"] = run::ops_json(job, r.spikes);
   report["training"] = math ? run::training_json(r.epochs, r.final_test_accuracy)
                              : Json{{"epochs", Json::array()}, {"final_test_accuracy", nullptr}};

@@ -112,10 +112,14 @@ MemoryPlan plan_memory(const dataflow::TrainingGraph& g, const dataflow::Program
   // Accesses.
   plan.node.assign(g.nodes.size(), {});
   const auto read = [&](int node, int owner, ResidentKind kind, std::uint64_t bytes) {
-    plan.node[node].read_bytes += plan.pe[owner].dram_part(kind, bytes);
+    const std::uint64_t dram = plan.pe[owner].dram_part(kind, bytes);
+    plan.node[node].read_bytes += dram;
+    plan.node[node].bytes_by_kind[index(kind)] += dram;
   };
   const auto write = [&](int node, int owner, ResidentKind kind, std::uint64_t bytes) {
-    plan.node[node].write_bytes += plan.pe[owner].dram_part(kind, bytes);
+    const std::uint64_t dram = plan.pe[owner].dram_part(kind, bytes);
+    plan.node[node].write_bytes += dram;
+    plan.node[node].bytes_by_kind[index(kind)] += dram;
   };
   for (std::size_t uu = 0; uu < g.layers.size(); ++uu) {
     const int u = static_cast<int>(uu);

@@ -31,6 +31,7 @@ namespace lpsim::hardware {
 struct NodeDram {  // per instance of a node
   std::uint64_t read_bytes = 0;
   std::uint64_t write_bytes = 0;
+  hw::ResidentBytes bytes_by_kind{};  // read + written, by the resident kind accessed
 };
 
 struct MemoryPlan {

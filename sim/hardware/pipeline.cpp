@@ -493,6 +493,7 @@ void Pipeline::run_task(const dataflow::ProgramEntry& entry, std::int64_t m,
              part_work(cost, part));
   if (consumes_inputs && (dram.read_bytes > 0 || dram.write_bytes > 0)) {
     pe.add_dram_traffic(dram.read_bytes, dram.write_bytes);
+    for (std::size_t k = 0; k < hw::kResidentKinds; ++k) r_.dram_bytes_by_kind[k] += dram.bytes_by_kind[k];
     if (dram.write_bytes > 0) {
       pe.sync();
       dram_->reserve(dram.write_bytes, hw::Dram::Direction::kWrite);

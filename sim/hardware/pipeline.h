@@ -66,6 +66,7 @@ struct HardwareResult {
   dataflow::TaskGraph task_graph;
   std::vector<TaskCost> costs;
   MemoryPlan memory_plan;  // SRAM/DRAM placement per PE, DRAM bytes per task instance
+  hw::ResidentBytes dram_bytes_by_kind{};  // moved by the run, by the resident kind accessed
   std::int64_t minibatches = 0;
   std::uint64_t total_cycles = 0;
   double cycles_per_minibatch = 0.0;  // steady state

@@ -81,6 +81,8 @@ def main():
         batch = config["workload"]["batch_size"]
         if not close(got["per_sample_pj"], want["total"] / (n * batch)):
             failures.append(f"{path}: per_sample_pj {got['per_sample_pj']}")
+        if not close(sum(got["dram_by_kind_pj"].values()), got["by_component_pj"]["dram"]):
+            failures.append(f"{path}: dram_by_kind_pj does not sum to the DRAM energy")
         if not close(sum(p["total"] for p in got["per_pe"]), got["total_pj"]):
             failures.append(f"{path}: per-PE rows do not sum to the total")
         if want["mac"] <= 0 or want["sram"] <= 0:
