@@ -7,6 +7,9 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cctype>
+#include <ostream>
+#include <string>
 
 #include "sim/hardware/pipeline.h"
 #include "system_test_util.h"
@@ -84,13 +87,22 @@ std::vector<Access> access_table(const hardware::HardwareResult& r, const run::J
   return out;
 }
 
-class SmallSram : public ::testing::TestWithParam<std::string> {};
+struct SramCase {
+  std::string model, stages, policy, capacity;
+};
+
+void PrintTo(const SramCase& c, std::ostream* os) {
+  *os << c.model << "/" << c.stages << "/" << c.policy << "/" << c.capacity;
+}
+
+class SmallSram : public ::testing::TestWithParam<SramCase> {};
 
 TEST_P(SmallSram, DramTrafficIsPlacementTimesAccessTable) {
-  // 96 KiB per PE: the staging tiles fit, most residents do not.
-  run::Job job = testing::synthetic_job(
-      "mlp3", GetParam(), "per_layer", 1,
-      {"/hw/sram/capacity_bytes=98304", "/hw/dram/channels=2", "/hw/dram/latency_cycles=50"});
+  // The staging tiles fit, most residents do not.
+  const SramCase& c = GetParam();
+  run::Job job = testing::synthetic_job(c.model, c.policy, c.stages, 1,
+                                        {"/hw/sram/capacity_bytes=" + c.capacity,
+                                         "/hw/dram/channels=2", "/hw/dram/latency_cycles=50"});
   hardware::RunOptions options;
   options.math = false;
   const hardware::HardwareResult r = hardware::run_hardware(job, options);
@@ -131,8 +143,25 @@ TEST_P(SmallSram, DramTrafficIsPlacementTimesAccessTable) {
   EXPECT_GT(stall, 0u) << "a 96 KiB SRAM must make some task wait for DRAM";
 }
 
-INSTANTIATE_TEST_SUITE_P(Policies, SmallSram,
-                         ::testing::Values("none", "stash", "ema_grad", "ema_weight"));
+std::string sram_case_name(const ::testing::TestParamInfo<SramCase>& info) {
+  std::string out;
+  for (char ch : info.param.model + info.param.policy) {
+    if (std::isalnum(static_cast<unsigned char>(ch))) out += ch;
+  }
+  return out;
+}
+
+// mlp3 on 96 KiB per PE under four policies; ResNet-18 (residual edges, batch norm) in 8
+// stages on 8 MiB, as in the README's table.
+INSTANTIATE_TEST_SUITE_P(
+    Policies, SmallSram,
+    ::testing::Values(SramCase{"mlp3", "per_layer", "none", "98304"},
+                      SramCase{"mlp3", "per_layer", "stash", "98304"},
+                      SramCase{"mlp3", "per_layer", "ema_grad", "98304"},
+                      SramCase{"mlp3", "per_layer", "ema_weight", "98304"},
+                      SramCase{"resnet18", "[6,5,5,5,5,5,5,5]", "stash", "8388608"},
+                      SramCase{"resnet18", "[6,5,5,5,5,5,5,5]", "ema_grad", "8388608"}),
+    sram_case_name);
 
 class SmallSramMath : public ::testing::TestWithParam<std::string> {};
 
