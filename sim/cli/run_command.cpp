@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <iostream>
 
+#include "reports/derived.h"
 #include "reports/energy.h"
 #include "reports/report_writer.h"
 #include "sim/cli/command.h"
@@ -65,10 +66,11 @@ Json hardware_report(run::Job& job, const hardware::HardwareResult& r, bool math
   report["hw"] = {{"period_ns", hw.period_ns},
                   {"processors", r.program.num_processors},
                   {"pe", {{"rows", hw.pe_rows}, {"cols", hw.pe_cols}, {"dataflow", hw.pe_dataflow}}}};
-  double busy = 0.0;
-  for (const auto& p : r.processors) busy += p.at("busy_cycles").get<double>();
-  const double total = static_cast<double>(std::max<std::uint64_t>(1, r.total_cycles));
-  const double procs = static_cast<double>(r.program.num_processors);
+  std::uint64_t busy = 0;
+  for (const auto& p : r.processors) busy += p.at("busy_cycles").get<std::uint64_t>();
+  const double utilization = reports::utilization(
+      busy, static_cast<std::uint64_t>(r.program.num_processors), r.total_cycles);
+  const double per_s = reports::minibatches_per_second(r.cycles_per_minibatch, hw.period_ns);
   hardware::MemoryPeaks mem, analytic;
   Json stages = Json::array();
   for (std::size_t s = 0; s < r.stage_memory.size(); ++s) {
@@ -84,11 +86,10 @@ Json hardware_report(run::Job& job, const hardware::HardwareResult& r, bool math
   report["summary"] = {
       {"total_cycles", r.total_cycles},
       {"cycles_per_minibatch", r.cycles_per_minibatch},
-      {"throughput_minibatches_per_s", 1e9 / (r.cycles_per_minibatch * hw.period_ns)},
-      {"throughput_samples_per_s",
-       1e9 * static_cast<double>(job.config.batch_size) / (r.cycles_per_minibatch * hw.period_ns)},
-      {"utilization", busy / (procs * total)},
-      {"bubble_fraction", 1.0 - busy / (procs * total)},
+      {"throughput_minibatches_per_s", per_s},
+      {"throughput_samples_per_s", per_s * static_cast<double>(job.config.batch_size)},
+      {"utilization", utilization},
+      {"bubble_fraction", 1.0 - utilization},
       {"memory_peak_bytes", mem.to_json()},
       {"memory_analytic_bytes", analytic.to_json()},
       {"link_bytes", r.link_bytes},

@@ -18,6 +18,7 @@
 #include "hw_models/memory/memory.h"
 #include "hw_models/pe/processing_element.h"
 #include "hw_models/stash_unit/stash_unit.h"
+#include "reports/derived.h"
 #include "sim/core/errors.h"
 #include "workloads/data/checkpoint.h"
 #include "workloads/data/sampler.h"
@@ -782,13 +783,7 @@ void Pipeline::collect() {
     }
     units[srams_[p]->name()] = hw::to_json(srams_[p]->stats());
     const hw::ProcessingElementStats& st = pes_[p]->stats();
-    Json pj = hw::to_json(st);
-    const double total = static_cast<double>(std::max<std::uint64_t>(1, r_.total_cycles));
-    const std::uint64_t idle = r_.total_cycles - std::min(r_.total_cycles, st.busy_cycles + st.stall_cycles);
-    pj["name"] = pes_[p]->name();
-    pj["idle_cycles"] = idle;
-    pj["utilization"] = static_cast<double>(st.busy_cycles) / total;
-    r_.processors.push_back(pj);
+    r_.processors.push_back(reports::processor_row(hw::to_json(st), pes_[p]->name(), r_.total_cycles));
     units[pes_[p]->name()] = hw::to_json(st);
   }
   units[dram_->name()] = hw::to_json(dram_->stats());
