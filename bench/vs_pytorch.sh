@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# Training speed against PyTorch on the same CPU (issue 14): milliseconds per minibatch of
+# mlp3, cnn3 and resnet18 at batch 32 on Fashion-MNIST ([1,28,28]), for `lpsim run` (the SystemC model
+# with the math), `lpsim run --reference` and PyTorch (bench/pytorch_step.py), and the ratios
+# lpsim / PyTorch at equal threads. lpsim runs its math on one thread (run.threads does not
+# exist yet); PyTorch is timed at 1 thread and at every core.
+#
+# lpsim's time per minibatch is the difference of two runs of different length divided by
+# the difference in minibatches, so start-up, data loading and evaluation cancel.
+#
+# Usage: bench/vs_pytorch.sh     Environment: LPSIM (default build/release/lpsim)
+# Needs /usr/bin/python3 with python3-torch and libopenblas0-pthread (a benchmark dependency,
+# not a test one: apt-get install python3-torch libopenblas0-pthread), jq and bc.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+LPSIM=${LPSIM:-build/release/lpsim}
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+# seconds MODEL MINIBATCHES [lpsim options]: wall seconds of one run
+seconds() {
+  local model=$1 n=$2
+  shift 2
+  local t0 t1
+  t0=$(date +%s.%N)
+  "$LPSIM" run -q "$@" --set /workload/model="$model" \
+    --set /workload/dataset/train_limit=$((n * 32)) --set /workload/dataset/test_limit=32 \
+    --set /pipeline/stability_check=false --set /pipeline/reconstruction_diagnostic=false \
+    --out "$work/out" > /dev/null
+  t1=$(date +%s.%N)
+  echo "$t1 - $t0" | bc -l
+}
+
+# ms_per_minibatch MODEL N1 N2 [options]
+ms_per_minibatch() {
+  local model=$1 n1=$2 n2=$3
+  shift 3
+  local a b
+  a=$(seconds "$model" "$n1" "$@")
+  b=$(seconds "$model" "$n2" "$@")
+  echo "($b - $a) * 1000 / ($n2 - $n1)" | bc -l
+}
+
+declare -A N1=([mlp3]=100 [cnn3]=20 [resnet18]=2)
+declare -A N2=([mlp3]=600 [cnn3]=120 [resnet18]=6)
+cores=$(nproc)
+# This workplace sets OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE for old OpenBLAS builds; they
+# slow a current one, so PyTorch runs without them (never changed for tests or CI).
+torch_json=$(env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE /usr/bin/python3 bench/pytorch_step.py \
+  --threads 1 "$cores")
+echo "$torch_json" | head -1 | jq -r '"PyTorch \(.torch), BLAS \(.blas)"'
+printf "%-9s %12s %14s %12s %12s %12s %12s\n" model "lpsim run" "--reference" "torch 1 thr" \
+  "torch $cores thr" "run/torch1" "ref/torch1"
+for model in mlp3 cnn3 resnet18; do
+  hw=$(ms_per_minibatch "$model" "${N1[$model]}" "${N2[$model]}")
+  ref=$(ms_per_minibatch "$model" "${N1[$model]}" "${N2[$model]}" --reference)
+  t1=$(echo "$torch_json" | jq -r --arg m "$model" 'select(.model == $m and .threads == 1) | .ms_per_step')
+  tn=$(echo "$torch_json" | jq -r --arg m "$model" --argjson c "$cores" 'select(.model == $m and .threads == $c) | .ms_per_step')
+  printf "%-9s %12.2f %14.2f %12.2f %12.2f %12.2f %12.2f\n" "$model" "$hw" "$ref" "$t1" "$tn" \
+    "$(echo "$hw / $t1" | bc -l)" "$(echo "$ref / $t1" | bc -l)"
+done
+echo "goal (issue 14): lpsim run per minibatch <= 1.0x PyTorch's step at equal threads"
