@@ -12,8 +12,8 @@ namespace lpsim::hw {
 namespace {
 
 constexpr std::array<MemoryKind, kMemoryKinds> kAllKinds = {
-    MemoryKind::kWeights, MemoryKind::kOptimizer,   MemoryKind::kStash,
-    MemoryKind::kEma,     MemoryKind::kActivations, MemoryKind::kGradients};
+    MemoryKind::kWeights, MemoryKind::kOptimizer,   MemoryKind::kStash,   MemoryKind::kEma,
+    MemoryKind::kActivations, MemoryKind::kGradients, MemoryKind::kInFlight};
 
 std::size_t index_of(MemoryKind kind) { return static_cast<std::size_t>(kind); }
 
@@ -43,6 +43,8 @@ const char* memory_kind_name(MemoryKind kind) {
       return "activations";
     case MemoryKind::kGradients:
       return "gradients";
+    case MemoryKind::kInFlight:
+      return "in_flight";
   }
   return "?";
 }

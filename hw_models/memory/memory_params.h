@@ -11,21 +11,10 @@
 #include <vector>
 #include <systemc>
 
+#include "hw_models/memory/memory_kind.h"
+
 namespace lpsim::hw {
 
-// What an allocation holds (ARCHITECTURE.md section 5).
-enum class MemoryKind {
-  kWeights,      // "weights"
-  kOptimizer,    // "optimizer": momentum and other optimizer state
-  kStash,        // "stash": stashed weight versions
-  kEma,          // "ema": EMA tensors
-  kActivations,  // "activations": held for Bw
-  kGradients,    // "gradients"
-};
-inline constexpr std::size_t kMemoryKinds = 6;
-
-const char* memory_kind_name(MemoryKind kind);
-std::optional<MemoryKind> try_parse_memory_kind(std::string_view text);
 
 // Allocation accounting of one memory. Each kind's peak is its own maximum over time; the
 // total's peak is the maximum of the sum, so it can be less than the sum of kind peaks.

@@ -8,25 +8,13 @@ namespace lpsim::hw {
 namespace {
 
 constexpr std::uint64_t kElementBytes = 4;
-constexpr const char* kNames[kResidentKinds] = {"weights", "optimizer", "gradients",  "stash",
-                                                "ema",     "in_flight", "activations"};
 
 }  // namespace
 
-const char* resident_kind_name(ResidentKind kind) { return kNames[static_cast<std::size_t>(kind)]; }
-
-std::optional<ResidentKind> try_parse_resident_kind(std::string_view text) {
-  for (std::size_t i = 0; i < kResidentKinds; ++i) {
-    if (text == kNames[i]) return static_cast<ResidentKind>(i);
-  }
-  return std::nullopt;
-}
-
-const std::vector<ResidentKind>& default_placement_order() {
-  static const std::vector<ResidentKind> order = {
-      ResidentKind::kWeights,    ResidentKind::kOptimizer, ResidentKind::kGradients,
-      ResidentKind::kEma,        ResidentKind::kInFlight,  ResidentKind::kStash,
-      ResidentKind::kActivations};
+const std::vector<MemoryKind>& default_placement_order() {
+  static const std::vector<MemoryKind> order = {
+      MemoryKind::kWeights,  MemoryKind::kOptimizer, MemoryKind::kGradients,  MemoryKind::kEma,
+      MemoryKind::kInFlight, MemoryKind::kStash,     MemoryKind::kActivations};
   return order;
 }
 
@@ -36,7 +24,7 @@ std::uint64_t Placement::sram_total() const {
   return total;
 }
 
-std::uint64_t Placement::dram_part(ResidentKind kind, std::uint64_t bytes) const {
+std::uint64_t Placement::dram_part(MemoryKind kind, std::uint64_t bytes) const {
   const auto k = static_cast<std::size_t>(kind);
   if (dram_bytes[k] == 0 || resident_bytes[k] == 0) return 0;
   __extension__ using Wide = unsigned __int128;
@@ -44,11 +32,11 @@ std::uint64_t Placement::dram_part(ResidentKind kind, std::uint64_t bytes) const
 }
 
 Placement place(std::uint64_t capacity_bytes, std::uint64_t staging_bytes,
-                const ResidentBytes& resident, const std::vector<ResidentKind>& order) {
+                const ResidentBytes& resident, const std::vector<MemoryKind>& order) {
   LPSIM_ASSERT(staging_bytes <= capacity_bytes, "place: staging exceeds the SRAM");
-  std::array<bool, kResidentKinds> seen{};
-  for (ResidentKind k : order) seen[static_cast<std::size_t>(k)] = true;
-  LPSIM_ASSERT(order.size() == kResidentKinds &&
+  std::array<bool, kMemoryKinds> seen{};
+  for (MemoryKind k : order) seen[static_cast<std::size_t>(k)] = true;
+  LPSIM_ASSERT(order.size() == kMemoryKinds &&
                    std::all_of(seen.begin(), seen.end(), [](bool b) { return b; }),
                "place: the order must name every resident kind once");
   Placement p;
@@ -56,7 +44,7 @@ Placement place(std::uint64_t capacity_bytes, std::uint64_t staging_bytes,
   p.staging_bytes = staging_bytes;
   p.resident_bytes = resident;
   std::uint64_t free = capacity_bytes - staging_bytes;
-  for (ResidentKind kind : order) {
+  for (MemoryKind kind : order) {
     const auto k = static_cast<std::size_t>(kind);
     p.sram_bytes[k] = std::min(free, resident[k]);
     p.dram_bytes[k] = resident[k] - p.sram_bytes[k];

@@ -20,31 +20,18 @@
 #include <string_view>
 #include <vector>
 
+#include "hw_models/memory/memory_kind.h"
 #include "hw_models/pe/pe_types.h"
 
 namespace lpsim::hw {
 
-// What a PE keeps between tasks, by kind.
-enum class ResidentKind {
-  kWeights,      // "weights": the weight register W_l (biases included)
-  kOptimizer,    // "optimizer": momentum
-  kGradients,    // "gradients": the Bw -> U weight-gradient register
-  kStash,        // "stash": stashed weight versions
-  kEma,          // "ema": EMA tensors
-  kInFlight,     // "in_flight": activations and gradients in transit between tasks
-  kActivations,  // "activations": input activations held for Bw
-};
-inline constexpr std::size_t kResidentKinds = 7;
-
-const char* resident_kind_name(ResidentKind kind);
-std::optional<ResidentKind> try_parse_resident_kind(std::string_view text);
 // All kinds, in the order their bytes are most often accessed per byte held: weights
 // (read by F and Ba, written by U every beat), optimizer, gradients, EMA, in-flight
 // buffers, stash (one version in and out per beat of d held), activations (one in and out
 // per beat of d + 1 held).
-const std::vector<ResidentKind>& default_placement_order();
+const std::vector<MemoryKind>& default_placement_order();
 
-using ResidentBytes = std::array<std::uint64_t, kResidentKinds>;  // indexed by ResidentKind
+using ResidentBytes = std::array<std::uint64_t, kMemoryKinds>;  // indexed by MemoryKind
 
 struct Placement {
   std::uint64_t capacity_bytes = 0;
@@ -55,13 +42,13 @@ struct Placement {
   std::uint64_t sram_total() const;  // staging included
   // The DRAM part of an access of `bytes` to kind `kind`: bytes · dram / resident, rounded
   // down (exact integer arithmetic).
-  std::uint64_t dram_part(ResidentKind kind, std::uint64_t bytes) const;
+  std::uint64_t dram_part(MemoryKind kind, std::uint64_t bytes) const;
 };
 
 // Requires staging_bytes <= capacity_bytes and `order` to name every kind once
 // (LPSIM_ASSERT: the caller has checked both).
 Placement place(std::uint64_t capacity_bytes, std::uint64_t staging_bytes,
-                const ResidentBytes& resident, const std::vector<ResidentKind>& order);
+                const ResidentBytes& resident, const std::vector<MemoryKind>& order);
 
 // Staging of one GEMM and of element-wise work on `lanes` lanes, bytes (contract above).
 std::uint64_t gemm_staging_bytes(ArrayShape array, Dataflow dataflow, GemmShape gemm);

@@ -9,6 +9,7 @@
 #include "hw_models/memory/placement.h"
 #include "hw_models/pe/gemm_report.h"
 #include "reports/energy.h"
+#include "sim/config/config.h"
 #include "sim/cli/command.h"
 #include "sim/cli/options.h"
 #include "sim/core/errors.h"
@@ -73,16 +74,15 @@ int run_gemm(const std::vector<std::string>& args) {
                       std::to_string(staging));
     }
     const hw::GemmMemoryTiming t = hw::gemm_memory_timing(array, dataflow, gemm, mp);
-    const Json table_doc = reports::default_energy_document();
-    ObjectReader table_reader(table_doc, "(default energy table)", "/hw/energy");
-    const reports::EnergyTable table = reports::read_energy_table(table_reader);
+    const config::HwConfig defaults = config::load_config("", {}).hw;  // hw.energy, bank size
+    const reports::EnergyTable& table = defaults.energy;
     reports::PeActivity a;
     a.macs = t.compute.macs;
     a.sram_read_bytes = t.sram_read_bytes;
     a.sram_write_bytes = t.sram_write_bytes;
     a.dram_bytes = t.dram_read_bytes + t.dram_write_bytes;
     a.sram_capacity_bytes = mp.sram_bytes;
-    a.sram_bank_bytes = std::uint64_t{1} << 20;
+    a.sram_bank_bytes = static_cast<std::uint64_t>(defaults.sram_bank_bytes);
     const reports::EnergyBreakdown e = reports::pe_energy(table, a, 0.0);
     report["memory"] = {{"sram_bytes", mp.sram_bytes},
                         {"dram_bytes_per_cycle", mp.dram_bytes_per_cycle},

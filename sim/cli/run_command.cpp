@@ -102,8 +102,8 @@ Json hardware_report(run::Job& job, const hardware::HardwareResult& r, bool math
   for (std::size_t p = 0; p < r.memory_plan.pe.size(); ++p) {
     const hw::Placement& pl = r.memory_plan.pe[p];
     Json sram = Json::object(), dram = Json::object();
-    for (std::size_t k = 0; k < hw::kResidentKinds; ++k) {
-      const char* name = hw::resident_kind_name(static_cast<hw::ResidentKind>(k));
+    for (std::size_t k = 0; k < hw::kMemoryKinds; ++k) {
+      const char* name = hw::memory_kind_name(static_cast<hw::MemoryKind>(k));
       sram[name] = pl.sram_bytes[k];
       dram[name] = pl.dram_bytes[k];
     }
@@ -130,8 +130,8 @@ Json hardware_report(run::Job& job, const hardware::HardwareResult& r, bool math
   for (const auto& a : r.pe_activity) dram_bytes += a.dram_bytes;
   report["summary"]["dram_bytes"] = dram_bytes;
   Json by_kind = Json::object();
-  for (std::size_t k = 0; k < hw::kResidentKinds; ++k) {
-    by_kind[hw::resident_kind_name(static_cast<hw::ResidentKind>(k))] =
+  for (std::size_t k = 0; k < hw::kMemoryKinds; ++k) {
+    by_kind[hw::memory_kind_name(static_cast<hw::MemoryKind>(k))] =
         static_cast<double>(r.dram_bytes_by_kind[k]) * hw.energy.dram_pj_per_byte;
   }
   report["energy"]["dram_by_kind_pj"] = by_kind;

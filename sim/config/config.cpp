@@ -217,12 +217,12 @@ Config load_config(const std::string& path, const std::vector<std::string>& over
       h.sram_capacity_bytes = s.integer("capacity_bytes", 1, std::int64_t{1} << 50);
       h.sram_bank_bytes = s.integer("bank_bytes", 1, std::int64_t{1} << 50);
       const Json& order = s.array("placement");
-      std::vector<bool> seen(hw::kResidentKinds, false);
+      std::vector<bool> seen(hw::kMemoryKinds, false);
       h.sram_placement.clear();
       for (std::size_t i = 0; i < order.size(); ++i) {
         const std::string where = pointer_append(s.pointer("placement"), i);
         const auto kind = order[i].is_string()
-                              ? hw::try_parse_resident_kind(order[i].get<std::string>())
+                              ? hw::try_parse_memory_kind(order[i].get<std::string>())
                               : std::nullopt;
         if (!kind) {
           throw ConfigError(file, where,
@@ -236,7 +236,7 @@ Config load_config(const std::string& path, const std::vector<std::string>& over
         seen[static_cast<std::size_t>(*kind)] = true;
         h.sram_placement.push_back(order[i].get<std::string>());
       }
-      if (h.sram_placement.size() != hw::kResidentKinds) {
+      if (h.sram_placement.size() != hw::kMemoryKinds) {
         throw ConfigError(file, s.pointer("placement"),
                           "expected every resident kind once (weights, optimizer, gradients, ema, "
                           "in_flight, stash, activations), found " +

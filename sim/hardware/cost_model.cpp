@@ -38,7 +38,6 @@ std::vector<TaskCost> task_costs(const dataflow::TrainingGraph& graph, const con
     c.sram_write_bytes += kBytes * (own_elems + tail_elems);
     c.vector_ops = own_elems + tail_elems;
     c.tail_vector_ops = tail_elems;
-    c.tail_sram_bytes = 2 * kBytes * tail_elems;
     costs.push_back(c);
   }
   return costs;
@@ -47,8 +46,8 @@ std::vector<TaskCost> task_costs(const dataflow::TrainingGraph& graph, const con
 hw::ProcessingElementWork part_work(const TaskCost& cost, dataflow::NodePart part) {
   hw::ProcessingElementWork tail;
   tail.vector_ops = cost.tail_vector_ops;
-  tail.sram_read_bytes = cost.tail_sram_bytes / 2;
-  tail.sram_write_bytes = cost.tail_sram_bytes / 2;
+  tail.sram_read_bytes = sizeof(ops::Scalar) * cost.tail_vector_ops;
+  tail.sram_write_bytes = tail.sram_read_bytes;
   if (part == dataflow::NodePart::kTail) return tail;
   hw::ProcessingElementWork w;
   w.macs = cost.macs - cost.accumulates;

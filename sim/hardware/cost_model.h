@@ -33,8 +33,8 @@ struct TaskCost {
   std::uint64_t macs = 0;         // GEMM multiply-accumulate slots, accumulates included
   std::uint64_t accumulates = 0;  // the part of macs on spike (0/1) operands
   std::uint64_t vector_ops = 0;   // element operations, the tails' included
-  std::uint64_t tail_vector_ops = 0;  // the part of vector_ops in other units' tails
-  std::uint64_t tail_sram_bytes = 0;  // the tails' SRAM traffic (half read, half written)
+  std::uint64_t tail_vector_ops = 0;  // the part of vector_ops in other units' tails (each
+                                      // element read and written once)
 };
 
 // The work of `part` of a task with cost `cost` (a kTail part is the tails alone).

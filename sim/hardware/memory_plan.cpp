@@ -8,22 +8,22 @@ namespace lpsim::hardware {
 
 using dataflow::EdgeKind;
 using dataflow::NodeKind;
-using hw::ResidentKind;
+using hw::MemoryKind;
 using models::WeightPolicy;
 
 namespace {
 
 constexpr std::uint64_t kScalarBytes = sizeof(ops::Scalar);
 
-std::size_t index(ResidentKind kind) { return static_cast<std::size_t>(kind); }
+std::size_t index(MemoryKind kind) { return static_cast<std::size_t>(kind); }
 
 bool is_data_edge(EdgeKind kind) {
   return kind == EdgeKind::kActivation || kind == EdgeKind::kGradient ||
          kind == EdgeKind::kStoredActivation;
 }
 
-ResidentKind edge_resident(EdgeKind kind) {
-  return kind == EdgeKind::kStoredActivation ? ResidentKind::kActivations : ResidentKind::kInFlight;
+MemoryKind edge_resident(EdgeKind kind) {
+  return kind == EdgeKind::kStoredActivation ? MemoryKind::kActivations : MemoryKind::kInFlight;
 }
 
 }  // namespace
@@ -52,14 +52,14 @@ MemoryPlan plan_memory(const dataflow::TrainingGraph& g, const dataflow::Program
     params_bytes[u] = static_cast<std::uint64_t>(layer.num_params()) * kScalarBytes;
     weight_bytes[u] = static_cast<std::uint64_t>(layer.weight_size()) * kScalarBytes;
     hw::ResidentBytes& r = resident[unit_owner(static_cast<int>(u))];
-    r[index(ResidentKind::kWeights)] += params_bytes[u];
-    r[index(ResidentKind::kOptimizer)] += params_bytes[u];
-    r[index(ResidentKind::kGradients)] += params_bytes[u];
+    r[index(MemoryKind::kWeights)] += params_bytes[u];
+    r[index(MemoryKind::kOptimizer)] += params_bytes[u];
+    r[index(MemoryKind::kGradients)] += params_bytes[u];
     if (delayed_ba(static_cast<int>(u)) && stash) {
-      r[index(ResidentKind::kStash)] +=
+      r[index(MemoryKind::kStash)] +=
           static_cast<std::uint64_t>(g.layers[u].delay) * weight_bytes[u];
     }
-    if (delayed_ba(static_cast<int>(u)) && ema) r[index(ResidentKind::kEma)] += weight_bytes[u];
+    if (delayed_ba(static_cast<int>(u)) && ema) r[index(MemoryKind::kEma)] += weight_bytes[u];
   }
   for (std::size_t e = 0; e < g.edges.size(); ++e) {
     if (!buffered[e]) continue;
@@ -102,8 +102,8 @@ MemoryPlan plan_memory(const dataflow::TrainingGraph& g, const dataflow::Program
                             " array; expected at least " + std::to_string(staging[p]));
     }
   }
-  std::vector<ResidentKind> order;
-  for (const auto& name : hw.sram_placement) order.push_back(*hw::try_parse_resident_kind(name));
+  std::vector<MemoryKind> order;
+  for (const auto& name : hw.sram_placement) order.push_back(*hw::try_parse_memory_kind(name));
   if (order.empty()) order = hw::default_placement_order();
   for (int p = 0; p < procs; ++p) {
     plan.pe.push_back(hw::place(static_cast<std::uint64_t>(hw.sram_capacity_bytes), staging[p],
@@ -111,12 +111,12 @@ MemoryPlan plan_memory(const dataflow::TrainingGraph& g, const dataflow::Program
   }
   // Accesses.
   plan.node.assign(g.nodes.size(), {});
-  const auto read = [&](int node, int owner, ResidentKind kind, std::uint64_t bytes) {
+  const auto read = [&](int node, int owner, MemoryKind kind, std::uint64_t bytes) {
     const std::uint64_t dram = plan.pe[owner].dram_part(kind, bytes);
     plan.node[node].read_bytes += dram;
     plan.node[node].bytes_by_kind[index(kind)] += dram;
   };
-  const auto write = [&](int node, int owner, ResidentKind kind, std::uint64_t bytes) {
+  const auto write = [&](int node, int owner, MemoryKind kind, std::uint64_t bytes) {
     const std::uint64_t dram = plan.pe[owner].dram_part(kind, bytes);
     plan.node[node].write_bytes += dram;
     plan.node[node].bytes_by_kind[index(kind)] += dram;
@@ -125,31 +125,31 @@ MemoryPlan plan_memory(const dataflow::TrainingGraph& g, const dataflow::Program
     const int u = static_cast<int>(uu);
     const int o = unit_owner(u);
     const std::uint64_t params = params_bytes[uu], weights = weight_bytes[uu];
-    read(g.forward_node[u], o, ResidentKind::kWeights, params);
+    read(g.forward_node[u], o, MemoryKind::kWeights, params);
     if (g.ba_node[u] >= 0) {
       const int ba = g.ba_node[u];
       if (delayed_ba(u) && stash) {
-        read(ba, o, ResidentKind::kStash, weights);
+        read(ba, o, MemoryKind::kStash, weights);
       } else if (delayed_ba(u) && policy == WeightPolicy::kEmaGrad) {
-        read(ba, o, ResidentKind::kWeights, weights);
-        read(ba, o, ResidentKind::kEma, weights);
+        read(ba, o, MemoryKind::kWeights, weights);
+        read(ba, o, MemoryKind::kEma, weights);
       } else if (delayed_ba(u) && policy == WeightPolicy::kEmaWeight) {
-        read(ba, o, ResidentKind::kEma, weights);
+        read(ba, o, MemoryKind::kEma, weights);
       } else {
-        read(ba, o, ResidentKind::kWeights, weights);
+        read(ba, o, MemoryKind::kWeights, weights);
       }
     }
-    write(g.bw_node[u], o, ResidentKind::kGradients, params);
+    write(g.bw_node[u], o, MemoryKind::kGradients, params);
     const int up = g.update_node[u];
-    read(up, o, ResidentKind::kGradients, params);
-    read(up, o, ResidentKind::kOptimizer, params);
-    write(up, o, ResidentKind::kOptimizer, params);
-    read(up, o, ResidentKind::kWeights, params);
-    write(up, o, ResidentKind::kWeights, params);
-    if (delayed_ba(u) && stash) write(up, o, ResidentKind::kStash, weights);
+    read(up, o, MemoryKind::kGradients, params);
+    read(up, o, MemoryKind::kOptimizer, params);
+    write(up, o, MemoryKind::kOptimizer, params);
+    read(up, o, MemoryKind::kWeights, params);
+    write(up, o, MemoryKind::kWeights, params);
+    if (delayed_ba(u) && stash) write(up, o, MemoryKind::kStash, weights);
     if (delayed_ba(u) && ema) {
-      read(up, o, ResidentKind::kEma, weights);
-      write(up, o, ResidentKind::kEma, weights);
+      read(up, o, MemoryKind::kEma, weights);
+      write(up, o, MemoryKind::kEma, weights);
     }
   }
   for (std::size_t e = 0; e < g.edges.size(); ++e) {

@@ -494,7 +494,6 @@ void Pipeline::run_task(const dataflow::ProgramEntry& entry, std::int64_t m,
              part_work(cost, part));
   if (consumes_inputs && (dram.read_bytes > 0 || dram.write_bytes > 0)) {
     pe.add_dram_traffic(dram.read_bytes, dram.write_bytes);
-    for (std::size_t k = 0; k < hw::kResidentKinds; ++k) r_.dram_bytes_by_kind[k] += dram.bytes_by_kind[k];
     if (dram.write_bytes > 0) {
       pe.sync();
       dram_->reserve(dram.write_bytes, hw::Dram::Direction::kWrite);
@@ -629,6 +628,8 @@ void Pipeline::trace_event(int track, const std::string& name, std::uint64_t beg
 void Pipeline::program(int p, hw::ProcessingElement& pe) {
   const std::int64_t iterations = r_.minibatches + r_.program.max_lag;
   const auto& entries = r_.program.entries[p];
+  bool any_dram = false;  // without DRAM traffic nothing is prefetched
+  for (const NodeDram& d : r_.memory_plan.node) any_dram = any_dram || d.read_bytes > 0;
   // The task after entry j of iteration i that will run (as far as is known now).
   const auto next_task = [&](std::int64_t i, std::size_t j) -> std::pair<int, std::int64_t> {
     for (std::int64_t ii = i; ii < iterations && ii <= i + 1; ++ii) {
@@ -656,7 +657,8 @@ void Pipeline::program(int p, hw::ProcessingElement& pe) {
       if (r_.graph.nodes[entry.node].kind == NodeKind::kForward) {
         forwards_started_ = std::max(forwards_started_, m + 1);
       }
-      run_task(entry, m, pe, p, next_task(i, j));
+      run_task(entry, m, pe, p,
+               any_dram ? next_task(i, j) : std::pair<int, std::int64_t>{-1, -1});
     }
   }
 }
@@ -755,29 +757,11 @@ void Pipeline::collect() {
     if (ema_[u]) units[ema_[u]->name()] = hw::to_json(ema_[u]->stats());
   }
   // The residents as placed (memory_plan.h): the SRAM part in the PE's bank, the rest in
-  // DRAM; in-flight buffers count as activations there. Staging is reported apart.
-  const auto memory_kind = [](hw::ResidentKind k) {
-    switch (k) {
-      case hw::ResidentKind::kWeights:
-        return hw::MemoryKind::kWeights;
-      case hw::ResidentKind::kOptimizer:
-        return hw::MemoryKind::kOptimizer;
-      case hw::ResidentKind::kGradients:
-        return hw::MemoryKind::kGradients;
-      case hw::ResidentKind::kStash:
-        return hw::MemoryKind::kStash;
-      case hw::ResidentKind::kEma:
-        return hw::MemoryKind::kEma;
-      case hw::ResidentKind::kInFlight:
-      case hw::ResidentKind::kActivations:
-        return hw::MemoryKind::kActivations;
-    }
-    return hw::MemoryKind::kActivations;
-  };
+  // DRAM. Staging is reported apart.
   for (int p = 0; p < procs; ++p) {
     const hw::Placement& placed = r_.memory_plan.pe[p];
-    for (std::size_t k = 0; k < hw::kResidentKinds; ++k) {
-      const hw::MemoryKind kind = memory_kind(static_cast<hw::ResidentKind>(k));
+    for (std::size_t k = 0; k < hw::kMemoryKinds; ++k) {
+      const auto kind = static_cast<hw::MemoryKind>(k);
       if (placed.sram_bytes[k] > 0) srams_[p]->allocate(placed.sram_bytes[k], kind);
       if (placed.dram_bytes[k] > 0) dram_->allocate(placed.dram_bytes[k], kind);
     }
@@ -818,6 +802,14 @@ void Pipeline::collect() {
     }
   }
   for (const auto& [key, link] : links_) r_.pe_activity[key.first].link_bytes += link->stats().bytes;
+  // Every instance of a node moves its plan's DRAM bytes.
+  for (std::size_t v = 0; v < g.nodes.size(); ++v) {
+    if (static_cast<int>(v) == g.input_node) continue;
+    for (std::size_t k = 0; k < hw::kMemoryKinds; ++k) {
+      r_.dram_bytes_by_kind[k] +=
+          r_.memory_plan.node[v].bytes_by_kind[k] * static_cast<std::uint64_t>(done_[v]);
+    }
+  }
   r_.link_bytes = link_bytes;
   if (options_.trace_end > options_.trace_begin) {
     Json events = Json::array();

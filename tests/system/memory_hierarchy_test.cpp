@@ -18,12 +18,12 @@ namespace lpsim {
 namespace {
 
 using dataflow::EdgeKind;
-using hw::ResidentKind;
+using hw::MemoryKind;
 
 struct Access {
   int node;
   int owner;  // PE whose placement holds the resident
-  ResidentKind kind;
+  MemoryKind kind;
   std::uint64_t bytes;
   bool write;
 };
@@ -39,30 +39,29 @@ std::vector<Access> access_table(const hardware::HardwareResult& r, const run::J
     const std::uint64_t weights = 4 * static_cast<std::uint64_t>(layer.weight_size());
     const int o = r.program.processor_of_node[g.update_node[u]];
     const bool delayed = g.layers[u].delay > 0 && g.ba_node[u] >= 0;
-    out.push_back({g.forward_node[u], o, ResidentKind::kWeights, params, false});
+    out.push_back({g.forward_node[u], o, MemoryKind::kWeights, params, false});
     if (g.ba_node[u] >= 0) {
       const int ba = g.ba_node[u];
       if (delayed && policy == "stash") {
-        out.push_back({ba, o, ResidentKind::kStash, weights, false});
+        out.push_back({ba, o, MemoryKind::kStash, weights, false});
       } else if (delayed && policy == "ema_weight") {
-        out.push_back({ba, o, ResidentKind::kEma, weights, false});
+        out.push_back({ba, o, MemoryKind::kEma, weights, false});
       } else {
-        out.push_back({ba, o, ResidentKind::kWeights, weights, false});
+        out.push_back({ba, o, MemoryKind::kWeights, weights, false});
         if (delayed && policy == "ema_grad")
-          out.push_back({ba, o, ResidentKind::kEma, weights, false});
+          out.push_back({ba, o, MemoryKind::kEma, weights, false});
       }
     }
-    out.push_back({g.bw_node[u], o, ResidentKind::kGradients, params, true});
+    out.push_back({g.bw_node[u], o, MemoryKind::kGradients, params, true});
     const int up = g.update_node[u];
-    for (ResidentKind k :
-         {ResidentKind::kGradients, ResidentKind::kOptimizer, ResidentKind::kWeights}) {
+    for (MemoryKind k : {MemoryKind::kGradients, MemoryKind::kOptimizer, MemoryKind::kWeights}) {
       out.push_back({up, o, k, params, false});
-      if (k != ResidentKind::kGradients) out.push_back({up, o, k, params, true});
+      if (k != MemoryKind::kGradients) out.push_back({up, o, k, params, true});
     }
-    if (delayed && policy == "stash") out.push_back({up, o, ResidentKind::kStash, weights, true});
+    if (delayed && policy == "stash") out.push_back({up, o, MemoryKind::kStash, weights, true});
     if (delayed && (policy == "ema_grad" || policy == "ema_weight")) {
-      out.push_back({up, o, ResidentKind::kEma, weights, false});
-      out.push_back({up, o, ResidentKind::kEma, weights, true});
+      out.push_back({up, o, MemoryKind::kEma, weights, false});
+      out.push_back({up, o, MemoryKind::kEma, weights, true});
     }
   }
   // Data edges: the producer writes a token into the consumer's buffer, the consumer reads it.
@@ -77,8 +76,8 @@ std::vector<Access> access_table(const hardware::HardwareResult& r, const run::J
     const bool data = edge.kind == EdgeKind::kActivation || edge.kind == EdgeKind::kGradient ||
                       edge.kind == EdgeKind::kStoredActivation;
     if (!data || !read_by_someone[e]) continue;
-    const ResidentKind kind = edge.kind == EdgeKind::kStoredActivation ? ResidentKind::kActivations
-                                                                       : ResidentKind::kInFlight;
+    const MemoryKind kind =
+        edge.kind == EdgeKind::kStoredActivation ? MemoryKind::kActivations : MemoryKind::kInFlight;
     const int owner = r.program.processor_of_first_part[edge.dst];
     const auto bytes = static_cast<std::uint64_t>(edge.bytes_per_token);
     if (edge.src != g.input_node) out.push_back({edge.src, owner, kind, bytes, true});

@@ -78,9 +78,9 @@ TEST(SramBank, StatsJsonNamesEveryKind) {
   stats.bytes_accessed = 4;
   EXPECT_EQ(to_json(stats), nlohmann::json::parse(R"({
       "current_bytes": {"weights": 0, "optimizer": 0, "stash": 0, "ema": 5,
-                        "activations": 0, "gradients": 0, "total": 5},
+                        "activations": 0, "gradients": 0, "in_flight": 0, "total": 5},
       "peak_bytes": {"weights": 0, "optimizer": 7, "stash": 0, "ema": 0,
-                     "activations": 0, "gradients": 0, "total": 9},
+                     "activations": 0, "gradients": 0, "in_flight": 0, "total": 9},
       "allocations": 2, "releases": 0, "over_capacity_bytes": 1, "accesses": 3,
       "bytes_accessed": 4})"));
 }
