@@ -9,8 +9,11 @@
 // (models::layer_work); element-wise work, the loss and U are not counted, so they only
 // lower the figure.
 //
-// Times are thread CPU times (Eigen runs single-threaded here), so a preempted thread does
-// not count the time it waited. The baseline GEMM runs before and after the training steps;
+// Every benchmark runs at 1 thread and at every core (ops::set_threads; the kernels split
+// their work as workloads/ops/parallel.h says). At 1 thread times are the thread's CPU time,
+// so a preempted thread does not count the time it waited; at more, wall time. The baseline
+// is ops::gemm (Eigen's single-threaded kernel on fixed blocks) at the same thread count,
+// the best native GEMM the kernels can reach; it runs before and after the training steps;
 // the summary lines divide the median step figure by the median of every GEMM run (with
 // --benchmark_repetitions=N, of every repetition); each step's `vs_gemm` counter divides by
 // the GEMM run just before it.
@@ -27,6 +30,7 @@
 #include <cstdio>
 #include <map>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "workloads/data/sampler.h"
@@ -34,38 +38,44 @@
 #include "workloads/models/builtin.h"
 #include "workloads/models/cost.h"
 #include "workloads/models/units.h"
+#include "workloads/ops/gemm.h"
+#include "workloads/ops/parallel.h"
 #include "workloads/reference/engine.h"
 
 namespace {
 
 using lpsim::ops::Matrix;
 
-double thread_seconds() {
+// Thread CPU time when the kernels run on one thread, else wall time.
+double now_seconds() {
   timespec ts{};
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  clock_gettime(lpsim::ops::threads() == 1 ? CLOCK_THREAD_CPUTIME_ID : CLOCK_MONOTONIC, &ts);
   return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
 }
 
-double g_gemm_last = 0.0;  // GFLOP/s of the latest BM_EigenGemm run (for `vs_gemm`)
+std::map<int, double> g_gemm_last;  // threads -> GFLOP/s of the latest GEMM run (`vs_gemm`)
 
 // C = A·B on [n, n] float matrices of the layout the kernels use (ops::Matrix, row-major).
 void BM_EigenGemm(benchmark::State& state) {
   const Eigen::Index n = state.range(0);
+  lpsim::ops::set_threads(static_cast<int>(state.range(1)));
   const Matrix a = Matrix::Random(n, n);
   const Matrix b = Matrix::Random(n, n);
   Matrix c(n, n);
-  c.noalias() = a * b;  // warm the caches and the page tables
-  const double t0 = thread_seconds();
+  lpsim::ops::gemm(c, a, b);  // warm the caches and the page tables
+  const double t0 = now_seconds();
   for (auto _ : state) {
-    c.noalias() = a * b;
+    lpsim::ops::gemm(c, a, b);
     benchmark::DoNotOptimize(c.data());
     benchmark::ClobberMemory();
   }
-  const double secs = thread_seconds() - t0;
+  const double secs = now_seconds() - t0;
   const double flops = 2.0 * static_cast<double>(n) * static_cast<double>(n) *
                        static_cast<double>(n) * static_cast<double>(state.iterations());
-  g_gemm_last = flops / secs * 1e-9;
-  state.counters["GFLOP/s"] = g_gemm_last;
+  const double gflops = flops / secs * 1e-9;
+  g_gemm_last[lpsim::ops::threads()] = gflops;
+  state.counters["GFLOP/s"] = gflops;
+  state.counters["threads"] = lpsim::ops::threads();
   state.counters["eigen_threads"] = Eigen::nbThreads();
 }
 
@@ -78,6 +88,7 @@ void BM_TrainingStep(benchmark::State& state, const std::string& model) {
   namespace data = lpsim::data;
   namespace reference = lpsim::reference;
   const std::int64_t batch = state.range(0);
+  lpsim::ops::set_threads(static_cast<int>(state.range(1)));
   const lpsim::ops::Shape shape{1, 28, 28};
   const models::Network network = models::builtin_model(model, shape, 10);
   const models::UnitGraph units = models::group_units(network);
@@ -122,10 +133,10 @@ void BM_TrainingStep(benchmark::State& state, const std::string& model) {
   std::int64_t n = 0;
   const auto step = [&](bool timed) {
     const data::Batch& b = batches[n % kBatches];
-    double t = timed ? thread_seconds() : 0.0;
+    double t = timed ? now_seconds() : 0.0;
     const auto lap = [&](Part p) {
       if (!timed) return;
-      const double now = thread_seconds();
+      const double now = now_seconds();
       part_secs[p] += now - t;
       t = now;
     };
@@ -147,9 +158,9 @@ void BM_TrainingStep(benchmark::State& state, const std::string& model) {
   };
   for (int i = 0; i < 3; ++i) step(false);  // allocate every buffer once
 
-  const double t0 = thread_seconds();
+  const double t0 = now_seconds();
   for (auto _ : state) step(true);
-  const double secs = thread_seconds() - t0;
+  const double secs = now_seconds() - t0;
 
   const double loss = engine.minibatch_results().back().loss;
   if (!std::isfinite(loss)) {
@@ -159,8 +170,11 @@ void BM_TrainingStep(benchmark::State& state, const std::string& model) {
   const double iters = static_cast<double>(state.iterations());
   const double gflops = flops * iters / secs * 1e-9;
   state.counters["MFLOP/step"] = flops * 1e-6;
+  state.counters["threads"] = lpsim::ops::threads();
+  state.counters["batch"] = static_cast<double>(batch);
   state.counters["GFLOP/s"] = gflops;
-  if (g_gemm_last > 0.0) state.counters["vs_gemm"] = gflops / g_gemm_last;
+  const auto gemm = g_gemm_last.find(lpsim::ops::threads());
+  if (gemm != g_gemm_last.end()) state.counters["vs_gemm"] = gflops / gemm->second;
   double parts_total = 0.0;
   for (double s : part_secs) parts_total += s;
   for (int p = 0; p < kParts; ++p) {
@@ -179,8 +193,9 @@ class RatioReporter : public benchmark::ConsoleReporter {
   // Colour only on a terminal (a custom reporter does not see --benchmark_color).
   RatioReporter() : ConsoleReporter(isatty(STDOUT_FILENO) ? OO_ColorTabular : OO_Tabular) {}
 
-  std::vector<double> gemm;                          // GFLOP/s, in run order
-  std::map<std::string, std::vector<double>> steps;  // "model batch 64" -> GFLOP/s
+  std::map<int, std::vector<double>> gemm;  // threads -> GFLOP/s, in run order
+  // (model, batch, threads) -> GFLOP/s
+  std::map<std::tuple<std::string, int, int>, std::vector<double>> steps;
 
   void ReportRuns(const std::vector<Run>& runs) override {
     for (const Run& run : runs) {
@@ -189,14 +204,15 @@ class RatioReporter : public benchmark::ConsoleReporter {
           run.run_type == Run::RT_Aggregate && run.aggregate_name == "median";
       if (run.error_occurred || (run.run_type != Run::RT_Iteration && !median_aggregate)) continue;
       const auto it = run.counters.find("GFLOP/s");
-      if (it == run.counters.end()) continue;
+      const auto threads = run.counters.find("threads");
+      if (it == run.counters.end() || threads == run.counters.end()) continue;
+      const int t = static_cast<int>(threads->second.value);
       const std::string& f = run.run_name.function_name;
       if (f == "BM_EigenGemm") {
-        gemm.push_back(it->second.value);
+        gemm[t].push_back(it->second.value);
       } else if (f.rfind("BM_TrainingStep/", 0) == 0) {
-        std::string args = run.run_name.args;  // "batch:64"
-        args.replace(args.find(':'), 1, " ");
-        steps[f.substr(16) + " " + args].push_back(it->second.value);
+        const int batch = static_cast<int>(run.counters.at("batch").value);
+        steps[{f.substr(16), batch, t}].push_back(it->second.value);
       }
     }
     ConsoleReporter::ReportRuns(runs);
@@ -215,40 +231,53 @@ int main(int argc, char** argv) {
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
   constexpr int kGemmSize = 1024;
-  benchmark::RegisterBenchmark("BM_EigenGemm", BM_EigenGemm)
-      ->Arg(kGemmSize)
-      ->Unit(benchmark::kMillisecond);
-  benchmark::RegisterBenchmark("BM_TrainingStep/mlp3", BM_TrainingStep, std::string("mlp3"))
-      ->ArgName("batch")
-      ->Arg(64)
-      ->Unit(benchmark::kMillisecond);
-  benchmark::RegisterBenchmark("BM_TrainingStep/cnn3", BM_TrainingStep, std::string("cnn3"))
-      ->ArgName("batch")
-      ->Arg(64)
-      ->Unit(benchmark::kMillisecond);
-  benchmark::RegisterBenchmark("BM_EigenGemm", BM_EigenGemm)
-      ->Arg(kGemmSize)
-      ->Unit(benchmark::kMillisecond);
+  std::vector<int> thread_counts = {1};
+  if (lpsim::ops::available_cores() > 1) thread_counts.push_back(lpsim::ops::available_cores());
+  const auto gemm = [&] {
+    for (int t : thread_counts) {
+      benchmark::RegisterBenchmark("BM_EigenGemm", BM_EigenGemm)
+          ->ArgNames({"n", "threads"})
+          ->Args({kGemmSize, t})
+          ->Unit(benchmark::kMillisecond);
+    }
+  };
+  gemm();
+  for (const auto& [model, batch] :
+       std::vector<std::pair<std::string, int>>{{"mlp3", 64}, {"cnn3", 64}, {"resnet18", 32}}) {
+    for (int t : thread_counts) {
+      benchmark::RegisterBenchmark(("BM_TrainingStep/" + model).c_str(), BM_TrainingStep, model)
+          ->ArgNames({"batch", "threads"})
+          ->Args({batch, t})
+          ->Unit(benchmark::kMillisecond);
+    }
+  }
+  gemm();
   RatioReporter reporter;
   benchmark::RunSpecifiedBenchmarks(&reporter);
   benchmark::Shutdown();
 
   if (reporter.gemm.empty()) {
     std::printf(
-        "no ratios: the Eigen GEMM baseline was filtered out (keep BM_EigenGemm in the filter)\n");
+        "no ratios: the GEMM baseline was filtered out (keep BM_EigenGemm in the filter)\n");
     return 0;
   }
-  const double gemm = median(reporter.gemm);
-  std::printf("\nEigen GEMM %dx%dx%d float, %d thread(s): %.1f GFLOP/s (median of", kGemmSize,
-              kGemmSize, kGemmSize, Eigen::nbThreads(), gemm);
-  for (double g : reporter.gemm) std::printf(" %.1f", g);
-  std::printf(")\n");
-  for (const auto& [name, values] : reporter.steps) {
+  std::printf("\n");
+  for (const auto& [t, values] : reporter.gemm) {
+    std::printf("GEMM %dx%dx%d float (ops::gemm), %d thread(s): %.1f GFLOP/s (median of", kGemmSize,
+                kGemmSize, kGemmSize, t, median(values));
+    for (double g : values) std::printf(" %.1f", g);
+    std::printf(")\n");
+  }
+  for (const auto& [key, values] : reporter.steps) {
+    const auto& [model, batch, t] = key;
+    const auto g = reporter.gemm.find(t);
+    if (g == reporter.gemm.end()) continue;
+    const double base = median(g->second);
     const double gflops = median(values);
-    const double ratio = gflops / gemm;
-    std::printf("%s: training step %.1f GFLOP/s = %.2f of Eigen GEMM %.1f GFLOP/s", name.c_str(),
-                gflops, ratio, gemm);
-    if (name == "mlp3 batch 64")
+    const double ratio = gflops / base;
+    std::printf("%s batch %d, %d thread(s): training step %.1f GFLOP/s = %.2f of GEMM %.1f GFLOP/s",
+                model.c_str(), batch, t, gflops, ratio, base);
+    if ((model == "mlp3" && t == 1) || model == "resnet18")
       std::printf(" (goal >= 0.50: %s)", ratio >= 0.5 ? "met" : "MISSED");
     std::printf("\n");
   }

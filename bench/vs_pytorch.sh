@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Training speed against PyTorch on the same CPU (issue 14): milliseconds per minibatch of
 # mlp3, cnn3 and resnet18 at batch 32 on Fashion-MNIST ([1,28,28]), for `lpsim run` (the SystemC model
-# with the math), `lpsim run --reference` and PyTorch (bench/pytorch_step.py), and the ratios
-# lpsim / PyTorch at equal threads. lpsim runs its math on one thread (run.threads does not
-# exist yet); PyTorch is timed at 1 thread and at every core.
+# with the math), `lpsim run --reference` and PyTorch (bench/pytorch_step.py), each at 1 thread
+# and at every core (lpsim --threads N, torch.set_num_threads(N)), and the ratios
+# lpsim / PyTorch at equal threads.
 #
 # lpsim's time per minibatch is the difference of two runs of different length divided by
 # the difference in minibatches, so start-up, data loading and evaluation cancel.
@@ -49,14 +49,15 @@ cores=$(nproc)
 torch_json=$(env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE /usr/bin/python3 bench/pytorch_step.py \
   --threads 1 "$cores")
 echo "$torch_json" | head -1 | jq -r '"PyTorch \(.torch), BLAS \(.blas)"'
-printf "%-9s %12s %14s %12s %12s %12s %12s\n" model "lpsim run" "--reference" "torch 1 thr" \
-  "torch $cores thr" "run/torch1" "ref/torch1"
+printf "%-9s %7s %12s %14s %12s %12s %12s\n" model threads "lpsim run" "--reference" "torch" \
+  "run/torch" "ref/torch"
 for model in mlp3 cnn3 resnet18; do
-  hw=$(ms_per_minibatch "$model" "${N1[$model]}" "${N2[$model]}")
-  ref=$(ms_per_minibatch "$model" "${N1[$model]}" "${N2[$model]}" --reference)
-  t1=$(echo "$torch_json" | jq -r --arg m "$model" 'select(.model == $m and .threads == 1) | .ms_per_step')
-  tn=$(echo "$torch_json" | jq -r --arg m "$model" --argjson c "$cores" 'select(.model == $m and .threads == $c) | .ms_per_step')
-  printf "%-9s %12.2f %14.2f %12.2f %12.2f %12.2f %12.2f\n" "$model" "$hw" "$ref" "$t1" "$tn" \
-    "$(echo "$hw / $t1" | bc -l)" "$(echo "$ref / $t1" | bc -l)"
+  for t in 1 "$cores"; do
+    hw=$(ms_per_minibatch "$model" "${N1[$model]}" "${N2[$model]}" --threads "$t")
+    ref=$(ms_per_minibatch "$model" "${N1[$model]}" "${N2[$model]}" --threads "$t" --reference)
+    tm=$(echo "$torch_json" | jq -r --arg m "$model" --argjson c "$t" 'select(.model == $m and .threads == $c) | .ms_per_step')
+    printf "%-9s %7s %12.2f %14.2f %12.2f %12.2f %12.2f\n" "$model" "$t" "$hw" "$ref" "$tm" \
+      "$(echo "$hw / $tm" | bc -l)" "$(echo "$ref / $tm" | bc -l)"
+  done
 done
 echo "goal (issue 14): lpsim run per minibatch <= 1.0x PyTorch's step at equal threads"

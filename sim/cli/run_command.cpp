@@ -2,8 +2,8 @@
 // the sequential reference trainer) and write a report.
 
 #include <chrono>
-#include <filesystem>
 #include <cstdio>
+#include <filesystem>
 #include <iostream>
 
 #include "reports/derived.h"
@@ -18,6 +18,7 @@
 #include "sim/run/job.h"
 #include "sim/run/report_parts.h"
 #include "sim/run/resources.h"
+#include "workloads/ops/parallel.h"
 
 namespace lpsim::cli {
 namespace {
@@ -36,7 +37,8 @@ Json reference_report(run::Job& job, const reference::TrainingResult& r) {
   report["mode"] = "reference";
   report["policy"] = models::weight_policy_name(job.config.policy);
   report["config_hash"] = config::config_hash(job.config.resolved);
-  report["run"] = {{"name", job.config.run_name}, {"seed", job.config.seed}};
+  report["run"] = {
+      {"name", job.config.run_name}, {"seed", job.config.seed}, {"threads", ops::threads()}};
   report["network"] = run::network_json(job);
   report["hw"] = nullptr;
   report["summary"] = {{"total_cycles", nullptr},
@@ -61,11 +63,13 @@ Json hardware_report(run::Job& job, const hardware::HardwareResult& r, bool math
   report["mode"] = math ? "hardware" : "hardware_timing_only";
   report["policy"] = models::weight_policy_name(job.config.policy);
   report["config_hash"] = config::config_hash(job.config.resolved);
-  report["run"] = {{"name", job.config.run_name}, {"seed", job.config.seed}};
+  report["run"] = {
+      {"name", job.config.run_name}, {"seed", job.config.seed}, {"threads", ops::threads()}};
   report["network"] = run::network_json(job);
-  report["hw"] = {{"period_ns", hw.period_ns},
-                  {"processors", r.program.num_processors},
-                  {"pe", {{"rows", hw.pe_rows}, {"cols", hw.pe_cols}, {"dataflow", hw.pe_dataflow}}}};
+  report["hw"] = {
+      {"period_ns", hw.period_ns},
+      {"processors", r.program.num_processors},
+      {"pe", {{"rows", hw.pe_rows}, {"cols", hw.pe_cols}, {"dataflow", hw.pe_dataflow}}}};
   std::uint64_t busy = 0;
   for (const auto& p : r.processors) busy += p.at("busy_cycles").get<std::uint64_t>();
   const double utilization = reports::utilization(
@@ -77,10 +81,19 @@ Json hardware_report(run::Job& job, const hardware::HardwareResult& r, bool math
     const auto& m = r.stage_memory[s];
     const auto& a = r.stage_memory_analytic[s];
     stages.push_back({{"stage", s}, {"measured", m.to_json()}, {"analytic", a.to_json()}});
-    mem.weights += m.weights; mem.optimizer += m.optimizer; mem.stash += m.stash; mem.ema += m.ema;
-    mem.activations += m.activations; mem.gradients += m.gradients; mem.in_flight += m.in_flight;
-    analytic.weights += a.weights; analytic.optimizer += a.optimizer; analytic.stash += a.stash;
-    analytic.ema += a.ema; analytic.activations += a.activations; analytic.gradients += a.gradients;
+    mem.weights += m.weights;
+    mem.optimizer += m.optimizer;
+    mem.stash += m.stash;
+    mem.ema += m.ema;
+    mem.activations += m.activations;
+    mem.gradients += m.gradients;
+    mem.in_flight += m.in_flight;
+    analytic.weights += a.weights;
+    analytic.optimizer += a.optimizer;
+    analytic.stash += a.stash;
+    analytic.ema += a.ema;
+    analytic.activations += a.activations;
+    analytic.gradients += a.gradients;
     analytic.in_flight += a.in_flight;
   }
   report["summary"] = {
@@ -116,15 +129,18 @@ Json hardware_report(run::Job& job, const hardware::HardwareResult& r, bool math
                          {"sram_total_bytes", pl.sram_total()}});
   }
   report["memory_placement"] = placement;
-  report["layers"] = run::layers_json(job, [&] {
-    std::vector<std::int64_t> d;
-    for (const auto& l : r.graph.layers) d.push_back(l.delay);
-    return d;
-  }(), r.reconstruction, r.measured_staleness);
+  report["layers"] = run::layers_json(
+      job,
+      [&] {
+        std::vector<std::int64_t> d;
+        for (const auto& l : r.graph.layers) d.push_back(l.delay);
+        return d;
+      }(),
+      r.reconstruction, r.measured_staleness);
   report["units"] = r.units;
-  report["energy"] = reports::energy_json(
-      hw.energy, r.pe_activity, r.pe_names,
-      static_cast<double>(r.total_cycles) * hw.period_ns, r.minibatches, job.config.batch_size);
+  report["energy"] = reports::energy_json(hw.energy, r.pe_activity, r.pe_names,
+                                          static_cast<double>(r.total_cycles) * hw.period_ns,
+                                          r.minibatches, job.config.batch_size);
   report["summary"]["energy_per_minibatch_pj"] = report["energy"].at("per_minibatch_pj");
   std::uint64_t dram_bytes = 0;
   for (const auto& a : r.pe_activity) dram_bytes += a.dram_bytes;
@@ -137,7 +153,7 @@ Json hardware_report(run::Job& job, const hardware::HardwareResult& r, bool math
   report["energy"]["dram_by_kind_pj"] = by_kind;
   report["ops"] = run::ops_json(job, r.spikes);
   report["training"] = math ? run::training_json(r.epochs, r.final_test_accuracy)
-                             : Json{{"epochs", Json::array()}, {"final_test_accuracy", nullptr}};
+                            : Json{{"epochs", Json::array()}, {"final_test_accuracy", nullptr}};
   report["stability"] = job.stability.to_json();
   return report;
 }
@@ -152,8 +168,10 @@ int run_run(const std::vector<std::string>& args) {
       "override a config value: --set /workload/batch_size=64 (repeatable)")(
       "out", po::value<std::string>(), "output directory (default: out/<run.name>)")(
       "reference", "train with the sequential reference trainer (no hardware model)")(
-      "init-from", po::value<std::string>()->default_value(""), "initial weights: a checkpoint directory")(
-      "save-weights", po::value<std::string>(), "write the final weights as a checkpoint directory")(
+      "init-from", po::value<std::string>()->default_value(""),
+      "initial weights: a checkpoint directory")(
+      "save-weights", po::value<std::string>(),
+      "write the final weights as a checkpoint directory")(
       "no-math", "timing only: skip the layer math (no training curve)")(
       "trace", po::value<std::string>(), "write a Chrome trace-event timeline (Perfetto) to FILE")(
       "trace-minibatches", po::value<std::string>()->default_value("0:16"),
@@ -162,6 +180,8 @@ int run_run(const std::vector<std::string>& args) {
       "save the whole training state every N minibatches (hardware runs)")(
       "checkpoint-dir", po::value<std::string>(), "where (default: OUT/checkpoint)")(
       "resume", po::value<std::string>(), "continue from a checkpoint (same config and --set)")(
+      "threads", po::value<int>(),
+      "threads for the math of each task (same as --set /run/threads=N; 0: every core)")(
       "quiet,q", "no progress on stderr");
   po::variables_map vm;
   if (!parse_options("run", "[--config FILE] [--set /pointer=value ...] [--out DIR] [--reference]",
@@ -170,12 +190,16 @@ int run_run(const std::vector<std::string>& args) {
   }
   const auto start = std::chrono::steady_clock::now();
   install_interrupt_handlers();
-  const std::vector<std::string> sets =
+  std::vector<std::string> sets =
       vm.count("set") ? vm["set"].as<std::vector<std::string>>() : std::vector<std::string>{};
+  if (vm.count("threads"))
+    sets.push_back("/run/threads=" + std::to_string(vm["threads"].as<int>()));
   run::Job job = run::prepare_job(vm["config"].as<std::string>(), sets,
                                   vm["init-from"].as<std::string>(), vm.count("no-math") == 0);
-  const std::string out = vm.count("out") ? vm["out"].as<std::string>() : "out/" + job.config.run_name;
+  const std::string out =
+      vm.count("out") ? vm["out"].as<std::string>() : "out/" + job.config.run_name;
   const bool quiet = vm.count("quiet") > 0;
+  ops::set_threads(config::resolved_threads(job.config));
   run::check_resources(job, vm.count("no-math") == 0);
 
   run::advise_stability(job);
@@ -205,15 +229,19 @@ int run_run(const std::vector<std::string>& args) {
     ro.config_hash = config::config_hash(job.config.resolved);
     ro.checkpoint_every = vm["checkpoint-every"].as<std::int64_t>();
     if (ro.checkpoint_every < 0) {
-      throw UserError("", "--checkpoint-every", "found " + std::to_string(ro.checkpoint_every) +
-                                                    ", expected a number of minibatches >= 0");
+      throw UserError("", "--checkpoint-every",
+                      "found " + std::to_string(ro.checkpoint_every) +
+                          ", expected a number of minibatches >= 0");
     }
-    ro.checkpoint_dir = vm.count("checkpoint-dir") ? vm["checkpoint-dir"].as<std::string>() : out + "/checkpoint";
+    ro.checkpoint_dir =
+        vm.count("checkpoint-dir") ? vm["checkpoint-dir"].as<std::string>() : out + "/checkpoint";
     if (vm.count("resume")) {
-      if (!ro.math) throw UserError("", "--resume", "a timing-only run has no training state to resume");
+      if (!ro.math)
+        throw UserError("", "--resume", "a timing-only run has no training state to resume");
       ro.resume_dir = vm["resume"].as<std::string>();
       // A kill between the two renames that replace a checkpoint leaves only DIR.old.
-      if (!std::filesystem::exists(ro.resume_dir) && std::filesystem::exists(ro.resume_dir + ".old")) {
+      if (!std::filesystem::exists(ro.resume_dir) &&
+          std::filesystem::exists(ro.resume_dir + ".old")) {
         ro.resume_dir += ".old";
       }
     }
@@ -222,20 +250,24 @@ int run_run(const std::vector<std::string>& args) {
       const auto colon = window.find(':');
       auto number = [&](const std::string& t) -> std::int64_t {
         if (t.empty() || t.size() > 12 || t.find_first_not_of("0123456789") != std::string::npos) {
-          throw UserError("", "--trace-minibatches", "found \"" + window + "\", expected A:B such as 0:16");
+          throw UserError("", "--trace-minibatches",
+                          "found \"" + window + "\", expected A:B such as 0:16");
         }
         return std::stoll(t);
       };
       if (colon == std::string::npos) {
-        throw UserError("", "--trace-minibatches", "found \"" + window + "\", expected A:B such as 0:16");
+        throw UserError("", "--trace-minibatches",
+                        "found \"" + window + "\", expected A:B such as 0:16");
       }
       ro.trace_begin = number(window.substr(0, colon));
       ro.trace_end = number(window.substr(colon + 1));
       if (ro.trace_end <= ro.trace_begin || ro.trace_end - ro.trace_begin > 10000) {
-        throw UserError("", "--trace-minibatches", "found \"" + window + "\", expected A < B with at most 10000 minibatches");
+        throw UserError("", "--trace-minibatches",
+                        "found \"" + window + "\", expected A < B with at most 10000 minibatches");
       }
     }
-    if (!quiet) ro.progress = [](std::int64_t d, std::int64_t t) { print_progress("hardware", d, t); };
+    if (!quiet)
+      ro.progress = [](std::int64_t d, std::int64_t t) { print_progress("hardware", d, t); };
     hardware::HardwareResult result = hardware::run_hardware(job, ro);
     report = hardware_report(job, result, ro.math);
     final_params = std::move(result.final_params);
@@ -245,7 +277,8 @@ int run_run(const std::vector<std::string>& args) {
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   report["meta"] = reports::report_meta(wall);
   if (vm.count("save-weights")) {
-    if (final_params.empty()) throw UserError("", "--save-weights", "a --no-math run has no weights");
+    if (final_params.empty())
+      throw UserError("", "--save-weights", "a --no-math run has no weights");
     run::save_weights(job, final_params, vm["save-weights"].as<std::string>());
   }
   if (vm.count("trace") && vm.count("reference")) {

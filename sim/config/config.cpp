@@ -1,10 +1,12 @@
 #include "sim/config/config.h"
 
 #include <cstdio>
+#include <cstdlib>
 
 #include "hw_models/memory/placement.h"
 #include "sim/core/errors.h"
 #include "workloads/models/builtin.h"
+#include "workloads/ops/parallel.h"
 
 namespace lpsim::config {
 namespace {
@@ -55,7 +57,8 @@ void apply_override(Json& doc, const std::string& text) {
   }
   const Json::json_pointer parent = ptr.parent_pointer();
   if (!doc.contains(parent) || !doc.at(parent).is_object()) {
-    throw ConfigError("--set", pointer, "its parent " + parent.to_string() + " is not an object of the config");
+    throw ConfigError("--set", pointer,
+                      "its parent " + parent.to_string() + " is not an object of the config");
   }
   doc[ptr] = value;
 }
@@ -63,7 +66,8 @@ void apply_override(Json& doc, const std::string& text) {
 ops::Shape read_shape(ObjectReader& r, const std::string& key, const ops::Shape& fallback) {
   if (!r.has(key)) return fallback;
   const Json& a = r.array(key);
-  if (a.size() != 1 && a.size() != 3) r.fail(key, "expected [features] or [channels, height, width]");
+  if (a.size() != 1 && a.size() != 3)
+    r.fail(key, "expected [features] or [channels, height, width]");
   std::int64_t d[3] = {1, 1, 1};
   for (std::size_t i = 0; i < a.size(); ++i) {
     d[i] = json_integer(a[i], r.file(), pointer_append(r.pointer(key), i), 1, 4096);
@@ -75,7 +79,7 @@ ops::Shape read_shape(ObjectReader& r, const std::string& key, const ops::Shape&
 
 Json default_document() {
   Json doc = Json::parse(R"({
-    "run": {"name": "default", "seed": 1},
+    "run": {"name": "default", "seed": 1, "threads": 0},
     "workload": {
       "model": "mlp3", "network_file": null, "time_steps": null,
       "dataset": {"kind": "fashion_mnist", "path": "/usr/share/datasets/fashion-mnist",
@@ -100,6 +104,16 @@ Json default_document() {
   return doc;
 }
 
+int resolved_threads(const Config& c) {
+  if (c.threads > 0) return c.threads;
+  if (const char* v = std::getenv(kAutoThreadsVariable)) {
+    char* end = nullptr;
+    const long n = std::strtol(v, &end, 10);
+    if (end != v && *end == '\0' && n >= 1 && n <= 1024) return static_cast<int>(n);
+  }
+  return ops::available_cores();
+}
+
 Config load_config(const std::string& path, const std::vector<std::string>& overrides) {
   Json doc = default_document();
   const std::string file = path.empty() ? "(defaults)" : path;
@@ -118,6 +132,7 @@ Config load_config(const std::string& path, const std::vector<std::string>& over
     ObjectReader run = top.object("run");
     c.run_name = run.string("name");
     c.seed = static_cast<std::uint64_t>(run.integer("seed", 0, std::int64_t{1} << 53));
+    c.threads = static_cast<int>(run.integer("threads", 0, 1024));
     run.finish();
   }
   {
@@ -273,9 +288,12 @@ Config load_config(const std::string& path, const std::vector<std::string>& over
 }
 
 std::string config_hash(const Json& resolved) {
+  // run.threads changes no result (ops/parallel.h), so a run may resume on another count.
+  Json hashed = resolved;
+  if (hashed.contains("run") && hashed["run"].is_object()) hashed["run"].erase("threads");
   // FNV-1a over the canonical dump (nlohmann sorts object keys).
   std::uint64_t h = 1469598103934665603ull;
-  for (unsigned char ch : resolved.dump()) {
+  for (unsigned char ch : hashed.dump()) {
     h ^= ch;
     h *= 1099511628211ull;
   }

@@ -58,6 +58,9 @@ struct Config {
   std::string source;  // the config file, or "(defaults)"
   std::string run_name = "default";
   std::uint64_t seed = 1;
+  // Threads the math of one task runs on (ops::set_threads); 0: every core this process may
+  // use. Results do not depend on it.
+  int threads = 0;
   std::string model = "mlp3";
   std::optional<std::string> network_file;
   std::int64_t time_steps = 0;  // T of a built-in spiking model; 0: its default
@@ -75,6 +78,12 @@ struct Config {
   HwConfig hw;
   Json resolved;  // the document after defaults and overrides
 };
+
+// The threads a run uses: run.threads, or when it is 0 (automatic) the count in the
+// environment variable kAutoThreadsVariable (set by `lpsim sweep` for its points: the cores
+// divided by --jobs), else every core this process may use.
+inline constexpr const char* kAutoThreadsVariable = "LPSIM_AUTO_THREADS";
+int resolved_threads(const Config& c);
 
 // The built-in defaults as a document (also the `lpsim run` default job).
 Json default_document();

@@ -14,6 +14,7 @@
 #include "sim/config/config.h"
 #include "sim/core/atomic_file.h"
 #include "sim/core/errors.h"
+#include "workloads/ops/parallel.h"
 
 extern char** environ;
 
@@ -54,8 +55,9 @@ std::vector<Point> expand_grid(const std::string& base_config, const std::string
   ObjectReader top(doc, grid_file, "");
   std::vector<std::vector<std::pair<std::string, Json>>> combos;
   if (top.has("grid") == top.has("points")) {
-    throw ConfigError(grid_file, "", "expected exactly one of \"grid\" (a cartesian product) or "
-                                     "\"points\" (an explicit list)");
+    throw ConfigError(grid_file, "",
+                      "expected exactly one of \"grid\" (a cartesian product) or "
+                      "\"points\" (an explicit list)");
   }
   if (top.has("grid")) {
     ObjectReader grid = top.object("grid");
@@ -190,6 +192,9 @@ std::vector<PointResult> run_points(const std::string& lpsim_binary, const std::
       todo.push_back(p.index);
     }
   }
+  // Points that leave run.threads at 0 (automatic) share the cores instead of each taking all.
+  const int per_point = std::max(1, ops::available_cores() / std::max(1, jobs));
+  setenv(config::kAutoThreadsVariable, std::to_string(per_point).c_str(), 1);
   std::map<pid_t, std::size_t> running;
   std::size_t next = 0, done = points.size() - todo.size(), failed = 0;
   if (!quiet) draw_progress(done, failed, points.size());
@@ -222,8 +227,9 @@ void write_aggregate(const std::string& out_dir, const std::string& base_config,
   if (!points.empty()) {
     for (const auto& [ptr, value] : points.front().values) csv += "," + ptr;
   }
-  csv += ",status,total_cycles,cycles_per_minibatch,memory_total_bytes,link_bytes,"
-         "energy_per_minibatch_pj,final_test_accuracy\n";
+  csv +=
+      ",status,total_cycles,cycles_per_minibatch,memory_total_bytes,link_bytes,"
+      "energy_per_minibatch_pj,final_test_accuracy\n";
   auto field = [](const Json& j) { return j.is_null() ? std::string() : j.dump(); };
   for (const auto& p : points) {
     const PointResult& r = results[p.index];
@@ -250,8 +256,9 @@ void write_aggregate(const std::string& out_dir, const std::string& base_config,
     if (ok) {
       csv += "," + field(summary.value("total_cycles", Json())) + "," +
              field(summary.value("cycles_per_minibatch", Json())) + "," +
-             field(summary.contains("memory_peak_bytes") ? summary["memory_peak_bytes"].value("total", Json())
-                                                         : Json()) +
+             field(summary.contains("memory_peak_bytes")
+                       ? summary["memory_peak_bytes"].value("total", Json())
+                       : Json()) +
              "," + field(summary.value("link_bytes", Json())) + "," +
              field(summary.value("energy_per_minibatch_pj", Json())) + "," +
              field(training.value("final_test_accuracy", Json()));

@@ -186,6 +186,28 @@ TEST(RunCommand, SameConfigGivesTheSameReportApartFromMeta) {
   EXPECT_EQ(slurp(a + "/epochs.csv"), slurp(b + "/epochs.csv"));
 }
 
+TEST(RunCommand, ThreadCountChangesNothingButItsOwnRecord) {
+  // cnn3 at batch 64: conv2's product and the element-wise passes are split (parallel.h).
+  const auto run = [](const std::string& threads) {
+    const std::string out = ::testing::TempDir() + "/lpsim_threads_" + threads;
+    std::vector<std::string> args = tiny_run(out);
+    args.insert(args.end(), {"--threads", threads, "--set", "/workload/model=cnn3", "--set",
+                             "/workload/batch_size=64", "--set", "/workload/epochs=1"});
+    const Result r = run_lpsim(args);
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    Json report = parse_json_file(out + "/report.json");
+    report.erase("meta");
+    return report;
+  };
+  Json one = run("1"), two = run("2");
+  EXPECT_EQ(one.at("run").at("threads"), 1);
+  EXPECT_EQ(two.at("run").at("threads"), 2);
+  one.at("run").erase("threads");
+  two.at("run").erase("threads");
+  EXPECT_EQ(one.dump(), two.dump());
+  EXPECT_GT(one.at("summary").at("final_test_accuracy").get<double>(), 0.0);
+}
+
 TEST(RunCommand, SavedWeightsReloadExactly) {
   const std::string out = ::testing::TempDir() + "/lpsim_save";
   const std::string w1 = ::testing::TempDir() + "/lpsim_w1", w2 = ::testing::TempDir() + "/lpsim_w2";

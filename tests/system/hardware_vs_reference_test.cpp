@@ -7,6 +7,8 @@
 
 #include "sim/hardware/pipeline.h"
 #include "system_test_util.h"
+#include "workloads/ops/gemm.h"
+#include "workloads/ops/parallel.h"
 
 namespace lpsim {
 namespace {
@@ -17,7 +19,9 @@ struct Case {
   std::string policy;
 };
 
-void PrintTo(const Case& c, std::ostream* os) { *os << c.model << "/" << c.stages << "/" << c.policy; }
+void PrintTo(const Case& c, std::ostream* os) {
+  *os << c.model << "/" << c.stages << "/" << c.policy;
+}
 
 std::string case_name(const ::testing::TestParamInfo<Case>& info) {
   std::string s = info.param.model + "_" + info.param.policy + "_" +
@@ -60,9 +64,9 @@ TEST_P(HardwareMatchesReference, FinalWeightsAndCurveAreIdentical) {
 std::vector<Case> cases() {
   std::vector<Case> out;
   const std::vector<std::pair<std::string, std::string>> partitions = {
-      {"mlp3", "per_layer"}, {"mlp3", "[1,2]"},   {"mlp6", "per_layer"},
+      {"mlp3", "per_layer"}, {"mlp3", "[1,2]"},     {"mlp6", "per_layer"},
       {"mlp6", "[2,2,2]"},   {"cnn3", "per_layer"}, {"cnn3", "[2,1]"},
-      {"snn3", "per_layer"}, {"snn3", "[1,2]"},   {"sconv3", "per_layer"}};
+      {"snn3", "per_layer"}, {"snn3", "[1,2]"},     {"sconv3", "per_layer"}};
   for (const auto& [model, stages] : partitions) {
     for (const char* policy : {"sync", "none", "stash", "ema_grad", "ema_weight"}) {
       if (std::string(policy) == "sync" && stages != "per_layer") continue;
@@ -105,6 +109,56 @@ TEST_P(HardwareMatchesReferenceSpiking, PoissonCodedNetwork) {
 
 INSTANTIATE_TEST_SUITE_P(Policies, HardwareMatchesReferenceSpiking,
                          ::testing::Values("stash", "ema_grad", "ema_weight"));
+
+// The math inside a task runs on run.threads threads (workloads/ops/parallel.h); the training
+// does not depend on how many: a residual network with batch norm whose convolutions, GEMMs
+// and element-wise passes are all split trains to the same bits on 1 and 3 threads in the
+// reference trainer and on 2 in the SystemC model.
+TEST(ThreadCount, ChangesNoBitOfTheReferenceOrTheHardwareRun) {
+  const std::string path = ::testing::TempDir() + "/threads_resnet.json";
+  {
+    std::ofstream f(path);
+    f << R"({"name": "threads_resnet", "input": {"shape": [1, 28, 28]}, "layers": [
+      {"name": "c1", "type": "conv2d", "out_channels": 32, "kernel_size": 3, "padding": 1,
+       "bias": false},
+      {"name": "bn1", "type": "batchnorm2d"},
+      {"name": "r1", "type": "relu"},
+      {"name": "c2", "type": "conv2d", "out_channels": 32, "kernel_size": 3, "padding": 1,
+       "bias": false},
+      {"name": "bn2", "type": "batchnorm2d"},
+      {"name": "sum", "type": "add", "inputs": ["r1", "bn2"]},
+      {"name": "r2", "type": "relu"},
+      {"name": "c3", "type": "conv2d", "out_channels": 16, "kernel_size": 3, "stride": 2,
+       "padding": 1},
+      {"name": "r3", "type": "relu"},
+      {"name": "pool", "type": "maxpool2d", "kernel_size": 2},
+      {"name": "flat", "type": "flatten"},
+      {"name": "fc", "type": "linear", "out_features": 10},
+      {"name": "loss", "type": "softmax_cross_entropy"}]})";
+  }
+  run::Job job = testing::synthetic_job(
+      "mlp3", "stash", "per_layer", 1,
+      {"/workload/network_file=" + path, "/workload/batch_size=32",
+       "/workload/dataset/synthetic={\"shape\":[1,28,28],\"classes\":10,\"train_samples\":128,"
+       "\"test_samples\":32}"});
+  // c2 at batch 32: a [32, 288] x [288, 25088] product, split.
+  ASSERT_GT(ops::gemm_parts(32, 32 * 28 * 28, 32 * 9), 1);
+  const auto reference_on = [&](int threads) {
+    ops::set_threads(threads);
+    return reference::train_reference(job.network, job.units, job.trainer, job.init, job.train,
+                                      job.test);
+  };
+  const reference::TrainingResult one = reference_on(1);
+  const reference::TrainingResult three = reference_on(3);
+  ops::set_threads(2);
+  const hardware::HardwareResult hw = hardware::run_hardware(job, hardware::RunOptions{});
+  ops::set_threads(1);
+  EXPECT_TRUE(testing::bit_equal(one.final_params, three.final_params));
+  EXPECT_TRUE(testing::bit_equal(one.final_params, hw.final_params));
+  EXPECT_EQ(one.epochs.back().train_loss, three.epochs.back().train_loss);
+  EXPECT_EQ(one.epochs.back().train_loss, hw.epochs.back().train_loss);
+  EXPECT_EQ(one.epochs.back().test_accuracy, hw.epochs.back().test_accuracy);
+}
 
 }  // namespace
 }  // namespace lpsim

@@ -4,6 +4,7 @@
 #include <string>
 
 #include "sim/core/errors.h"
+#include "workloads/ops/parallel.h"
 
 namespace lpsim::ops {
 namespace {
@@ -34,12 +35,18 @@ void channel_sums(const MatIn<T>& dy, const BatchNormSaved<T>& saved, Eigen::Vec
   const Shape& s = saved.shape;
   sum_dy.setZero(s.c);
   sum_dy_xhat.setZero(s.c);
-  for (std::int64_t b = 0; b < dy.rows(); ++b) {
-    const Eigen::Map<const Mat<T>> g = plane_view<T>(dy, b, s);
-    const Eigen::Map<const Mat<T>> xh(saved.x_hat.data() + b * saved.x_hat.cols(), s.c, s.h * s.w);
-    sum_dy += g.rowwise().sum().template cast<double>();
-    sum_dy_xhat += g.cwiseProduct(xh).rowwise().sum().template cast<double>();
-  }
+  // Channel c sums over b in order (a float sum per plane row, added in double).
+  parallel_ranges(s.c, dy.rows() * s.h * s.w, [&](std::int64_t c_begin, std::int64_t c_end) {
+    for (std::int64_t b = 0; b < dy.rows(); ++b) {
+      const Eigen::Map<const Mat<T>> g = plane_view<T>(dy, b, s);
+      const Eigen::Map<const Mat<T>> xh(saved.x_hat.data() + b * saved.x_hat.cols(), s.c,
+                                        s.h * s.w);
+      for (std::int64_t c = c_begin; c < c_end; ++c) {
+        sum_dy(c) += static_cast<double>(g.row(c).sum());
+        sum_dy_xhat(c) += static_cast<double>(g.row(c).cwiseProduct(xh.row(c)).sum());
+      }
+    }
+  });
 }
 
 }  // namespace
@@ -57,18 +64,24 @@ void batchnorm2d_forward_train(const MatIn<T>& x, const Shape& shape, const VecI
   LPSIM_ASSERT(n > 1, "batchnorm2d_forward_train: needs more than one value per channel, got " +
                           std::to_string(n));
   // Two passes in double: the mean, then the squared deviations from it.
+  // Channel c sums over b in order, whichever thread runs it.
   Eigen::VectorXd mean = Eigen::VectorXd::Zero(shape.c);
-  for (std::int64_t b = 0; b < batch; ++b) {
-    mean += plane_view<T>(x, b, shape).rowwise().sum().template cast<double>();
-  }
-  mean /= static_cast<double>(n);
   Eigen::VectorXd sq = Eigen::VectorXd::Zero(shape.c);
-  for (std::int64_t b = 0; b < batch; ++b) {
-    const Eigen::Map<const Mat<T>> xb = plane_view<T>(x, b, shape);
-    for (std::int64_t c = 0; c < shape.c; ++c) {
-      sq(c) += (xb.row(c).template cast<double>().array() - mean(c)).square().sum();
+  parallel_ranges(shape.c, 2 * n, [&](std::int64_t c_begin, std::int64_t c_end) {
+    for (std::int64_t b = 0; b < batch; ++b) {
+      const Eigen::Map<const Mat<T>> xb = plane_view<T>(x, b, shape);
+      for (std::int64_t c = c_begin; c < c_end; ++c) {
+        mean(c) += static_cast<double>(xb.row(c).sum());
+      }
     }
-  }
+    for (std::int64_t c = c_begin; c < c_end; ++c) mean(c) /= static_cast<double>(n);
+    for (std::int64_t b = 0; b < batch; ++b) {
+      const Eigen::Map<const Mat<T>> xb = plane_view<T>(x, b, shape);
+      for (std::int64_t c = c_begin; c < c_end; ++c) {
+        sq(c) += (xb.row(c).template cast<double>().array() - mean(c)).square().sum();
+      }
+    }
+  });
   const Eigen::VectorXd var = sq / static_cast<double>(n);
   const Eigen::VectorXd inv_std = (var.array() + eps).rsqrt().matrix();
 
@@ -77,13 +90,16 @@ void batchnorm2d_forward_train(const MatIn<T>& x, const Shape& shape, const VecI
   saved.x_hat.resize(batch, shape.size());
   y.resize(batch, shape.size());
   const Vec<T> mean_t = mean.cast<T>();
-  for (std::int64_t b = 0; b < batch; ++b) {
-    Eigen::Map<Mat<T>> xh = plane_view<T>(saved.x_hat, b, shape);
-    Eigen::Map<Mat<T>> yb = plane_view<T>(y, b, shape);
-    xh = ((plane_view<T>(x, b, shape).colwise() - mean_t).array().colwise() * saved.inv_std.array())
-             .matrix();
-    yb = ((xh.array().colwise() * gamma.array()).colwise() + beta.array()).matrix();
-  }
+  parallel_ranges(batch, shape.size(), [&](std::int64_t b_begin, std::int64_t b_end) {
+    for (std::int64_t b = b_begin; b < b_end; ++b) {
+      Eigen::Map<Mat<T>> xh = plane_view<T>(saved.x_hat, b, shape);
+      Eigen::Map<Mat<T>> yb = plane_view<T>(y, b, shape);
+      xh = ((plane_view<T>(x, b, shape).colwise() - mean_t).array().colwise() *
+            saved.inv_std.array())
+               .matrix();
+      yb = ((xh.array().colwise() * gamma.array()).colwise() + beta.array()).matrix();
+    }
+  });
 
   const double unbiased = static_cast<double>(n) / static_cast<double>(n - 1);
   for (std::int64_t c = 0; c < shape.c; ++c) {
@@ -133,15 +149,18 @@ void batchnorm2d_backward_input(const MatIn<T>& dy, const VecIn<T>& gamma,
   const Vec<T> mean_dy_xhat = (sum_dy_xhat / n).cast<T>();
   const Vec<T> scale = gamma.cwiseProduct(saved.inv_std);
   dx.resize(dy.rows(), s.size());
-  for (std::int64_t b = 0; b < dy.rows(); ++b) {
-    const Eigen::Map<const Mat<T>> xh(saved.x_hat.data() + b * saved.x_hat.cols(), s.c, s.h * s.w);
-    Eigen::Map<Mat<T>> dxb = plane_view<T>(dx, b, s);
-    dxb = (((plane_view<T>(dy, b, s).colwise() - mean_dy).array() -
-            xh.array().colwise() * mean_dy_xhat.array())
-               .colwise() *
-           scale.array())
-              .matrix();
-  }
+  parallel_ranges(dy.rows(), s.size(), [&](std::int64_t b_begin, std::int64_t b_end) {
+    for (std::int64_t b = b_begin; b < b_end; ++b) {
+      const Eigen::Map<const Mat<T>> xh(saved.x_hat.data() + b * saved.x_hat.cols(), s.c,
+                                        s.h * s.w);
+      Eigen::Map<Mat<T>> dxb = plane_view<T>(dx, b, s);
+      dxb = (((plane_view<T>(dy, b, s).colwise() - mean_dy).array() -
+              xh.array().colwise() * mean_dy_xhat.array())
+                 .colwise() *
+             scale.array())
+                .matrix();
+    }
+  });
 }
 
 template <typename T>

@@ -4,6 +4,8 @@
 #include <string>
 
 #include "sim/core/errors.h"
+#include "workloads/ops/gemm.h"
+#include "workloads/ops/parallel.h"
 
 namespace lpsim::ops {
 namespace {
@@ -39,34 +41,37 @@ void im2col_t(const MatIn<T>& x, const Conv2dGeometry& g, const Shape& out, Mat<
   const std::int64_t plane_out = Ho * Wo;
   const std::int64_t m = batch * plane_out;
   cols_t.resize(g.patch_size(), m);
-  for (std::int64_t c = 0; c < g.in.c; ++c) {
-    for (std::int64_t i = 0; i < kh; ++i) {
-      for (std::int64_t j = 0; j < kw; ++j) {
-        T* row = cols_t.data() + ((c * kh + i) * kw + j) * m;
-        const Range r = valid_range(Wo, W, s, p, j);
-        for (std::int64_t b = 0; b < batch; ++b) {
-          const T* plane = x.data() + b * x.outerStride() + c * H * W;
-          for (std::int64_t ho = 0; ho < Ho; ++ho) {
-            T* dst = row + b * plane_out + ho * Wo;
-            const std::int64_t hi = ho * s - p + i;
-            if (hi < 0 || hi >= H) {
-              std::fill(dst, dst + Wo, T(0));
-              continue;
-            }
-            std::fill(dst, dst + r.lo, T(0));
-            std::fill(dst + r.hi, dst + Wo, T(0));
-            if (r.hi == r.lo) continue;
-            const T* src = plane + hi * W + (r.lo * s - p + j);
-            if (s == 1) {
-              std::copy(src, src + (r.hi - r.lo), dst + r.lo);
-            } else {
-              for (std::int64_t wo = r.lo; wo < r.hi; ++wo) dst[wo] = src[(wo - r.lo) * s];
+  // Channel c fills rows (c, *, *) alone.
+  parallel_ranges(g.in.c, kh * kw * m, [&](std::int64_t c_begin, std::int64_t c_end) {
+    for (std::int64_t c = c_begin; c < c_end; ++c) {
+      for (std::int64_t i = 0; i < kh; ++i) {
+        for (std::int64_t j = 0; j < kw; ++j) {
+          T* row = cols_t.data() + ((c * kh + i) * kw + j) * m;
+          const Range r = valid_range(Wo, W, s, p, j);
+          for (std::int64_t b = 0; b < batch; ++b) {
+            const T* plane = x.data() + b * x.outerStride() + c * H * W;
+            for (std::int64_t ho = 0; ho < Ho; ++ho) {
+              T* dst = row + b * plane_out + ho * Wo;
+              const std::int64_t hi = ho * s - p + i;
+              if (hi < 0 || hi >= H) {
+                std::fill(dst, dst + Wo, T(0));
+                continue;
+              }
+              std::fill(dst, dst + r.lo, T(0));
+              std::fill(dst + r.hi, dst + Wo, T(0));
+              if (r.hi == r.lo) continue;
+              const T* src = plane + hi * W + (r.lo * s - p + j);
+              if (s == 1) {
+                std::copy(src, src + (r.hi - r.lo), dst + r.lo);
+              } else {
+                for (std::int64_t wo = r.lo; wo < r.hi; ++wo) dst[wo] = src[(wo - r.lo) * s];
+              }
             }
           }
         }
       }
     }
-  }
+  });
 }
 
 // cols_t [K, B*Ho*Wo] -> dx [B, C*H*W]: the adjoint of im2col_t (scatter-add).
@@ -77,25 +82,32 @@ void col2im_t(const Mat<T>& cols_t, const Conv2dGeometry& g, const Shape& out, s
   const std::int64_t s = g.stride, p = g.padding, Ho = out.h, Wo = out.w;
   const std::int64_t plane_out = Ho * Wo;
   const std::int64_t m = batch * plane_out;
-  dx.setZero(batch, g.in.size());
-  for (std::int64_t c = 0; c < g.in.c; ++c) {
-    for (std::int64_t i = 0; i < kh; ++i) {
-      for (std::int64_t j = 0; j < kw; ++j) {
-        const T* row = cols_t.data() + ((c * kh + i) * kw + j) * m;
-        const Range r = valid_range(Wo, W, s, p, j);
-        for (std::int64_t b = 0; b < batch; ++b) {
-          T* plane = dx.data() + b * dx.cols() + c * H * W;
-          for (std::int64_t ho = 0; ho < Ho; ++ho) {
-            const std::int64_t hi = ho * s - p + i;
-            if (hi < 0 || hi >= H || r.hi == r.lo) continue;
-            const T* src = row + b * plane_out + ho * Wo;
-            T* dst = plane + hi * W + (r.lo * s - p + j);
-            for (std::int64_t wo = r.lo; wo < r.hi; ++wo) dst[(wo - r.lo) * s] += src[wo];
+  dx.resize(batch, g.in.size());
+  // Channel c adds into the planes (*, c) alone, in the same order for every thread count.
+  parallel_ranges(g.in.c, kh * kw * m, [&](std::int64_t c_begin, std::int64_t c_end) {
+    for (std::int64_t b = 0; b < batch; ++b) {
+      std::fill(dx.data() + b * dx.cols() + c_begin * H * W,
+                dx.data() + b * dx.cols() + c_end * H * W, T(0));
+    }
+    for (std::int64_t c = c_begin; c < c_end; ++c) {
+      for (std::int64_t i = 0; i < kh; ++i) {
+        for (std::int64_t j = 0; j < kw; ++j) {
+          const T* row = cols_t.data() + ((c * kh + i) * kw + j) * m;
+          const Range r = valid_range(Wo, W, s, p, j);
+          for (std::int64_t b = 0; b < batch; ++b) {
+            T* plane = dx.data() + b * dx.cols() + c * H * W;
+            for (std::int64_t ho = 0; ho < Ho; ++ho) {
+              const std::int64_t hi = ho * s - p + i;
+              if (hi < 0 || hi >= H || r.hi == r.lo) continue;
+              const T* src = row + b * plane_out + ho * Wo;
+              T* dst = plane + hi * W + (r.lo * s - p + j);
+              for (std::int64_t wo = r.lo; wo < r.hi; ++wo) dst[(wo - r.lo) * s] += src[wo];
+            }
           }
         }
       }
     }
-  }
+  });
 }
 
 // dy [B, O*P] (P = Ho*Wo) -> rows_t [O, B*P].
@@ -104,13 +116,15 @@ void to_channel_rows(const MatIn<T>& dy, std::int64_t channels, std::int64_t pla
                      Mat<T>& rows_t) {
   const std::int64_t batch = dy.rows();
   rows_t.resize(channels, batch * plane);
-  for (std::int64_t b = 0; b < batch; ++b) {
-    const T* src = dy.data() + b * dy.outerStride();
-    for (std::int64_t o = 0; o < channels; ++o) {
-      std::copy(src + o * plane, src + (o + 1) * plane,
-                rows_t.data() + o * batch * plane + b * plane);
+  parallel_ranges(batch, channels * plane, [&](std::int64_t b_begin, std::int64_t b_end) {
+    for (std::int64_t b = b_begin; b < b_end; ++b) {
+      const T* src = dy.data() + b * dy.outerStride();
+      for (std::int64_t o = 0; o < channels; ++o) {
+        std::copy(src + o * plane, src + (o + 1) * plane,
+                  rows_t.data() + o * batch * plane + b * plane);
+      }
     }
-  }
+  });
 }
 
 void check_weight(const Conv2dGeometry& g, std::int64_t rows, std::int64_t cols, const char* who) {
@@ -144,16 +158,18 @@ void conv2d_forward(const MatIn<T>& x, const MatIn<T>& w, const VecIn<T>& b,
   const std::int64_t plane = out.h * out.w;
   im2col_t<T>(x, g, out, ws.cols_t);
   ws.rows_t.resize(g.out_channels, batch * plane);
-  ws.rows_t.noalias() = w * ws.cols_t;
+  gemm(ws.rows_t, w, ws.cols_t);
   y.resize(batch, out.size());
-  for (std::int64_t n = 0; n < batch; ++n) {
-    T* dst = y.data() + n * y.cols();
-    for (std::int64_t o = 0; o < g.out_channels; ++o) {
-      const T* src = ws.rows_t.data() + o * batch * plane + n * plane;
-      const T bias = b(o);
-      for (std::int64_t q = 0; q < plane; ++q) dst[o * plane + q] = src[q] + bias;
+  parallel_ranges(batch, out.size(), [&](std::int64_t n_begin, std::int64_t n_end) {
+    for (std::int64_t n = n_begin; n < n_end; ++n) {
+      T* dst = y.data() + n * y.cols();
+      for (std::int64_t o = 0; o < g.out_channels; ++o) {
+        const T* src = ws.rows_t.data() + o * batch * plane + n * plane;
+        const T bias = b(o);
+        for (std::int64_t q = 0; q < plane; ++q) dst[o * plane + q] = src[q] + bias;
+      }
     }
-  }
+  });
 }
 
 template <typename T>
@@ -174,7 +190,7 @@ void conv2d_backward_input(const MatIn<T>& dy, const MatIn<T>& w, const Conv2dGe
   const std::int64_t batch = dy.rows();
   to_channel_rows<T>(dy, g.out_channels, out.h * out.w, ws.rows_t);
   ws.cols_t.resize(g.patch_size(), ws.rows_t.cols());
-  ws.cols_t.noalias() = w.transpose() * ws.rows_t;
+  gemm(ws.cols_t, w.transpose(), ws.rows_t);
   col2im_t(ws.cols_t, g, out, batch, dx);
 }
 
@@ -199,7 +215,7 @@ void conv2d_backward_weights(const MatIn<T>& x, const MatIn<T>& dy, const Conv2d
   im2col_t<T>(x, g, out, ws.cols_t);
   to_channel_rows<T>(dy, g.out_channels, out.h * out.w, ws.rows_t);
   dw.resize(g.out_channels, g.patch_size());
-  dw.noalias() = ws.rows_t * ws.cols_t.transpose();
+  gemm(dw, ws.rows_t, ws.cols_t.transpose());
   db.resize(g.out_channels);
   db.noalias() = ws.rows_t.rowwise().sum();
 }

@@ -3,6 +3,7 @@
 #include <string>
 
 #include "sim/core/errors.h"
+#include "workloads/ops/gemm.h"
 
 namespace lpsim::ops {
 
@@ -12,7 +13,7 @@ void linear_forward(const MatIn<T>& x, const MatIn<T>& w, const VecIn<T>& b, Mat
                                          " features, w expects " + std::to_string(w.cols()));
   LPSIM_ASSERT(b.size() == w.rows(), "linear_forward: bias size differs from w rows");
   y.resize(x.rows(), w.rows());
-  y.noalias() = x * w.transpose();
+  gemm(y, x, w.transpose());
   y.rowwise() += b.transpose();
 }
 
@@ -20,14 +21,14 @@ template <typename T>
 void linear_backward_input(const MatIn<T>& dy, const MatIn<T>& w, Mat<T>& dx) {
   LPSIM_ASSERT(dy.cols() == w.rows(), "linear_backward_input: dy columns differ from w rows");
   dx.resize(dy.rows(), w.cols());
-  dx.noalias() = dy * w;
+  gemm(dx, dy, w);
 }
 
 template <typename T>
 void linear_backward_weights(const MatIn<T>& x, const MatIn<T>& dy, Mat<T>& dw, Vec<T>& db) {
   LPSIM_ASSERT(x.rows() == dy.rows(), "linear_backward_weights: x and dy batch sizes differ");
   dw.resize(dy.cols(), x.cols());
-  dw.noalias() = dy.transpose() * x;
+  gemm(dw, dy.transpose(), x);
   db.resize(dy.cols());
   db.noalias() = dy.colwise().sum().transpose();
 }
