@@ -110,7 +110,6 @@ struct BasicTaskEngine<T>::UnitState {
     bool stats = false;
   };
   std::map<std::int64_t, Snapshot> snapshots;
-  ops::Conv2dWorkspace<T> ws;
 };
 
 template <typename T>
@@ -328,7 +327,7 @@ void BasicTaskEngine<T>::forward(int unit, std::int64_t n) {
     }
   } else if (l.kind == LayerKind::kConv2d) {
     const Matrix& x = tensor_of(ctx.out, ctx.input, l.inputs[0]);
-    ops::conv2d_forward(x, s.p.weight, s.p.bias, conv_geometry(l), ctx.out[s.layer], s.ws);
+    ops::conv2d_forward(x, s.p.weight, s.p.bias, conv_geometry(l), ctx.out[s.layer], conv_ws_);
   } else {
     forward_layer(s.layer, ctx, s.p, true);
   }
@@ -500,7 +499,7 @@ void BasicTaskEngine<T>::backward_activation_product(int unit, std::int64_t m) {
         ops::linear_backward_input(ctx.delta[unit], *used, dx);
         break;
       case LayerKind::kConv2d:
-        ops::conv2d_backward_input(ctx.delta[unit], *used, conv_geometry(l), dx, s.ws);
+        ops::conv2d_backward_input(ctx.delta[unit], *used, conv_geometry(l), dx, conv_ws_);
         break;
       case LayerKind::kBatchNorm2d:
         ops::batchnorm2d_backward_input(ctx.delta[unit], as_vector(*used), ctx.bn_saved[s.layer],
@@ -531,7 +530,7 @@ void BasicTaskEngine<T>::backward_weight(int unit, std::int64_t m) {
       ops::linear_backward_weights(x, ctx.delta[unit], gw, gb);
       break;
     case LayerKind::kConv2d:
-      ops::conv2d_backward_weights(x, ctx.delta[unit], conv_geometry(l), gw, gb, s.ws);
+      ops::conv2d_backward_weights(x, ctx.delta[unit], conv_geometry(l), gw, gb, conv_ws_);
       break;
     case LayerKind::kBatchNorm2d: {
       Vector dgamma;
