@@ -5,6 +5,10 @@
 # and at every core (lpsim --threads N, torch.set_num_threads(N)), and the ratios
 # lpsim / PyTorch at equal threads.
 #
+# lpsim runs policy sync, the step PyTorch takes: with delays, the first 2·S minibatches of an
+# S-stage pipeline each hold a new set of activations, so a short run would time the memory
+# growth of the warm-up (first-touch page faults), not the step.
+#
 # lpsim's time per minibatch is the difference of two runs of different length divided by
 # the difference in minibatches, so start-up, data loading and evaluation cancel.
 #
@@ -26,6 +30,7 @@ seconds() {
   "$LPSIM" run -q "$@" --set /workload/model="$model" \
     --set /workload/dataset/train_limit=$((n * 32)) --set /workload/dataset/test_limit=32 \
     --set /pipeline/stability_check=false --set /pipeline/reconstruction_diagnostic=false \
+    --set /pipeline/policy=sync \
     --out "$work/out" > /dev/null
   t1=$(date +%s.%N)
   echo "$t1 - $t0" | bc -l
