@@ -154,8 +154,15 @@ Json energy_json(const EnergyTable& table, const std::vector<PeActivity>& pes,
   LPSIM_ASSERT(pes.size() == names.size(), "energy_json: one name per PE");
   EnergyBreakdown total;
   Json per_pe = Json::array();
+  std::map<std::string, double> sram_by_kind;
   for (std::size_t p = 0; p < pes.size(); ++p) {
     const EnergyBreakdown e = pe_energy(table, pes[p], time_ns);
+    const double bank_bytes =
+        static_cast<double>(std::min(pes[p].sram_bank_bytes, pes[p].sram_capacity_bytes));
+    for (const auto& [kind, bytes] : pes[p].sram_by_kind) {
+      sram_by_kind[kind] += static_cast<double>(bytes.first) * sram_read_pj_per_byte(table, bank_bytes) +
+                            static_cast<double>(bytes.second) * sram_write_pj_per_byte(table, bank_bytes);
+    }
     total += e;
     Json j = breakdown_json(e);
     j["name"] = names[p];
@@ -173,6 +180,7 @@ Json energy_json(const EnergyTable& table, const std::vector<PeActivity>& pes,
           {"per_minibatch_pj", total.total() / n},
           {"per_sample_pj", total.total() / samples},
           {"by_component_pj", breakdown_json(total)},
+          {"sram_by_kind_pj", sram_by_kind},
           {"per_pe", per_pe}};
 }
 

@@ -12,6 +12,7 @@
 // point: constant).
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -61,6 +62,9 @@ struct PeActivity {
   std::uint64_t link_bytes = 0;  // sent
   std::uint64_t sram_capacity_bytes = 0;
   std::uint64_t sram_bank_bytes = 0;  // the bank an access reaches: its energy per byte
+  // The SRAM bytes above (tasks' and units'), by the memory kind they touch (kind names of
+  // hw_models/common/memory_kind.h); each kind's read and write bytes.
+  std::map<std::string, std::pair<std::uint64_t, std::uint64_t>> sram_by_kind;
 };
 
 struct EnergyBreakdown {  // pJ
@@ -73,7 +77,9 @@ struct EnergyBreakdown {  // pJ
 EnergyBreakdown pe_energy(const EnergyTable& table, const PeActivity& activity, double time_ns);
 
 // The report's `energy` block: totals, per minibatch and per sample, by component and per
-// PE (names[p] is PE p's SystemC name).
+// PE (names[p] is PE p's SystemC name), and the SRAM access energy by memory kind
+// (`sram_by_kind_pj`: the `sram` component plus the units' SRAM accesses, split by the kind
+// each byte touches).
 Json energy_json(const EnergyTable& table, const std::vector<PeActivity>& pes,
                  const std::vector<std::string>& names, double time_ns, std::int64_t minibatches,
                  std::int64_t batch_size);

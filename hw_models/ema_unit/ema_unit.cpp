@@ -43,12 +43,18 @@ EmaRecomputeUnit::EmaRecomputeUnit(const sc_core::sc_module_name& name,
   SC_THREAD(run_jobs);
 }
 
-std::uint64_t EmaRecomputeUnit::update_cycles() const {
-  return vector_cycles(params_.elements, params_.lanes, 2);
+std::uint64_t update_cycles(const EmaRecomputeUnitParams& params) {
+  return vector_cycles(params.elements, params.lanes, 2);
 }
 
+std::uint64_t reconstruct_cycles(const EmaRecomputeUnitParams& params) {
+  return params.kind == EmaKind::kEmaGrad ? vector_cycles(params.elements, params.lanes, 1) : 0;
+}
+
+std::uint64_t EmaRecomputeUnit::update_cycles() const { return hw::update_cycles(params_); }
+
 std::uint64_t EmaRecomputeUnit::reconstruct_cycles() const {
-  return params_.kind == EmaKind::kEmaGrad ? vector_cycles(params_.elements, params_.lanes, 1) : 0;
+  return hw::reconstruct_cycles(params_);
 }
 
 void EmaRecomputeUnit::update() {

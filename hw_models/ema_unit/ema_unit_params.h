@@ -26,6 +26,13 @@ struct EmaRecomputeUnitParams {
   sc_core::sc_time period;  // one clock cycle (> 0)
 };
 
+// The unit's own cost model (the scheduler's task costs use it too). An update reads and
+// writes every element of the EMA tensor: 2 lane-ops per element, ceil(elements / lanes) · 2
+// cycles. A reconstruction is 1 lane-op per element for ema_grad (W + c·ū) and none for
+// ema_weight (ū is read as it is).
+std::uint64_t update_cycles(const EmaRecomputeUnitParams& params);
+std::uint64_t reconstruct_cycles(const EmaRecomputeUnitParams& params);
+
 // Bytes count traffic to and from the EMA tensor the unit holds.
 struct EmaRecomputeUnitStats {
   std::uint64_t updates = 0;  // completed EMA updates

@@ -11,10 +11,6 @@
 namespace lpsim::hw {
 namespace {
 
-constexpr std::array<MemoryKind, kMemoryKinds> kAllKinds = {
-    MemoryKind::kWeights, MemoryKind::kOptimizer,   MemoryKind::kStash,   MemoryKind::kEma,
-    MemoryKind::kActivations, MemoryKind::kGradients, MemoryKind::kInFlight};
-
 std::size_t index_of(MemoryKind kind) { return static_cast<std::size_t>(kind); }
 
 MemoryKind kind_from_name(const char* kind, const char* owner) {
@@ -28,35 +24,6 @@ MemoryKind kind_from_name(const char* kind, const char* owner) {
 }
 
 }  // namespace
-
-const char* memory_kind_name(MemoryKind kind) {
-  switch (kind) {
-    case MemoryKind::kWeights:
-      return "weights";
-    case MemoryKind::kOptimizer:
-      return "optimizer";
-    case MemoryKind::kStash:
-      return "stash";
-    case MemoryKind::kEma:
-      return "ema";
-    case MemoryKind::kActivations:
-      return "activations";
-    case MemoryKind::kGradients:
-      return "gradients";
-    case MemoryKind::kInFlight:
-      return "in_flight";
-  }
-  return "?";
-}
-
-std::optional<MemoryKind> try_parse_memory_kind(std::string_view text) {
-  for (const MemoryKind kind : kAllKinds) {
-    if (text == memory_kind_name(kind)) {
-      return kind;
-    }
-  }
-  return std::nullopt;
-}
 
 void FootprintTracker::allocate(std::uint64_t bytes, MemoryKind kind) {
   const std::size_t i = index_of(kind);
@@ -186,7 +153,7 @@ void Dram::transfer(std::uint64_t bytes) {
 nlohmann::json to_json(const MemoryFootprint& footprint) {
   nlohmann::json current = nlohmann::json::object();
   nlohmann::json peak = nlohmann::json::object();
-  for (const MemoryKind kind : kAllKinds) {
+  for (const MemoryKind kind : kAllMemoryKinds) {
     current[memory_kind_name(kind)] = footprint.current_bytes[index_of(kind)];
     peak[memory_kind_name(kind)] = footprint.peak_bytes[index_of(kind)];
   }

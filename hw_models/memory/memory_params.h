@@ -11,7 +11,7 @@
 #include <vector>
 #include <systemc>
 
-#include "hw_models/memory/memory_kind.h"
+#include "hw_models/common/memory_kind.h"
 
 namespace lpsim::hw {
 

@@ -20,7 +20,7 @@
 #include <string_view>
 #include <vector>
 
-#include "hw_models/memory/memory_kind.h"
+#include "hw_models/common/memory_kind.h"
 #include "hw_models/pe/pe_types.h"
 
 namespace lpsim::hw {
@@ -30,8 +30,6 @@ namespace lpsim::hw {
 // buffers, stash (one version in and out per beat of d held), activations (one in and out
 // per beat of d + 1 held).
 const std::vector<MemoryKind>& default_placement_order();
-
-using ResidentBytes = std::array<std::uint64_t, kMemoryKinds>;  // indexed by MemoryKind
 
 struct Placement {
   std::uint64_t capacity_bytes = 0;

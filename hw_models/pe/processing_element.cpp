@@ -1,8 +1,58 @@
 #include "hw_models/pe/processing_element.h"
 
+#include <numeric>
+
 #include "hw_models/common/clock.h"
+#include "hw_models/pe/pe_timing.h"
 
 namespace lpsim::hw {
+
+std::uint64_t ProcessingElementWork::sram_read_bytes() const {
+  return std::accumulate(sram_read.begin(), sram_read.end(), std::uint64_t{0});
+}
+
+std::uint64_t ProcessingElementWork::sram_write_bytes() const {
+  return std::accumulate(sram_write.begin(), sram_write.end(), std::uint64_t{0});
+}
+
+ProcessingElementWork& ProcessingElementWork::operator+=(const ProcessingElementWork& other) {
+  macs += other.macs;
+  accumulates += other.accumulates;
+  vector_ops += other.vector_ops;
+  for (std::size_t k = 0; k < kMemoryKinds; ++k) {
+    sram_read[k] += other.sram_read[k];
+    sram_write[k] += other.sram_write[k];
+  }
+  return *this;
+}
+
+PeTaskCost task_cost(const ProcessingElementParams& params, const PeTask& task) {
+  PeTaskCost c;
+  for (const PeGemm& g : task.gemms) {
+    if (g.shape.m == 0 || g.shape.n == 0 || g.shape.k == 0) continue;
+    const GemmTiming t = gemm_timing(params.array, params.dataflow, g.shape);
+    c.gemm_cycles += t.cycles;
+    c.macs += t.macs;
+    if (g.binary) c.accumulates += t.macs;
+    c.sram_read_bytes += g.read_bytes;
+    c.sram_write_bytes += g.write_bytes;
+  }
+  const std::uint64_t bytes = task.bytes_per_element;
+  const std::uint64_t own_vector = vector_cycles(task.vector_ops, params.vector_lanes);
+  const std::uint64_t tail_vector = vector_cycles(task.tail_vector_ops, params.vector_lanes);
+  const std::uint64_t own_bytes =
+      c.sram_read_bytes + c.sram_write_bytes + 2 * bytes * task.vector_ops;
+  c.vector_cycles = own_vector + tail_vector;
+  c.tail_cycles = stretch_for_memory(tail_vector, 2 * bytes * task.tail_vector_ops,
+                                     params.sram_bytes_per_cycle);
+  c.cycles = stretch_for_memory(c.gemm_cycles + own_vector, own_bytes, params.sram_bytes_per_cycle) +
+             c.tail_cycles;
+  c.vector_ops = task.vector_ops + task.tail_vector_ops;
+  c.tail_vector_ops = task.tail_vector_ops;
+  c.sram_read_bytes += bytes * c.vector_ops;
+  c.sram_write_bytes += bytes * c.vector_ops;
+  return c;
+}
 
 ProcessingElement::ProcessingElement(const sc_core::sc_module_name& name,
                                      const ProcessingElementParams& params)
@@ -26,11 +76,7 @@ void ProcessingElement::compute(std::uint64_t cycles, const ProcessingElementWor
   pending_cycles_ += cycles;
   stats_.busy_cycles += cycles;
   ++stats_.tasks;
-  stats_.work.macs += work.macs;
-  stats_.work.accumulates += work.accumulates;
-  stats_.work.vector_ops += work.vector_ops;
-  stats_.work.sram_read_bytes += work.sram_read_bytes;
-  stats_.work.sram_write_bytes += work.sram_write_bytes;
+  stats_.work += work;
   stats_.last_busy_cycle = now_cycles();
 }
 

@@ -18,9 +18,11 @@ WeightStashUnit::WeightStashUnit(const sc_core::sc_module_name& name,
                std::string(this->name()) + ": bytes_per_cycle must be >= 1");
 }
 
-std::uint64_t WeightStashUnit::transfer_cycles() const {
-  return memory_cycles(params_.bytes_per_version, params_.bytes_per_cycle);
+std::uint64_t transfer_cycles(const WeightStashUnitParams& params) {
+  return memory_cycles(params.bytes_per_version, params.bytes_per_cycle);
 }
+
+std::uint64_t WeightStashUnit::transfer_cycles() const { return hw::transfer_cycles(params_); }
 
 void WeightStashUnit::store(std::int64_t version) {
   const ArbiterGuard port(port_);

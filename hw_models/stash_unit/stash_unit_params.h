@@ -14,6 +14,10 @@ struct WeightStashUnitParams {
   sc_core::sc_time period;              // one clock cycle (> 0)
 };
 
+// Cycles to move one version through the port, a store or a load (the unit's own cost model,
+// which the scheduler's task costs use too): ceil(bytes_per_version / bytes_per_cycle).
+std::uint64_t transfer_cycles(const WeightStashUnitParams& params);
+
 struct WeightStashUnitStats {
   std::uint64_t stores = 0;
   std::uint64_t loads = 0;

@@ -77,7 +77,7 @@ int run_schedule(const std::vector<std::string>& args) {
   }
   // Bytes every task moves through its PE's SRAM per minibatch (the same for every schedule).
   std::uint64_t sram_bytes = 0;
-  for (const auto& k : costs) sram_bytes += k.sram_bytes;
+  for (const auto& k : costs) sram_bytes += k.sram_read_bytes + k.sram_write_bytes;
   const dataflow::LinkCost link{static_cast<std::uint64_t>(c.hw.link_latency_cycles),
                                 static_cast<std::uint64_t>(c.hw.link_bytes_per_cycle)};
   Json rows = Json::array();

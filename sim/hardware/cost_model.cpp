@@ -1,43 +1,92 @@
 #include "sim/hardware/cost_model.h"
 
-#include "hw_models/pe/pe_timing.h"
+#include "hw_models/ema_unit/ema_unit_params.h"
+#include "hw_models/stash_unit/stash_unit_params.h"
+#include "sim/hardware/module_params.h"
 
 namespace lpsim::hardware {
 
+namespace {
+
+using dataflow::NodeKind;
+using hw::MemoryKind;
+using models::WeightPolicy;
+
+constexpr std::uint64_t kBytes = sizeof(ops::Scalar);
+
+std::size_t at(MemoryKind kind) { return static_cast<std::size_t>(kind); }
+
+// The kind a delayed Ba's weight operand comes from (header).
+MemoryKind ba_weight_kind(WeightPolicy policy, std::int64_t delay) {
+  if (delay == 0) return MemoryKind::kWeights;
+  switch (policy) {
+    case WeightPolicy::kStash:
+      return MemoryKind::kStash;
+    case WeightPolicy::kEmaWeight:
+      return MemoryKind::kEma;
+    case WeightPolicy::kSync:
+    case WeightPolicy::kNone:
+    case WeightPolicy::kEmaGrad:
+      return MemoryKind::kWeights;
+  }
+  return MemoryKind::kWeights;
+}
+
+// Labels the node's SRAM traffic by kind; the totals are hw::task_cost's.
+void label_traffic(const dataflow::TrainingGraph& graph, const dataflow::Node& node, TaskCost& c) {
+  MemoryKind a = MemoryKind::kInFlight, b = MemoryKind::kInFlight, out = MemoryKind::kInFlight;
+  if (node.kind == NodeKind::kForward) {
+    b = MemoryKind::kWeights;
+  } else if (node.kind == NodeKind::kBackwardActivation) {
+    b = ba_weight_kind(graph.policy, graph.layers[node.unit].delay);
+  } else if (node.kind == NodeKind::kBackwardWeight) {
+    b = MemoryKind::kActivations;
+    out = MemoryKind::kGradients;
+  }
+  for (const auto& g : node.work.gemms) {
+    if (g.m == 0 || g.n == 0 || g.k == 0) continue;
+    c.sram_read[at(a)] += static_cast<std::uint64_t>(models::tensor_bytes(g.m * g.k, g.a_binary));
+    c.sram_read[at(b)] += static_cast<std::uint64_t>(models::tensor_bytes(g.k * g.n, g.b_binary));
+    c.sram_write[at(out)] += kBytes * static_cast<std::uint64_t>(g.m * g.n);
+  }
+  const std::uint64_t own = (c.vector_ops - c.tail_vector_ops) * kBytes;
+  if (node.kind == NodeKind::kUpdate) {
+    c.sram_read[at(MemoryKind::kGradients)] += own / 2;
+    c.sram_read[at(MemoryKind::kOptimizer)] += own - own / 2;
+    c.sram_write[at(MemoryKind::kOptimizer)] += own / 2;
+    c.sram_write[at(MemoryKind::kWeights)] += own - own / 2;
+  } else {
+    c.sram_read[at(MemoryKind::kInFlight)] += own;
+    c.sram_write[at(node.kind == NodeKind::kBackwardWeight ? MemoryKind::kGradients
+                                                           : MemoryKind::kInFlight)] += own;
+  }
+  const std::uint64_t tail = c.tail_vector_ops * kBytes;
+  c.sram_read[at(MemoryKind::kInFlight)] += tail;
+  c.sram_write[at(MemoryKind::kInFlight)] += tail;
+}
+
+}  // namespace
+
 std::vector<TaskCost> task_costs(const dataflow::TrainingGraph& graph, const config::HwConfig& hw) {
-  const hw::ArrayShape array{hw.pe_rows, hw.pe_cols};
-  const hw::Dataflow dataflow = hw::parse_dataflow(hw.pe_dataflow);
-  constexpr std::uint64_t kBytes = sizeof(ops::Scalar);
+  const hw::ProcessingElementParams pe = pe_params(hw);
   std::vector<TaskCost> costs;
   costs.reserve(graph.nodes.size());
-  const std::uint64_t lanes = static_cast<std::uint64_t>(hw.vector_lanes);
-  const std::uint64_t bandwidth = static_cast<std::uint64_t>(hw.sram_bytes_per_cycle);
   for (const auto& node : graph.nodes) {
-    TaskCost c;
+    hw::PeTask task;
+    task.bytes_per_element = kBytes;
     for (const auto& g : node.work.gemms) {
-      if (g.m == 0 || g.n == 0 || g.k == 0) continue;
-      const hw::GemmTiming t = hw::gemm_timing(array, dataflow, {g.m, g.n, g.k});
-      c.gemm_cycles += t.cycles;
-      c.macs += t.macs;
-      if (g.binary()) c.accumulates += t.macs;
-      c.sram_read_bytes += static_cast<std::uint64_t>(models::tensor_bytes(g.m * g.k, g.a_binary) +
-                                                      models::tensor_bytes(g.k * g.n, g.b_binary));
-      c.sram_write_bytes += kBytes * static_cast<std::uint64_t>(g.m * g.n);
+      const auto read = models::tensor_bytes(g.m * g.k, g.a_binary) +
+                        models::tensor_bytes(g.k * g.n, g.b_binary);
+      task.gemms.push_back({{g.m, g.n, g.k},
+                            static_cast<std::uint64_t>(read),
+                            kBytes * static_cast<std::uint64_t>(g.m * g.n),
+                            g.binary()});
     }
-    c.sram_bytes = c.sram_read_bytes + c.sram_write_bytes;
-    const std::uint64_t tail_elems = static_cast<std::uint64_t>(node.tail_work.vector_ops);
-    const std::uint64_t own_elems = static_cast<std::uint64_t>(node.work.vector_ops) - tail_elems;
-    const std::uint64_t own_vector = hw::vector_cycles(own_elems, lanes);
-    const std::uint64_t tail_vector = hw::vector_cycles(tail_elems, lanes);
-    c.vector_cycles = own_vector + tail_vector;
-    const std::uint64_t own_bytes = c.sram_bytes + 2 * kBytes * own_elems;
-    c.tail_cycles = hw::stretch_for_memory(tail_vector, 2 * kBytes * tail_elems, bandwidth);
-    c.cycles = hw::stretch_for_memory(c.gemm_cycles + own_vector, own_bytes, bandwidth) + c.tail_cycles;
-    c.sram_bytes = own_bytes + 2 * kBytes * tail_elems;
-    c.sram_read_bytes += kBytes * (own_elems + tail_elems);
-    c.sram_write_bytes += kBytes * (own_elems + tail_elems);
-    c.vector_ops = own_elems + tail_elems;
-    c.tail_vector_ops = tail_elems;
+    task.tail_vector_ops = static_cast<std::uint64_t>(node.tail_work.vector_ops);
+    task.vector_ops = static_cast<std::uint64_t>(node.work.vector_ops) - task.tail_vector_ops;
+    TaskCost c;
+    static_cast<hw::PeTaskCost&>(c) = hw::task_cost(pe, task);
+    label_traffic(graph, node, c);
     costs.push_back(c);
   }
   return costs;
@@ -46,19 +95,19 @@ std::vector<TaskCost> task_costs(const dataflow::TrainingGraph& graph, const con
 hw::ProcessingElementWork part_work(const TaskCost& cost, dataflow::NodePart part) {
   hw::ProcessingElementWork tail;
   tail.vector_ops = cost.tail_vector_ops;
-  tail.sram_read_bytes = sizeof(ops::Scalar) * cost.tail_vector_ops;
-  tail.sram_write_bytes = tail.sram_read_bytes;
+  tail.sram_read[at(MemoryKind::kInFlight)] = kBytes * cost.tail_vector_ops;
+  tail.sram_write[at(MemoryKind::kInFlight)] = kBytes * cost.tail_vector_ops;
   if (part == dataflow::NodePart::kTail) return tail;
   hw::ProcessingElementWork w;
   w.macs = cost.macs - cost.accumulates;
   w.accumulates = cost.accumulates;
   w.vector_ops = cost.vector_ops;
-  w.sram_read_bytes = cost.sram_read_bytes;
-  w.sram_write_bytes = cost.sram_write_bytes;
+  w.sram_read = cost.sram_read;
+  w.sram_write = cost.sram_write;
   if (part == dataflow::NodePart::kProduct) {
     w.vector_ops -= tail.vector_ops;
-    w.sram_read_bytes -= tail.sram_read_bytes;
-    w.sram_write_bytes -= tail.sram_write_bytes;
+    w.sram_read[at(MemoryKind::kInFlight)] -= tail.sram_read[at(MemoryKind::kInFlight)];
+    w.sram_write[at(MemoryKind::kInFlight)] -= tail.sram_write[at(MemoryKind::kInFlight)];
   }
   return w;
 }
@@ -66,23 +115,20 @@ hw::ProcessingElementWork part_work(const TaskCost& cost, dataflow::NodePart par
 std::vector<TaskCost> task_costs(const dataflow::TrainingGraph& graph, const config::HwConfig& hw,
                                  const models::Network& network, const models::UnitGraph& units) {
   std::vector<TaskCost> costs = task_costs(graph, hw);
-  const models::WeightPolicy policy = graph.policy;
+  const WeightPolicy policy = graph.policy;
   for (std::size_t u = 0; u < graph.layers.size(); ++u) {
     if (graph.layers[u].delay == 0 || graph.ba_node[u] < 0) continue;
-    const std::uint64_t elements =
+    const auto elements =
         static_cast<std::uint64_t>(network.layers[units.units[u].layer].weight_size());
     TaskCost& ba = costs[graph.ba_node[u]];
     TaskCost& up = costs[graph.update_node[u]];
-    const std::uint64_t lanes = static_cast<std::uint64_t>(hw.ema_lanes);
-    if (policy == models::WeightPolicy::kStash) {
-      const std::uint64_t copy = hw::memory_cycles(elements * sizeof(ops::Scalar),
-                                                   static_cast<std::uint64_t>(hw.sram_bytes_per_cycle));
-      up.unit_cycles += copy;  // the copy before the update; Ba reads it in place
-    } else if (policy == models::WeightPolicy::kEmaGrad) {
-      ba.unit_cycles += hw::vector_cycles(elements, lanes, 1);
-      up.async_cycles += hw::vector_cycles(elements, lanes, 2);
-    } else if (policy == models::WeightPolicy::kEmaWeight) {
-      up.async_cycles += hw::vector_cycles(elements, lanes, 2);
+    if (policy == WeightPolicy::kStash) {
+      // The copy before the update; Ba reads the version in place.
+      up.unit_cycles += hw::transfer_cycles(stash_params(hw, 1, elements));
+    } else if (policy == WeightPolicy::kEmaGrad || policy == WeightPolicy::kEmaWeight) {
+      const hw::EmaRecomputeUnitParams ema = ema_params(hw, policy, elements);
+      ba.unit_cycles += hw::reconstruct_cycles(ema);
+      up.async_cycles += hw::update_cycles(ema);
     }
   }
   return costs;

@@ -1,40 +1,36 @@
 #pragma once
-// Cycles of every task of the training graph on the configured PE (ARCHITECTURE.md §4):
-// the sum of its GEMMs on the systolic array (SCALE-Sim v2's compute model) and its
-// element-wise work on the vector unit, stretched when the task's SRAM traffic (every GEMM
-// operand read once, every result written once, element-wise operands read and written)
-// exceeds the SRAM bandwidth: cycles = max(compute, bytes / bytes_per_cycle). Spike
-// operands are read as packed bits (models::tensor_bytes). A task that
-// runs other units' tails (LayerPipe's element-wise part of Ba, which intra+inter splitting
-// moves) has that part costed on its own, so the two halves add up to the whole.
+// Cycles and SRAM traffic of every task of the training graph (ARCHITECTURE.md §4), as the
+// modules' own cost models give them from their Params (module_params.h): a task's GEMMs
+// and element-wise work on the PE (hw::task_cost), the stash's copy before an update
+// (hw::transfer_cycles) and the EMA unit's reconstruction and update (hw::reconstruct_cycles,
+// hw::update_cycles). Spike operands are read as packed bits (models::tensor_bytes).
+//
+// SRAM traffic by memory kind (for energy by kind): a GEMM's A operand is the activation or
+// activation gradient in flight, its B operand the weights under F, the weight version the
+// policy names under a delayed Ba (the stash's version under `stash`, the EMA tensor under
+// `ema_weight`; under `ema_grad` the PE streams W and its EMA unit adds c·ū, counted as the
+// unit's traffic) and the input kept for Bw (`activations`) under Bw; C is in flight, or the
+// weight-gradient register under Bw. Element-wise work reads and writes in-flight tensors,
+// except Bw's (bias and batch-norm gradients: read in flight, written to `gradients`) and
+// U's two operations per parameter (read the gradient and the momentum, write the momentum
+// and the weight).
 
 #include <cstdint>
 #include <vector>
 
-#include "dataflow/training_graph.h"
 #include "dataflow/task_program.h"
-#include "hw_models/pe/pe_types.h"
+#include "dataflow/training_graph.h"
 #include "hw_models/pe/processing_element_params.h"
 #include "sim/config/config.h"
 
 namespace lpsim::hardware {
 
-struct TaskCost {
-  std::uint64_t cycles = 0;       // PE compute: product_cycles + tail_cycles
-  std::uint64_t unit_cycles = 0;  // the PE waiting on its stash or EMA unit (Ba, U)
-  std::uint64_t async_cycles = 0; // after U: the EMA unit's update, which the next Ba's
-                                  // reconstruction waits for
-  std::uint64_t tail_cycles = 0;  // other units' tails run by this task (Ba, Loss)
-  std::uint64_t gemm_cycles = 0;
-  std::uint64_t vector_cycles = 0;
-  std::uint64_t sram_bytes = 0;       // sram_read_bytes + sram_write_bytes
-  std::uint64_t sram_read_bytes = 0;  // GEMM operands and element-wise inputs
-  std::uint64_t sram_write_bytes = 0; // GEMM results and element-wise outputs
-  std::uint64_t macs = 0;         // GEMM multiply-accumulate slots, accumulates included
-  std::uint64_t accumulates = 0;  // the part of macs on spike (0/1) operands
-  std::uint64_t vector_ops = 0;   // element operations, the tails' included
-  std::uint64_t tail_vector_ops = 0;  // the part of vector_ops in other units' tails (each
-                                      // element read and written once)
+struct TaskCost : hw::PeTaskCost {
+  std::uint64_t unit_cycles = 0;   // the PE waiting on its stash or EMA unit (Ba, U)
+  std::uint64_t async_cycles = 0;  // after U: the EMA unit's update, which the next Ba's
+                                   // reconstruction waits for
+  hw::ResidentBytes sram_read{};   // sram_read_bytes by kind (the tails' included)
+  hw::ResidentBytes sram_write{};  // sram_write_bytes by kind
 };
 
 // The work of `part` of a task with cost `cost` (a kTail part is the tails alone).
@@ -43,8 +39,8 @@ hw::ProcessingElementWork part_work(const TaskCost& cost, dataflow::NodePart par
 std::vector<TaskCost> task_costs(const dataflow::TrainingGraph& graph, const config::HwConfig& hw);
 
 // The same, with the weight-version units of the graph's policy (stash: a copy before each
-// update, read in place by Ba;
-// EMA: a reconstruction at Ba, an update after U), for units with a delayed Ba.
+// update, read in place by Ba; EMA: a reconstruction at Ba, an update after U), for units
+// with a delayed Ba.
 std::vector<TaskCost> task_costs(const dataflow::TrainingGraph& graph, const config::HwConfig& hw,
                                  const models::Network& network, const models::UnitGraph& units);
 

@@ -1,0 +1,37 @@
+#pragma once
+// The one place a configuration becomes the Params of a SystemC module. The cost model
+// (cost_model.h: the scheduler's task cycles) and the elaboration (pipeline.cpp) both take
+// their module parameters from here, and each module's own cost functions turn them into
+// cycles, so the schedule and the simulation cost a task the same way.
+
+#include <cstdint>
+#include <systemc>
+
+#include "hw_models/delay_buffer/delay_buffer_params.h"
+#include "hw_models/ema_unit/ema_unit_params.h"
+#include "hw_models/link/link_params.h"
+#include "hw_models/memory/memory_params.h"
+#include "hw_models/pe/processing_element_params.h"
+#include "hw_models/stash_unit/stash_unit_params.h"
+#include "sim/config/config.h"
+#include "workloads/models/weight_policy.h"
+
+namespace lpsim::hardware {
+
+sc_core::sc_time clock_period(const config::HwConfig& hw);
+
+hw::ProcessingElementParams pe_params(const config::HwConfig& hw);
+hw::SramBankParams sram_params(const config::HwConfig& hw);
+hw::DramParams dram_params(const config::HwConfig& hw);
+hw::LinkParams link_params(const config::HwConfig& hw);
+hw::DelayBufferParams buffer_params(const config::HwConfig& hw, std::size_t depth_entries,
+                                    std::uint64_t bytes_per_entry);
+// The stash of a layer holding `versions` versions of `weight_elements` elements.
+hw::WeightStashUnitParams stash_params(const config::HwConfig& hw, std::uint64_t versions,
+                                       std::uint64_t weight_elements);
+// The EMA unit of a layer of `weight_elements` elements under an EMA policy (kEmaGrad or
+// kEmaWeight).
+hw::EmaRecomputeUnitParams ema_params(const config::HwConfig& hw, models::WeightPolicy policy,
+                                      std::uint64_t weight_elements);
+
+}  // namespace lpsim::hardware
