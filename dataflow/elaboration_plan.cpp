@@ -30,8 +30,8 @@ ElaborationPlan plan_elaboration(const TrainingGraph& g, const Program& program,
     for (std::size_t t = 0; t < task_graph->tasks.size(); ++t) {
       for (const auto& e : task_graph->tasks[t].entries) {
         if (e.part == NodePart::kTail) continue;
-        start[e.node] = std::min<std::int64_t>(start[e.node],
-                                               static_cast<std::int64_t>(schedule->start[t]));
+        start[e.node] =
+            std::min<std::int64_t>(start[e.node], static_cast<std::int64_t>(schedule->start[t]));
       }
     }
     const auto period = static_cast<std::int64_t>(schedule->modulo_period);

@@ -30,10 +30,10 @@
 namespace lpsim::dataflow {
 
 struct BufferPlan {
-  std::string name;  // a SystemC name: buf_<producer>_to_<consumer>, or _product_to_tail
-  int edge = -1;     // the graph edge (data buffers), or -1
-  int node = -1;     // the split Ba node (split buffers), or -1
-  std::int64_t depth = 0;            // entries
+  std::string name;        // a SystemC name: buf_<producer>_to_<consumer>, or _product_to_tail
+  int edge = -1;           // the graph edge (data buffers), or -1
+  int node = -1;           // the split Ba node (split buffers), or -1
+  std::int64_t depth = 0;  // entries
   std::int64_t bytes_per_entry = 0;  // one token
   int producer = 0;                  // processor that pushes
   int consumer = 0;                  // processor that pops

@@ -75,8 +75,8 @@ std::vector<TaskCost> task_costs(const dataflow::TrainingGraph& graph, const con
     hw::PeTask task;
     task.bytes_per_element = kBytes;
     for (const auto& g : node.work.gemms) {
-      const auto read = models::tensor_bytes(g.m * g.k, g.a_binary) +
-                        models::tensor_bytes(g.k * g.n, g.b_binary);
+      const auto read =
+          models::tensor_bytes(g.m * g.k, g.a_binary) + models::tensor_bytes(g.k * g.n, g.b_binary);
       task.gemms.push_back({{g.m, g.n, g.k},
                             static_cast<std::uint64_t>(read),
                             kBytes * static_cast<std::uint64_t>(g.m * g.n),

@@ -71,13 +71,15 @@ hw::WeightStashUnitParams stash_params(const config::HwConfig& hw, std::uint64_t
 
 hw::EmaRecomputeUnitParams ema_params(const config::HwConfig& hw, models::WeightPolicy policy,
                                       std::uint64_t weight_elements) {
-  LPSIM_ASSERT(policy == models::WeightPolicy::kEmaGrad || policy == models::WeightPolicy::kEmaWeight,
-               "ema_params: an EMA policy");
+  LPSIM_ASSERT(
+      policy == models::WeightPolicy::kEmaGrad || policy == models::WeightPolicy::kEmaWeight,
+      "ema_params: an EMA policy");
   hw::EmaRecomputeUnitParams p;
   p.elements = weight_elements;
   p.bytes_per_element = sizeof(ops::Scalar);
   p.lanes = u64(hw.ema_lanes);
-  p.kind = policy == models::WeightPolicy::kEmaGrad ? hw::EmaKind::kEmaGrad : hw::EmaKind::kEmaWeight;
+  p.kind =
+      policy == models::WeightPolicy::kEmaGrad ? hw::EmaKind::kEmaGrad : hw::EmaKind::kEmaWeight;
   p.period = clock_period(hw);
   return p;
 }

@@ -15,9 +15,14 @@ namespace lpsim::hardware {
 using models::WeightPolicy;
 
 Json MemoryPeaks::to_json() const {
-  return {{"weights", weights},     {"optimizer", optimizer},     {"stash", stash},
-          {"ema", ema},             {"activations", activations}, {"gradients", gradients},
-          {"in_flight", in_flight}, {"total", total()}};
+  return {{"weights", weights},
+          {"optimizer", optimizer},
+          {"stash", stash},
+          {"ema", ema},
+          {"activations", activations},
+          {"gradients", gradients},
+          {"in_flight", in_flight},
+          {"total", total()}};
 }
 
 Pipeline::Pipeline(const sc_core::sc_module_name& name, run::Job& job, const RunOptions& options,
@@ -27,8 +32,7 @@ Pipeline::Pipeline(const sc_core::sc_module_name& name, run::Job& job, const Run
       options_(options),
       r_(result),
       period_(clock_period(job.config.hw)),
-      plan_(dataflow::plan_elaboration(r_.graph, r_.program,
-                                       r_.schedule ? &r_.task_graph : nullptr,
+      plan_(dataflow::plan_elaboration(r_.graph, r_.program, r_.schedule ? &r_.task_graph : nullptr,
                                        r_.schedule ? &*r_.schedule : nullptr)),
       trace_(r_.graph, r_.program.num_processors, job.config.hw.period_ns) {
   const config::HwConfig& hw = job.config.hw;
@@ -41,8 +45,8 @@ Pipeline::Pipeline(const sc_core::sc_module_name& name, run::Job& job, const Run
     done_event_.push_back(std::make_unique<sc_core::sc_event>());
   }
   for (int p = 0; p < procs; ++p) {
-    pes_.push_back(std::make_unique<hw::ProcessingElement>(("pe" + std::to_string(p)).c_str(),
-                                                           pe_params(hw)));
+    pes_.push_back(
+        std::make_unique<hw::ProcessingElement>(("pe" + std::to_string(p)).c_str(), pe_params(hw)));
     pes_.back()->set_program([this, p](hw::ProcessingElement& self) { program(p, self); });
     srams_.push_back(
         std::make_unique<hw::SramBank>(("sram" + std::to_string(p)).c_str(), sram_params(hw)));
@@ -90,7 +94,8 @@ Pipeline::Pipeline(const sc_core::sc_module_name& name, run::Job& job, const Run
     es.batches_per_epoch = job.batches_per_epoch;
     es.total_minibatches = r_.minibatches;
     es.reconstruction_diagnostic = job.config.reconstruction_diagnostic;
-    es.snapshot_versions = reference::epoch_snapshot_versions(job.batches_per_epoch, job.config.epochs);
+    es.snapshot_versions =
+        reference::epoch_snapshot_versions(job.batches_per_epoch, job.config.epochs);
     es.seed = job.config.seed;
     engine_ = std::make_unique<reference::TaskEngine>(job.network, job.units, es, job.init);
     sampler_ = std::make_unique<data::BatchSampler>(job.train.size(), job.config.batch_size,
@@ -130,8 +135,8 @@ HardwareResult run_hardware(run::Job& job, const RunOptions& options) {
   } else {
     r.program = dataflow::stage_program(r.graph);
   }
-  r.memory_plan = plan_memory(r.graph, r.program, job.network, job.units, job.config.hw,
-                              job.config.source);
+  r.memory_plan =
+      plan_memory(r.graph, r.program, job.network, job.units, job.config.hw, job.config.source);
   r.minibatches = job.batches_per_epoch * job.config.epochs;
   // The delays the hardware realises (retimed graph) must be the ones the reference
   // trainer uses (formula 2·S(l)).

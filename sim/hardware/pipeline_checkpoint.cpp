@@ -20,7 +20,8 @@ void Pipeline::read_resume_point() {
   const data::Checkpoint ck = data::read_checkpoint(options_.resume_dir);
   const std::string manifest = options_.resume_dir + "/" + data::kCheckpointManifest;
   if (!ck.extra.is_object() || !ck.extra.contains("resume")) {
-    throw DataError(manifest, "/extra/resume", "not a resumable checkpoint (written by --save-weights?)");
+    throw DataError(manifest, "/extra/resume",
+                    "not a resumable checkpoint (written by --save-weights?)");
   }
   const Json& resume = ck.extra.at("resume");
   if (resume.value("config_hash", "") != options_.config_hash) {
@@ -44,12 +45,13 @@ void Pipeline::save_checkpoint(std::int64_t minibatches) {
   const std::string dir = options_.checkpoint_dir;
   const std::string tmp = dir + ".tmp";
   std::filesystem::remove_all(tmp);
-  Json extra = {{"resume", {{"task_instances", r_.task_instances},
-                            {"minibatches", minibatches},
-                            {"loaded", loaded_},
-                            {"config_hash", options_.config_hash}}}};
-  data::write_checkpoint(tmp, reference::to_named_tensors(job_.network, job_.units,
-                                                          engine_->parameters()), extra);
+  Json extra = {{"resume",
+                 {{"task_instances", r_.task_instances},
+                  {"minibatches", minibatches},
+                  {"loaded", loaded_},
+                  {"config_hash", options_.config_hash}}}};
+  data::write_checkpoint(
+      tmp, reference::to_named_tensors(job_.network, job_.units, engine_->parameters()), extra);
   std::ostringstream state;
   engine_->save_state(state);
   write_file_atomic(tmp + "/training_state.bin", state.str());

@@ -76,7 +76,9 @@ void Pipeline::collect() {
                               static_cast<double>(last - first);
     r_.steady_state_from = first;
     for (std::int64_t c = 1; c <= 16 && last - 3 * c >= first; ++c) {
-      const auto stride = [&](std::int64_t k) { return loss_cycle_[last - k * c] - loss_cycle_[last - (k + 1) * c]; };
+      const auto stride = [&](std::int64_t k) {
+        return loss_cycle_[last - k * c] - loss_cycle_[last - (k + 1) * c];
+      };
       if (stride(0) == stride(1) && stride(1) == stride(2)) {
         r_.cycles_per_minibatch = static_cast<double>(stride(0)) / static_cast<double>(c);
         r_.steady_state_from = last - 3 * c;
@@ -114,8 +116,8 @@ void Pipeline::collect() {
                        job_.config.policy == WeightPolicy::kEmaWeight)) {
       a.ema += weight;
     }
-    a.activations += (d + 1) * static_cast<std::uint64_t>(
-                                   models::tensor_bytes(batch * layer.in_elements(), layer.in_binary));
+    a.activations += (d + 1) * static_cast<std::uint64_t>(models::tensor_bytes(
+                                   batch * layer.in_elements(), layer.in_binary));
   }
   Json units = Json::object();
   std::uint64_t link_bytes = 0;
@@ -149,7 +151,8 @@ void Pipeline::collect() {
     }
     units[srams_[p]->name()] = hw::to_json(srams_[p]->stats());
     const hw::ProcessingElementStats& st = pes_[p]->stats();
-    r_.processors.push_back(reports::processor_row(hw::to_json(st), pes_[p]->name(), r_.total_cycles));
+    r_.processors.push_back(
+        reports::processor_row(hw::to_json(st), pes_[p]->name(), r_.total_cycles));
     units[pes_[p]->name()] = hw::to_json(st);
   }
   units[dram_->name()] = hw::to_json(dram_->stats());
@@ -195,7 +198,8 @@ void Pipeline::collect() {
       a.unit_lane_ops += ema_[u]->stats().lane_ops;
     }
   }
-  for (const auto& [key, link] : links_) r_.pe_activity[key.first].link_bytes += link->stats().bytes;
+  for (const auto& [key, link] : links_)
+    r_.pe_activity[key.first].link_bytes += link->stats().bytes;
   // Every instance of a node moves its plan's DRAM bytes.
   for (std::size_t v = 0; v < g.nodes.size(); ++v) {
     if (static_cast<int>(v) == g.input_node) continue;
@@ -206,8 +210,8 @@ void Pipeline::collect() {
   }
   r_.link_bytes = link_bytes;
   if (options_.trace_end > options_.trace_begin) {
-    r_.trace = trace_.document(r_.pe_names, job_.network.name, options_.trace_begin,
-                               options_.trace_end);
+    r_.trace =
+        trace_.document(r_.pe_names, job_.network.name, options_.trace_begin, options_.trace_end);
   }
   if (engine_) {
     LPSIM_ASSERT(engine_->minibatches_in_flight() == 0, "the pipeline did not drain");

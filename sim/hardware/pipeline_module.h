@@ -92,10 +92,10 @@ class Pipeline : public sc_core::sc_module {
   std::unique_ptr<reference::TaskEngine> engine_;
   std::unique_ptr<data::BatchSampler> sampler_;
   std::int64_t loaded_ = 0;
-  std::int64_t limit_ = 0;             // minibatches that enter the pipeline (stop lowers it)
-  std::uint64_t math_from_ = 0;        // task instances that ran before math starts (resume)
+  std::int64_t limit_ = 0;       // minibatches that enter the pipeline (stop lowers it)
+  std::uint64_t math_from_ = 0;  // task instances that ran before math starts (resume)
   std::int64_t resume_loaded_ = 0;
-  std::int64_t forwards_started_ = 0;  // minibatches whose forward has begun
+  std::int64_t forwards_started_ = 0;      // minibatches whose forward has begun
   std::vector<std::uint64_t> loss_cycle_;  // completion cycle of Loss(n)
   TraceRecorder trace_;
 };

@@ -188,8 +188,9 @@ void Pipeline::weight_unit_at_update(const dataflow::Node& n, std::int64_t m,
     stash_[n.unit]->store(version);
     pe.add_stall(hw::cycles_since(t0, period_));
     if (tracing(m)) {
-      trace_.event(trace_.unit_track(stash_[n.unit]->name()), "store W^(" + std::to_string(version) + ")",
-                   hw::time_to_cycles(t0, period_), pe.now_cycles(), m, n.unit, "stash");
+      trace_.event(trace_.unit_track(stash_[n.unit]->name()),
+                   "store W^(" + std::to_string(version) + ")", hw::time_to_cycles(t0, period_),
+                   pe.now_cycles(), m, n.unit, "stash");
     }
     if (started_[g.ba_node[n.unit]] > version) stash_[n.unit]->release(version);
   }

@@ -50,7 +50,7 @@ TEST_P(SramByKind, LabelsAddUpAndFollowTheTaskAndThePolicy) {
     if (n.kind == NodeKind::kForward) {
       EXPECT_EQ(c.sram_read[at(MemoryKind::kWeights)], b_bytes);
     } else if (n.kind == NodeKind::kBackwardActivation && !n.work.gemms.empty()) {
-      const MemoryKind weight = !delayed              ? MemoryKind::kWeights
+      const MemoryKind weight = !delayed                 ? MemoryKind::kWeights
                                 : policy == "stash"      ? MemoryKind::kStash
                                 : policy == "ema_weight" ? MemoryKind::kEma
                                                          : MemoryKind::kWeights;
@@ -81,8 +81,9 @@ TEST_P(SramByKind, LabelsAddUpAndFollowTheTaskAndThePolicy) {
   for (std::size_t p = 0; p < r.pe_activity.size(); ++p) {
     const reports::PeActivity& a = r.pe_activity[p];
     const double bank = static_cast<double>(std::min(a.sram_bank_bytes, a.sram_capacity_bytes));
-    expected += static_cast<double>(a.unit_sram_read_bytes) * reports::sram_read_pj_per_byte(table, bank) +
-                static_cast<double>(a.unit_sram_write_bytes) * reports::sram_write_pj_per_byte(table, bank);
+    expected +=
+        static_cast<double>(a.unit_sram_read_bytes) * reports::sram_read_pj_per_byte(table, bank) +
+        static_cast<double>(a.unit_sram_write_bytes) * reports::sram_write_pj_per_byte(table, bank);
     std::uint64_t read = 0, write = 0;
     for (const auto& [kind, bytes] : a.sram_by_kind) {
       read += bytes.first;

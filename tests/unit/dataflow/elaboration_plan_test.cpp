@@ -29,7 +29,8 @@ Built build(const std::string& model, WeightPolicy policy, ops::Shape input = {1
 }
 
 // The invariants every plan keeps, whatever the program.
-void expect_consistent(const TrainingGraph& g, const Program& program, const ElaborationPlan& plan) {
+void expect_consistent(const TrainingGraph& g, const Program& program,
+                       const ElaborationPlan& plan) {
   const std::vector<std::vector<Dependency>> deps = node_dependencies(g);
   std::set<int> read;
   for (const auto& d : deps) {
@@ -77,7 +78,8 @@ void expect_consistent(const TrainingGraph& g, const Program& program, const Ela
 }
 
 TEST(ElaborationPlan, StageProgramUsesTheGraphsDepthsAndDelays) {
-  for (const WeightPolicy policy : {WeightPolicy::kStash, WeightPolicy::kEmaGrad, WeightPolicy::kNone}) {
+  for (const WeightPolicy policy :
+       {WeightPolicy::kStash, WeightPolicy::kEmaGrad, WeightPolicy::kNone}) {
     const Built b = build("cnn3", policy);
     const Program program = stage_program(b.graph);
     const ElaborationPlan plan = plan_elaboration(b.graph, program, nullptr, nullptr);
