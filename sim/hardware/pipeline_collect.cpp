@@ -13,7 +13,7 @@ using models::WeightPolicy;
 
 namespace {
 
-constexpr std::uint64_t kScalarBytes = sizeof(ops::Scalar);
+constexpr std::uint64_t kCollectScalarBytes = sizeof(ops::Scalar);
 
 // Which memory kind an edge's buffer holds.
 enum class BufferKind { kActivations, kGradients, kInFlight };
@@ -97,8 +97,8 @@ void Pipeline::collect() {
   for (std::size_t u = 0; u < g.layers.size(); ++u) {
     const models::Layer& layer = job_.network.layers[job_.units.units[u].layer];
     const int p = r_.program.processor_of_node[g.forward_node[u]];
-    const std::uint64_t params = static_cast<std::uint64_t>(layer.num_params()) * kScalarBytes;
-    const std::uint64_t weight = static_cast<std::uint64_t>(layer.weight_size()) * kScalarBytes;
+    const std::uint64_t params = static_cast<std::uint64_t>(layer.num_params()) * kCollectScalarBytes;
+    const std::uint64_t weight = static_cast<std::uint64_t>(layer.weight_size()) * kCollectScalarBytes;
     const std::uint64_t d = static_cast<std::uint64_t>(g.layers[u].delay);
     MemoryPeaks& m = r_.stage_memory[p];
     MemoryPeaks& a = r_.stage_memory_analytic[p];
