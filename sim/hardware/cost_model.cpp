@@ -12,8 +12,6 @@ using dataflow::NodeKind;
 using hw::MemoryKind;
 using models::WeightPolicy;
 
-constexpr std::uint64_t kBytes = sizeof(ops::Scalar);
-
 std::size_t at(MemoryKind kind) { return static_cast<std::size_t>(kind); }
 
 // The kind a delayed Ba's weight operand comes from (header).
@@ -47,9 +45,9 @@ void label_traffic(const dataflow::TrainingGraph& graph, const dataflow::Node& n
     if (g.m == 0 || g.n == 0 || g.k == 0) continue;
     c.sram_read[at(a)] += static_cast<std::uint64_t>(models::tensor_bytes(g.m * g.k, g.a_binary));
     c.sram_read[at(b)] += static_cast<std::uint64_t>(models::tensor_bytes(g.k * g.n, g.b_binary));
-    c.sram_write[at(out)] += kBytes * static_cast<std::uint64_t>(g.m * g.n);
+    c.sram_write[at(out)] += kScalarBytes * static_cast<std::uint64_t>(g.m * g.n);
   }
-  const std::uint64_t own = (c.vector_ops - c.tail_vector_ops) * kBytes;
+  const std::uint64_t own = (c.vector_ops - c.tail_vector_ops) * kScalarBytes;
   if (node.kind == NodeKind::kUpdate) {
     c.sram_read[at(MemoryKind::kGradients)] += own / 2;
     c.sram_read[at(MemoryKind::kOptimizer)] += own - own / 2;
@@ -60,7 +58,7 @@ void label_traffic(const dataflow::TrainingGraph& graph, const dataflow::Node& n
     c.sram_write[at(node.kind == NodeKind::kBackwardWeight ? MemoryKind::kGradients
                                                            : MemoryKind::kInFlight)] += own;
   }
-  const std::uint64_t tail = c.tail_vector_ops * kBytes;
+  const std::uint64_t tail = c.tail_vector_ops * kScalarBytes;
   c.sram_read[at(MemoryKind::kInFlight)] += tail;
   c.sram_write[at(MemoryKind::kInFlight)] += tail;
 }
@@ -73,13 +71,13 @@ std::vector<TaskCost> task_costs(const dataflow::TrainingGraph& graph, const con
   costs.reserve(graph.nodes.size());
   for (const auto& node : graph.nodes) {
     hw::PeTask task;
-    task.bytes_per_element = kBytes;
+    task.bytes_per_element = kScalarBytes;
     for (const auto& g : node.work.gemms) {
       const auto read =
           models::tensor_bytes(g.m * g.k, g.a_binary) + models::tensor_bytes(g.k * g.n, g.b_binary);
       task.gemms.push_back({{g.m, g.n, g.k},
                             static_cast<std::uint64_t>(read),
-                            kBytes * static_cast<std::uint64_t>(g.m * g.n),
+                            kScalarBytes * static_cast<std::uint64_t>(g.m * g.n),
                             g.binary()});
     }
     task.tail_vector_ops = static_cast<std::uint64_t>(node.tail_work.vector_ops);
@@ -95,8 +93,8 @@ std::vector<TaskCost> task_costs(const dataflow::TrainingGraph& graph, const con
 hw::ProcessingElementWork part_work(const TaskCost& cost, dataflow::NodePart part) {
   hw::ProcessingElementWork tail;
   tail.vector_ops = cost.tail_vector_ops;
-  tail.sram_read[at(MemoryKind::kInFlight)] = kBytes * cost.tail_vector_ops;
-  tail.sram_write[at(MemoryKind::kInFlight)] = kBytes * cost.tail_vector_ops;
+  tail.sram_read[at(MemoryKind::kInFlight)] = kScalarBytes * cost.tail_vector_ops;
+  tail.sram_write[at(MemoryKind::kInFlight)] = kScalarBytes * cost.tail_vector_ops;
   if (part == dataflow::NodePart::kTail) return tail;
   hw::ProcessingElementWork w;
   w.macs = cost.macs - cost.accumulates;

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "sim/core/errors.h"
+#include "sim/hardware/module_params.h"
 
 namespace lpsim::hardware {
 
@@ -12,8 +13,6 @@ using hw::MemoryKind;
 using models::WeightPolicy;
 
 namespace {
-
-constexpr std::uint64_t kScalarBytes = sizeof(ops::Scalar);
 
 std::size_t index(MemoryKind kind) { return static_cast<std::size_t>(kind); }
 

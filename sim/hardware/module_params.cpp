@@ -1,7 +1,6 @@
 #include "sim/hardware/module_params.h"
 
 #include "sim/core/errors.h"
-#include "workloads/ops/tensor.h"
 
 namespace lpsim::hardware {
 
@@ -63,7 +62,7 @@ hw::WeightStashUnitParams stash_params(const config::HwConfig& hw, std::uint64_t
                                        std::uint64_t weight_elements) {
   hw::WeightStashUnitParams p;
   p.versions = versions;
-  p.bytes_per_version = weight_elements * sizeof(ops::Scalar);
+  p.bytes_per_version = weight_elements * kScalarBytes;
   p.bytes_per_cycle = u64(hw.sram_bytes_per_cycle);  // the stash sits in the PE's SRAM
   p.period = clock_period(hw);
   return p;
@@ -76,7 +75,7 @@ hw::EmaRecomputeUnitParams ema_params(const config::HwConfig& hw, models::Weight
       "ema_params: an EMA policy");
   hw::EmaRecomputeUnitParams p;
   p.elements = weight_elements;
-  p.bytes_per_element = sizeof(ops::Scalar);
+  p.bytes_per_element = kScalarBytes;
   p.lanes = u64(hw.ema_lanes);
   p.kind =
       policy == models::WeightPolicy::kEmaGrad ? hw::EmaKind::kEmaGrad : hw::EmaKind::kEmaWeight;

@@ -15,8 +15,12 @@
 #include "hw_models/stash_unit/stash_unit_params.h"
 #include "sim/config/config.h"
 #include "workloads/models/weight_policy.h"
+#include "workloads/ops/tensor.h"
 
 namespace lpsim::hardware {
+
+// Bytes of one tensor element (ops::Scalar) as the hardware stores it.
+inline constexpr std::uint64_t kScalarBytes = sizeof(ops::Scalar);
 
 sc_core::sc_time clock_period(const config::HwConfig& hw);
 

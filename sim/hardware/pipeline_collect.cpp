@@ -5,6 +5,7 @@
 #include "hw_models/common/clock.h"
 #include "reports/derived.h"
 #include "sim/core/errors.h"
+#include "sim/hardware/module_params.h"
 #include "sim/hardware/pipeline_module.h"
 
 namespace lpsim::hardware {
@@ -12,8 +13,6 @@ namespace lpsim::hardware {
 using models::WeightPolicy;
 
 namespace {
-
-constexpr std::uint64_t kCollectScalarBytes = sizeof(ops::Scalar);
 
 // Which memory kind an edge's buffer holds.
 enum class BufferKind { kActivations, kGradients, kInFlight };
@@ -97,8 +96,8 @@ void Pipeline::collect() {
   for (std::size_t u = 0; u < g.layers.size(); ++u) {
     const models::Layer& layer = job_.network.layers[job_.units.units[u].layer];
     const int p = r_.program.processor_of_node[g.forward_node[u]];
-    const std::uint64_t params = static_cast<std::uint64_t>(layer.num_params()) * kCollectScalarBytes;
-    const std::uint64_t weight = static_cast<std::uint64_t>(layer.weight_size()) * kCollectScalarBytes;
+    const std::uint64_t params = static_cast<std::uint64_t>(layer.num_params()) * kScalarBytes;
+    const std::uint64_t weight = static_cast<std::uint64_t>(layer.weight_size()) * kScalarBytes;
     const std::uint64_t d = static_cast<std::uint64_t>(g.layers[u].delay);
     MemoryPeaks& m = r_.stage_memory[p];
     MemoryPeaks& a = r_.stage_memory_analytic[p];
@@ -182,19 +181,21 @@ void Pipeline::collect() {
   }
   for (std::size_t u = 0; u < g.layers.size(); ++u) {
     reports::PeActivity& a = r_.pe_activity[r_.program.processor_of_node[g.update_node[u]]];
+    // A unit's SRAM bytes, in the totals and under the kind it holds.
+    const auto unit_traffic = [&a](hw::MemoryKind kind, std::uint64_t read, std::uint64_t written) {
+      a.unit_sram_read_bytes += read;
+      a.unit_sram_write_bytes += written;
+      auto& s = a.sram_by_kind[hw::memory_kind_name(kind)];
+      s.first += read;
+      s.second += written;
+    };
     if (stash_[u]) {
-      a.unit_sram_read_bytes += stash_[u]->stats().bytes_read;
-      a.unit_sram_write_bytes += stash_[u]->stats().bytes_written;
-      auto& s = a.sram_by_kind[hw::memory_kind_name(hw::MemoryKind::kStash)];
-      s.first += stash_[u]->stats().bytes_read;
-      s.second += stash_[u]->stats().bytes_written;
+      unit_traffic(hw::MemoryKind::kStash, stash_[u]->stats().bytes_read,
+                   stash_[u]->stats().bytes_written);
     }
     if (ema_[u]) {
-      a.unit_sram_read_bytes += ema_[u]->stats().bytes_read;
-      a.unit_sram_write_bytes += ema_[u]->stats().bytes_written;
-      auto& s = a.sram_by_kind[hw::memory_kind_name(hw::MemoryKind::kEma)];
-      s.first += ema_[u]->stats().bytes_read;
-      s.second += ema_[u]->stats().bytes_written;
+      unit_traffic(hw::MemoryKind::kEma, ema_[u]->stats().bytes_read,
+                   ema_[u]->stats().bytes_written);
       a.unit_lane_ops += ema_[u]->stats().lane_ops;
     }
   }
