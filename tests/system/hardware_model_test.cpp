@@ -8,7 +8,7 @@
 namespace lpsim {
 namespace {
 
-hardware::MemoryPeaks sum(const std::vector<hardware::MemoryPeaks>& stages) {
+hardware::MemoryPeaks sum_peaks(const std::vector<hardware::MemoryPeaks>& stages) {
   hardware::MemoryPeaks t;
   for (const auto& m : stages) {
     t.weights += m.weights;
@@ -25,22 +25,22 @@ hardware::MemoryPeaks sum(const std::vector<hardware::MemoryPeaks>& stages) {
 TEST(HardwareMemory, StashGrowsAsSumOfDelayTimesWeights) {
   run::Job job = testing::synthetic_job("mlp6", "stash", "per_layer", 1);
   const hardware::HardwareResult hw = hardware::run_hardware(job, hardware::RunOptions{});
-  const hardware::MemoryPeaks measured = sum(hw.stage_memory);
+  const hardware::MemoryPeaks measured = sum_peaks(hw.stage_memory);
   // fc2..fc5 have a Ba and delays 8, 6, 4, 2 (fc1 has no Ba; fc6 no delay).
   const std::uint64_t expected = 4 * (8 * 256 * 256 + 6 * 256 * 256 + 4 * 256 * 256 + 2 * 128 * 256);
   EXPECT_EQ(measured.stash, expected);
-  EXPECT_EQ(sum(hw.stage_memory_analytic).stash, expected);
+  EXPECT_EQ(sum_peaks(hw.stage_memory_analytic).stash, expected);
   EXPECT_EQ(measured.ema, 0u);
-  EXPECT_EQ(measured.activations, sum(hw.stage_memory_analytic).activations);
+  EXPECT_EQ(measured.activations, sum_peaks(hw.stage_memory_analytic).activations);
 }
 
 TEST(HardwareMemory, EmaCostsOneTensorPerDelayedLayer) {
   run::Job job = testing::synthetic_job("mlp6", "ema_grad", "per_layer", 1);
   const hardware::HardwareResult hw = hardware::run_hardware(job, hardware::RunOptions{});
-  const hardware::MemoryPeaks measured = sum(hw.stage_memory);
+  const hardware::MemoryPeaks measured = sum_peaks(hw.stage_memory);
   const std::uint64_t expected = 4 * (3 * 256 * 256 + 128 * 256);
   EXPECT_EQ(measured.ema, expected);
-  EXPECT_EQ(sum(hw.stage_memory_analytic).ema, expected);
+  EXPECT_EQ(sum_peaks(hw.stage_memory_analytic).ema, expected);
   EXPECT_EQ(measured.stash, 0u);
   // Activations held for Bw: (2·S(l) + 1)·B·a_l per layer.
   const std::uint64_t b = 16;

@@ -13,17 +13,17 @@
 namespace lpsim {
 namespace {
 
-struct Case {
+struct PolicyCase {
   std::string model;
   std::string stages;
   std::string policy;
 };
 
-void PrintTo(const Case& c, std::ostream* os) {
+void PrintTo(const PolicyCase& c, std::ostream* os) {
   *os << c.model << "/" << c.stages << "/" << c.policy;
 }
 
-std::string case_name(const ::testing::TestParamInfo<Case>& info) {
+std::string policy_case_name(const ::testing::TestParamInfo<PolicyCase>& info) {
   std::string s = info.param.model + "_" + info.param.policy + "_" +
                   (info.param.stages == "per_layer" ? "perlayer" : "grouped");
   std::string out;
@@ -33,10 +33,10 @@ std::string case_name(const ::testing::TestParamInfo<Case>& info) {
   return out;
 }
 
-class HardwareMatchesReference : public ::testing::TestWithParam<Case> {};
+class HardwareMatchesReference : public ::testing::TestWithParam<PolicyCase> {};
 
 TEST_P(HardwareMatchesReference, FinalWeightsAndCurveAreIdentical) {
-  const Case& c = GetParam();
+  const PolicyCase& c = GetParam();
   // Spiking models with T = 2: time steps > 1 exercise every spiking path; more only cost
   // time (sconv3 at T = 8 takes 37 s per case under ASan).
   std::vector<std::string> extra;
@@ -61,8 +61,8 @@ TEST_P(HardwareMatchesReference, FinalWeightsAndCurveAreIdentical) {
   }
 }
 
-std::vector<Case> cases() {
-  std::vector<Case> out;
+std::vector<PolicyCase> cases() {
+  std::vector<PolicyCase> out;
   const std::vector<std::pair<std::string, std::string>> partitions = {
       {"mlp3", "per_layer"}, {"mlp3", "[1,2]"},     {"mlp6", "per_layer"},
       {"mlp6", "[2,2,2]"},   {"cnn3", "per_layer"}, {"cnn3", "[2,1]"},
@@ -77,7 +77,7 @@ std::vector<Case> cases() {
 }
 
 INSTANTIATE_TEST_SUITE_P(AllPolicies, HardwareMatchesReference, ::testing::ValuesIn(cases()),
-                         case_name);
+                         policy_case_name);
 
 // A spiking network with Poisson-coded input: the spikes of each minibatch are the same
 // whichever driver runs the tasks, so the hardware still trains to the reference's bits.

@@ -9,18 +9,18 @@
 namespace lpsim {
 namespace {
 
-struct Case {
+struct ScheduledCase {
   std::string model;
   std::string policy;
   std::string split;
   int processors;
 };
 
-void PrintTo(const Case& c, std::ostream* os) {
+void PrintTo(const ScheduledCase& c, std::ostream* os) {
   *os << c.model << "/" << c.policy << "/" << c.split << "/P" << c.processors;
 }
 
-std::string case_name(const ::testing::TestParamInfo<Case>& info) {
+std::string scheduled_case_name(const ::testing::TestParamInfo<ScheduledCase>& info) {
   std::string s = info.param.model + info.param.policy + info.param.split + "P" +
                   std::to_string(info.param.processors);
   std::string out;
@@ -30,10 +30,10 @@ std::string case_name(const ::testing::TestParamInfo<Case>& info) {
   return out;
 }
 
-class ScheduledRun : public ::testing::TestWithParam<Case> {};
+class ScheduledRun : public ::testing::TestWithParam<ScheduledCase> {};
 
 TEST_P(ScheduledRun, MatchesTheScheduleAndTheReference) {
-  const Case& c = GetParam();
+  const ScheduledCase& c = GetParam();
   // 4 epochs of 20 minibatches: long enough for a steady state after the longest delay.
   run::Job job = testing::synthetic_job(
       c.model, c.policy, "per_layer", 4,
@@ -50,13 +50,13 @@ TEST_P(ScheduledRun, MatchesTheScheduleAndTheReference) {
 
 INSTANTIATE_TEST_SUITE_P(
     Splits, ScheduledRun,
-    ::testing::Values(Case{"mlp3", "ema_grad", "fused", 2}, Case{"mlp3", "ema_grad", "intra", 3},
-                      Case{"mlp3", "stash", "intra+inter", 5}, Case{"mlp6", "none", "intra", 4},
-                      Case{"mlp6", "ema_weight", "intra+inter", 3},
-                      Case{"cnn3", "stash", "intra+inter", 2}, Case{"cnn3", "ema_grad", "fused", 3},
-                      Case{"cnn3", "sync", "intra+inter", 2},
-                      Case{"snn3", "ema_grad", "intra+inter", 3}, Case{"snn3", "stash", "intra", 2}),
-    case_name);
+    ::testing::Values(ScheduledCase{"mlp3", "ema_grad", "fused", 2}, ScheduledCase{"mlp3", "ema_grad", "intra", 3},
+                      ScheduledCase{"mlp3", "stash", "intra+inter", 5}, ScheduledCase{"mlp6", "none", "intra", 4},
+                      ScheduledCase{"mlp6", "ema_weight", "intra+inter", 3},
+                      ScheduledCase{"cnn3", "stash", "intra+inter", 2}, ScheduledCase{"cnn3", "ema_grad", "fused", 3},
+                      ScheduledCase{"cnn3", "sync", "intra+inter", 2},
+                      ScheduledCase{"snn3", "ema_grad", "intra+inter", 3}, ScheduledCase{"snn3", "stash", "intra", 2}),
+    scheduled_case_name);
 
 }  // namespace
 }  // namespace lpsim

@@ -20,7 +20,7 @@ using dataflow::NodeKind;
 using hw::MemoryKind;
 
 std::size_t at(MemoryKind k) { return static_cast<std::size_t>(k); }
-std::uint64_t sum(const hw::ResidentBytes& b) {
+std::uint64_t sum_bytes(const hw::ResidentBytes& b) {
   return std::accumulate(b.begin(), b.end(), std::uint64_t{0});
 }
 
@@ -37,8 +37,8 @@ TEST_P(SramByKind, LabelsAddUpAndFollowTheTaskAndThePolicy) {
     const dataflow::Node& n = g.nodes[v];
     const hardware::TaskCost& c = r.costs[v];
     SCOPED_TRACE(n.name);
-    EXPECT_EQ(sum(c.sram_read), c.sram_read_bytes);
-    EXPECT_EQ(sum(c.sram_write), c.sram_write_bytes);
+    EXPECT_EQ(sum_bytes(c.sram_read), c.sram_read_bytes);
+    EXPECT_EQ(sum_bytes(c.sram_write), c.sram_write_bytes);
     // The weight operand of a GEMM, re-derived from the graph's GEMM list: B of F and Ba.
     std::uint64_t b_bytes = 0, a_bytes = 0, c_bytes = 0;
     for (const auto& gm : n.work.gemms) {

@@ -20,7 +20,7 @@ using testing::read_bytes;
 using testing::ScratchDir;
 using testing::write_bytes;
 
-const std::string kFixtures = std::string(LPSIM_SOURCE_DIR) + "/tests/fixtures/data/";
+const std::string kNpyFixtures = std::string(LPSIM_SOURCE_DIR) + "/tests/fixtures/data/";
 
 std::uint32_t bits_of(float f) {
   std::uint32_t b;
@@ -120,7 +120,7 @@ TEST(NpyRoundTripsExactly, Float64StoredAndConverted) {
 }
 
 TEST(NpyReadsWhatNumPyWrote, Float32Matrix) {
-  const NpyArray<float> a = read_npy<float>(kFixtures + "numpy_written.npy");
+  const NpyArray<float> a = read_npy<float>(kNpyFixtures + "numpy_written.npy");
   EXPECT_EQ(a.shape, (std::vector<std::int64_t>{3, 4}));
   EXPECT_EQ(a.stored, DType::kFloat32);
   ASSERT_EQ(a.data.size(), 12u);
@@ -133,17 +133,17 @@ TEST(NpyReadsWhatNumPyWrote, OurBytesEqualNumPys) {
   for (int i = 0; i < 12; ++i) values[static_cast<std::size_t>(i)] = float(i) / 7.0f;
   const std::vector<std::int64_t> shape = {3, 4};
   const std::string ours = encode_npy(shape, values.data(), DType::kFloat32);
-  EXPECT_EQ(as_bytes(ours), read_bytes(kFixtures + "numpy_written.npy"));
+  EXPECT_EQ(as_bytes(ours), read_bytes(kNpyFixtures + "numpy_written.npy"));
 
-  const NpyArray<float> scalar = read_npy<float>(kFixtures + "numpy_scalar_f4.npy");
+  const NpyArray<float> scalar = read_npy<float>(kNpyFixtures + "numpy_scalar_f4.npy");
   EXPECT_EQ(as_bytes(encode_npy({}, scalar.data.data(), DType::kFloat32)),
-            read_bytes(kFixtures + "numpy_scalar_f4.npy"));
-  const NpyArray<float> specials = read_npy<float>(kFixtures + "numpy_specials_f4.npy");
+            read_bytes(kNpyFixtures + "numpy_scalar_f4.npy"));
+  const NpyArray<float> specials = read_npy<float>(kNpyFixtures + "numpy_specials_f4.npy");
   EXPECT_EQ(as_bytes(encode_npy(specials.shape, specials.data.data(), DType::kFloat32)),
-            read_bytes(kFixtures + "numpy_specials_f4.npy"));
-  const NpyArray<double> f8 = read_npy<double>(kFixtures + "numpy_f8_v2.npy");
+            read_bytes(kNpyFixtures + "numpy_specials_f4.npy"));
+  const NpyArray<double> f8 = read_npy<double>(kNpyFixtures + "numpy_f8_v2.npy");
   const std::string f8_ours = encode_npy(f8.shape, f8.data.data(), DType::kFloat64);
-  std::vector<std::uint8_t> f8_numpy = read_bytes(kFixtures + "numpy_f8_v2.npy");
+  std::vector<std::uint8_t> f8_numpy = read_bytes(kNpyFixtures + "numpy_f8_v2.npy");
   // The fixture is version 2.0 (4-byte header length); ours is 1.0: compare the data.
   ASSERT_GE(f8_numpy.size(), 48u);
   EXPECT_EQ(std::vector<std::uint8_t>(f8_ours.end() - 48, f8_ours.end()),
@@ -151,7 +151,7 @@ TEST(NpyReadsWhatNumPyWrote, OurBytesEqualNumPys) {
 }
 
 TEST(NpyReadsWhatNumPyWrote, SpecialValues) {
-  const NpyArray<float> a = read_npy<float>(kFixtures + "numpy_specials_f4.npy");
+  const NpyArray<float> a = read_npy<float>(kNpyFixtures + "numpy_specials_f4.npy");
   ASSERT_EQ(a.data.size(), 10u);
   EXPECT_TRUE(std::isnan(a.data[0]));
   EXPECT_EQ(a.data[1], std::numeric_limits<float>::infinity());
@@ -166,45 +166,45 @@ TEST(NpyReadsWhatNumPyWrote, SpecialValues) {
 }
 
 TEST(NpyReadsWhatNumPyWrote, VersionsTwoAndThreeAndIntegerDtypes) {
-  const NpyHeader v2 = read_npy_header(kFixtures + "numpy_f8_v2.npy");
+  const NpyHeader v2 = read_npy_header(kNpyFixtures + "numpy_f8_v2.npy");
   EXPECT_EQ(v2.major_version, 2);
   EXPECT_EQ(v2.dtype, DType::kFloat64);
   EXPECT_EQ(v2.data_offset % 64, 0);
-  const NpyArray<double> f8 = read_npy<double>(kFixtures + "numpy_f8_v2.npy");
+  const NpyArray<double> f8 = read_npy<double>(kNpyFixtures + "numpy_f8_v2.npy");
   EXPECT_EQ(f8.shape, (std::vector<std::int64_t>{2, 3}));
   ASSERT_EQ(f8.data.size(), 6u);
   for (std::size_t i = 0; i < 6; ++i) EXPECT_NEAR(f8.data[i], -1.0 + 0.4 * double(i), 1e-15);
   EXPECT_EQ(f8.data.back(), 1.0);
 
-  const NpyHeader v3 = read_npy_header(kFixtures + "numpy_i8_v3.npy");
+  const NpyHeader v3 = read_npy_header(kNpyFixtures + "numpy_i8_v3.npy");
   EXPECT_EQ(v3.major_version, 3);
-  const NpyArray<std::int64_t> i8 = read_npy<std::int64_t>(kFixtures + "numpy_i8_v3.npy");
+  const NpyArray<std::int64_t> i8 = read_npy<std::int64_t>(kNpyFixtures + "numpy_i8_v3.npy");
   EXPECT_EQ(i8.shape, (std::vector<std::int64_t>{5}));
   EXPECT_EQ(i8.data, (std::vector<std::int64_t>{-2, -1, 0, 1, std::int64_t{1} << 40}));
-  EXPECT_EQ(read_npy<float>(kFixtures + "numpy_i8_v3.npy").data[1], -1.0f);
-  expect_error<DataError>([] { read_npy<std::int32_t>(kFixtures + "numpy_i8_v3.npy"); },
+  EXPECT_EQ(read_npy<float>(kNpyFixtures + "numpy_i8_v3.npy").data[1], -1.0f);
+  expect_error<DataError>([] { read_npy<std::int32_t>(kNpyFixtures + "numpy_i8_v3.npy"); },
                           "numpy_i8_v3.npy", {"value 1099511627776 of element 4", "int32"});
 
-  const NpyArray<std::int32_t> i4 = read_npy<std::int32_t>(kFixtures + "numpy_i4.npy");
+  const NpyArray<std::int32_t> i4 = read_npy<std::int32_t>(kNpyFixtures + "numpy_i4.npy");
   EXPECT_EQ(i4.data, (std::vector<std::int32_t>{1, -2, 3, 2147483647}));
-  EXPECT_EQ(read_npy<std::int64_t>(kFixtures + "numpy_i4.npy").data[3], 2147483647);
-  expect_error<DataError>([] { read_npy<std::int64_t>(kFixtures + "numpy_written.npy"); },
+  EXPECT_EQ(read_npy<std::int64_t>(kNpyFixtures + "numpy_i4.npy").data[3], 2147483647);
+  expect_error<DataError>([] { read_npy<std::int64_t>(kNpyFixtures + "numpy_written.npy"); },
                           "numpy_written.npy", {"holds float32 data", "integer dtype"});
 
-  const NpyArray<float> scalar = read_npy<float>(kFixtures + "numpy_scalar_f4.npy");
+  const NpyArray<float> scalar = read_npy<float>(kNpyFixtures + "numpy_scalar_f4.npy");
   EXPECT_TRUE(scalar.shape.empty());
   EXPECT_EQ(scalar.data, std::vector<float>{2.5f});
-  const NpyArray<float> empty = read_npy<float>(kFixtures + "numpy_empty_f4.npy");
+  const NpyArray<float> empty = read_npy<float>(kNpyFixtures + "numpy_empty_f4.npy");
   EXPECT_EQ(empty.shape, (std::vector<std::int64_t>{0, 3}));
   EXPECT_TRUE(empty.data.empty());
 }
 
 TEST(NpyRejectsMalformedFiles, NumPyFilesWeDoNotSupport) {
-  expect_error<DataError>([] { read_npy<float>(kFixtures + "numpy_fortran_f4.npy"); },
+  expect_error<DataError>([] { read_npy<float>(kNpyFixtures + "numpy_fortran_f4.npy"); },
                           "numpy_fortran_f4.npy", {"fortran_order is True", "C-order"});
-  expect_error<DataError>([] { read_npy<float>(kFixtures + "numpy_big_endian_f4.npy"); },
+  expect_error<DataError>([] { read_npy<float>(kNpyFixtures + "numpy_big_endian_f4.npy"); },
                           "numpy_big_endian_f4.npy", {"unsupported dtype '>f4'"});
-  expect_error<DataError>([] { read_npy<float>(kFixtures + "numpy_u1.npy"); }, "numpy_u1.npy",
+  expect_error<DataError>([] { read_npy<float>(kNpyFixtures + "numpy_u1.npy"); }, "numpy_u1.npy",
                           {"unsupported dtype '|u1'", "'<f4', '<f8'"});
 }
 

@@ -14,14 +14,14 @@ namespace {
 
 using models::WeightPolicy;
 
-struct Built {
+struct PlanInputs {
   models::Network net;
   UnitGraph units;
   TrainingGraph graph;
 };
 
-Built build(const std::string& model, WeightPolicy policy, ops::Shape input = {1, 28, 28}) {
-  Built b{models::builtin_model(model, input, 10), {}, {}};
+PlanInputs build_plan(const std::string& model, WeightPolicy policy, ops::Shape input = {1, 28, 28}) {
+  PlanInputs b{models::builtin_model(model, input, 10), {}, {}};
   b.units = group_units(b.net);
   b.graph = build_training_graph(b.net, b.units, make_partition(b.units, StageSpec{}, "test", ""),
                                  policy, 8);
@@ -80,7 +80,7 @@ void expect_consistent(const TrainingGraph& g, const Program& program,
 TEST(ElaborationPlan, StageProgramUsesTheGraphsDepthsAndDelays) {
   for (const WeightPolicy policy :
        {WeightPolicy::kStash, WeightPolicy::kEmaGrad, WeightPolicy::kNone}) {
-    const Built b = build("cnn3", policy);
+    const PlanInputs b = build_plan("cnn3", policy);
     const Program program = stage_program(b.graph);
     const ElaborationPlan plan = plan_elaboration(b.graph, program, nullptr, nullptr);
     SCOPED_TRACE(models::weight_policy_name(policy));
@@ -101,7 +101,7 @@ TEST(ElaborationPlan, StageProgramUsesTheGraphsDepthsAndDelays) {
 }
 
 TEST(ElaborationPlan, ScheduledProgramsKeepTheInvariants) {
-  const Built b = build("resnet18", WeightPolicy::kStash, {3, 8, 8});
+  const PlanInputs b = build_plan("resnet18", WeightPolicy::kStash, {3, 8, 8});
   std::mt19937_64 rng(7);
   std::vector<std::uint64_t> cycles, tails;
   for (const auto& n : b.graph.nodes) {

@@ -21,7 +21,7 @@ namespace {
 
 constexpr int kGemmsPerTest = 300;
 
-std::uint64_t test_seed() {
+std::uint64_t array_test_seed() {
   const char* text = std::getenv("LPSIM_SEED");
   const std::uint64_t seed = text != nullptr ? std::strtoull(text, nullptr, 10) : 20240611u;
   std::cout << "LPSIM_SEED=" << seed << "\n";
@@ -80,24 +80,24 @@ GemmShape gemm_of(Dataflow dataflow, Dims d) {
   return {0, 0, 0};
 }
 
-std::string describe(Dataflow dataflow, ArrayShape a, GemmShape g) {
+std::string describe_run(Dataflow dataflow, ArrayShape a, GemmShape g) {
   return std::string(format_dataflow(dataflow)) + " array " + std::to_string(a.rows) + "x" +
          std::to_string(a.cols) + " M=" + std::to_string(g.m) + " N=" + std::to_string(g.n) +
          " K=" + std::to_string(g.k);
 }
 
-struct Case {
+struct ArrayCase {
   ArrayShape array;
   GemmShape gemm;
   IntMatrix a, b;
 };
 
-Case make_case(std::mt19937_64& rng, ArrayShape array, GemmShape gemm) {
+ArrayCase make_case(std::mt19937_64& rng, ArrayShape array, GemmShape gemm) {
   return {array, gemm, random_matrix(rng, gemm.m, gemm.k), random_matrix(rng, gemm.k, gemm.n)};
 }
 
 // R, C in 1..8; M, N, K in 1..20.
-Case random_case(std::mt19937_64& rng) {
+ArrayCase random_case(std::mt19937_64& rng) {
   const ArrayShape array{uniform(rng, 1, 8), uniform(rng, 1, 8)};
   const GemmShape gemm{uniform(rng, 1, 20), uniform(rng, 1, 20), uniform(rng, 1, 20)};
   return make_case(rng, array, gemm);
@@ -105,7 +105,7 @@ Case random_case(std::mt19937_64& rng) {
 
 // R, C in 1..8; Sr a multiple of R and Sc a multiple of C (every fold full), each <= 20;
 // T in 1..20.
-Case random_full_fold_case(std::mt19937_64& rng, Dataflow dataflow) {
+ArrayCase random_full_fold_case(std::mt19937_64& rng, Dataflow dataflow) {
   const ArrayShape array{uniform(rng, 1, 8), uniform(rng, 1, 8)};
   const Dims d{array.rows * uniform(rng, 1, 20 / array.rows),
                array.cols * uniform(rng, 1, 20 / array.cols), uniform(rng, 1, 20)};
@@ -117,10 +117,10 @@ class ClockedArrayComputesTheProduct : public ::testing::TestWithParam<Dataflow>
 
 TEST_P(ClockedArrayAgreesWithFastModel, ExactlyWhenEveryFoldIsFull) {
   const Dataflow dataflow = GetParam();
-  std::mt19937_64 rng(test_seed());
+  std::mt19937_64 rng(array_test_seed());
   for (int n = 0; n < kGemmsPerTest; ++n) {
-    const Case c = random_full_fold_case(rng, dataflow);
-    SCOPED_TRACE("case " + std::to_string(n) + ": " + describe(dataflow, c.array, c.gemm));
+    const ArrayCase c = random_full_fold_case(rng, dataflow);
+    SCOPED_TRACE("case " + std::to_string(n) + ": " + describe_run(dataflow, c.array, c.gemm));
     const GemmTiming fast = gemm_timing(c.array, dataflow, c.gemm);
     const ClockedRun clocked = ClockedSystolicArray(c.array, dataflow).run(c.a, c.b);
     ASSERT_EQ(clocked.cycles, fast.cycles);
@@ -141,10 +141,10 @@ TEST_P(ClockedArrayAgreesWithFastModel, PaddedFoldScheduleOnAnyGemm) {
   // The fast model (like SCALE-Sim v2) charges every fold as a full R x C tile; the clocked
   // array's last MAC slot on the zero-padded tile lands on the same clock.
   const Dataflow dataflow = GetParam();
-  std::mt19937_64 rng(test_seed());
+  std::mt19937_64 rng(array_test_seed());
   for (int n = 0; n < kGemmsPerTest; ++n) {
-    const Case c = random_case(rng);
-    SCOPED_TRACE("case " + std::to_string(n) + ": " + describe(dataflow, c.array, c.gemm));
+    const ArrayCase c = random_case(rng);
+    SCOPED_TRACE("case " + std::to_string(n) + ": " + describe_run(dataflow, c.array, c.gemm));
     const GemmTiming fast = gemm_timing(c.array, dataflow, c.gemm);
     const ClockedRun clocked = ClockedSystolicArray(c.array, dataflow).run(c.a, c.b);
     ASSERT_EQ(clocked.padded_cycles, fast.cycles);
@@ -163,11 +163,11 @@ TEST_P(ClockedArrayAgreesWithFastModel, UsefulWorkEndsEarlierOnlyByThePadding) {
   // Where they differ: on a partial fold (r' < R rows or c' < C columns of real data) the
   // last useful MAC is at PE(r'-1, c'-1), (R-r') + (C-c') clocks before the formula's end.
   const Dataflow dataflow = GetParam();
-  std::mt19937_64 rng(test_seed());
+  std::mt19937_64 rng(array_test_seed());
   int partial_gemms = 0;
   for (int n = 0; n < kGemmsPerTest; ++n) {
-    const Case c = random_case(rng);
-    SCOPED_TRACE("case " + std::to_string(n) + ": " + describe(dataflow, c.array, c.gemm));
+    const ArrayCase c = random_case(rng);
+    SCOPED_TRACE("case " + std::to_string(n) + ": " + describe_run(dataflow, c.array, c.gemm));
     const GemmTiming fast = gemm_timing(c.array, dataflow, c.gemm);
     const ClockedRun clocked = ClockedSystolicArray(c.array, dataflow).run(c.a, c.b);
     const Dims d = dims_of(dataflow, c.gemm);
@@ -197,10 +197,10 @@ TEST_P(ClockedArrayAgreesWithFastModel, UsefulWorkEndsEarlierOnlyByThePadding) {
 
 TEST_P(ClockedArrayComputesTheProduct, EqualsTheDirectProduct) {
   const Dataflow dataflow = GetParam();
-  std::mt19937_64 rng(test_seed());
+  std::mt19937_64 rng(array_test_seed());
   for (int n = 0; n < kGemmsPerTest; ++n) {
-    const Case c = random_case(rng);
-    SCOPED_TRACE("case " + std::to_string(n) + ": " + describe(dataflow, c.array, c.gemm));
+    const ArrayCase c = random_case(rng);
+    SCOPED_TRACE("case " + std::to_string(n) + ": " + describe_run(dataflow, c.array, c.gemm));
     const ClockedRun clocked = ClockedSystolicArray(c.array, dataflow).run(c.a, c.b);
     ASSERT_EQ(clocked.product.rows(), c.gemm.m);
     ASSERT_EQ(clocked.product.cols(), c.gemm.n);

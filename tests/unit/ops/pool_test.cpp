@@ -18,7 +18,7 @@ using testing::numeric_gradient;
 using testing::random_mat;
 using testing::weighted_sum;
 
-Pool2dGeometry geom(std::int64_t c, std::int64_t h, std::int64_t w, std::int64_t kh,
+Pool2dGeometry pool_geom(std::int64_t c, std::int64_t h, std::int64_t w, std::int64_t kh,
                     std::int64_t kw, std::int64_t s, std::int64_t p) {
   Pool2dGeometry g;
   g.in = Shape{c, h, w};
@@ -29,13 +29,13 @@ Pool2dGeometry geom(std::int64_t c, std::int64_t h, std::int64_t w, std::int64_t
   return g;
 }
 
-std::vector<Pool2dGeometry> geometries() {
-  return {geom(2, 4, 4, 2, 2, 2, 0), geom(3, 5, 5, 2, 2, 2, 0), geom(2, 6, 7, 3, 3, 2, 1),
-          geom(1, 5, 6, 3, 3, 1, 1), geom(2, 7, 5, 3, 2, 2, 1), geom(3, 8, 8, 3, 3, 3, 0),
-          geom(1, 4, 4, 4, 4, 1, 2)};
+std::vector<Pool2dGeometry> pool_geometries() {
+  return {pool_geom(2, 4, 4, 2, 2, 2, 0), pool_geom(3, 5, 5, 2, 2, 2, 0), pool_geom(2, 6, 7, 3, 3, 2, 1),
+          pool_geom(1, 5, 6, 3, 3, 1, 1), pool_geom(2, 7, 5, 3, 2, 2, 1), pool_geom(3, 8, 8, 3, 3, 3, 0),
+          pool_geom(1, 4, 4, 4, 4, 1, 2)};
 }
 
-std::string name(const Pool2dGeometry& g) {
+std::string pool_name(const Pool2dGeometry& g) {
   return "C=" + std::to_string(g.in.c) + " H=" + std::to_string(g.in.h) +
          " W=" + std::to_string(g.in.w) + " k=" + std::to_string(g.kernel_h) + "x" +
          std::to_string(g.kernel_w) + " s=" + std::to_string(g.stride) +
@@ -83,22 +83,22 @@ void direct_pool(const Mat<double>& x, const Pool2dGeometry& g, Mat<double>& yma
 }
 
 TEST(Pool2dOutputShape, FollowsPyTorchFloorMode) {
-  EXPECT_EQ(pool2d_output_shape(geom(64, 32, 32, 3, 3, 2, 1)), (Shape{64, 16, 16}));
-  EXPECT_EQ(pool2d_output_shape(geom(8, 28, 28, 2, 2, 2, 0)), (Shape{8, 14, 14}));
-  EXPECT_EQ(pool2d_output_shape(geom(3, 5, 5, 2, 2, 2, 0)), (Shape{3, 2, 2}));
+  EXPECT_EQ(pool2d_output_shape(pool_geom(64, 32, 32, 3, 3, 2, 1)), (Shape{64, 16, 16}));
+  EXPECT_EQ(pool2d_output_shape(pool_geom(8, 28, 28, 2, 2, 2, 0)), (Shape{8, 14, 14}));
+  EXPECT_EQ(pool2d_output_shape(pool_geom(3, 5, 5, 2, 2, 2, 0)), (Shape{3, 2, 2}));
 }
 
 TEST(Pool2dGeometryValidation, RejectsInvalidGeometry) {
-  EXPECT_THROW(pool2d_output_shape(geom(1, 4, 4, 2, 2, 2, 2)), InternalError);  // p > k/2
-  EXPECT_THROW(pool2d_output_shape(geom(1, 4, 4, 2, 2, 0, 0)), InternalError);
-  EXPECT_THROW(pool2d_output_shape(geom(1, 2, 2, 3, 3, 1, 0)), InternalError);
-  EXPECT_THROW(pool2d_output_shape(geom(0, 4, 4, 2, 2, 2, 0)), InternalError);
+  EXPECT_THROW(pool2d_output_shape(pool_geom(1, 4, 4, 2, 2, 2, 2)), InternalError);  // p > k/2
+  EXPECT_THROW(pool2d_output_shape(pool_geom(1, 4, 4, 2, 2, 0, 0)), InternalError);
+  EXPECT_THROW(pool2d_output_shape(pool_geom(1, 2, 2, 3, 3, 1, 0)), InternalError);
+  EXPECT_THROW(pool2d_output_shape(pool_geom(0, 4, 4, 2, 2, 2, 0)), InternalError);
 }
 
 TEST(MaxPoolForward, MatchesDirectLoops) {
   Rng rng = testing::rng_for_test();
-  for (const Pool2dGeometry& g : geometries()) {
-    SCOPED_TRACE(name(g));
+  for (const Pool2dGeometry& g : pool_geometries()) {
+    SCOPED_TRACE(pool_name(g));
     const Mat<double> x = random_mat(rng, 3, g.in.size());
     Mat<double> y, ymax, yavg;
     ArgmaxIndices idx, idx_expected;
@@ -116,7 +116,7 @@ TEST(MaxPoolForward, RecordsPyTorchIndicesOnHandExample) {
       3, 4, 8, 8,    //
       -1, -2, 7, 6,  //
       -3, -1, 6, 7;
-  const Pool2dGeometry g = geom(1, 4, 4, 2, 2, 2, 0);
+  const Pool2dGeometry g = pool_geom(1, 4, 4, 2, 2, 2, 0);
   Mat<double> y;
   ArgmaxIndices idx;
   maxpool2d_forward(x, g, y, idx);
@@ -143,7 +143,7 @@ TEST(MaxPoolForward, PropagatesNaNLikePyTorch) {
   x << 1, std::nan(""), 3, 2;
   Mat<double> y;
   ArgmaxIndices idx;
-  maxpool2d_forward(x, geom(1, 2, 2, 2, 2, 2, 0), y, idx);
+  maxpool2d_forward(x, pool_geom(1, 2, 2, 2, 2, 2, 0), y, idx);
   EXPECT_TRUE(std::isnan(y(0, 0)));
   EXPECT_EQ(idx(0, 0), 1);
 }
@@ -153,7 +153,7 @@ TEST(MaxPoolBackward, AccumulatesOverlappingWindows) {
   // the sum of their gradients.
   Mat<double> x(1, 9);
   x << 0, 0, 0, 0, 9, 0, 0, 0, 0;
-  const Pool2dGeometry g = geom(1, 3, 3, 2, 2, 1, 0);
+  const Pool2dGeometry g = pool_geom(1, 3, 3, 2, 2, 1, 0);
   Mat<double> y, dx;
   ArgmaxIndices idx;
   maxpool2d_forward(x, g, y, idx);
@@ -166,8 +166,8 @@ TEST(MaxPoolBackward, AccumulatesOverlappingWindows) {
 
 TEST(MaxPoolGradient, MatchesFiniteDifferences) {
   Rng rng = testing::rng_for_test();
-  for (const Pool2dGeometry& g : geometries()) {
-    SCOPED_TRACE(name(g));
+  for (const Pool2dGeometry& g : pool_geometries()) {
+    SCOPED_TRACE(pool_name(g));
     const Shape out = pool2d_output_shape(g);
     // Distinct values 0.01 apart: no ties within a finite-difference step.
     Mat<double> x = testing::random_mat_distinct(rng, 2, g.in.size(), 0.01);
@@ -188,8 +188,8 @@ TEST(MaxPoolGradient, MatchesFiniteDifferences) {
 
 TEST(AvgPoolForward, MatchesDirectLoops) {
   Rng rng = testing::rng_for_test();
-  for (const Pool2dGeometry& g : geometries()) {
-    SCOPED_TRACE(name(g));
+  for (const Pool2dGeometry& g : pool_geometries()) {
+    SCOPED_TRACE(pool_name(g));
     const Mat<double> x = random_mat(rng, 3, g.in.size());
     Mat<double> y, ymax, yavg;
     ArgmaxIndices idx;
@@ -204,7 +204,7 @@ TEST(AvgPoolForward, CountsPaddingLikePyTorchDefault) {
   Mat<double> x(1, 4);
   x << 1, 2, 3, 4;
   Mat<double> y;
-  avgpool2d_forward(x, geom(1, 2, 2, 2, 2, 1, 1), y);
+  avgpool2d_forward(x, pool_geom(1, 2, 2, 2, 2, 1, 1), y);
   Mat<double> expected(1, 9);
   expected << 0.25, 0.75, 0.5, 1.0, 2.5, 1.5, 0.75, 1.75, 1.0;
   EXPECT_LT((y - expected).cwiseAbs().maxCoeff(), 1e-15);
@@ -212,8 +212,8 @@ TEST(AvgPoolForward, CountsPaddingLikePyTorchDefault) {
 
 TEST(AvgPoolGradient, MatchesFiniteDifferences) {
   Rng rng = testing::rng_for_test();
-  for (const Pool2dGeometry& g : geometries()) {
-    SCOPED_TRACE(name(g));
+  for (const Pool2dGeometry& g : pool_geometries()) {
+    SCOPED_TRACE(pool_name(g));
     const Shape out = pool2d_output_shape(g);
     Mat<double> x = random_mat(rng, 2, g.in.size());
     const Mat<double> r = random_mat(rng, 2, out.size());

@@ -18,7 +18,7 @@ namespace {
 
 using models::Network;
 
-EngineSettings sync_settings(const models::UnitGraph& units) {
+EngineSettings spiking_sync_settings(const models::UnitGraph& units) {
   EngineSettings s;
   s.policy = models::WeightPolicy::kSync;
   s.delays.assign(units.units.size(), 0);
@@ -73,8 +73,8 @@ TEST(SpikingEngine, OneTimeStepWithAReadoutIsThePlainNetworkBitForBit) {
     {"name": "fc2", "type": "linear", "out_features": 4},
     {"name": "loss", "type": "softmax_cross_entropy"}]})");
   const models::UnitGraph su = models::group_units(spiking), pu = models::group_units(plain);
-  TaskEngine a(spiking, su, sync_settings(su), initial_parameters(spiking, su, 5));
-  TaskEngine b(plain, pu, sync_settings(pu), initial_parameters(plain, pu, 5));
+  TaskEngine a(spiking, su, spiking_sync_settings(su), initial_parameters(spiking, su, 5));
+  TaskEngine b(plain, pu, spiking_sync_settings(pu), initial_parameters(plain, pu, 5));
   const ops::Matrix images = random_images<float>(6, 12, 9);
   a.load(0, images, labels_for(6, 4));
   b.load(0, images, labels_for(6, 4));
@@ -108,7 +108,7 @@ TEST(SpikingEngine, ASilentLifLayerPassesTheSurrogateScaledGradient) {
     const Network net = parse(text);
     const models::UnitGraph units = models::group_units(net);
     const auto init = initial_parameters<double>(net, units, 3);
-    BasicTaskEngine<double> e(net, units, sync_settings(units), init);
+    BasicTaskEngine<double> e(net, units, spiking_sync_settings(units), init);
     const ops::Mat<double> x = random_images<double>(batch, 6, 4);
     const std::vector<std::int32_t> labels = labels_for(batch, 3);
     e.load(0, x, labels);
@@ -184,7 +184,7 @@ TEST(SpikingEngine, StateWithMembranesInFlightSurvivesSaveAndLoad) {
   const Network net = models::builtin_model("snn3", {1, 28, 28}, 10, 4);
   const models::UnitGraph units = models::group_units(net);
   const auto init = initial_parameters(net, units, 2);
-  EngineSettings s = sync_settings(units);
+  EngineSettings s = spiking_sync_settings(units);
   s.optimizer.lr = 0.05;
   const ops::Matrix images = random_images<float>(8, 784, 3);
   TaskEngine a(net, units, s, init);
