@@ -36,6 +36,7 @@
 #include "workloads/data/sampler.h"
 #include "workloads/data/synthetic.h"
 #include "workloads/models/builtin.h"
+#include "workloads/policies/policy.h"
 #include "workloads/models/cost.h"
 #include "workloads/models/units.h"
 #include "workloads/ops/gemm.h"
@@ -107,7 +108,7 @@ void BM_TrainingStep(benchmark::State& state, const std::string& model) {
     batches.push_back(data::gather(train, sampler.minibatch(i)));
 
   reference::EngineSettings es;
-  es.policy = models::WeightPolicy::kSync;
+  es.policy = &lpsim::policies::get("sync");
   es.delays.assign(nu, 0);
   es.batches_per_epoch = kBatches;
   es.total_minibatches = std::int64_t{1} << 40;

@@ -47,7 +47,7 @@ struct ElaborationPlan {
   std::vector<BufferPlan> buffers;            // data edges
   std::vector<BufferPlan> split_buffers;      // split Ba nodes
   std::vector<std::pair<int, int>> links;     // (from, to) processors, in order of first use
-  std::vector<bool> weight_unit;              // per unit: has a stash or EMA unit (delayed Ba)
+  std::vector<bool> weight_unit;              // per unit: has a stash or a vector unit (d > 0)
   std::vector<std::int64_t> stash_versions;   // per unit: the stash's capacity under `stash`
 };
 

@@ -49,7 +49,7 @@ Json graph_to_json(const TrainingGraph& graph, const std::vector<double>& node_c
   const std::vector<double> work = stage_work(graph, node_cost);
   return {{"stages", graph.num_stages},
           {"batch_size", graph.batch},
-          {"policy", models::weight_policy_name(graph.policy)},
+          {"policy", graph.policy->name},
           {"cost_unit", cost_unit},
           {"layers", layers},
           {"nodes", nodes},

@@ -175,11 +175,10 @@ Partition make_partition(const UnitGraph& units, const StageSpec& spec, const st
   return p;
 }
 
-Partition partition_for_policy(const UnitGraph& units, models::WeightPolicy policy,
+Partition partition_for_policy(const UnitGraph& units, const policies::Policy& policy,
                                const StageSpec& spec, const std::string& file,
                                const std::string& pointer) {
-  return policy == models::WeightPolicy::kSync ? single_stage(units)
-                                               : make_partition(units, spec, file, pointer);
+  return policy.pipelined ? make_partition(units, spec, file, pointer) : single_stage(units);
 }
 
 }  // namespace lpsim::dataflow

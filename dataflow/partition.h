@@ -9,7 +9,7 @@
 #include "sim/core/json_reader.h"
 #include "workloads/models/network.h"
 #include "workloads/models/units.h"
-#include "workloads/models/weight_policy.h"
+#include "workloads/policies/policy.h"
 
 namespace lpsim::dataflow {
 
@@ -43,8 +43,8 @@ Partition make_partition(const UnitGraph& units, const StageSpec& spec, const st
                          const std::string& pointer);
 // Every unit in stage 0 (synchronous training).
 Partition single_stage(const UnitGraph& units);
-// The partition a run uses: one stage under `sync` (which has no pipeline), else the spec's.
-Partition partition_for_policy(const UnitGraph& units, models::WeightPolicy policy,
+// The partition a run uses: one stage under an unpipelined policy (sync), else the spec's.
+Partition partition_for_policy(const UnitGraph& units, const policies::Policy& policy,
                                const StageSpec& spec, const std::string& file,
                                const std::string& pointer);
 

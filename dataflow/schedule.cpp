@@ -2,11 +2,11 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
+#include <cstdlib>
 #include <limits>
 #include <map>
 #include <numeric>
-#include <cstdio>
-#include <cstdlib>
 
 #include "sim/core/errors.h"
 
@@ -25,7 +25,8 @@ const char* backward_split_name(BackwardSplit split) {
 }
 
 bool parse_backward_split(const std::string& text, BackwardSplit* out) {
-  for (BackwardSplit s : {BackwardSplit::kFused, BackwardSplit::kIntra, BackwardSplit::kIntraInter}) {
+  for (BackwardSplit s :
+       {BackwardSplit::kFused, BackwardSplit::kIntra, BackwardSplit::kIntraInter}) {
     if (text == backward_split_name(s)) {
       *out = s;
       return true;
@@ -40,7 +41,8 @@ std::uint64_t TaskGraph::total_cycles() const {
   return t;
 }
 
-TaskGraph build_task_graph(const TrainingGraph& graph, const std::vector<std::uint64_t>& node_cycles,
+TaskGraph build_task_graph(const TrainingGraph& graph,
+                           const std::vector<std::uint64_t>& node_cycles,
                            const std::vector<std::uint64_t>& tail_cycles, BackwardSplit split,
                            const std::vector<std::uint64_t>& after_update) {
   TaskGraph tg;
@@ -68,7 +70,8 @@ TaskGraph build_task_graph(const TrainingGraph& graph, const std::vector<std::ui
   };
   const int nu = static_cast<int>(graph.layers.size());
   for (int u = 0; u < nu; ++u) {
-    add_task(graph.nodes[graph.forward_node[u]].name, u, {{graph.forward_node[u], 0, NodePart::kWhole}});
+    add_task(graph.nodes[graph.forward_node[u]].name, u,
+             {{graph.forward_node[u], 0, NodePart::kWhole}});
   }
   add_task("Loss", -1, {{graph.loss_node, 0, NodePart::kWhole}});
   std::vector<std::pair<int, int>> product_tail;  // split Ba nodes: (product task, tail task)
@@ -102,9 +105,16 @@ TaskGraph build_task_graph(const TrainingGraph& graph, const std::vector<std::ui
       if (src < 0 || dst < 0 || src == dst) continue;  // the input, or order inside one task
       const std::uint64_t bytes =
           d.edge >= 0 ? static_cast<std::uint64_t>(graph.edges[d.edge].bytes_per_token) : 0;
-      const bool update_to_ba = graph.nodes[d.src].kind == NodeKind::kUpdate &&
-                                graph.nodes[v].kind == NodeKind::kBackwardActivation;
-      const std::uint64_t latency = update_to_ba && !after_update.empty() ? after_update[d.src] : 0;
+      // The vector unit's update after U delays the next task that waits on the unit: a
+      // reconstruction before Ba, or a prediction before F.
+      const policies::HardwareWork& work = graph.policy->hardware;
+      const NodeKind to = graph.nodes[v].kind;
+      const bool waits_on_unit =
+          graph.nodes[d.src].kind == NodeKind::kUpdate &&
+          ((to == NodeKind::kBackwardActivation && work.backward_reads_tensor) ||
+           (to == NodeKind::kForward && work.forward_lane_ops > 0));
+      const std::uint64_t latency =
+          waits_on_unit && !after_update.empty() ? after_update[d.src] : 0;
       tg.deps.push_back({src, dst, d.offset, bytes, latency});
     }
   }
@@ -140,8 +150,9 @@ std::optional<std::vector<i64>> earliest_starts(const TaskGraph& tg, i64 period,
   for (std::size_t pass = 0; pass <= n; ++pass) {
     bool changed = false;
     for (const auto& d : tg.deps) {
-      const i64 transfer = static_cast<i64>(d.latency) +
-                           (link != nullptr && d.bytes > 0 ? static_cast<i64>(link->cycles(d.bytes)) : 0);
+      const i64 transfer =
+          static_cast<i64>(d.latency) +
+          (link != nullptr && d.bytes > 0 ? static_cast<i64>(link->cycles(d.bytes)) : 0);
       const i64 need =
           est[d.src] + static_cast<i64>(tg.tasks[d.src].cycles) + transfer - d.offset * period;
       if (need > est[d.dst]) {
@@ -307,7 +318,8 @@ void finish(const TaskGraph& tg, const LinkCost& link, Schedule& s) {
     if (s.processor[d.src] != s.processor[d.dst]) s.bytes_per_minibatch += d.bytes;
   }
   s.busy_cycles.assign(s.processors, 0);
-  for (std::size_t v = 0; v < tg.tasks.size(); ++v) s.busy_cycles[s.processor[v]] += tg.tasks[v].cycles;
+  for (std::size_t v = 0; v < tg.tasks.size(); ++v)
+    s.busy_cycles[s.processor[v]] += tg.tasks[v].cycles;
 }
 
 }  // namespace
@@ -320,11 +332,12 @@ Schedule modulo_schedule(const TaskGraph& tg, int procs, const LinkCost& link,
   for (const auto& t : tg.tasks) max_c = std::max(max_c, t.cycles);
   std::vector<RatioArc> arcs;
   for (const auto& d : tg.deps) {
-    arcs.push_back({d.src, d.dst, static_cast<double>(tg.tasks[d.src].cycles + d.latency), d.offset});
+    arcs.push_back(
+        {d.src, d.dst, static_cast<double>(tg.tasks[d.src].cycles + d.latency), d.offset});
   }
   const double recurrence = max_cycle_ratio(static_cast<int>(tg.tasks.size()), arcs).ratio;
-  const std::uint64_t lb = std::max({(total + procs - 1) / procs, max_c,
-                                     static_cast<std::uint64_t>(std::ceil(recurrence))});
+  const std::uint64_t lb = std::max(
+      {(total + procs - 1) / procs, max_c, static_cast<std::uint64_t>(std::ceil(recurrence))});
   std::optional<Schedule> found;
   // Lags from transfer-free and from transfer-costed earliest starts; keep the better.
   for (bool pessimistic : {false, true}) {
@@ -378,7 +391,8 @@ Schedule refine_schedule(const TaskGraph& coarse, const Schedule& cs, const Task
     std::uint64_t t = cs.start[c];
     for (const auto& e : coarse.tasks[c].entries) {
       std::vector<int> parts;
-      if (e.part == NodePart::kWhole && fine_task_of.count({e.node, static_cast<int>(NodePart::kWhole)}) == 0) {
+      if (e.part == NodePart::kWhole &&
+          fine_task_of.count({e.node, static_cast<int>(NodePart::kWhole)}) == 0) {
         parts = {fine_task_of.at({e.node, static_cast<int>(NodePart::kProduct)}),
                  fine_task_of.at({e.node, static_cast<int>(NodePart::kTail)})};
       } else {
@@ -396,11 +410,14 @@ Schedule refine_schedule(const TaskGraph& coarse, const Schedule& cs, const Task
   return s;
 }
 
-ScheduleSweep sweep_schedules(const TrainingGraph& graph, const std::vector<std::uint64_t>& node_cycles,
+ScheduleSweep sweep_schedules(const TrainingGraph& graph,
+                              const std::vector<std::uint64_t>& node_cycles,
                               const std::vector<std::uint64_t>& tail_cycles, int max_processors,
-                              const LinkCost& link, const std::vector<std::uint64_t>& after_update) {
+                              const LinkCost& link,
+                              const std::vector<std::uint64_t>& after_update) {
   ScheduleSweep sweep;
-  for (BackwardSplit mode : {BackwardSplit::kFused, BackwardSplit::kIntra, BackwardSplit::kIntraInter}) {
+  for (BackwardSplit mode :
+       {BackwardSplit::kFused, BackwardSplit::kIntra, BackwardSplit::kIntraInter}) {
     sweep.graphs.push_back(build_task_graph(graph, node_cycles, tail_cycles, mode, after_update));
     const TaskGraph& tg = sweep.graphs.back();
     const std::size_t mi = sweep.graphs.size() - 1;
@@ -408,7 +425,8 @@ ScheduleSweep sweep_schedules(const TrainingGraph& graph, const std::vector<std:
     for (int p = 1; p <= max_processors; ++p) {
       Schedule s = modulo_schedule(tg, p, link, chosen.empty() ? nullptr : &chosen.back());
       if (mi > 0) {
-        const Schedule refined = refine_schedule(sweep.graphs[mi - 1], sweep.schedules[mi - 1][p - 1], tg, link);
+        const Schedule refined =
+            refine_schedule(sweep.graphs[mi - 1], sweep.schedules[mi - 1][p - 1], tg, link);
         if (!check_schedule(tg, refined, link) && refined.period < s.period) s = refined;
       }
       if (auto bad = check_schedule(tg, s, link)) {
@@ -429,7 +447,8 @@ std::optional<std::string> check_schedule(const TaskGraph& tg, const Schedule& s
     if (s.processor[v] < 0 || s.processor[v] >= s.processors) {
       return tg.tasks[v].name + " has no processor";
     }
-    if (static_cast<i64>(tg.tasks[v].cycles) > period) return tg.tasks[v].name + " is longer than T";
+    if (static_cast<i64>(tg.tasks[v].cycles) > period)
+      return tg.tasks[v].name + " is longer than T";
   }
   for (const auto& d : tg.deps) {
     const i64 ready = static_cast<i64>(s.start[d.src] + tg.tasks[d.src].cycles +
@@ -467,7 +486,8 @@ namespace {
 std::vector<std::vector<int>> processor_order(const TaskGraph& tg, const Schedule& s) {
   const std::uint64_t period = s.modulo_period;
   std::vector<std::vector<int>> order(s.processors);
-  for (std::size_t v = 0; v < tg.tasks.size(); ++v) order[s.processor[v]].push_back(static_cast<int>(v));
+  for (std::size_t v = 0; v < tg.tasks.size(); ++v)
+    order[s.processor[v]].push_back(static_cast<int>(v));
   for (auto& o : order) {
     std::stable_sort(o.begin(), o.end(), [&](int a, int b) {
       const std::uint64_t ma = s.start[a] % period, mb = s.start[b] % period;

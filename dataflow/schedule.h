@@ -59,7 +59,8 @@ struct TaskGraph {
 
 // `node_cycles`: each graph node's cycles; `tail_cycles`: the part of a Ba (or loss) node
 // that is other units' tails; `after_update` (may be empty): per U node, the cycles its
-// EMA unit works after it, which the layer's next Ba waits for.
+// vector unit works after it, which the layer's next task that waits on the unit (Ba's
+// reconstruction, or F's prediction) waits for.
 TaskGraph build_task_graph(const TrainingGraph& graph, const std::vector<std::uint64_t>& node_cycles,
                            const std::vector<std::uint64_t>& tail_cycles, BackwardSplit split,
                            const std::vector<std::uint64_t>& after_update = {});

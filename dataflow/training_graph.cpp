@@ -9,7 +9,6 @@ namespace lpsim::dataflow {
 
 using models::LayerKind;
 using models::Task;
-using models::WeightPolicy;
 
 const char* node_kind_name(NodeKind kind) {
   switch (kind) {
@@ -75,7 +74,7 @@ struct Builder {
   const models::Network& net;
   const UnitGraph& units;
   const Partition& part;
-  WeightPolicy policy;
+  const policies::Policy& policy;
   std::int64_t batch;
   TrainingGraph g;
   std::vector<RetimingArc> arcs;  // parallel to g.edges, with targets
@@ -141,7 +140,7 @@ struct Builder {
     const int k = part.num_stages;
     g.num_stages = k;
     g.batch = batch;
-    g.policy = policy;
+    g.policy = &policy;
     g.forward_node.assign(nu, -1);
     g.ba_node.assign(nu, -1);
     g.bw_node.assign(nu, -1);
@@ -216,7 +215,7 @@ struct Builder {
       add_edge(g.update_node[u], g.forward_node[u], EdgeKind::kWeights, 1 + d, wbytes,
                std::nullopt, 1);
       if (g.ba_node[u] >= 0) {
-        if (policy == WeightPolicy::kStash) {
+        if (policy.hardware.stash) {
           add_edge(g.forward_node[u], g.ba_node[u], EdgeKind::kStashedWeights, 0, wbytes,
                    std::nullopt);
         } else {
@@ -281,11 +280,11 @@ struct Builder {
 }  // namespace
 
 TrainingGraph build_training_graph(const models::Network& network, const UnitGraph& units,
-                                   const Partition& partition, WeightPolicy policy,
+                                   const Partition& partition, const policies::Policy& policy,
                                    std::int64_t batch) {
   LPSIM_ASSERT(partition.stage_of_unit.size() == units.units.size(), "one stage per unit");
-  LPSIM_ASSERT(policy != WeightPolicy::kSync || partition.num_stages == 1,
-               "sync training has one stage");
+  LPSIM_ASSERT(policy.pipelined || partition.num_stages == 1,
+               policy.name + " training has one stage");
   LPSIM_ASSERT(batch >= 1, "batch >= 1");
   Builder b{network, units, partition, policy, batch, {}, {}};
   b.build();

@@ -25,7 +25,7 @@
 #include "dataflow/retiming.h"
 #include "workloads/models/cost.h"
 #include "workloads/models/network.h"
-#include "workloads/models/weight_policy.h"
+#include "workloads/policies/policy.h"
 
 namespace lpsim::dataflow {
 
@@ -76,7 +76,7 @@ struct LayerTiming {
 struct TrainingGraph {
   int num_stages = 1;
   std::int64_t batch = 1;
-  models::WeightPolicy policy = models::WeightPolicy::kNone;
+  const policies::Policy* policy = nullptr;  // the weight-version policy (never null once built)
   std::vector<Node> nodes;
   std::vector<Edge> edges;
   std::vector<LayerTiming> layers;  // one per unit
@@ -89,9 +89,9 @@ struct TrainingGraph {
   std::vector<std::int64_t> retimed_delays() const;
 };
 
-// Builds and retimes the graph. Under WeightPolicy::kSync the partition must have one stage.
+// Builds and retimes the graph. An unpipelined policy (sync) needs a one-stage partition.
 TrainingGraph build_training_graph(const models::Network& network, const UnitGraph& units,
-                                   const Partition& partition, models::WeightPolicy policy,
+                                   const Partition& partition, const policies::Policy& policy,
                                    std::int64_t batch);
 
 // Work of each node in lane-operations (MACs + element-wise ops): a machine-independent

@@ -51,7 +51,7 @@ void write_gzip_file(const std::string& path, const std::string& bytes) {
 
 // What `lpsim graph` does once it has a network, a stage spec, a policy and a batch size.
 void build_graph(const models::Network& network, const dataflow::StageSpec& spec,
-                 models::WeightPolicy policy, std::int64_t batch, const std::string& spec_file,
+                 const policies::Policy& policy, std::int64_t batch, const std::string& spec_file,
                  const std::string& spec_pointer) {
   const dataflow::UnitGraph units = dataflow::group_units(network);
   const dataflow::Partition partition =
@@ -71,7 +71,7 @@ void config_file(const std::string& bytes, const std::string& scratch_dir) {
   const config::Config c = config::load_config(path, {});
   if (c.network_file) return;  // the fuzzer must not choose files to read
   const models::Network network = run::network_of_config(c, path);
-  build_graph(network, c.stages, c.policy, c.batch_size, c.source, "/pipeline/stages");
+  build_graph(network, c.stages, *c.policy, c.batch_size, c.source, "/pipeline/stages");
 }
 
 void config_overrides(const std::string& bytes) {
@@ -81,15 +81,14 @@ void config_overrides(const std::string& bytes) {
   const config::Config c = config::load_config("", overrides);
   if (c.network_file) return;
   const models::Network network = run::network_of_config(c, "");
-  build_graph(network, c.stages, c.policy, c.batch_size, c.source, "/pipeline/stages");
+  build_graph(network, c.stages, *c.policy, c.batch_size, c.source, "/pipeline/stages");
 }
 
 void network_document(const std::string& bytes) {
   const Json doc = parse_json_text(bytes, "fuzz");
   const models::Network network = models::parse_network(doc, "fuzz");
-  for (const models::WeightPolicy policy :
-       {models::WeightPolicy::kEmaGrad, models::WeightPolicy::kStash}) {
-    build_graph(network, dataflow::StageSpec{}, policy, 32, "fuzz", "/pipeline/stages");
+  for (const policies::Policy* policy : policies::all()) {
+    build_graph(network, dataflow::StageSpec{}, *policy, 32, "fuzz", "/pipeline/stages");
   }
   // A network that parsed must be written and read back unchanged.
   const Json written = models::network_to_json(network);

@@ -10,45 +10,38 @@
 
 namespace lpsim::hw {
 
-const char* ema_kind_name(EmaKind kind) {
-  switch (kind) {
-    case EmaKind::kEmaGrad:
-      return "ema_grad";
-    case EmaKind::kEmaWeight:
-      return "ema_weight";
-  }
-  return "?";
-}
-
-std::optional<EmaKind> try_parse_ema_kind(std::string_view text) {
-  if (text == "ema_grad") {
-    return EmaKind::kEmaGrad;
-  }
-  if (text == "ema_weight") {
-    return EmaKind::kEmaWeight;
-  }
-  return std::nullopt;
-}
-
 EmaRecomputeUnit::EmaRecomputeUnit(const sc_core::sc_module_name& name,
                                    const EmaRecomputeUnitParams& params)
     : sc_core::sc_module(name), params_(params) {
   require_period(params_.period, this->name());
   LPSIM_ASSERT(params_.lanes >= 1, std::string(this->name()) + ": lanes must be >= 1");
-  LPSIM_ASSERT(
-      params_.bytes_per_element == 0 ||
-          params_.elements <= std::numeric_limits<std::uint64_t>::max() / params_.bytes_per_element,
-      std::string(this->name()) + ": tensor bytes overflow");
+  LPSIM_ASSERT(params_.bytes_per_element == 0 || params_.tensors == 0 ||
+                   params_.elements <= std::numeric_limits<std::uint64_t>::max() /
+                                           params_.bytes_per_element / params_.tensors,
+               std::string(this->name()) + ": tensor bytes overflow");
   stats_.peak_bytes = tensor_bytes();
   SC_THREAD(run_jobs);
 }
 
+namespace {
+
+// An operation of `ops` lane-ops per element (0: nothing to compute, e.g. ū read as it is).
+std::uint64_t op_cycles(const EmaRecomputeUnitParams& params, std::uint64_t ops) {
+  return ops == 0 ? 0 : vector_cycles(params.elements, params.lanes, ops);
+}
+
+}  // namespace
+
 std::uint64_t update_cycles(const EmaRecomputeUnitParams& params) {
-  return vector_cycles(params.elements, params.lanes, 2);
+  return op_cycles(params, params.update_lane_ops);
 }
 
 std::uint64_t reconstruct_cycles(const EmaRecomputeUnitParams& params) {
-  return params.kind == EmaKind::kEmaGrad ? vector_cycles(params.elements, params.lanes, 1) : 0;
+  return op_cycles(params, params.backward_lane_ops);
+}
+
+std::uint64_t predict_cycles(const EmaRecomputeUnitParams& params) {
+  return op_cycles(params, params.forward_lane_ops);
 }
 
 std::uint64_t EmaRecomputeUnit::update_cycles() const { return hw::update_cycles(params_); }
@@ -57,23 +50,42 @@ std::uint64_t EmaRecomputeUnit::reconstruct_cycles() const {
   return hw::reconstruct_cycles(params_);
 }
 
+std::uint64_t EmaRecomputeUnit::predict_cycles() const { return hw::predict_cycles(params_); }
+
+std::uint64_t EmaRecomputeUnit::cycles_of(Job job) const {
+  switch (job) {
+    case Job::kUpdate:
+      return update_cycles();
+    case Job::kReconstruct:
+      return reconstruct_cycles();
+    case Job::kPredict:
+      return predict_cycles();
+  }
+  return 0;
+}
+
 void EmaRecomputeUnit::update() {
+  if (params_.update_lane_ops == 0) return;  // the policy keeps nothing up to date (lwp)
   jobs_.push_back(Job::kUpdate);
   ++jobs_queued_;
   ++pending_updates_;
   job_queued_.notify();
 }
 
-void EmaRecomputeUnit::reconstruct() {
+void EmaRecomputeUnit::reconstruct() { wait_for(Job::kReconstruct, reconstruct_cycles()); }
+
+void EmaRecomputeUnit::predict() { wait_for(Job::kPredict, predict_cycles()); }
+
+void EmaRecomputeUnit::wait_for(Job job, std::uint64_t own_cycles) {
   const sc_core::sc_time start = sc_core::sc_time_stamp();
   const std::uint64_t id = jobs_queued_;
-  jobs_.push_back(Job::kReconstruct);
+  jobs_.push_back(job);
   ++jobs_queued_;
   job_queued_.notify();
   while (jobs_finished_ <= id) {
     sc_core::wait(job_finished_);
   }
-  stats_.caller_wait_cycles += cycles_since(start, params_.period) - reconstruct_cycles();
+  stats_.caller_wait_cycles += cycles_since(start, params_.period) - own_cycles;
 }
 
 void EmaRecomputeUnit::run_jobs() {
@@ -82,17 +94,24 @@ void EmaRecomputeUnit::run_jobs() {
       sc_core::wait(job_queued_);
     }
     const Job job = jobs_.front();
-    const std::uint64_t cycles = job == Job::kUpdate ? update_cycles() : reconstruct_cycles();
+    const std::uint64_t cycles = cycles_of(job);
     wait_cycles(cycles, params_.period);
     stats_.busy_cycles += cycles;
-    if (job == Job::kUpdate) {
-      ++stats_.updates;
-      --pending_updates_;
-      stats_.bytes_written += tensor_bytes();
-      stats_.lane_ops += 2 * params_.elements;
-    } else {
-      ++stats_.reconstructions;
-      if (params_.kind == EmaKind::kEmaGrad) stats_.lane_ops += params_.elements;
+    switch (job) {
+      case Job::kUpdate:
+        ++stats_.updates;
+        --pending_updates_;
+        stats_.bytes_written += tensor_bytes();
+        stats_.lane_ops += params_.update_lane_ops * params_.elements;
+        break;
+      case Job::kReconstruct:
+        ++stats_.reconstructions;
+        stats_.lane_ops += params_.backward_lane_ops * params_.elements;
+        break;
+      case Job::kPredict:
+        ++stats_.predictions;
+        stats_.lane_ops += params_.forward_lane_ops * params_.elements;
+        break;
     }
     stats_.bytes_read += tensor_bytes();
     jobs_.pop_front();
@@ -104,6 +123,7 @@ void EmaRecomputeUnit::run_jobs() {
 nlohmann::json to_json(const EmaRecomputeUnitStats& stats) {
   return nlohmann::json{{"updates", stats.updates},
                         {"reconstructions", stats.reconstructions},
+                        {"predictions", stats.predictions},
                         {"busy_cycles", stats.busy_cycles},
                         {"caller_wait_cycles", stats.caller_wait_cycles},
                         {"peak_bytes", stats.peak_bytes},

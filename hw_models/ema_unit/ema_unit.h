@@ -1,20 +1,19 @@
 #pragma once
-// EmaRecomputeUnit: per layer, holds the EMA tensor ū (elements · bytes_per_element bytes)
-// and its own vector lanes, working in parallel with the layer's PE. After each weight update
-// it updates ū (ū ← β·ū + (1−β)·x: two lane-ops per element); before each backward pass it
-// reconstructs the weight W̄ that pass needs (ema_grad: W̄ = W + c·ū, one lane-op per
-// element; ema_weight: W̄ = ū, read directly).
+// EmaRecomputeUnit: per layer, the vector unit of a weight-version policy (ema_unit_params.h):
+// holds the policy's tensors (tensors · elements · bytes_per_element bytes) and its own
+// vector lanes, working in parallel with the layer's PE. After each weight update it updates
+// its tensors; before each backward pass it reconstructs the weight that pass needs; before
+// each forward pass it predicts the weight that pass uses.
 //
 // Contract: one cycle issues one operation on up to `lanes` elements (vector_cycles in
-// pe_timing.h), so an update takes vector_cycles(elements, lanes, 2) cycles and a
-// reconstruction vector_cycles(elements, lanes, 1) (ema_grad) or 0 (ema_weight). The unit's
-// own SC_THREAD works through one queue of jobs in call order, one job at a time. update()
-// never blocks: it queues an update and returns. reconstruct() queues a reconstruction and
-// blocks the calling SC_THREAD until it is done: first while the jobs queued before it run
-// (counted as caller_wait_cycles), then for the reconstruction cycles. So a reconstruction
-// sees exactly the updates queued before the call, never a later one. The queue is
-// unbounded: there is no back-pressure on update(). Each update reads and writes ū once;
-// each reconstruction reads it once.
+// pe_timing.h), so an operation of k lane-ops per element takes vector_cycles(elements, lanes,
+// k) cycles. The unit's own SC_THREAD works through one queue of jobs in call order, one job
+// at a time. update() never blocks: it queues an update and returns (nothing at all when
+// update_lane_ops is 0). reconstruct() and predict() queue their job and block the calling
+// SC_THREAD until it is done: first while the jobs queued before it run (counted as
+// caller_wait_cycles), then for its own cycles. So a reconstruction or prediction sees
+// exactly the updates queued before the call, never a later one. The queue is unbounded:
+// there is no back-pressure on update().
 
 #include <cstdint>
 #include <deque>
@@ -31,19 +30,27 @@ class EmaRecomputeUnit : public sc_core::sc_module {
 
   // Queues one EMA update; returns at once.
   void update();
-  // Waits for the jobs queued so far, then reconstructs the weight.
+  // Waits for the jobs queued so far, then reconstructs the backward's weight.
   void reconstruct();
+  // Waits for the jobs queued so far, then predicts the forward's weight.
+  void predict();
 
   // Updates queued and not yet done (including one in progress).
   std::uint64_t pending_updates() const { return pending_updates_; }
   std::uint64_t update_cycles() const;
   std::uint64_t reconstruct_cycles() const;
-  std::uint64_t tensor_bytes() const { return params_.elements * params_.bytes_per_element; }
+  std::uint64_t predict_cycles() const;
+  std::uint64_t tensor_bytes() const {
+    return params_.tensors * params_.elements * params_.bytes_per_element;
+  }
   const EmaRecomputeUnitParams& params() const { return params_; }
   const EmaRecomputeUnitStats& stats() const { return stats_; }
 
  private:
-  enum class Job { kUpdate, kReconstruct };
+  enum class Job { kUpdate, kReconstruct, kPredict };
+
+  void wait_for(Job job, std::uint64_t own_cycles);
+  std::uint64_t cycles_of(Job job) const;
 
   void run_jobs();  // SC_THREAD
 

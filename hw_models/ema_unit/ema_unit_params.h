@@ -3,47 +3,45 @@
 
 #include <cstdint>
 #include <nlohmann/json_fwd.hpp>
-#include <optional>
-#include <string_view>
 #include <systemc>
 
 namespace lpsim::hw {
 
-// What the EMA tensor averages, and so what reconstructing a weight costs.
-enum class EmaKind {
-  kEmaGrad,    // "ema_grad": ū averages gradients; W̄ = W + c·ū, one lane-op per element
-  kEmaWeight,  // "ema_weight": ū averages weights; W̄ = ū is read directly, no lane-ops
-};
-
-const char* ema_kind_name(EmaKind kind);  // "ema_grad", "ema_weight"
-std::optional<EmaKind> try_parse_ema_kind(std::string_view text);
-
+// The vector unit beside a layer's PE that keeps a weight-version policy's tensors and does
+// its element-wise work (workloads/policies/policy.h, HardwareWork): after each update
+// (ema_grad, ema_weight, ema_lwp: ū ← (1−α)·ū + α·x, 2 lane-ops per element), before each
+// backward (ema_grad: W̄ = W + c·ū, 1; ema_weight: W̄ = ū read as it is, 0) and before each
+// forward (lwp: Ŵ = W − (lr·d)·v, 1; ema_lwp: Ŵ = W − c·ū, 1).
 struct EmaRecomputeUnitParams {
-  std::uint64_t elements = 0;           // |W_l|
-  std::uint64_t bytes_per_element = 0;  // of the EMA tensor
+  std::uint64_t elements = 0;           // per operation: |W_l|, or |W_l| + |b_l| (biases too)
+  std::uint64_t tensors = 1;            // tensors of `elements` it holds (0: lwp)
+  std::uint64_t bytes_per_element = 0;  // of its tensors
   std::uint64_t lanes = 1;              // the unit's own vector lanes (>= 1)
-  EmaKind kind = EmaKind::kEmaGrad;
-  sc_core::sc_time period;  // one clock cycle (> 0)
+  std::uint64_t update_lane_ops = 2;    // per element and update
+  std::uint64_t backward_lane_ops = 1;  // per element and reconstruction (before Ba)
+  std::uint64_t forward_lane_ops = 0;   // per element and prediction (before F)
+  sc_core::sc_time period;              // one clock cycle (> 0)
 };
 
-// The unit's own cost model (the scheduler's task costs use it too). An update reads and
-// writes every element of the EMA tensor: 2 lane-ops per element, ceil(elements / lanes) · 2
-// cycles. A reconstruction is 1 lane-op per element for ema_grad (W + c·ū) and none for
-// ema_weight (ū is read as it is).
+// The unit's own cost model (the scheduler's task costs use it too): an operation of k
+// lane-ops per element takes vector_cycles(elements, lanes, k) = ceil(elements / lanes) · k
+// cycles.
 std::uint64_t update_cycles(const EmaRecomputeUnitParams& params);
 std::uint64_t reconstruct_cycles(const EmaRecomputeUnitParams& params);
+std::uint64_t predict_cycles(const EmaRecomputeUnitParams& params);
 
-// Bytes count traffic to and from the EMA tensor the unit holds.
+// Bytes count traffic to and from the tensors the unit holds: an update reads and writes
+// them, a reconstruction or a prediction reads them.
 struct EmaRecomputeUnitStats {
-  std::uint64_t updates = 0;  // completed EMA updates
+  std::uint64_t updates = 0;  // completed updates
   std::uint64_t reconstructions = 0;
-  std::uint64_t busy_cycles = 0;         // lanes updating or reconstructing
-  std::uint64_t caller_wait_cycles = 0;  // reconstruct() callers waiting for queued updates
-  std::uint64_t peak_bytes = 0;          // the EMA tensor: elements · bytes_per_element
-  std::uint64_t bytes_read = 0;          // (updates + reconstructions) · tensor bytes
-  std::uint64_t bytes_written = 0;       // updates · tensor bytes
-  std::uint64_t lane_ops = 0;  // element operations: 2 per element and update, 1 per element
-                               // and ema_grad reconstruction
+  std::uint64_t predictions = 0;
+  std::uint64_t busy_cycles = 0;         // lanes working
+  std::uint64_t caller_wait_cycles = 0;  // reconstruct()/predict() callers waiting for queued jobs
+  std::uint64_t peak_bytes = 0;          // its tensors: tensors · elements · bytes_per_element
+  std::uint64_t bytes_read = 0;          // (updates + reconstructions + predictions) · that
+  std::uint64_t bytes_written = 0;       // updates · that
+  std::uint64_t lane_ops = 0;            // element operations, by the lane-op counts above
 };
 
 nlohmann::json to_json(const EmaRecomputeUnitStats& stats);

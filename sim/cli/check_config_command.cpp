@@ -32,7 +32,7 @@ int run_check_config(const std::vector<std::string>& args) {
       vm.count("set") ? vm["set"].as<std::vector<std::string>>() : std::vector<std::string>{},
       vm["init-from"].as<std::string>(), math);
   const dataflow::TrainingGraph graph = dataflow::build_training_graph(
-      job.network, job.units, job.partition, job.config.policy, job.config.batch_size);
+      job.network, job.units, job.partition, *job.config.policy, job.config.batch_size);
   const run::MemoryEstimate mem = run::estimate_memory(job, math);
   run::check_resources(job, math);
   // The SRAM must hold every task's staging tiles (refused here as `lpsim run` would); with

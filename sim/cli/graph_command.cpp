@@ -13,13 +13,28 @@
 
 namespace lpsim::cli {
 
+namespace {
+
+// "a, b, c or d"
+std::string spoken_list(const std::vector<std::string>& names) {
+  std::string out;
+  for (std::size_t i = 0; i < names.size(); ++i) {
+    if (i > 0) out += i + 1 == names.size() ? " or " : ", ";
+    out += names[i];
+  }
+  return out;
+}
+
+}  // namespace
+
 int run_graph(const std::vector<std::string>& args) {
   po::options_description options("graph options");
+  const std::string policy_help =
+      "weight policy: " + spoken_list(policies::names()) + " (sync forces one stage)";
   add_network_options(options);
   options.add_options()("stages", po::value<std::string>()->default_value("per_layer"),
                         "partition: per_layer, or parametrised layers per stage (e.g. 2,2,2)")(
-      "policy", po::value<std::string>()->default_value("ema_grad"),
-      "weight policy: sync, none, stash, ema_grad, ema_weight (sync forces one stage)")(
+      "policy", po::value<std::string>()->default_value("ema_grad"), policy_help.c_str())(
       "batch", po::value<std::int64_t>()->default_value(32), "minibatch size (for work and bytes)")(
       "format", po::value<std::string>()->default_value("json"), "json or dot")(
       "config", po::value<std::string>(),
@@ -39,11 +54,11 @@ int run_graph(const std::vector<std::string>& args) {
   if (batch < 1 || batch > (1 << 20)) {
     throw UserError("", "--batch", "found " + std::to_string(batch) + ", expected 1..1048576");
   }
-  models::WeightPolicy policy;
-  std::string policy_name = vm["policy"].as<std::string>();
-  if (!models::parse_weight_policy(policy_name, &policy)) {
+  const std::string policy_name = vm["policy"].as<std::string>();
+  const policies::Policy* policy = policies::find(policy_name);
+  if (policy == nullptr) {
     throw UserError("", "--policy",
-                    "found \"" + policy_name + "\", expected sync, none, stash, ema_grad or ema_weight");
+                    "found \"" + policy_name + "\", expected " + spoken_list(policies::names()));
   }
   models::Network network;
   dataflow::StageSpec spec;
@@ -53,14 +68,14 @@ int run_graph(const std::vector<std::string>& args) {
       throw UserError("", "--config", "give either --config or --model/--network, not both");
     }
     const std::string path = vm["config"].as<std::string>();
-    const config::Config c = config::load_config(
-        path, vm.count("set") ? vm["set"].as<std::vector<std::string>>() : std::vector<std::string>{});
+    const config::Config c =
+        config::load_config(path, vm.count("set") ? vm["set"].as<std::vector<std::string>>()
+                                                  : std::vector<std::string>{});
     network = run::network_of_config(c, path);
     spec = c.stages;
     spec_file = c.source;
     spec_pointer = "/pipeline/stages";
     policy = c.policy;
-    policy_name = models::weight_policy_name(policy);
     batch = c.batch_size;
   } else {
     network = network_from_options(vm);
@@ -68,9 +83,9 @@ int run_graph(const std::vector<std::string>& args) {
   }
   const dataflow::UnitGraph units = dataflow::group_units(network);
   const dataflow::Partition partition =
-      dataflow::partition_for_policy(units, policy, spec, spec_file, spec_pointer);
+      dataflow::partition_for_policy(units, *policy, spec, spec_file, spec_pointer);
   const dataflow::TrainingGraph graph =
-      dataflow::build_training_graph(network, units, partition, policy, batch);
+      dataflow::build_training_graph(network, units, partition, *policy, batch);
   std::string text;
   if (format == "json") {
     Json j = dataflow::graph_to_json(graph, dataflow::node_ops(graph), "ops");
@@ -79,7 +94,7 @@ int run_graph(const std::vector<std::string>& args) {
     text = j.dump(2) + "\n";
   } else {
     text = dataflow::graph_to_dot(graph, network.name + ", " + std::to_string(graph.num_stages) +
-                                             " stages, policy " + policy_name);
+                                             " stages, policy " + policy->name);
   }
   if (vm.count("out")) {
     write_file_atomic(vm["out"].as<std::string>(), text);

@@ -35,7 +35,8 @@ Json reference_report(run::Job& job, const reference::TrainingResult& r) {
   report["schema_version"] = reports::kReportSchemaVersion;
   report["status"] = r.interrupted ? "interrupted" : "complete";
   report["mode"] = "reference";
-  report["policy"] = models::weight_policy_name(job.config.policy);
+  report["policy"] = job.config.policy->name;
+  report["spike_compensation"] = job.config.spike_compensation;
   report["config_hash"] = config::config_hash(job.config.resolved);
   report["run"] = {
       {"name", job.config.run_name}, {"seed", job.config.seed}, {"threads", ops::threads()}};
@@ -61,7 +62,8 @@ Json hardware_report(run::Job& job, const hardware::HardwareResult& r, bool math
   report["schema_version"] = reports::kReportSchemaVersion;
   report["status"] = r.interrupted ? "interrupted" : "complete";
   report["mode"] = math ? "hardware" : "hardware_timing_only";
-  report["policy"] = models::weight_policy_name(job.config.policy);
+  report["policy"] = job.config.policy->name;
+  report["spike_compensation"] = job.config.spike_compensation;
   report["config_hash"] = config::config_hash(job.config.resolved);
   report["run"] = {
       {"name", job.config.run_name}, {"seed", job.config.seed}, {"threads", ops::threads()}};

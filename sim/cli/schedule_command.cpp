@@ -65,9 +65,9 @@ int run_schedule(const std::vector<std::string>& args) {
   const models::Network network = run::network_of_config(c, path);
   const models::UnitGraph units = models::group_units(network);
   const dataflow::Partition partition =
-      dataflow::partition_for_policy(units, c.policy, c.stages, c.source, "/pipeline/stages");
+      dataflow::partition_for_policy(units, *c.policy, c.stages, c.source, "/pipeline/stages");
   const dataflow::TrainingGraph graph =
-      dataflow::build_training_graph(network, units, partition, c.policy, c.batch_size);
+      dataflow::build_training_graph(network, units, partition, *c.policy, c.batch_size);
   const std::vector<hardware::TaskCost> costs = hardware::task_costs(graph, c.hw, network, units);
   std::vector<std::uint64_t> node_cycles, tail_cycles, after_update;
   for (const auto& k : costs) {

@@ -87,7 +87,8 @@ Json default_document() {
       "batch_size": 32, "epochs": 1,
       "optimizer": {"lr": 0.01, "momentum": 0.9, "weight_decay": 0.0},
       "init_from": null},
-    "pipeline": {"stages": "per_layer", "policy": "ema_grad", "processors": null,
+    "pipeline": {"stages": "per_layer", "policy": "ema_grad", "spike_compensation": false,
+                 "processors": null,
                  "backward_split": "fused", "reconstruction_diagnostic": true,
                  "stability_check": true},
     "hw": {"clock": {"period_ns": 1.0},
@@ -194,8 +195,8 @@ Config load_config(const std::string& path, const std::vector<std::string>& over
   {
     ObjectReader p = top.object("pipeline");
     c.stages = dataflow::parse_stage_spec(p.at("stages"), file, p.pointer("stages"));
-    const std::string policy = p.choice("policy", models::weight_policy_names());
-    models::parse_weight_policy(policy, &c.policy);
+    c.policy = &policies::get(p.choice("policy", policies::names()));
+    c.spike_compensation = p.boolean("spike_compensation");
     if (p.has_value("processors")) {
       c.processors = p.integer("processors", 1, 4096);
     } else {

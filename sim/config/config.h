@@ -15,8 +15,8 @@
 #include "dataflow/partition.h"
 #include "reports/energy.h"
 #include "sim/core/json_reader.h"
-#include "workloads/models/weight_policy.h"
 #include "workloads/ops/tensor.h"
+#include "workloads/policies/policy.h"
 #include "workloads/reference/optimizer.h"
 
 namespace lpsim::config {
@@ -70,7 +70,8 @@ struct Config {
   reference::OptimizerSettings optimizer;
   std::optional<std::string> init_from;
   dataflow::StageSpec stages;
-  models::WeightPolicy policy = models::WeightPolicy::kEmaGrad;
+  const policies::Policy* policy = &policies::get("ema_grad");
+  bool spike_compensation = false;  // ARCHITECTURE.md §2b
   std::optional<std::int64_t> processors;
   std::string backward_split = "fused";
   bool reconstruction_diagnostic = true;

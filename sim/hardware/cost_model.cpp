@@ -10,24 +10,14 @@ namespace {
 
 using dataflow::NodeKind;
 using hw::MemoryKind;
-using models::WeightPolicy;
 
 std::size_t at(MemoryKind kind) { return static_cast<std::size_t>(kind); }
 
 // The kind a delayed Ba's weight operand comes from (header).
-MemoryKind ba_weight_kind(WeightPolicy policy, std::int64_t delay) {
+MemoryKind ba_weight_kind(const policies::HardwareWork& work, std::int64_t delay) {
   if (delay == 0) return MemoryKind::kWeights;
-  switch (policy) {
-    case WeightPolicy::kStash:
-      return MemoryKind::kStash;
-    case WeightPolicy::kEmaWeight:
-      return MemoryKind::kEma;
-    case WeightPolicy::kSync:
-    case WeightPolicy::kNone:
-    case WeightPolicy::kEmaGrad:
-      return MemoryKind::kWeights;
-  }
-  return MemoryKind::kWeights;
+  if (work.stash) return MemoryKind::kStash;
+  return work.backward_reads_register ? MemoryKind::kWeights : MemoryKind::kEma;
 }
 
 // Labels the node's SRAM traffic by kind; the totals are hw::task_cost's.
@@ -36,7 +26,7 @@ void label_traffic(const dataflow::TrainingGraph& graph, const dataflow::Node& n
   if (node.kind == NodeKind::kForward) {
     b = MemoryKind::kWeights;
   } else if (node.kind == NodeKind::kBackwardActivation) {
-    b = ba_weight_kind(graph.policy, graph.layers[node.unit].delay);
+    b = ba_weight_kind(graph.policy->hardware, graph.layers[node.unit].delay);
   } else if (node.kind == NodeKind::kBackwardWeight) {
     b = MemoryKind::kActivations;
     out = MemoryKind::kGradients;
@@ -113,20 +103,25 @@ hw::ProcessingElementWork part_work(const TaskCost& cost, dataflow::NodePart par
 std::vector<TaskCost> task_costs(const dataflow::TrainingGraph& graph, const config::HwConfig& hw,
                                  const models::Network& network, const models::UnitGraph& units) {
   std::vector<TaskCost> costs = task_costs(graph, hw);
-  const WeightPolicy policy = graph.policy;
+  const policies::HardwareWork& work = graph.policy->hardware;
   for (std::size_t u = 0; u < graph.layers.size(); ++u) {
-    if (graph.layers[u].delay == 0 || graph.ba_node[u] < 0) continue;
-    const auto elements =
-        static_cast<std::uint64_t>(network.layers[units.units[u].layer].weight_size());
-    TaskCost& ba = costs[graph.ba_node[u]];
+    if (graph.layers[u].delay == 0) continue;
+    const models::Layer& layer = network.layers[units.units[u].layer];
+    const bool has_ba = graph.ba_node[u] >= 0;
     TaskCost& up = costs[graph.update_node[u]];
-    if (policy == WeightPolicy::kStash) {
+    if (work.stash && has_ba) {
       // The copy before the update; Ba reads the version in place.
-      up.unit_cycles += hw::transfer_cycles(stash_params(hw, 1, elements));
-    } else if (policy == WeightPolicy::kEmaGrad || policy == WeightPolicy::kEmaWeight) {
-      const hw::EmaRecomputeUnitParams ema = ema_params(hw, policy, elements);
-      ba.unit_cycles += hw::reconstruct_cycles(ema);
-      up.async_cycles += hw::update_cycles(ema);
+      up.unit_cycles +=
+          hw::transfer_cycles(stash_params(hw, 1, static_cast<std::uint64_t>(layer.weight_size())));
+    }
+    if (work.needs_vector_unit() && (has_ba || work.on_layers_without_backward())) {
+      const hw::EmaRecomputeUnitParams unit = ema_params(hw, work, layer);
+      if (work.forward_lane_ops > 0)
+        costs[graph.forward_node[u]].unit_cycles += hw::predict_cycles(unit);
+      if (has_ba && work.backward_reads_tensor) {
+        costs[graph.ba_node[u]].unit_cycles += hw::reconstruct_cycles(unit);
+      }
+      up.async_cycles += hw::update_cycles(unit);
     }
   }
   return costs;

@@ -2,14 +2,15 @@
 // Cycles and SRAM traffic of every task of the training graph (ARCHITECTURE.md §4), as the
 // modules' own cost models give them from their Params (module_params.h): a task's GEMMs
 // and element-wise work on the PE (hw::task_cost), the stash's copy before an update
-// (hw::transfer_cycles) and the EMA unit's reconstruction and update (hw::reconstruct_cycles,
+// (hw::transfer_cycles) and the policy's vector unit: its prediction before F, its
+// reconstruction before Ba, its update after U (hw::predict_cycles, hw::reconstruct_cycles,
 // hw::update_cycles). Spike operands are read as packed bits (models::tensor_bytes).
 //
 // SRAM traffic by memory kind (for energy by kind): a GEMM's A operand is the activation or
 // activation gradient in flight, its B operand the weights under F, the weight version the
 // policy names under a delayed Ba (the stash's version under `stash`, the EMA tensor under
 // `ema_weight`; under `ema_grad` the PE streams W and its EMA unit adds c·ū, counted as the
-// unit's traffic) and the input kept for Bw (`activations`) under Bw; C is in flight, or the
+// unit's traffic; under `lwp` and `ema_lwp` the register, the unit having predicted F's) and the input kept for Bw (`activations`) under Bw; C is in flight, or the
 // weight-gradient register under Bw. Element-wise work reads and writes in-flight tensors,
 // except Bw's (bias and batch-norm gradients: read in flight, written to `gradients`) and
 // U's two operations per parameter (read the gradient and the momentum, write the momentum
@@ -26,9 +27,9 @@
 namespace lpsim::hardware {
 
 struct TaskCost : hw::PeTaskCost {
-  std::uint64_t unit_cycles = 0;   // the PE waiting on its stash or EMA unit (Ba, U)
-  std::uint64_t async_cycles = 0;  // after U: the EMA unit's update, which the next Ba's
-                                   // reconstruction waits for
+  std::uint64_t unit_cycles = 0;   // the PE waiting on its stash or vector unit (F, Ba, U)
+  std::uint64_t async_cycles = 0;  // after U: the vector unit's update, which the next Ba's
+                                   // reconstruction (or F's prediction) waits for
   hw::ResidentBytes sram_read{};   // sram_read_bytes by kind (the tails' included)
   hw::ResidentBytes sram_write{};  // sram_write_bytes by kind
 };
@@ -38,9 +39,10 @@ hw::ProcessingElementWork part_work(const TaskCost& cost, dataflow::NodePart par
 
 std::vector<TaskCost> task_costs(const dataflow::TrainingGraph& graph, const config::HwConfig& hw);
 
-// The same, with the weight-version units of the graph's policy (stash: a copy before each
-// update, read in place by Ba; EMA: a reconstruction at Ba, an update after U), for units
-// with a delayed Ba.
+// The same, with the weight-version units of the graph's policy (policies::HardwareWork), on
+// layers with d > 0: the stash's copy before each update (read in place by Ba), and the
+// vector unit's prediction before F (lwp, ema_lwp), reconstruction before Ba (ema_grad,
+// ema_weight) and update after U (the EMA policies).
 std::vector<TaskCost> task_costs(const dataflow::TrainingGraph& graph, const config::HwConfig& hw,
                                  const models::Network& network, const models::UnitGraph& units);
 

@@ -10,7 +10,6 @@ namespace lpsim::hardware {
 using dataflow::EdgeKind;
 using dataflow::NodeKind;
 using hw::MemoryKind;
-using models::WeightPolicy;
 
 namespace {
 
@@ -31,9 +30,7 @@ MemoryPlan plan_memory(const dataflow::TrainingGraph& g, const dataflow::Program
                        const models::Network& network, const models::UnitGraph& units,
                        const config::HwConfig& hw, const std::string& config_file) {
   const int procs = program.num_processors;
-  const WeightPolicy policy = g.policy;
-  const bool stash = policy == WeightPolicy::kStash;
-  const bool ema = policy == WeightPolicy::kEmaGrad || policy == WeightPolicy::kEmaWeight;
+  const policies::HardwareWork& work = g.policy->hardware;
   // Which data edges have a buffer (the ones some node reads).
   std::vector<bool> buffered(g.edges.size(), false);
   for (const auto& deps : dataflow::node_dependencies(g)) {
@@ -45,20 +42,28 @@ MemoryPlan plan_memory(const dataflow::TrainingGraph& g, const dataflow::Program
   std::vector<hw::ResidentBytes> resident(procs, hw::ResidentBytes{});
   const auto unit_owner = [&](int u) { return program.processor_of_node[g.update_node[u]]; };
   const auto delayed_ba = [&](int u) { return g.layers[u].delay > 0 && g.ba_node[u] >= 0; };
-  std::vector<std::uint64_t> params_bytes(g.layers.size()), weight_bytes(g.layers.size());
+  // The policy's vector unit (module_params.h ema_params): its tensors of unit_bytes each.
+  const auto vector_unit = [&](int u) {
+    return g.layers[u].delay > 0 && work.needs_vector_unit() &&
+           (g.ba_node[u] >= 0 || work.on_layers_without_backward());
+  };
+  const auto tensors = static_cast<std::uint64_t>(work.tensors);
+  std::vector<std::uint64_t> params_bytes(g.layers.size()), weight_bytes(g.layers.size()),
+      unit_bytes(g.layers.size());
   for (std::size_t u = 0; u < g.layers.size(); ++u) {
     const models::Layer& layer = network.layers[units.units[u].layer];
     params_bytes[u] = static_cast<std::uint64_t>(layer.num_params()) * kScalarBytes;
     weight_bytes[u] = static_cast<std::uint64_t>(layer.weight_size()) * kScalarBytes;
+    unit_bytes[u] = work.covers_bias ? params_bytes[u] : weight_bytes[u];
     hw::ResidentBytes& r = resident[unit_owner(static_cast<int>(u))];
     r[index(MemoryKind::kWeights)] += params_bytes[u];
     r[index(MemoryKind::kOptimizer)] += params_bytes[u];
     r[index(MemoryKind::kGradients)] += params_bytes[u];
-    if (delayed_ba(static_cast<int>(u)) && stash) {
+    if (delayed_ba(static_cast<int>(u)) && work.stash) {
       r[index(MemoryKind::kStash)] +=
           static_cast<std::uint64_t>(g.layers[u].delay) * weight_bytes[u];
     }
-    if (delayed_ba(static_cast<int>(u)) && ema) r[index(MemoryKind::kEma)] += weight_bytes[u];
+    if (vector_unit(static_cast<int>(u))) r[index(MemoryKind::kEma)] += tensors * unit_bytes[u];
   }
   for (std::size_t e = 0; e < g.edges.size(); ++e) {
     if (!buffered[e]) continue;
@@ -124,16 +129,21 @@ MemoryPlan plan_memory(const dataflow::TrainingGraph& g, const dataflow::Program
     const int u = static_cast<int>(uu);
     const int o = unit_owner(u);
     const std::uint64_t params = params_bytes[uu], weights = weight_bytes[uu];
+    const bool unit = vector_unit(u);
+    // F reads the weights; a prediction (lwp, ema_lwp) also the momentum or the unit's tensor.
     read(g.forward_node[u], o, MemoryKind::kWeights, params);
+    if (unit && work.forward_lane_ops > 0) {
+      if (work.forward_reads_momentum)
+        read(g.forward_node[u], o, MemoryKind::kOptimizer, unit_bytes[uu]);
+      read(g.forward_node[u], o, MemoryKind::kEma, tensors * unit_bytes[uu]);
+    }
     if (g.ba_node[u] >= 0) {
       const int ba = g.ba_node[u];
-      if (delayed_ba(u) && stash) {
+      if (delayed_ba(u) && work.stash) {
         read(ba, o, MemoryKind::kStash, weights);
-      } else if (delayed_ba(u) && policy == WeightPolicy::kEmaGrad) {
-        read(ba, o, MemoryKind::kWeights, weights);
-        read(ba, o, MemoryKind::kEma, weights);
-      } else if (delayed_ba(u) && policy == WeightPolicy::kEmaWeight) {
-        read(ba, o, MemoryKind::kEma, weights);
+      } else if (delayed_ba(u)) {
+        if (work.backward_reads_register) read(ba, o, MemoryKind::kWeights, weights);
+        if (work.backward_reads_tensor) read(ba, o, MemoryKind::kEma, tensors * unit_bytes[uu]);
       } else {
         read(ba, o, MemoryKind::kWeights, weights);
       }
@@ -145,10 +155,10 @@ MemoryPlan plan_memory(const dataflow::TrainingGraph& g, const dataflow::Program
     write(up, o, MemoryKind::kOptimizer, params);
     read(up, o, MemoryKind::kWeights, params);
     write(up, o, MemoryKind::kWeights, params);
-    if (delayed_ba(u) && stash) write(up, o, MemoryKind::kStash, weights);
-    if (delayed_ba(u) && ema) {
-      read(up, o, MemoryKind::kEma, weights);
-      write(up, o, MemoryKind::kEma, weights);
+    if (delayed_ba(u) && work.stash) write(up, o, MemoryKind::kStash, weights);
+    if (unit && work.update_lane_ops > 0) {
+      read(up, o, MemoryKind::kEma, tensors * unit_bytes[uu]);
+      write(up, o, MemoryKind::kEma, tensors * unit_bytes[uu]);
     }
   }
   for (std::size_t e = 0; e < g.edges.size(); ++e) {

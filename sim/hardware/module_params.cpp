@@ -68,17 +68,18 @@ hw::WeightStashUnitParams stash_params(const config::HwConfig& hw, std::uint64_t
   return p;
 }
 
-hw::EmaRecomputeUnitParams ema_params(const config::HwConfig& hw, models::WeightPolicy policy,
-                                      std::uint64_t weight_elements) {
-  LPSIM_ASSERT(
-      policy == models::WeightPolicy::kEmaGrad || policy == models::WeightPolicy::kEmaWeight,
-      "ema_params: an EMA policy");
+hw::EmaRecomputeUnitParams ema_params(const config::HwConfig& hw,
+                                      const policies::HardwareWork& work,
+                                      const models::Layer& layer) {
+  LPSIM_ASSERT(work.needs_vector_unit(), "ema_params: a policy without a vector unit");
   hw::EmaRecomputeUnitParams p;
-  p.elements = weight_elements;
+  p.elements = u64(work.covers_bias ? layer.num_params() : layer.weight_size());
+  p.tensors = u64(work.tensors);
   p.bytes_per_element = kScalarBytes;
   p.lanes = u64(hw.ema_lanes);
-  p.kind =
-      policy == models::WeightPolicy::kEmaGrad ? hw::EmaKind::kEmaGrad : hw::EmaKind::kEmaWeight;
+  p.update_lane_ops = u64(work.update_lane_ops);
+  p.backward_lane_ops = u64(work.backward_lane_ops);
+  p.forward_lane_ops = u64(work.forward_lane_ops);
   p.period = clock_period(hw);
   return p;
 }

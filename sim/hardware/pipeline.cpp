@@ -12,7 +12,6 @@
 
 namespace lpsim::hardware {
 
-using models::WeightPolicy;
 
 Json MemoryPeaks::to_json() const {
   return {{"weights", weights},
@@ -69,34 +68,31 @@ Pipeline::Pipeline(const sc_core::sc_module_name& name, run::Job& job, const Run
     links_[{from, to}] = std::make_unique<hw::Link>(
         ("link_pe" + std::to_string(from) + "_pe" + std::to_string(to)).c_str(), link_params(hw));
   }
-  const WeightPolicy policy = job.config.policy;
+  const policies::HardwareWork& work = job.config.policy->hardware;
   stash_.resize(nu);
   ema_.resize(nu);
   for (int u = 0; u < nu; ++u) {
     if (!plan_.weight_unit[u]) continue;
     const models::Layer& layer = job.network.layers[job.units.units[u].layer];
-    const auto elements = static_cast<std::uint64_t>(layer.weight_size());
     const std::string lname = dataflow::module_name(layer.name);
-    if (policy == WeightPolicy::kStash) {
+    if (work.stash && plan_.stash_versions[u] > 0) {
       stash_[u] = std::make_unique<hw::WeightStashUnit>(
           ("stash_" + lname).c_str(),
-          stash_params(hw, static_cast<std::uint64_t>(plan_.stash_versions[u]), elements));
-    } else if (policy == WeightPolicy::kEmaGrad || policy == WeightPolicy::kEmaWeight) {
+          stash_params(hw, static_cast<std::uint64_t>(plan_.stash_versions[u]),
+                       static_cast<std::uint64_t>(layer.weight_size())));
+    }
+    if (work.needs_vector_unit()) {
       ema_[u] = std::make_unique<hw::EmaRecomputeUnit>(("ema_" + lname).c_str(),
-                                                       ema_params(hw, policy, elements));
+                                                       ema_params(hw, work, layer));
     }
   }
   if (options.math) {
-    reference::EngineSettings es;
-    es.policy = policy;
+    // The reference trainer's settings, with the delays the hardware derived (the same).
+    reference::EngineSettings es =
+        reference::engine_settings(job.trainer, static_cast<int>(g.layers.size()),
+                                   job.batches_per_epoch, r_.minibatches);
+    es.delays.clear();
     for (const auto& lt : g.layers) es.delays.push_back(lt.delay);
-    es.optimizer = job.config.optimizer;
-    es.batches_per_epoch = job.batches_per_epoch;
-    es.total_minibatches = r_.minibatches;
-    es.reconstruction_diagnostic = job.config.reconstruction_diagnostic;
-    es.snapshot_versions =
-        reference::epoch_snapshot_versions(job.batches_per_epoch, job.config.epochs);
-    es.seed = job.config.seed;
     engine_ = std::make_unique<reference::TaskEngine>(job.network, job.units, es, job.init);
     sampler_ = std::make_unique<data::BatchSampler>(job.train.size(), job.config.batch_size,
                                                     job.config.dataset.shuffle, job.config.seed);
@@ -111,7 +107,7 @@ Pipeline::Pipeline(const sc_core::sc_module_name& name, run::Job& job, const Run
 HardwareResult run_hardware(run::Job& job, const RunOptions& options) {
   ::setenv("SYSTEMC_DISABLE_COPYRIGHT_MESSAGE", "1", 1);
   HardwareResult r;
-  r.graph = dataflow::build_training_graph(job.network, job.units, job.partition, job.config.policy,
+  r.graph = dataflow::build_training_graph(job.network, job.units, job.partition, *job.config.policy,
                                            job.config.batch_size);
   r.costs = task_costs(r.graph, job.config.hw, job.network, job.units);
   if (job.config.processors) {

@@ -10,7 +10,6 @@
 
 namespace lpsim::hardware {
 
-using models::WeightPolicy;
 
 namespace {
 
@@ -109,11 +108,12 @@ void Pipeline::collect() {
     a.gradients += params;
     if (stash_[u]) m.stash += stash_[u]->stats().peak_bytes;
     if (ema_[u]) m.ema += ema_[u]->stats().peak_bytes;
+    // ARCHITECTURE.md §5: d·|W| under stash; the vector unit's tensors (|W|, or |W| + |b|).
+    const policies::HardwareWork& work = job_.config.policy->hardware;
     const bool delayed_ba = d > 0 && g.ba_node[u] >= 0;
-    if (delayed_ba && job_.config.policy == WeightPolicy::kStash) a.stash += d * weight;
-    if (delayed_ba && (job_.config.policy == WeightPolicy::kEmaGrad ||
-                       job_.config.policy == WeightPolicy::kEmaWeight)) {
-      a.ema += weight;
+    if (delayed_ba && work.stash) a.stash += d * weight;
+    if (d > 0 && work.needs_vector_unit() && (delayed_ba || work.on_layers_without_backward())) {
+      a.ema += static_cast<std::uint64_t>(work.tensors) * (work.covers_bias ? params : weight);
     }
     a.activations += (d + 1) * static_cast<std::uint64_t>(models::tensor_bytes(
                                    batch * layer.in_elements(), layer.in_binary));

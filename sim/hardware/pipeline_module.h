@@ -45,6 +45,8 @@ class Pipeline : public sc_core::sc_module {
   // its product). `total`: the minibatches that run, as the task started.
   void wait_for_inputs(int node, dataflow::NodePart part, std::int64_t m, std::int64_t total,
                        hw::ProcessingElement& pe, int p);
+  // F: the vector unit's prediction of the forward's weight (lwp, ema_lwp).
+  void weight_unit_at_forward(const dataflow::Node& n, std::int64_t m, hw::ProcessingElement& pe);
   // Ba: the weight version from the stash (freed after use) or the EMA unit's reconstruction.
   void weight_unit_at_backward(const dataflow::Node& n, std::int64_t m, hw::ProcessingElement& pe);
   // U: the version it overwrites goes to the stash first; the EMA unit's update is queued.

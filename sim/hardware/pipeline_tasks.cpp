@@ -59,6 +59,7 @@ void Pipeline::run_task(const dataflow::ProgramEntry& entry, std::int64_t m,
   const std::int64_t total = limit_;
   const dataflow::Node& n = r_.graph.nodes[node];
   wait_for_inputs(node, part, m, total, pe, p);
+  if (n.kind == NodeKind::kForward) weight_unit_at_forward(n, m, pe);
   if (n.kind == NodeKind::kBackwardActivation && consumes_inputs) weight_unit_at_backward(n, m, pe);
   dram_before_compute(node, consumes_inputs, m, pe, p, next);
   if (engine_ && r_.task_instances >= math_from_) math(node, part, m);
@@ -153,6 +154,21 @@ void Pipeline::wait_for_inputs(int node, NodePart part, std::int64_t m, std::int
   }
 }
 
+void Pipeline::weight_unit_at_forward(const dataflow::Node& n, std::int64_t m,
+                                      hw::ProcessingElement& pe) {
+  // A predicting policy (lwp, ema_lwp) has the unit compute the forward's weight first: it
+  // streams W (and v or ū) through its lanes, after every update queued before (U(m-1-d)).
+  if (!ema_[n.unit] || r_.graph.policy->hardware.forward_lane_ops == 0) return;
+  pe.sync();
+  const sc_core::sc_time t0 = sc_core::sc_time_stamp();
+  ema_[n.unit]->predict();
+  pe.add_stall(hw::cycles_since(t0, period_));
+  if (tracing(m)) {
+    trace_.event(trace_.unit_track(ema_[n.unit]->name()), "predict",
+                 hw::time_to_cycles(t0, period_), pe.now_cycles(), m, n.unit, "ema");
+  }
+}
+
 void Pipeline::weight_unit_at_backward(const dataflow::Node& n, std::int64_t m,
                                        hw::ProcessingElement& pe) {
   const dataflow::TrainingGraph& g = r_.graph;
@@ -163,7 +179,7 @@ void Pipeline::weight_unit_at_backward(const dataflow::Node& n, std::int64_t m,
     // that it is still the register.
     const std::int64_t d = g.layers[n.unit].delay;
     if (m >= d && done_[g.update_node[n.unit]] >= m - d + 1) stash_[n.unit]->release(m);
-  } else if (ema_[n.unit]) {
+  } else if (ema_[n.unit] && r_.graph.policy->hardware.backward_reads_tensor) {
     pe.sync();
     const sc_core::sc_time t0 = sc_core::sc_time_stamp();
     ema_[n.unit]->reconstruct();

@@ -23,6 +23,11 @@ Json StabilityAdvice::to_json() const {
           {"max_delay", max_delay},
           {"max_stable_lr", bounded ? Json(max_lr) : Json(nullptr)},
           {"lr_exceeds_bound", lr_exceeds},
+          {"forward_rule", forward_rule == policies::ForwardRule::kCurrent ? "current"
+                           : forward_rule == policies::ForwardRule::kMomentumPrediction
+                               ? "momentum_prediction"
+                               : "ema_prediction"},
+          {"spike_compensation", spike_compensation},
           {"layer_max_stable_lr", layers}};
 }
 
@@ -117,7 +122,7 @@ Job prepare_job(const std::string& config_path, const std::vector<std::string>& 
   }
   job.units = models::group_units(job.network);
   job.partition =
-      dataflow::partition_for_policy(job.units, c.policy, c.stages, c.source, "/pipeline/stages");
+      dataflow::partition_for_policy(job.units, *c.policy, c.stages, c.source, "/pipeline/stages");
   if (c.batch_size > job.train.size()) {
     throw ConfigError(c.source, "/workload/batch_size",
                       "found " + std::to_string(c.batch_size) + ", larger than the " +
@@ -135,6 +140,7 @@ Job prepare_job(const std::string& config_path, const std::vector<std::string>& 
 
   reference::TrainerSettings& t = job.trainer;
   t.policy = c.policy;
+  t.spike_compensation = c.spike_compensation;
   t.stage_of_unit = job.partition.stage_of_unit;
   t.num_stages = job.partition.num_stages;
   t.optimizer = c.optimizer;
@@ -158,14 +164,22 @@ void advise_stability(Job& job) {
   a.samples = n;
   const std::vector<std::int64_t> delays =
       reference::layer_delays(job.trainer, static_cast<int>(job.units.units.size()));
-  const double mu = job.config.optimizer.momentum;
+  // The recursion of the policy's forward rule and of the update (stability.h).
+  reference::DelayModel model;
+  model.momentum = job.config.optimizer.momentum;
+  model.forward = job.config.policy->forward;
+  model.spike_compensation = job.config.spike_compensation;
+  a.forward_rule = model.forward;
+  a.spike_compensation = model.spike_compensation;
+  const auto bound = [&](std::int64_t d) {
+    model.delay = d;
+    return a.lambda_max > 0.0 ? reference::max_stable_lr_curvature(model) / a.lambda_max : 0.0;
+  };
   for (std::int64_t d : delays) {
     a.max_delay = std::max(a.max_delay, d);
-    a.layer_max_lr.push_back(
-        a.lambda_max > 0.0 ? reference::max_stable_lr_curvature(d, mu) / a.lambda_max : 0.0);
+    a.layer_max_lr.push_back(bound(d));
   }
-  a.max_lr = a.lambda_max > 0.0 ? reference::max_stable_lr_curvature(a.max_delay, mu) / a.lambda_max
-                                : 0.0;
+  a.max_lr = bound(a.max_delay);
   a.lr_exceeds = a.lambda_max > 0.0 && job.config.optimizer.lr > a.max_lr;
 }
 

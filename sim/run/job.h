@@ -24,6 +24,9 @@ struct StabilityAdvice {
   double max_lr = 0.0;         // the largest stable lr at the deepest delay (bound / lambda)
   bool lr_exceeds = false;
   std::vector<double> layer_max_lr;  // per unit, for its own delay
+  // The recursion the bound is for (workloads/reference/stability.h).
+  policies::ForwardRule forward_rule = policies::ForwardRule::kCurrent;
+  bool spike_compensation = false;
   Json to_json() const;
 };
 

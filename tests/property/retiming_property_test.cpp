@@ -117,8 +117,8 @@ TEST(RetimingProperty, RandomDagsAndPartitionsKeepEveryInvariant) {
     const models::Network net = valid_random_network(rng, 2 + static_cast<int>(rng() % 8));
     const UnitGraph units = group_units(net);
     const Partition part = random_partition(rng, units);
-    const auto policy = rng() % 2 ? models::WeightPolicy::kStash : models::WeightPolicy::kEmaGrad;
-    const TrainingGraph g = build_training_graph(net, units, part, policy, 4);
+    const auto policy = rng() % 2 ? &policies::get("stash") : &policies::get("ema_grad");
+    const TrainingGraph g = build_training_graph(net, units, part, *policy, 4);
 
     for (const auto& e : g.edges) {
       ASSERT_GE(e.delay, 0);

@@ -31,7 +31,7 @@ struct Access {
 // Every resident access one instance of each node makes (section 4b's table).
 std::vector<Access> access_table(const hardware::HardwareResult& r, const run::Job& job) {
   const dataflow::TrainingGraph& g = r.graph;
-  const std::string policy = models::weight_policy_name(g.policy);
+  const std::string policy = g.policy->name;
   std::vector<Access> out;
   for (std::size_t u = 0; u < g.layers.size(); ++u) {
     const models::Layer& layer = job.network.layers[job.units.units[u].layer];

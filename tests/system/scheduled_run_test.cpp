@@ -55,7 +55,10 @@ INSTANTIATE_TEST_SUITE_P(
                       ScheduledCase{"mlp6", "ema_weight", "intra+inter", 3},
                       ScheduledCase{"cnn3", "stash", "intra+inter", 2}, ScheduledCase{"cnn3", "ema_grad", "fused", 3},
                       ScheduledCase{"cnn3", "sync", "intra+inter", 2},
-                      ScheduledCase{"snn3", "ema_grad", "intra+inter", 3}, ScheduledCase{"snn3", "stash", "intra", 2}),
+                      ScheduledCase{"snn3", "ema_grad", "intra+inter", 3}, ScheduledCase{"snn3", "stash", "intra", 2},
+                      // The predicting policies: the unit's prediction before F is in the schedule.
+                      ScheduledCase{"mlp3", "lwp", "intra", 3}, ScheduledCase{"cnn3", "lwp", "intra+inter", 2},
+                      ScheduledCase{"cnn3", "ema_lwp", "fused", 2}),
     scheduled_case_name);
 
 }  // namespace

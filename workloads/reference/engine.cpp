@@ -6,13 +6,13 @@
 #include <ostream>
 
 #include "sim/core/errors.h"
+#include "workloads/policies/state_io.h"
 #include "workloads/ops/ops.h"
 
 namespace lpsim::reference {
 
 using models::Layer;
 using models::LayerKind;
-using models::WeightPolicy;
 
 namespace {
 
@@ -100,10 +100,20 @@ struct BasicTaskEngine<T>::UnitState {
   Vector momentum_b;
   std::int64_t updates = 0;
   std::map<std::int64_t, std::pair<Matrix, Vector>> pending;  // gradients by minibatch
-  std::deque<std::pair<std::int64_t, Matrix>> stash;          // (version, weight)
-  bool keep_stash = false;
-  Matrix ema;  // ema_grad: EMA of applied updates; ema_weight: EMA of the weights
+  std::unique_ptr<policies::UnitPolicy<T>> policy;            // d > 0 only
+  // The consistency diagnostic: per minibatch in flight, W^(m) and (when the policy predicted
+  // it) the weight F(m) used instead.
+  struct Forwarded {
+    std::int64_t m = 0;
+    Matrix version;
+    Matrix used;  // empty: F(m) used W^(m)
+  };
+  bool keep_diagnostic = false;
+  std::deque<Forwarded> diagnostic;
   ReconstructionStats recon;
+  policies::UnitView<T> view() const {
+    return {p.weight, p.bias, momentum_w, momentum_b, d, updates};
+  }
   struct Snapshot {
     Params p;
     bool weights = false;
@@ -142,17 +152,16 @@ BasicTaskEngine<T>::BasicTaskEngine(const models::Network& network, const models
     s->layer = units.units[u].layer;
     s->d = settings_.delays[u];
     LPSIM_ASSERT(s->d >= 0, "negative delay");
-    LPSIM_ASSERT(settings_.policy != WeightPolicy::kSync || s->d == 0, "sync has no delays");
+    LPSIM_ASSERT(settings_.policy != nullptr, "a weight-version policy");
+    LPSIM_ASSERT(settings_.policy->pipelined || s->d == 0,
+                 settings_.policy->name + " has no delays");
     s->p = std::move(params[u]);
     s->momentum_w = Matrix::Zero(s->p.weight.rows(), s->p.weight.cols());
     s->momentum_b = Vector::Zero(s->p.bias.size());
-    s->keep_stash =
-        s->d > 0 && has_backward_activation(u) &&
-        (settings_.policy == WeightPolicy::kStash || settings_.reconstruction_diagnostic);
-    if (s->d > 0 && settings_.policy == WeightPolicy::kEmaGrad) {
-      s->ema = Matrix::Zero(s->p.weight.rows(), s->p.weight.cols());
+    if (s->d > 0) {
+      s->policy = settings_.policy->make<T>({s->d, has_backward_activation(u)}, s->view());
     }
-    if (s->d > 0 && settings_.policy == WeightPolicy::kEmaWeight) s->ema = s->p.weight;
+    s->keep_diagnostic = s->d > 0 && has_backward_activation(u) && settings_.reconstruction_diagnostic;
     const bool is_bn = network.layers[s->layer].kind == LayerKind::kBatchNorm2d;
     for (std::int64_t v : settings_.snapshot_versions) {
       auto& snap = s->snapshots[v];
@@ -313,11 +322,27 @@ void BasicTaskEngine<T>::forward(int unit, std::int64_t n) {
                         " but the layer holds version " + std::to_string(s.updates + s.d) +
                         " (the forward pass must never see another version)");
   }
-  if (s.keep_stash) s.stash.emplace_back(n, s.p.weight);
+  // The weights this forward uses: W^(n), or the policy's prediction (ARCHITECTURE.md §2b).
+  const Matrix* weight = &s.p.weight;
+  const Vector* bias = &s.p.bias;
+  Matrix predicted_w;
+  Vector predicted_b;
+  if (s.policy) {
+    const double lr = learning_rate(settings_.optimizer, std::max<std::int64_t>(0, n - s.d),
+                                    settings_.batches_per_epoch, settings_.total_minibatches);
+    if (s.policy->forward_weights(s.view(), n, lr, predicted_w, predicted_b)) {
+      weight = &predicted_w;
+      bias = &predicted_b;
+    }
+    s.policy->forwarded(n, *weight);
+  }
+  if (s.keep_diagnostic) {
+    s.diagnostic.push_back({n, s.p.weight, weight == &s.p.weight ? Matrix() : predicted_w});
+  }
   const Layer& l = network_.layers[s.layer];
   if (l.kind == LayerKind::kBatchNorm2d) {
     const Matrix& x = tensor_of(ctx.out, ctx.input, l.inputs[0]);
-    ops::batchnorm2d_forward_train(x, l.in_shape, as_vector(s.p.weight), s.p.bias, s.p.running_mean,
+    ops::batchnorm2d_forward_train(x, l.in_shape, as_vector(*weight), *bias, s.p.running_mean,
                                    s.p.running_var, ctx.out[s.layer], ctx.bn_saved[s.layer]);
     auto snap = s.snapshots.find(n + 1);
     if (snap != s.snapshots.end()) {
@@ -327,9 +352,14 @@ void BasicTaskEngine<T>::forward(int unit, std::int64_t n) {
     }
   } else if (l.kind == LayerKind::kConv2d) {
     const Matrix& x = tensor_of(ctx.out, ctx.input, l.inputs[0]);
-    ops::conv2d_forward(x, s.p.weight, s.p.bias, conv_geometry(l), ctx.out[s.layer], conv_ws_);
-  } else {
+    ops::conv2d_forward(x, *weight, *bias, conv_geometry(l), ctx.out[s.layer], conv_ws_);
+  } else if (weight == &s.p.weight) {
     forward_layer(s.layer, ctx, s.p, true);
+  } else {
+    Params p;
+    p.weight = std::move(predicted_w);
+    p.bias = std::move(predicted_b);
+    forward_layer(s.layer, ctx, p, true);
   }
   for (int a : units_.units[unit].attached) {
     forward_layer(a, ctx, Params{}, true);
@@ -457,36 +487,22 @@ void BasicTaskEngine<T>::backward_activation_product(int unit, std::int64_t m) {
   if (!ctx.delta_ready[unit]) {
     throw InternalError(where("Ba", unit, units_, m) + " before its output gradient is complete");
   }
-  // The weight this product uses (ARCHITECTURE.md §2).
-  const Matrix* used = &s.p.weight;
-  Matrix reconstructed;
-  const WeightPolicy policy = settings_.policy;
-  if (s.d > 0 && policy == WeightPolicy::kStash) {
-    LPSIM_ASSERT(!s.stash.empty() && s.stash.front().first == m,
-                 where("Ba", unit, units_, m) + ": stash does not hold W^(m)");
-    used = &s.stash.front().second;
-  } else {
-    if (s.updates != m) {
-      throw InternalError(where("Ba", unit, units_, m) + " must see W^(m+d): " + std::to_string(m) +
-                          " updates applied, found " + std::to_string(s.updates));
-    }
-    if (s.d > 0 && policy == WeightPolicy::kEmaGrad && s.updates > 0) {
-      const double alpha = 2.0 / static_cast<double>(s.d + 1);
-      const double t = static_cast<double>(s.updates);
-      const double c = static_cast<double>(std::min<std::int64_t>(s.d, s.updates));
-      const T scale = static_cast<T>(c / (1.0 - std::pow(1.0 - alpha, t)));
-      reconstructed = s.p.weight + scale * s.ema;
-      used = &reconstructed;
-    } else if (s.d > 0 && policy == WeightPolicy::kEmaWeight) {
-      used = &s.ema;
-    }
+  // The weight this product uses (ARCHITECTURE.md §2): the policy's.
+  if ((!s.policy || s.policy->reads_current_at_backward()) && s.updates != m) {
+    throw InternalError(where("Ba", unit, units_, m) + " must see W^(m+d): " + std::to_string(m) +
+                        " updates applied, found " + std::to_string(s.updates));
   }
-  if (settings_.reconstruction_diagnostic && s.d > 0) {
-    LPSIM_ASSERT(!s.stash.empty() && s.stash.front().first == m, "diagnostic stash out of step");
-    const Matrix& exact = s.stash.front().second;
-    const double span = frobenius_distance(s.p.weight, exact);
+  Matrix scratch;
+  const Matrix* used = s.policy ? &s.policy->backward_weight(s.view(), m, scratch) : &s.p.weight;
+  if (s.keep_diagnostic) {
+    // Consistency error (§2b): ||W_bwd - W_fwd(m)|| / ||W^(m+d) - W^(m)||.
+    LPSIM_ASSERT(!s.diagnostic.empty() && s.diagnostic.front().m == m,
+                 "diagnostic queue out of step");
+    const auto& f = s.diagnostic.front();
+    const double span = frobenius_distance(s.p.weight, f.version);
     if (span > 0.0) {
-      s.recon.error_sum += frobenius_distance(*used, exact) / span;
+      const Matrix& fwd = f.used.size() > 0 ? f.used : f.version;
+      s.recon.error_sum += frobenius_distance(*used, fwd) / span;
       ++s.recon.measured;
     }
   }
@@ -510,7 +526,8 @@ void BasicTaskEngine<T>::backward_activation_product(int unit, std::int64_t m) {
     }
     add_gradient(ctx, in, s.layer, std::move(dx));
   }
-  if (s.keep_stash) s.stash.pop_front();
+  if (s.policy) s.policy->backward_done(m);
+  if (s.keep_diagnostic) s.diagnostic.pop_front();
   ctx.product_done[unit] = true;
 }
 
@@ -563,23 +580,39 @@ void BasicTaskEngine<T>::update(int unit, std::int64_t m) {
       learning_rate(opt, m, settings_.batches_per_epoch, settings_.total_minibatches));
   const T mu = static_cast<T>(opt.momentum);
   const T wd = static_cast<T>(opt.weight_decay);
-  const bool ema_grad = s.d > 0 && settings_.policy == WeightPolicy::kEmaGrad;
-  Matrix before;
-  if (ema_grad) before = s.p.weight;
-  s.momentum_w = mu * s.momentum_w + it->second.first + wd * s.p.weight;
-  s.p.weight -= lr * s.momentum_w;
-  if (l.bias || l.kind == LayerKind::kBatchNorm2d) {
-    s.momentum_b = mu * s.momentum_b + it->second.second + wd * s.p.bias;
-    s.p.bias -= lr * s.momentum_b;
+  const bool keep_before = s.policy && s.policy->wants_parameters_before_update();
+  Matrix before_w;
+  Vector before_b;
+  if (keep_before) {
+    before_w = s.p.weight;
+    before_b = s.p.bias;
+  }
+  const bool trains_bias = l.bias || l.kind == LayerKind::kBatchNorm2d;
+  if (settings_.spike_compensation && s.d > 0) {
+    // §2b: q = g + wd·W, v = mu·v + q, W -= lr·(a·v + b·q), a = mu^d, b = sum_{k<d} mu^k.
+    const SpikeCoefficients c = spike_coefficients(opt.momentum, s.d);
+    const T a = static_cast<T>(c.a), b = static_cast<T>(c.b);
+    Matrix q = it->second.first + wd * s.p.weight;
+    s.momentum_w = mu * s.momentum_w + q;
+    s.p.weight -= lr * (a * s.momentum_w + b * q);
+    if (trains_bias) {
+      Vector qb = it->second.second + wd * s.p.bias;
+      s.momentum_b = mu * s.momentum_b + qb;
+      s.p.bias -= lr * (a * s.momentum_b + b * qb);
+    }
+  } else {
+    s.momentum_w = mu * s.momentum_w + it->second.first + wd * s.p.weight;
+    s.p.weight -= lr * s.momentum_w;
+    if (trains_bias) {
+      s.momentum_b = mu * s.momentum_b + it->second.second + wd * s.p.bias;
+      s.p.bias -= lr * s.momentum_b;
+    }
   }
   s.pending.erase(it);
   ++s.updates;
-  if (ema_grad) {
-    const T alpha = static_cast<T>(2.0 / static_cast<double>(s.d + 1));
-    s.ema = (T(1) - alpha) * s.ema + alpha * (before - s.p.weight);
-  } else if (s.d > 0 && settings_.policy == WeightPolicy::kEmaWeight) {
-    const T beta = static_cast<T>(static_cast<double>(s.d) / static_cast<double>(s.d + 1));
-    s.ema = beta * s.ema + (T(1) - beta) * s.p.weight;
+  if (s.policy) {
+    s.policy->updated(s.view(), keep_before ? &before_w : nullptr,
+                      keep_before ? &before_b : nullptr);
   }
   auto snap = s.snapshots.find(s.updates + s.d);
   if (snap != s.snapshots.end()) {
@@ -687,92 +720,18 @@ template std::vector<BasicUnitParams<double>> initial_parameters<double>(const m
 
 namespace {
 
-// Little binary writer and reader for save_state/load_state: integers as int64, scalars
-// as raw bytes of the engine's type, every container with its size first.
-class StateWriter {
- public:
-  explicit StateWriter(std::ostream& out) : out_(out) {}
-  void i64(std::int64_t v) { out_.write(reinterpret_cast<const char*>(&v), sizeof(v)); }
-  void f64(double v) { out_.write(reinterpret_cast<const char*>(&v), sizeof(v)); }
-  template <typename M>
-  void matrix(const M& m) {
-    i64(m.rows());
-    i64(m.cols());
-    out_.write(reinterpret_cast<const char*>(m.data()),
-               static_cast<std::streamsize>(sizeof(typename M::Scalar) * m.size()));
-  }
-  template <typename V>
-  void vector(const V& v) {
-    i64(v.size());
-    out_.write(reinterpret_cast<const char*>(v.data()),
-               static_cast<std::streamsize>(sizeof(typename V::Scalar) * v.size()));
-  }
-  void bools(const std::vector<bool>& b) {
-    i64(static_cast<std::int64_t>(b.size()));
-    for (bool x : b) i64(x ? 1 : 0);
-  }
-
- private:
-  std::ostream& out_;
-};
-
-class StateReader {
- public:
-  StateReader(std::istream& in, std::string origin) : in_(in), origin_(std::move(origin)) {}
-  std::int64_t i64() {
-    std::int64_t v = 0;
-    read(&v, sizeof(v));
-    return v;
-  }
-  double f64() {
-    double v = 0;
-    read(&v, sizeof(v));
-    return v;
-  }
-  std::int64_t count(std::int64_t max) {
-    const std::int64_t n = i64();
-    if (n < 0 || n > max) fail("implausible count " + std::to_string(n));
-    return n;
-  }
-  template <typename M>
-  void matrix(M& m) {
-    const std::int64_t r = count(std::int64_t{1} << 40), c = count(std::int64_t{1} << 40);
-    if (r != 0 && c > (std::int64_t{1} << 34) / r) fail("implausible matrix size");
-    m.resize(r, c);
-    read(m.data(), sizeof(typename M::Scalar) * static_cast<std::size_t>(m.size()));
-  }
-  template <typename V>
-  void vector(V& v) {
-    v.resize(count(std::int64_t{1} << 34));
-    read(v.data(), sizeof(typename V::Scalar) * static_cast<std::size_t>(v.size()));
-  }
-  void bools(std::vector<bool>& b) {
-    b.assign(static_cast<std::size_t>(count(std::int64_t{1} << 24)), false);
-    for (std::size_t i = 0; i < b.size(); ++i) b[i] = i64() != 0;
-  }
-  [[noreturn]] void fail(const std::string& what) const {
-    throw DataError(origin_, "", "not a training state of this run: " + what);
-  }
-
- private:
-  void read(void* p, std::size_t n) {
-    in_.read(static_cast<char*>(p), static_cast<std::streamsize>(n));
-    if (static_cast<std::size_t>(in_.gcount()) != n) fail("truncated");
-  }
-  std::istream& in_;
-  std::string origin_;
-};
-
-constexpr std::int64_t kStateMagic = 0x6c7073696d535432;  // "lpsimST2"
+constexpr std::int64_t kStateMagic = 0x6c7073696d535433;  // "lpsimST3"
 
 }  // namespace
 
 template <typename T>
 void BasicTaskEngine<T>::save_state(std::ostream& out) const {
-  StateWriter w(out);
+  policies::StateWriter w(out);
   w.i64(kStateMagic);
   w.i64(static_cast<std::int64_t>(sizeof(T)));
   w.i64(num_units());
+  w.text(settings_.policy->name);
+  w.i64(settings_.spike_compensation ? 1 : 0);
   for (const auto& sp : state_) {
     const UnitState& s = *sp;
     w.matrix(s.p.weight);
@@ -788,12 +747,14 @@ void BasicTaskEngine<T>::save_state(std::ostream& out) const {
       w.matrix(g.first);
       w.vector(g.second);
     }
-    w.i64(static_cast<std::int64_t>(s.stash.size()));
-    for (const auto& [v, m] : s.stash) {
-      w.i64(v);
-      w.matrix(m);
+    w.i64(s.policy ? 1 : 0);
+    if (s.policy) s.policy->save(w);
+    w.i64(static_cast<std::int64_t>(s.diagnostic.size()));
+    for (const auto& f : s.diagnostic) {
+      w.i64(f.m);
+      w.matrix(f.version);
+      w.matrix(f.used);
     }
-    w.matrix(s.ema);
     w.f64(s.recon.error_sum);
     w.i64(s.recon.measured);
     w.i64(static_cast<std::int64_t>(s.snapshots.size()));
@@ -854,10 +815,12 @@ void BasicTaskEngine<T>::save_state(std::ostream& out) const {
 
 template <typename T>
 void BasicTaskEngine<T>::load_state(std::istream& in, const std::string& origin) {
-  StateReader r(in, origin);
+  policies::StateReader r(in, origin);
   if (r.i64() != kStateMagic) r.fail("bad magic number");
   if (r.i64() != static_cast<std::int64_t>(sizeof(T))) r.fail("another scalar type");
   if (r.i64() != num_units()) r.fail("another number of layers");
+  if (r.text() != settings_.policy->name) r.fail("another weight-version policy");
+  if ((r.i64() != 0) != settings_.spike_compensation) r.fail("another spike_compensation");
   for (auto& sp : state_) {
     UnitState& s = *sp;
     const auto rows = s.p.weight.rows(), cols = s.p.weight.cols();
@@ -876,13 +839,15 @@ void BasicTaskEngine<T>::load_state(std::istream& in, const std::string& origin)
       r.matrix(g.first);
       r.vector(g.second);
     }
-    s.stash.clear();
+    if ((r.i64() != 0) != (s.policy != nullptr)) r.fail("another weight-version policy");
+    if (s.policy) s.policy->load(r);
+    s.diagnostic.clear();
     for (std::int64_t i = 0, n = r.count(1 << 20); i < n; ++i) {
-      const std::int64_t v = r.i64();
-      s.stash.emplace_back(v, Matrix());
-      r.matrix(s.stash.back().second);
+      auto& f = s.diagnostic.emplace_back();
+      f.m = r.i64();
+      r.matrix(f.version);
+      r.matrix(f.used);
     }
-    r.matrix(s.ema);
     s.recon.error_sum = r.f64();
     s.recon.measured = r.i64();
     s.snapshots.clear();

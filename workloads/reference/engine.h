@@ -1,7 +1,7 @@
 #pragma once
 // The math of every hardware task, with every tensor the hardware holds.
 //
-// TaskEngine owns the weights, optimizer and EMA state, weight stashes, stored activations
+// TaskEngine owns the weights, optimizer state, each layer's policy state (workloads/policies), stored activations
 // and in-flight gradients of a pipelined training run, and performs one task at a time:
 // F_u(n), the loss of n, Ba_u(m), Bw_u(m), U_u(m) (ARCHITECTURE.md §2-3). Two drivers call
 // it: the sequential reference trainer (trainer.h) and the SystemC hardware model (sim/),
@@ -9,8 +9,8 @@
 // preconditions hold, and the engine checks them:
 //   F_u(n)   needs weight version n of unit u: exactly the updates of gradients
 //            0..n-1-d_u applied, and none later (InternalError otherwise);
-//   Ba_u(m)  needs the complete gradient at unit u's output (all consumers done) and, per
-//            policy, W^(m+d_u) (none, EMA) or the stashed W^(m) (stash);
+//   Ba_u(m)  needs the complete gradient at unit u's output (all consumers done) and, unless
+//            the policy keeps its own copy (stash), W^(m+d_u);
 //   Bw_u(m)  needs the same gradient and the input activation F_u(m) stored;
 //   U_u(m)   needs Bw_u(m) and must follow U_u(m-1).
 // Gradient contributions from several consumers are summed in unit order, not arrival
@@ -29,11 +29,11 @@
 
 #include "workloads/models/network.h"
 #include "workloads/models/units.h"
-#include "workloads/models/weight_policy.h"
 #include "workloads/ops/batchnorm.h"
 #include "workloads/ops/conv2d.h"
 #include "workloads/ops/pool.h"
 #include "workloads/ops/tensor.h"
+#include "workloads/policies/policy.h"
 #include "workloads/reference/optimizer.h"
 
 namespace lpsim::reference {
@@ -59,13 +59,17 @@ std::vector<BasicUnitParams<T>> initial_parameters(const models::Network& networ
                                                    std::uint64_t seed);
 
 struct EngineSettings {
-  models::WeightPolicy policy = models::WeightPolicy::kNone;
+  // The weight-version policy (workloads/policies); required.
+  const policies::Policy* policy = &policies::get("none");
+  // ARCHITECTURE.md §2b: the update of a layer with d > 0 adds the d momentum steps its late
+  // gradient missed (W -= lr·(mu^d·v + (sum_{k<d} mu^k)·q)); combines with every policy.
+  bool spike_compensation = false;
   std::vector<std::int64_t> delays;  // d_u per unit
   OptimizerSettings optimizer;
   std::int64_t batches_per_epoch = 1;
   std::int64_t total_minibatches = 1;
-  // Keep the exact stash beside the policy's weight and measure how far the backward
-  // weight is from W^(m): ||W_used - W^(m)|| / ||W^(m+d) - W^(m)||.
+  // Keep each minibatch's forward weight and measure the consistency error (§2b) of the
+  // backward's: ||W_bwd - W_fwd(m)|| / ||W^(m+d) - W^(m)||.
   bool reconstruction_diagnostic = false;
   // Evaluation snapshots: for each version V listed, keep W_u^(V) of every unit and the
   // batch-norm running statistics after F_u(V-1).

@@ -26,4 +26,14 @@ double learning_rate(const OptimizerSettings& opt, std::int64_t m, std::int64_t 
   return opt.lr;
 }
 
+SpikeCoefficients spike_coefficients(double momentum, std::int64_t delay) {
+  // b as the sum of its d terms: the same double for every mu, mu = 1 included.
+  SpikeCoefficients c{1.0, 0.0};
+  for (std::int64_t k = 0; k < delay; ++k) {
+    c.b += c.a;
+    c.a *= momentum;
+  }
+  return c;
+}
+
 }  // namespace lpsim::reference

@@ -34,4 +34,12 @@ inline const std::vector<std::string>& lr_schedule_names() {
 double learning_rate(const OptimizerSettings& opt, std::int64_t m, std::int64_t batches_per_epoch,
                      std::int64_t total_minibatches);
 
+// Spike compensation (ARCHITECTURE.md §2b) of a layer with delay d: W -= lr·(a·v + b·q), with
+// q = g + wd·W the late gradient term, a = mu^d, b = (1 - mu^d)/(1 - mu) = sum_{k<d} mu^k.
+struct SpikeCoefficients {
+  double a = 1.0;
+  double b = 0.0;
+};
+SpikeCoefficients spike_coefficients(double momentum, std::int64_t delay);
+
 }  // namespace lpsim::reference

@@ -8,17 +8,69 @@
 
 namespace lpsim::reference {
 
-double delayed_momentum_radius(std::int64_t delay, double momentum, double a) {
-  // Coefficients of z^d (z - 1)(z - mu) + a z, highest degree first: degree d + 2.
-  const int degree = static_cast<int>(delay) + 2;
-  std::vector<double> c(degree + 1, 0.0);  // c[k]: coefficient of z^(degree - k)
-  c[0] = 1.0;
-  c[1] = -(1.0 + momentum);
-  c[2] = momentum;
-  c[degree - 1] += a;  // the z^1 term
+namespace {
+
+// Polynomials as coefficients, lowest degree first.
+using Poly = std::vector<double>;
+
+Poly times(const Poly& p, const Poly& q) {
+  Poly r(p.size() + q.size() - 1, 0.0);
+  for (std::size_t i = 0; i < p.size(); ++i) {
+    for (std::size_t j = 0; j < q.size(); ++j) r[i + j] += p[i] * q[j];
+  }
+  return r;
+}
+
+Poly plus(Poly p, const Poly& q) {
+  if (q.size() > p.size()) p.resize(q.size(), 0.0);
+  for (std::size_t i = 0; i < q.size(); ++i) p[i] += q[i];
+  return p;
+}
+
+Poly scaled(Poly p, double s) {
+  for (double& c : p) c *= s;
+  return p;
+}
+
+// The characteristic polynomial of the header, for this a.
+Poly characteristic(const DelayModel& m, double a) {
+  const double mu = m.momentum;
+  double big_a = 1.0, big_b = 0.0;
+  if (m.spike_compensation) {
+    const SpikeCoefficients c = spike_coefficients(mu, m.delay);
+    big_a = c.a;
+    big_b = c.b;
+  }
+  Poly zd(static_cast<std::size_t>(m.delay) + 1, 0.0);
+  zd.back() = 1.0;                                              // z^d
+  const Poly base = times(zd, times({-1.0, 1.0}, {-mu, 1.0}));  // z^d (z-1)(z-mu)
+  const Poly update = {-big_b * mu, big_a + big_b};             // (A+B) z - B mu
+  const double d = static_cast<double>(m.delay);
+  switch (m.forward) {
+    case policies::ForwardRule::kCurrent:
+      return plus(base, scaled(update, a));
+    case policies::ForwardRule::kMomentumPrediction:
+      return plus(plus(base, scaled({-1.0, 1.0}, a * d)), scaled(update, a));
+    case policies::ForwardRule::kEmaPrediction: {
+      const double alpha = 2.0 / (d + 1.0);
+      const Poly ema = {alpha - 1.0, 1.0};  // z - 1 + alpha
+      const Poly forward = plus(ema, scaled({-1.0, 1.0}, d * alpha));
+      return plus(times(base, ema), scaled(times(update, forward), a));
+    }
+  }
+  return base;
+}
+
+}  // namespace
+
+double delayed_momentum_radius(const DelayModel& model, double a) {
+  Poly c = characteristic(model, a);
+  while (c.size() > 1 && c.back() == 0.0) c.pop_back();
+  const int degree = static_cast<int>(c.size()) - 1;
+  if (degree < 1) return 0.0;
   // Companion matrix of the monic polynomial.
   Eigen::MatrixXd m = Eigen::MatrixXd::Zero(degree, degree);
-  for (int k = 0; k < degree; ++k) m(0, k) = -c[k + 1];
+  for (int k = 0; k < degree; ++k) m(0, k) = -c[degree - 1 - k] / c[degree];
   for (int k = 1; k < degree; ++k) m(k, k - 1) = 1.0;
   const Eigen::VectorXcd roots = m.eigenvalues();
   double radius = 0.0;
@@ -26,12 +78,22 @@ double delayed_momentum_radius(std::int64_t delay, double momentum, double a) {
   return radius;
 }
 
-double max_stable_lr_curvature(std::int64_t delay, double momentum) {
-  LPSIM_ASSERT(delay >= 0 && momentum >= 0.0 && momentum < 1.0, "delay >= 0, 0 <= momentum < 1");
-  double lo = 0.0, hi = 2.0 * (1.0 + momentum) + 1.0;  // unstable beyond the d = 0 bound
+double max_stable_lr_curvature(const DelayModel& model) {
+  LPSIM_ASSERT(model.delay >= 0 && model.momentum >= 0.0 && model.momentum < 1.0,
+               "delay >= 0, 0 <= momentum < 1");
+  const auto stable = [&](double a) { return delayed_momentum_radius(model, a) < 1.0; };
+  // Every rule is stable for small enough a > 0 (the root at z = 1 moves inwards).
+  double lo = 1e-7;
+  if (!stable(lo)) return 0.0;
+  double hi = lo * 1.25;
+  while (stable(hi)) {
+    lo = hi;
+    hi *= 1.25;
+    if (hi > 1e3) return lo;  // no bound found below a = 1000
+  }
   while (hi - lo > 1e-9 * hi) {
     const double mid = 0.5 * (lo + hi);
-    (delayed_momentum_radius(delay, momentum, mid) < 1.0 ? lo : hi) = mid;
+    (stable(mid) ? lo : hi) = mid;
   }
   return lo;
 }
@@ -46,7 +108,7 @@ Eigen::VectorXd full_gradient(const models::Network& network, const models::Unit
                               const std::vector<std::int32_t>& labels) {
   const int nu = static_cast<int>(units.units.size());
   EngineSettings s;
-  s.policy = models::WeightPolicy::kSync;
+  s.policy = &policies::get("sync");
   s.delays.assign(nu, 0);
   s.optimizer.lr = 0.0;
   s.optimizer.momentum = 0.0;
@@ -104,8 +166,10 @@ CurvatureEstimate estimate_curvature(const models::Network& network, const model
   CurvatureEstimate est;
   est.samples = images.rows();
   for (int it = 0; it < iterations; ++it) {
-    const Eigen::VectorXd gp = full_gradient(network, units, shifted(params, v, eps), images, labels);
-    const Eigen::VectorXd gm = full_gradient(network, units, shifted(params, v, -eps), images, labels);
+    const Eigen::VectorXd gp =
+        full_gradient(network, units, shifted(params, v, eps), images, labels);
+    const Eigen::VectorXd gm =
+        full_gradient(network, units, shifted(params, v, -eps), images, labels);
     const Eigen::VectorXd hv = (gp - gm) / (2.0 * eps);
     est.lambda_max = v.dot(hv);  // Rayleigh quotient of the current direction
     const double norm = hv.norm();

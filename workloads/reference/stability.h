@@ -1,28 +1,57 @@
 #pragma once
 // Will it train? Delayed-gradient stability on a quadratic (delayed LMS, the theory
-// LayerPipe2 builds on).
+// LayerPipe2 builds on), for the update and forward rules of every weight-version policy.
 //
-// On a quadratic with curvature lambda, SGD with momentum mu whose gradient arrives d steps
-// late follows v(n) = mu·v(n-1) + lambda·w(n-d), w(n+1) = w(n) - lr·v(n). It is stable only
-// while every root of  z^d·(z-1)·(z-mu) + a·z = 0,  a = lr·lambda,  lies strictly inside
-// the unit circle (for d >= 1 this is z^(d+1) - (1+mu)z^d + mu·z^(d-1) + a = 0 times z).
-// With mu = 0.9 the largest stable a is 3.8 at d = 0, 0.0512 at d = 2, 0.0114 at d = 10.
+// On a quadratic with curvature lambda, let w_k be the weight after k updates and v_k the
+// momentum; update k applies the gradient of minibatch k, taken at the weight its forward
+// used, d updates earlier. With a = lr·lambda, A = mu^d, B = sum_{j<d} mu^j (A = 1, B = 0
+// without spike compensation), the recursion is stable only while every root of its
+// characteristic polynomial lies strictly inside the unit circle:
+//   forward W itself (sync, none, stash, ema_grad, ema_weight):
+//       z^d (z-1)(z-mu) + a ((A+B) z - B mu)
+//   forward W - lr·d·v (lwp):
+//       z^d (z-1)(z-mu) + a d (z-1) + a ((A+B) z - B mu)
+//   forward W - d·ū, ū <- (1-alpha) ū + alpha (w_k - w_{k+1}), alpha = 2/(d+1) (ema_lwp, once
+//   its bias correction has settled):
+//       z^d (z-1)(z-mu)(z-1+alpha) + a ((A+B) z - B mu) ((z-1+alpha) + d alpha (z-1))
+// Without spike compensation and prediction this is z^d (z-1)(z-mu) + a z: with mu = 0.9 the
+// largest stable a is 3.8 at d = 0, 0.0512 at d = 2, 0.0114 at d = 10.
+//
+// What it covers: the delay of one layer's own gradient. The backward's weight (stash, EMA
+// reconstructions, the stale W under none) does not enter a scalar quadratic: it changes the
+// gradients sent to the layers below, which this model has none of, so those policies share
+// one bound.
 
 #include <cstdint>
 #include <vector>
 
 #include "workloads/models/network.h"
 #include "workloads/models/units.h"
+#include "workloads/policies/policy.h"
 #include "workloads/reference/engine.h"
 
 namespace lpsim::reference {
 
-// Spectral radius (largest root magnitude) of the characteristic polynomial.
-double delayed_momentum_radius(std::int64_t delay, double momentum, double a);
+struct DelayModel {
+  std::int64_t delay = 0;
+  double momentum = 0.9;
+  policies::ForwardRule forward = policies::ForwardRule::kCurrent;
+  bool spike_compensation = false;
+};
 
-// The largest a = lr·lambda for which training on the quadratic is stable (bisection on
-// the root radius, relative precision 1e-9).
-double max_stable_lr_curvature(std::int64_t delay, double momentum);
+// Spectral radius (largest root magnitude) of the model's characteristic polynomial.
+double delayed_momentum_radius(const DelayModel& model, double a);
+inline double delayed_momentum_radius(std::int64_t delay, double momentum, double a) {
+  return delayed_momentum_radius(DelayModel{delay, momentum}, a);
+}
+
+// The largest a = lr·lambda for which training on the quadratic is stable: the stable a
+// nearest 0 up to the first unstable one (a geometric scan, then bisection on the root
+// radius to relative precision 1e-9).
+double max_stable_lr_curvature(const DelayModel& model);
+inline double max_stable_lr_curvature(std::int64_t delay, double momentum) {
+  return max_stable_lr_curvature(DelayModel{delay, momentum});
+}
 
 struct CurvatureEstimate {
   double lambda_max = 0.0;  // largest Hessian eigenvalue found

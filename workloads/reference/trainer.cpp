@@ -9,12 +9,27 @@ namespace lpsim::reference {
 
 std::vector<std::int64_t> layer_delays(const TrainerSettings& settings, int num_units) {
   std::vector<std::int64_t> d(num_units, 0);
-  if (settings.policy == models::WeightPolicy::kSync) return d;
+  if (!settings.policy->pipelined) return d;
   LPSIM_ASSERT(static_cast<int>(settings.stage_of_unit.size()) == num_units, "one stage per unit");
   for (int u = 0; u < num_units; ++u) {
     d[u] = 2 * (settings.num_stages - 1 - settings.stage_of_unit[u]);
   }
   return d;
+}
+
+EngineSettings engine_settings(const TrainerSettings& settings, int num_units,
+                               std::int64_t batches_per_epoch, std::int64_t total_minibatches) {
+  EngineSettings es;
+  es.policy = settings.policy;
+  es.spike_compensation = settings.spike_compensation;
+  es.delays = layer_delays(settings, num_units);
+  es.optimizer = settings.optimizer;
+  es.batches_per_epoch = batches_per_epoch;
+  es.total_minibatches = total_minibatches;
+  es.reconstruction_diagnostic = settings.reconstruction_diagnostic;
+  es.snapshot_versions = epoch_snapshot_versions(batches_per_epoch, settings.epochs);
+  es.seed = settings.seed;
+  return es;
 }
 
 std::vector<std::int64_t> epoch_snapshot_versions(std::int64_t batches_per_epoch,
@@ -66,15 +81,7 @@ TrainingResult train_reference(const models::Network& network, const models::Uni
   LPSIM_ASSERT(bpe >= 1, "at least one minibatch per epoch");
   const std::int64_t total = bpe * settings.epochs;
 
-  EngineSettings es;
-  es.policy = settings.policy;
-  es.delays = layer_delays(settings, nu);
-  es.optimizer = settings.optimizer;
-  es.batches_per_epoch = bpe;
-  es.total_minibatches = total;
-  es.reconstruction_diagnostic = settings.reconstruction_diagnostic;
-  es.snapshot_versions = epoch_snapshot_versions(bpe, settings.epochs);
-  es.seed = settings.seed;
+  const EngineSettings es = engine_settings(settings, nu, bpe, total);
   TaskEngine engine(network, units, es, std::move(init));
 
   const std::int64_t max_delay = *std::max_element(es.delays.begin(), es.delays.end());

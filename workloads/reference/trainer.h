@@ -19,8 +19,9 @@
 namespace lpsim::reference {
 
 struct TrainerSettings {
-  models::WeightPolicy policy = models::WeightPolicy::kNone;
-  std::vector<int> stage_of_unit;  // ignored under sync (one stage)
+  const policies::Policy* policy = &policies::get("none");
+  bool spike_compensation = false;  // ARCHITECTURE.md §2b
+  std::vector<int> stage_of_unit;   // ignored under an unpipelined policy (sync: one stage)
   int num_stages = 1;
   OptimizerSettings optimizer;
   std::int64_t batch_size = 32;
@@ -52,6 +53,11 @@ struct TrainingResult {
 
 // d_u = 2·(K-1-s(u)); all zero under sync.
 std::vector<std::int64_t> layer_delays(const TrainerSettings& settings, int num_units);
+
+// The task engine's settings for a run of `settings` (the reference trainer and the
+// hardware model both build their engine from it).
+EngineSettings engine_settings(const TrainerSettings& settings, int num_units,
+                               std::int64_t batches_per_epoch, std::int64_t total_minibatches);
 
 // Versions of the evaluation snapshots taken at the end of every epoch but the last:
 // W^(N_e), the weights the first forward of the next epoch uses (N_e minibatches so far).

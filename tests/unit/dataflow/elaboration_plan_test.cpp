@@ -12,7 +12,6 @@
 namespace lpsim::dataflow {
 namespace {
 
-using models::WeightPolicy;
 
 struct PlanInputs {
   models::Network net;
@@ -20,11 +19,11 @@ struct PlanInputs {
   TrainingGraph graph;
 };
 
-PlanInputs build_plan(const std::string& model, WeightPolicy policy, ops::Shape input = {1, 28, 28}) {
+PlanInputs build_plan(const std::string& model, const policies::Policy* policy, ops::Shape input = {1, 28, 28}) {
   PlanInputs b{models::builtin_model(model, input, 10), {}, {}};
   b.units = group_units(b.net);
   b.graph = build_training_graph(b.net, b.units, make_partition(b.units, StageSpec{}, "test", ""),
-                                 policy, 8);
+                                 *policy, 8);
   return b;
 }
 
@@ -68,8 +67,14 @@ void expect_consistent(const TrainingGraph& g, const Program& program,
   EXPECT_EQ(std::set<int>(sent.begin(), sent.end()), read);
   EXPECT_EQ(sent.size(), read.size());
   for (std::size_t u = 0; u < g.layers.size(); ++u) {
-    EXPECT_EQ(plan.weight_unit[u], g.layers[u].delay > 0 && g.ba_node[u] >= 0) << u;
-    if (g.policy != WeightPolicy::kStash || !plan.weight_unit[u]) {
+    // A stash or a vector unit on delayed layers with a Ba; a predicting policy's unit on
+    // every delayed layer (the first one forwards with a prediction too); none under `none`.
+    const policies::HardwareWork& work = g.policy->hardware;
+    const bool delayed = g.layers[u].delay > 0, has_ba = g.ba_node[u] >= 0;
+    const bool expected = delayed && ((has_ba && (work.stash || work.needs_vector_unit())) ||
+                                      (!has_ba && work.on_layers_without_backward()));
+    EXPECT_EQ(plan.weight_unit[u], expected) << u;
+    if (!work.stash || !plan.weight_unit[u]) {
       EXPECT_EQ(plan.stash_versions[u], 0) << u;
     } else {
       EXPECT_GE(plan.stash_versions[u], g.layers[u].delay) << u;
@@ -78,12 +83,12 @@ void expect_consistent(const TrainingGraph& g, const Program& program,
 }
 
 TEST(ElaborationPlan, StageProgramUsesTheGraphsDepthsAndDelays) {
-  for (const WeightPolicy policy :
-       {WeightPolicy::kStash, WeightPolicy::kEmaGrad, WeightPolicy::kNone}) {
+  for (const policies::Policy* policy : policies::all()) {
+    if (!policy->pipelined) continue;  // one stage: nothing to pipeline
     const PlanInputs b = build_plan("cnn3", policy);
     const Program program = stage_program(b.graph);
     const ElaborationPlan plan = plan_elaboration(b.graph, program, nullptr, nullptr);
-    SCOPED_TRACE(models::weight_policy_name(policy));
+    SCOPED_TRACE(policy->name);
     expect_consistent(b.graph, program, plan);
     EXPECT_EQ(plan.processors, program.num_processors);
     EXPECT_TRUE(plan.split_buffers.empty());
@@ -91,7 +96,7 @@ TEST(ElaborationPlan, StageProgramUsesTheGraphsDepthsAndDelays) {
       EXPECT_EQ(buf.depth, b.graph.edges[buf.edge].buffer_depth) << buf.name;
     }
     for (std::size_t u = 0; u < b.graph.layers.size(); ++u) {
-      if (policy == WeightPolicy::kStash && plan.weight_unit[u]) {
+      if (policy == &policies::get("stash") && plan.weight_unit[u]) {
         EXPECT_EQ(plan.stash_versions[u], b.graph.layers[u].delay) << u;
       }
     }
@@ -101,7 +106,7 @@ TEST(ElaborationPlan, StageProgramUsesTheGraphsDepthsAndDelays) {
 }
 
 TEST(ElaborationPlan, ScheduledProgramsKeepTheInvariants) {
-  const PlanInputs b = build_plan("resnet18", WeightPolicy::kStash, {3, 8, 8});
+  const PlanInputs b = build_plan("resnet18", &policies::get("stash"), {3, 8, 8});
   std::mt19937_64 rng(7);
   std::vector<std::uint64_t> cycles, tails;
   for (const auto& n : b.graph.nodes) {

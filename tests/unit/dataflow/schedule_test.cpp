@@ -25,7 +25,7 @@ Costed setup(const std::string& model, ops::Shape shape, std::uint64_t seed) {
   Costed s{models::builtin_model(model, shape, 10), {}, {}, {}, {}};
   s.units = group_units(s.net);
   const Partition p = make_partition(s.units, StageSpec{}, "test", "");
-  s.graph = build_training_graph(s.net, s.units, p, models::WeightPolicy::kStash, 8);
+  s.graph = build_training_graph(s.net, s.units, p, policies::get("stash"), 8);
   std::mt19937_64 rng(seed);
   for (const auto& n : s.graph.nodes) {
     const std::uint64_t c = n.kind == NodeKind::kInput ? 0 : 1 + rng() % 1000;

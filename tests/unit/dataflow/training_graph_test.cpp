@@ -11,7 +11,6 @@
 namespace lpsim::dataflow {
 namespace {
 
-using models::WeightPolicy;
 
 struct Built {
   models::Network net;
@@ -19,13 +18,13 @@ struct Built {
   TrainingGraph graph;
 };
 
-Built build(const std::string& model, const StageSpec& spec, WeightPolicy policy = WeightPolicy::kNone,
+Built build(const std::string& model, const StageSpec& spec, const policies::Policy* policy = &policies::get("none"),
             ops::Shape input = {1, 28, 28}) {
   Built b{models::builtin_model(model, input, 10), {}, {}};
   b.units = group_units(b.net);
-  const Partition p = policy == WeightPolicy::kSync ? single_stage(b.units)
+  const Partition p = policy == &policies::get("sync") ? single_stage(b.units)
                                                     : make_partition(b.units, spec, "test", "");
-  b.graph = build_training_graph(b.net, b.units, p, policy, 32);
+  b.graph = build_training_graph(b.net, b.units, p, *policy, 32);
   return b;
 }
 
@@ -57,7 +56,7 @@ TEST(LayerDelays, Mlp6ThreeStagesOfTwoShareDelays) {
 }
 
 TEST(LayerDelays, SyncHasNoDelayAnywhere) {
-  const Built b = build("mlp6", StageSpec{}, WeightPolicy::kSync);
+  const Built b = build("mlp6", StageSpec{}, &policies::get("sync"));
   EXPECT_EQ(b.graph.num_stages, 1);
   for (const auto& e : b.graph.edges) {
     const bool weight_register = e.kind == EdgeKind::kWeights;
@@ -109,7 +108,7 @@ TEST(Retiming, UpdateLoopCarriesTwoSPlusOneBeforeAndAfter) {
 }
 
 TEST(Retiming, StashKeepsTheForwardWeightForDLBeats) {
-  const Built b = build("mlp3", StageSpec{}, WeightPolicy::kStash);
+  const Built b = build("mlp3", StageSpec{}, &policies::get("stash"));
   int stash_edges = 0;
   for (const auto& e : b.graph.edges) {
     if (e.kind != EdgeKind::kStashedWeights) continue;
@@ -120,7 +119,7 @@ TEST(Retiming, StashKeepsTheForwardWeightForDLBeats) {
 }
 
 TEST(Resnet18, FourStagesShareDelaysAndSkipEdgesCountBoundaries) {
-  const Built b = build("resnet18", counts({10, 10, 10, 11}), WeightPolicy::kNone, {3, 32, 32});
+  const Built b = build("resnet18", counts({10, 10, 10, 11}), &policies::get("none"), {3, 32, 32});
   ASSERT_EQ(b.graph.layers.size(), 41u);  // 20 conv + 20 batch norm + fc
   std::map<int, std::int64_t> delay_of_stage;
   for (const auto& l : b.graph.layers) {
@@ -153,7 +152,7 @@ TEST(Resnet18, SkipEdgeCrossingTwoBoundariesGetsTwoDelays) {
   b.units = group_units(b.net);
   const int n = static_cast<int>(b.units.units.size());
   const Partition p = make_partition(b.units, counts({3, 1, n - 4}), "test", "");
-  b.graph = build_training_graph(b.net, b.units, p, WeightPolicy::kNone, 8);
+  b.graph = build_training_graph(b.net, b.units, p, policies::get("none"), 8);
   bool found = false;
   for (const auto& e : b.graph.edges) {
     const Node& src = b.graph.nodes[e.src];
@@ -169,7 +168,7 @@ TEST(Resnet18, SkipEdgeCrossingTwoBoundariesGetsTwoDelays) {
 }
 
 TEST(IterationBound, SyncMlp3IsTheLongestUpdateLoop) {
-  const Built b = build("mlp3", StageSpec{}, WeightPolicy::kSync);
+  const Built b = build("mlp3", StageSpec{}, &policies::get("sync"));
   const std::vector<double> t = node_ops(b.graph);
   const CycleRatio bound = iteration_bound(t, b.graph.arcs(), b.graph.retimed_delays());
   // The loop through fc1: F1 F2 F3 Loss Ba3 Ba2 Bw1 U1 with one delay.
@@ -182,7 +181,7 @@ TEST(IterationBound, SyncMlp3IsTheLongestUpdateLoop) {
 }
 
 TEST(IterationBound, PipeliningLowersTheBound) {
-  const Built sync = build("mlp6", StageSpec{}, WeightPolicy::kSync);
+  const Built sync = build("mlp6", StageSpec{}, &policies::get("sync"));
   const Built piped = build("mlp6", StageSpec{});
   const double b_sync =
       iteration_bound(node_ops(sync.graph), sync.graph.arcs(), sync.graph.retimed_delays()).ratio;

@@ -1,5 +1,5 @@
-// EmaRecomputeUnit: update() never blocks, reconstruct() waits for exactly the updates
-// queued before it, exact lane cycles for both kinds.
+// EmaRecomputeUnit: update() never blocks, reconstruct() and predict() wait for exactly the
+// updates queued before them, exact lane cycles for every policy's lane-op counts.
 #include "hw_models/ema_unit/ema_unit.h"
 
 #include <gtest/gtest.h>
@@ -21,18 +21,19 @@ using test::wait_test_cycles;
 
 // 1000 elements on 16 lanes: ceil(1000 / 16) = 63 issue slots; an update is 2 · 63 = 126
 // cycles, an ema_grad reconstruction 63.
-EmaRecomputeUnitParams ema_params(EmaKind kind) {
+// backward_lane_ops: 1 for ema_grad (W + c·ū), 0 for ema_weight (ū read as it is).
+EmaRecomputeUnitParams ema_params(std::uint64_t backward_lane_ops) {
   EmaRecomputeUnitParams params;
   params.elements = 1000;
   params.bytes_per_element = 4;
   params.lanes = 16;
-  params.kind = kind;
+  params.backward_lane_ops = backward_lane_ops;
   params.period = test_period();
   return params;
 }
 
 TEST(EmaRecomputeUnit, UpdateReturnsAtOnceAndReconstructWaitsForQueuedUpdates) {
-  EmaRecomputeUnit ema("ema", ema_params(EmaKind::kEmaGrad));
+  EmaRecomputeUnit ema("ema", ema_params(1));
   EXPECT_EQ(ema.update_cycles(), 126u);
   EXPECT_EQ(ema.reconstruct_cycles(), 63u);
   std::vector<std::uint64_t> marks;
@@ -62,7 +63,7 @@ TEST(EmaRecomputeUnit, UpdateReturnsAtOnceAndReconstructWaitsForQueuedUpdates) {
 }
 
 TEST(EmaRecomputeUnit, EmaWeightReconstructionCostsNoCycles) {
-  EmaRecomputeUnit ema("ema", ema_params(EmaKind::kEmaWeight));
+  EmaRecomputeUnit ema("ema", ema_params(0));
   EXPECT_EQ(ema.reconstruct_cycles(), 0u);
   std::vector<std::uint64_t> marks;
   Driver pe("pe", [&] {
@@ -83,7 +84,7 @@ TEST(EmaRecomputeUnit, EmaWeightReconstructionCostsNoCycles) {
 }
 
 TEST(EmaRecomputeUnit, ReconstructionNeverSeesALaterUpdate) {
-  EmaRecomputeUnit ema("ema", ema_params(EmaKind::kEmaGrad));
+  EmaRecomputeUnit ema("ema", ema_params(1));
   std::uint64_t first_reconstructed = 0;
   std::uint64_t second_reconstructed = 0;
   Driver backward("backward", [&] {
@@ -105,25 +106,64 @@ TEST(EmaRecomputeUnit, ReconstructionNeverSeesALaterUpdate) {
   EXPECT_EQ(ema.stats().updates, 1u);
 }
 
-TEST(EmaRecomputeUnit, KindNamesRoundTrip) {
-  for (const EmaKind kind : {EmaKind::kEmaGrad, EmaKind::kEmaWeight}) {
-    EXPECT_EQ(try_parse_ema_kind(ema_kind_name(kind)), kind);
-  }
-  EXPECT_STREQ(ema_kind_name(EmaKind::kEmaGrad), "ema_grad");
-  EXPECT_FALSE(try_parse_ema_kind("ema").has_value());
+TEST(EmaRecomputeUnit, EmaLwpPredictionWaitsForQueuedUpdates) {
+  // ema_lwp: one tensor of |W| + |b|, updated after each update, read to predict before F.
+  EmaRecomputeUnitParams params = ema_params(0);
+  params.forward_lane_ops = 1;
+  EmaRecomputeUnit ema("ema", params);
+  EXPECT_EQ(ema.predict_cycles(), 63u);
+  std::vector<std::uint64_t> marks;
+  Driver pe("pe", [&] {
+    ema.predict();  // nothing queued: 0..63
+    marks.push_back(now_cycles());
+    ema.update();   // 63..189
+    ema.predict();  // behind it: 189..252
+    marks.push_back(now_cycles());
+  });
+  simulate();
+  EXPECT_EQ(marks, (std::vector<std::uint64_t>{63, 252}));
+  EXPECT_EQ(ema.stats().predictions, 2u);
+  EXPECT_EQ(ema.stats().reconstructions, 0u);
+  EXPECT_EQ(ema.stats().caller_wait_cycles, 126u);
+  EXPECT_EQ(ema.stats().bytes_read, 3u * 4000u);
+  EXPECT_EQ(ema.stats().lane_ops, 2u * 1000u + 2u * 1000u);
+}
+
+TEST(EmaRecomputeUnit, LwpHoldsNothingAndOnlyPredicts) {
+  // lwp: no tensor of its own (W and v are the PE's), no update work, 1 lane-op to predict.
+  EmaRecomputeUnitParams params = ema_params(0);
+  params.tensors = 0;
+  params.update_lane_ops = 0;
+  params.forward_lane_ops = 1;
+  EmaRecomputeUnit lwp("lwp", params);
+  std::uint64_t done = 0;
+  Driver pe("pe", [&] {
+    lwp.update();  // nothing to do: queues nothing
+    EXPECT_EQ(lwp.pending_updates(), 0u);
+    lwp.predict();
+    done = now_cycles();
+  });
+  simulate();
+  EXPECT_EQ(done, 63u);
+  EXPECT_EQ(lwp.stats().updates, 0u);
+  EXPECT_EQ(lwp.stats().peak_bytes, 0u);
+  EXPECT_EQ(lwp.stats().bytes_read, 0u);
+  EXPECT_EQ(lwp.stats().bytes_written, 0u);
+  EXPECT_EQ(lwp.stats().lane_ops, 1000u);
 }
 
 TEST(EmaRecomputeUnit, StatsJsonHasRawCounters) {
   EmaRecomputeUnitStats stats;
   stats.updates = 1;
   stats.reconstructions = 2;
+  stats.predictions = 9;
   stats.busy_cycles = 3;
   stats.caller_wait_cycles = 4;
   stats.peak_bytes = 5;
   stats.bytes_read = 6;
   stats.bytes_written = 7;
   stats.lane_ops = 8;
-  EXPECT_EQ(to_json(stats), nlohmann::json::parse(R"({"updates": 1, "reconstructions": 2,
+  EXPECT_EQ(to_json(stats), nlohmann::json::parse(R"({"updates": 1, "reconstructions": 2, "predictions": 9,
       "busy_cycles": 3, "caller_wait_cycles": 4, "peak_bytes": 5, "bytes_read": 6,
       "bytes_written": 7, "lane_ops": 8})"));
 }

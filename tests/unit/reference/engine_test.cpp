@@ -15,7 +15,7 @@ struct Mlp3 {
   models::UnitGraph units = models::group_units(net);
 };
 
-EngineSettings delayed(models::WeightPolicy policy) {
+EngineSettings delayed(const policies::Policy* policy) {
   EngineSettings s;
   s.policy = policy;
   s.delays = {4, 2, 0};
@@ -30,7 +30,7 @@ void load(TaskEngine& e, std::int64_t n) {
 
 TEST(TaskEngine, ForwardNeverSeesALaterWeightVersion) {
   Mlp3 s;
-  TaskEngine e(s.net, s.units, delayed(models::WeightPolicy::kNone),
+  TaskEngine e(s.net, s.units, delayed(&policies::get("none")),
                initial_parameters(s.net, s.units, 1));
   load(e, 0);
   for (int u = 0; u < 3; ++u) e.forward(u, 0);
@@ -52,7 +52,7 @@ TEST(TaskEngine, ForwardNeverSeesALaterWeightVersion) {
 
 TEST(TaskEngine, BackwardNeedsTheCompleteGradient) {
   Mlp3 s;
-  TaskEngine e(s.net, s.units, delayed(models::WeightPolicy::kStash),
+  TaskEngine e(s.net, s.units, delayed(&policies::get("stash")),
                initial_parameters(s.net, s.units, 1));
   load(e, 0);
   for (int u = 0; u < 3; ++u) e.forward(u, 0);

@@ -84,7 +84,7 @@ bool print_checks() { return std::getenv("LPSIM_PRINT_GRADCHECK") != nullptr; }
 
 EngineSettings sync_settings(int num_units) {
   EngineSettings s;
-  s.policy = models::WeightPolicy::kSync;
+  s.policy = &policies::get("sync");
   s.delays.assign(num_units, 0);
   return s;
 }

@@ -20,7 +20,7 @@ using models::Network;
 
 EngineSettings spiking_sync_settings(const models::UnitGraph& units) {
   EngineSettings s;
-  s.policy = models::WeightPolicy::kSync;
+  s.policy = &policies::get("sync");
   s.delays.assign(units.units.size(), 0);
   return s;
 }
@@ -152,7 +152,7 @@ TEST(SpikingEngine, PoissonSpikesDependOnSeedAndMinibatchNotOnOrder) {
   auto losses = [&](std::uint64_t seed, bool reverse) {
     // Delay 1 everywhere: F of minibatches 0 and 1 both use the initial weights.
     EngineSettings s;
-    s.policy = models::WeightPolicy::kNone;
+    s.policy = &policies::get("none");
     s.delays.assign(units.units.size(), 1);
     s.seed = seed;
     TaskEngine e(net, units, s, init);

@@ -4,6 +4,10 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
 #include "workloads/models/builtin.h"
 
 namespace lpsim::reference {
@@ -52,6 +56,60 @@ TEST(StabilityBound, AgreesWithSimulatingTheRecursion) {
       }
     }
   }
+}
+
+// The bound of every forward rule, with and without spike compensation, against running the
+// rule itself on the quadratic 0.5·w² (lr = a), bias corrections included: decays at 0.9x
+// the bound, grows at 1.1x.
+TEST(StabilityBound, EveryPolicyRuleAgreesWithSimulatingIt) {
+  using policies::ForwardRule;
+  const double mu = 0.9;
+  for (const ForwardRule rule :
+       {ForwardRule::kCurrent, ForwardRule::kMomentumPrediction, ForwardRule::kEmaPrediction}) {
+    for (bool spike : {false, true}) {
+      for (int d : {2, 5}) {
+        const DelayModel model{d, mu, rule, spike};
+        const double bound = max_stable_lr_curvature(model);
+        SCOPED_TRACE("rule " + std::to_string(static_cast<int>(rule)) + ", spike " +
+                     std::to_string(spike) + ", d = " + std::to_string(d));
+        ASSERT_GT(bound, 0.0);
+        const SpikeCoefficients c = spike ? spike_coefficients(mu, d) : SpikeCoefficients{};
+        const double alpha = 2.0 / (d + 1.0);
+        for (double factor : {0.9, 1.1}) {
+          const double a = bound * factor;
+          const int steps = 20000;
+          std::vector<double> w(steps + 1, 0.0), v(steps + 1, 0.0), u(steps + 1, 0.0);
+          w[0] = 1.0;
+          for (int k = 0; k < steps; ++k) {
+            const int t = std::max(0, k - d);  // updates applied when minibatch k forwards
+            double fwd = w[t];
+            if (rule == ForwardRule::kMomentumPrediction) fwd -= a * d * v[t];
+            if (rule == ForwardRule::kEmaPrediction && t > 0) {
+              fwd -= std::min(d, t) / (1.0 - std::pow(1.0 - alpha, t)) * u[t];
+            }
+            const double q = fwd;  // the gradient of 0.5·w² at the forward's weight
+            v[k + 1] = mu * v[k] + q;
+            w[k + 1] = w[k] - a * (c.a * v[k + 1] + c.b * q);
+            u[k + 1] = (1.0 - alpha) * u[k] + alpha * (w[k] - w[k + 1]);
+          }
+          const double final_size = std::abs(w[steps]) + std::abs(w[steps - 1]);
+          if (factor < 1.0) {
+            EXPECT_LT(final_size, 1e-3) << "a = " << a;
+          } else {
+            EXPECT_GT(final_size, 1e3) << "a = " << a;
+          }
+        }
+      }
+    }
+  }
+  // Spike compensation applies the momentum steps a late gradient missed at once instead of
+  // letting them trail it further: less of the step is delayed, and the bound rises (d = 4,
+  // mu = 0.9: a < 0.0483 against 0.0265).
+  EXPECT_GT(max_stable_lr_curvature(DelayModel{4, mu, ForwardRule::kCurrent, true}),
+            1.5 * max_stable_lr_curvature(DelayModel{4, mu, ForwardRule::kCurrent, false}));
+  // The prediction compensates the delay: a higher bound than the plain delayed rule.
+  EXPECT_GT(max_stable_lr_curvature(DelayModel{4, mu, ForwardRule::kMomentumPrediction, false}),
+            max_stable_lr_curvature(DelayModel{4, mu, ForwardRule::kCurrent, false}));
 }
 
 TEST(Curvature, FindsTheLargestEigenvalueOfASoftmaxRegression) {

@@ -12,8 +12,6 @@
 namespace lpsim::reference {
 namespace {
 
-using models::WeightPolicy;
-
 struct Fixture {
   models::Network net;
   models::UnitGraph units;
@@ -33,7 +31,7 @@ Fixture mlp_fixture(const std::string& model = "mlp3", std::int64_t train_count 
   return f;
 }
 
-TrainerSettings settings(WeightPolicy policy, int num_units, bool per_layer) {
+TrainerSettings settings(const policies::Policy* policy, int num_units, bool per_layer) {
   TrainerSettings s;
   s.policy = policy;
   s.num_stages = per_layer ? num_units : 1;
@@ -63,38 +61,29 @@ TrainingResult run(const Fixture& f, const TrainerSettings& s) {
   return train_reference(f.net, f.units, s, initial_parameters(f.net, f.units, 11), f.train, f.test);
 }
 
-TEST(ReferenceTrainer, EveryPolicyWithOneStageEqualsSyncBitForBit) {
-  const Fixture f = mlp_fixture();
-  const int nu = static_cast<int>(f.units.units.size());
-  const TrainingResult sync = run(f, settings(WeightPolicy::kSync, nu, false));
-  for (WeightPolicy p : {WeightPolicy::kNone, WeightPolicy::kStash, WeightPolicy::kEmaGrad,
-                         WeightPolicy::kEmaWeight}) {
-    const TrainingResult r = run(f, settings(p, nu, false));
-    EXPECT_TRUE(bit_equal(sync.final_params, r.final_params)) << models::weight_policy_name(p);
-    EXPECT_EQ(sync.final_test_accuracy, r.final_test_accuracy);
-  }
-}
+// Every policy with one stage equals sync, and every policy learns under the delays:
+// tests/unit/policies (parametrised over the registry).
 
 TEST(ReferenceTrainer, DelaysAreTwiceTheStagesAfter) {
   const Fixture f = mlp_fixture("mlp6");
-  const TrainerSettings s = settings(WeightPolicy::kStash, 6, true);
+  const TrainerSettings s = settings(&policies::get("stash"), 6, true);
   EXPECT_EQ(layer_delays(s, 6), (std::vector<std::int64_t>{10, 8, 6, 4, 2, 0}));
 }
 
 TEST(ReferenceTrainer, StashDiffersFromNoneOnlyOnceWeightsMoveDuringTheDelay) {
   Fixture f = mlp_fixture("mlp3", 16);  // one minibatch of 16: only m = 0, W^(0) = W^(d)
   const int nu = 3;
-  TrainerSettings s = settings(WeightPolicy::kStash, nu, true);
+  TrainerSettings s = settings(&policies::get("stash"), nu, true);
   s.epochs = 1;
   const TrainingResult stash1 = run(f, s);
-  s.policy = WeightPolicy::kNone;
+  s.policy = &policies::get("none");
   const TrainingResult none1 = run(f, s);
   EXPECT_TRUE(bit_equal(stash1.final_params, none1.final_params));
 
   f = mlp_fixture("mlp3", 512);
-  s.policy = WeightPolicy::kStash;
+  s.policy = &policies::get("stash");
   const TrainingResult stash = run(f, s);
-  s.policy = WeightPolicy::kNone;
+  s.policy = &policies::get("none");
   const TrainingResult none = run(f, s);
   EXPECT_FALSE(bit_equal(stash.final_params, none.final_params));
   // The last layer (d = 0) backward is the same under every policy, but the layers below
@@ -102,27 +91,16 @@ TEST(ReferenceTrainer, StashDiffersFromNoneOnlyOnceWeightsMoveDuringTheDelay) {
   EXPECT_GT((stash.final_params[0].weight - none.final_params[0].weight).norm(), 0.0f);
 }
 
-TEST(ReferenceTrainer, PipelinedPoliciesStillLearnTheSyntheticTask) {
-  const Fixture f = mlp_fixture();
-  for (WeightPolicy p : {WeightPolicy::kSync, WeightPolicy::kNone, WeightPolicy::kStash,
-                         WeightPolicy::kEmaGrad, WeightPolicy::kEmaWeight}) {
-    const TrainingResult r = run(f, settings(p, 3, true));
-    EXPECT_GT(r.final_test_accuracy, 0.8) << models::weight_policy_name(p);
-    EXPECT_LT(r.epochs.back().train_loss, r.epochs.front().train_loss)
-        << models::weight_policy_name(p);
-  }
-}
-
 TEST(ReferenceTrainer, ReconstructionErrorOrdersThePolicies) {
   const Fixture f = mlp_fixture();
-  auto errors = [&](WeightPolicy p) {
+  auto errors = [&](const policies::Policy* p) {
     TrainerSettings s = settings(p, 3, true);
     s.reconstruction_diagnostic = true;
     return run(f, s).reconstruction;
   };
-  const auto none = errors(WeightPolicy::kNone);
-  const auto stash = errors(WeightPolicy::kStash);
-  const auto ema = errors(WeightPolicy::kEmaGrad);
+  const auto none = errors(&policies::get("none"));
+  const auto stash = errors(&policies::get("stash"));
+  const auto ema = errors(&policies::get("ema_grad"));
   // fc2 (d = 2) has a Ba; fc1 has none; fc3 has d = 0.
   ASSERT_GT(none[1].measured, 0);
   EXPECT_DOUBLE_EQ(none[1].mean(), 1.0);  // W^(m+d) itself: the whole distance
@@ -134,7 +112,7 @@ TEST(ReferenceTrainer, ReconstructionErrorOrdersThePolicies) {
 
 TEST(ReferenceTrainer, RunsTwiceToTheSameBits) {
   const Fixture f = mlp_fixture();
-  const TrainerSettings s = settings(WeightPolicy::kEmaWeight, 3, true);
+  const TrainerSettings s = settings(&policies::get("ema_weight"), 3, true);
   EXPECT_TRUE(bit_equal(run(f, s).final_params, run(f, s).final_params));
 }
 

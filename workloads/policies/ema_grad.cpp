@@ -1,0 +1,48 @@
+// ema_grad: the backward of minibatch m reconstructs W^(m) from the current weight and an EMA
+// of the applied updates: Ŵ = W^(m+d) + c·ū / (1 − (1−α)^t). One tensor of |W| per layer.
+#include "workloads/policies/ema.h"
+#include "workloads/policies/policy.h"
+
+namespace lpsim::policies {
+namespace {
+
+template <typename T>
+class EmaGrad : public UnitPolicy<T> {
+ public:
+  using Matrix = typename UnitPolicy<T>::Matrix;
+  using Vector = typename UnitPolicy<T>::Vector;
+  EmaGrad(const UnitSetup& setup, const UnitView<T>& initial)
+      : d_(setup.delay), ema_(Matrix::Zero(initial.weight.rows(), initial.weight.cols())) {}
+
+  const Matrix& backward_weight(const UnitView<T>& u, std::int64_t, Matrix& scratch) override {
+    if (u.updates == 0) return u.weight;
+    scratch = u.weight + static_cast<T>(ema_step_scale(d_, u.updates)) * ema_;
+    return scratch;
+  }
+  bool wants_parameters_before_update() const override { return true; }
+  void updated(const UnitView<T>& u, const Matrix* before_w, const Vector*) override {
+    ema_of_update(d_, *before_w, u.weight, ema_);
+  }
+  void save(StateWriter& w) const override { w.matrix(ema_); }
+  void load(StateReader& r) override { r.matrix(ema_); }
+
+ private:
+  std::int64_t d_;
+  Matrix ema_;  // ū: EMA of W^(k) − W^(k+1)
+};
+
+Policy ema_grad_policy() {
+  Policy p;
+  p.name = "ema_grad";
+  p.description =
+      "backward with W^(m+d) + c·ū, ū an EMA of the applied updates (bias-corrected): 1·|W|";
+  p.hardware.tensors = 1;
+  p.hardware.update_lane_ops = 2;    // ū ← (1−α)·ū + α·ΔW
+  p.hardware.backward_lane_ops = 1;  // W + c·ū
+  p.hardware.backward_reads_tensor = true;
+  return p;
+}
+
+}  // namespace
+LPSIM_REGISTER_POLICY(EmaGrad, ema_grad_policy)
+}  // namespace lpsim::policies
