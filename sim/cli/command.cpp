@@ -10,6 +10,7 @@ const std::vector<Command>& commands() {
       {"check-config", "validate a config and everything it names, without running", run_check_config},
       {"graph", "print the retimed training dataflow graph (JSON or DOT)", run_graph},
       {"models", "list the built-in models with parameter counts", run_models},
+      {"policies", "list the weight-version policies and their hardware work", run_policies},
       {"gemm", "cycles of one GEMM on the PE array (SCALE-Sim v2 compute model)", run_gemm},
   };
   return table;

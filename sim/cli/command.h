@@ -17,6 +17,7 @@ struct Command {
 const std::vector<Command>& commands();
 
 int run_graph(const std::vector<std::string>& args);
+int run_policies(const std::vector<std::string>& args);
 int run_models(const std::vector<std::string>& args);
 int run_gemm(const std::vector<std::string>& args);
 int run_run(const std::vector<std::string>& args);
