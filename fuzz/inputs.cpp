@@ -87,8 +87,10 @@ void config_overrides(const std::string& bytes) {
 void network_document(const std::string& bytes) {
   const Json doc = parse_json_text(bytes, "fuzz");
   const models::Network network = models::parse_network(doc, "fuzz");
-  for (const policies::Policy* policy : policies::all()) {
-    build_graph(network, dataflow::StageSpec{}, *policy, 32, "fuzz", "/pipeline/stages");
+  // The graph's edges differ only between a stashing policy and the others.
+  for (const char* policy : {"ema_grad", "stash"}) {
+    build_graph(network, dataflow::StageSpec{}, policies::get(policy), 32, "fuzz",
+                "/pipeline/stages");
   }
   // A network that parsed must be written and read back unchanged.
   const Json written = models::network_to_json(network);

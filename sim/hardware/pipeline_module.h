@@ -47,6 +47,9 @@ class Pipeline : public sc_core::sc_module {
                        hw::ProcessingElement& pe, int p);
   // F: the vector unit's prediction of the forward's weight (lwp, ema_lwp).
   void weight_unit_at_forward(const dataflow::Node& n, std::int64_t m, hw::ProcessingElement& pe);
+  // The PE waits for one job of its layer's vector unit (a prediction or a reconstruction).
+  void wait_on_vector_unit(const dataflow::Node& n, std::int64_t m, hw::ProcessingElement& pe,
+                           void (hw::EmaRecomputeUnit::*job)(), const char* label);
   // Ba: the weight version from the stash (freed after use) or the EMA unit's reconstruction.
   void weight_unit_at_backward(const dataflow::Node& n, std::int64_t m, hw::ProcessingElement& pe);
   // U: the version it overwrites goes to the stash first; the EMA unit's update is queued.

@@ -159,13 +159,20 @@ void Pipeline::weight_unit_at_forward(const dataflow::Node& n, std::int64_t m,
   // A predicting policy (lwp, ema_lwp) has the unit compute the forward's weight first: it
   // streams W (and v or ū) through its lanes, after every update queued before (U(m-1-d)).
   if (!ema_[n.unit] || r_.graph.policy->hardware.forward_lane_ops == 0) return;
+  wait_on_vector_unit(n, m, pe, &hw::EmaRecomputeUnit::predict, "predict");
+}
+
+void Pipeline::wait_on_vector_unit(const dataflow::Node& n, std::int64_t m,
+                                   hw::ProcessingElement& pe, void (hw::EmaRecomputeUnit::*job)(),
+                                   const char* label) {
+  hw::EmaRecomputeUnit& unit = *ema_[n.unit];
   pe.sync();
   const sc_core::sc_time t0 = sc_core::sc_time_stamp();
-  ema_[n.unit]->predict();
+  (unit.*job)();
   pe.add_stall(hw::cycles_since(t0, period_));
   if (tracing(m)) {
-    trace_.event(trace_.unit_track(ema_[n.unit]->name()), "predict",
-                 hw::time_to_cycles(t0, period_), pe.now_cycles(), m, n.unit, "ema");
+    trace_.event(trace_.unit_track(unit.name()), label, hw::time_to_cycles(t0, period_),
+                 pe.now_cycles(), m, n.unit, "ema");
   }
 }
 
@@ -180,14 +187,7 @@ void Pipeline::weight_unit_at_backward(const dataflow::Node& n, std::int64_t m,
     const std::int64_t d = g.layers[n.unit].delay;
     if (m >= d && done_[g.update_node[n.unit]] >= m - d + 1) stash_[n.unit]->release(m);
   } else if (ema_[n.unit] && r_.graph.policy->hardware.backward_reads_tensor) {
-    pe.sync();
-    const sc_core::sc_time t0 = sc_core::sc_time_stamp();
-    ema_[n.unit]->reconstruct();
-    pe.add_stall(hw::cycles_since(t0, period_));
-    if (tracing(m)) {
-      trace_.event(trace_.unit_track(ema_[n.unit]->name()), "reconstruct",
-                   hw::time_to_cycles(t0, period_), pe.now_cycles(), m, n.unit, "ema");
-    }
+    wait_on_vector_unit(n, m, pe, &hw::EmaRecomputeUnit::reconstruct, "reconstruct");
   }
 }
 
