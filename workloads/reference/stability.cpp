@@ -1,7 +1,7 @@
 #include "workloads/reference/stability.h"
 
-#include <Eigen/Eigenvalues>
 #include <cmath>
+#include <utility>
 
 #include "sim/core/errors.h"
 #include "workloads/ops/rng.h"
@@ -52,6 +52,9 @@ Poly characteristic(const DelayModel& m, double a) {
     case policies::ForwardRule::kMomentumPrediction:
       return plus(plus(base, scaled({-1.0, 1.0}, a * d)), scaled(update, a));
     case policies::ForwardRule::kEmaPrediction: {
+      // With no delay the forward extrapolates by c = min(d, t) = 0 updates: W itself. The
+      // factor z − 1 + alpha of the unused ū (a root at −1 for alpha = 2) drops out.
+      if (m.delay == 0) return plus(base, scaled(update, a));
       const double alpha = 2.0 / (d + 1.0);
       const Poly ema = {alpha - 1.0, 1.0};  // z - 1 + alpha
       const Poly forward = plus(ema, scaled({-1.0, 1.0}, d * alpha));
@@ -63,25 +66,34 @@ Poly characteristic(const DelayModel& m, double a) {
 
 }  // namespace
 
-double delayed_momentum_radius(const DelayModel& model, double a) {
-  Poly c = characteristic(model, a);
-  while (c.size() > 1 && c.back() == 0.0) c.pop_back();
-  const int degree = static_cast<int>(c.size()) - 1;
-  if (degree < 1) return 0.0;
-  // Companion matrix of the monic polynomial.
-  Eigen::MatrixXd m = Eigen::MatrixXd::Zero(degree, degree);
-  for (int k = 0; k < degree; ++k) m(0, k) = -c[degree - 1 - k] / c[degree];
-  for (int k = 1; k < degree; ++k) m(k, k - 1) = 1.0;
-  const Eigen::VectorXcd roots = m.eigenvalues();
-  double radius = 0.0;
-  for (Eigen::Index i = 0; i < roots.size(); ++i) radius = std::max(radius, std::abs(roots[i]));
-  return radius;
+bool roots_inside_unit_circle(std::vector<double> p) {
+  while (p.size() > 1 && p.back() == 0.0) p.pop_back();
+  if (p.empty() || p.back() == 0.0) return false;  // the zero polynomial: every z a root
+  // The Schur–Cohn recursion. For p of degree n and its reverse p*(z) = z^n p(1/z),
+  // |p*| = |p| on |z| = 1; so while |a_n| > |a_0|, Rouché gives a_n·p − a_0·p* as many roots
+  // inside the circle as p, one of them z = 0. Dividing out z leaves degree n − 1, whose
+  // leading coefficient a_n² − a_0² > 0 is scaled to 1 against overflow.
+  while (p.size() > 1) {
+    const std::size_t n = p.size() - 1;
+    const double lead = p[n], tail = p[0];
+    if (!(std::abs(tail) < std::abs(lead))) return false;  // NaN is not stable either
+    std::vector<double> q(n);
+    for (std::size_t k = 1; k <= n; ++k) q[k - 1] = lead * p[k] - tail * p[n - k];
+    const double scale = q.back();
+    for (double& c : q) c /= scale;
+    p = std::move(q);
+  }
+  return true;
+}
+
+bool delayed_momentum_stable(const DelayModel& model, double a) {
+  return roots_inside_unit_circle(characteristic(model, a));
 }
 
 double max_stable_lr_curvature(const DelayModel& model) {
   LPSIM_ASSERT(model.delay >= 0 && model.momentum >= 0.0 && model.momentum < 1.0,
                "delay >= 0, 0 <= momentum < 1");
-  const auto stable = [&](double a) { return delayed_momentum_radius(model, a) < 1.0; };
+  const auto stable = [&](double a) { return delayed_momentum_stable(model, a); };
   // Every rule is stable for small enough a > 0 (the root at z = 1 moves inwards).
   double lo = 1e-7;
   if (!stable(lo)) return 0.0;

@@ -39,15 +39,17 @@ struct DelayModel {
   bool spike_compensation = false;
 };
 
-// Spectral radius (largest root magnitude) of the model's characteristic polynomial.
-double delayed_momentum_radius(const DelayModel& model, double a);
-inline double delayed_momentum_radius(std::int64_t delay, double momentum, double a) {
-  return delayed_momentum_radius(DelayModel{delay, momentum}, a);
-}
+// Whether every root of the polynomial (coefficients lowest degree first) lies strictly inside
+// the unit circle: the Schur–Cohn test, exact up to rounding in the coefficients.
+bool roots_inside_unit_circle(std::vector<double> coefficients);
+
+// Whether the model's recursion is stable at a = lr·lambda: its characteristic polynomial's
+// roots all inside the unit circle.
+bool delayed_momentum_stable(const DelayModel& model, double a);
 
 // The largest a = lr·lambda for which training on the quadratic is stable: the stable a
-// nearest 0 up to the first unstable one (a geometric scan, then bisection on the root
-// radius to relative precision 1e-9).
+// nearest 0 up to the first unstable one (a geometric scan, then bisection on the Schur–Cohn
+// test to relative precision 1e-9).
 double max_stable_lr_curvature(const DelayModel& model);
 inline double max_stable_lr_curvature(std::int64_t delay, double momentum) {
   return max_stable_lr_curvature(DelayModel{delay, momentum});
@@ -63,7 +65,8 @@ struct CurvatureEstimate {
 // gradients (no delays) over `samples` training samples at the given parameters.
 CurvatureEstimate estimate_curvature(const models::Network& network, const models::UnitGraph& units,
                                      const std::vector<UnitParams>& params,
-                                     const ops::Matrix& images, const std::vector<std::int32_t>& labels,
-                                     int iterations, std::uint64_t seed);
+                                     const ops::Matrix& images,
+                                     const std::vector<std::int32_t>& labels, int iterations,
+                                     std::uint64_t seed);
 
 }  // namespace lpsim::reference

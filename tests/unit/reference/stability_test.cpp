@@ -6,12 +6,65 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <vector>
 
 #include "workloads/models/builtin.h"
 
 namespace lpsim::reference {
 namespace {
+
+// The Schur–Cohn test against polynomials built from known roots.
+TEST(RootsInsideUnitCircle, AgreesWithTheRootsItWasBuiltFrom) {
+  EXPECT_TRUE(roots_inside_unit_circle({3.0}));             // no roots
+  EXPECT_TRUE(roots_inside_unit_circle({-0.5, 1.0, 0.0}));  // z − 0.5, a zero leading term
+  EXPECT_FALSE(roots_inside_unit_circle({-1.0, 1.0}));      // z = 1, on the circle
+  EXPECT_FALSE(roots_inside_unit_circle({1.0, 0.0, 1.0}));  // z = ±i
+  EXPECT_FALSE(roots_inside_unit_circle({-2.0, 1.0}));      // z = 2
+  EXPECT_FALSE(roots_inside_unit_circle({0.0, 0.0}));       // the zero polynomial
+  // Random real roots and complex pairs of magnitude 0.3 to 1.3, degree up to 40.
+  std::uint64_t state = 12345;
+  const auto uniform = [&state] {
+    state = state * 6364136223846793005ULL + 1442695040888963407ULL;
+    return static_cast<double>(state >> 11) / static_cast<double>(1ULL << 53);
+  };
+  int stable = 0, unstable = 0;
+  for (int trial = 0; trial < 400; ++trial) {
+    std::vector<double> p = {1.0};
+    double largest = 0.0;
+    const int factors = 1 + static_cast<int>(uniform() * 20);
+    for (int f = 0; f < factors; ++f) {
+      const double r = 0.3 + uniform() * (trial % 2 == 0 ? 0.69 : 1.0);
+      largest = std::max(largest, r);
+      std::vector<double> factor;
+      if (uniform() < 0.5) {
+        factor = {uniform() < 0.5 ? -r : r, 1.0};  // z ∓ r
+      } else {
+        const double angle = uniform() * 3.14159265358979;
+        factor = {r * r, -2.0 * r * std::cos(angle), 1.0};  // (z − r e^{iθ})(z − r e^{−iθ})
+      }
+      std::vector<double> product(p.size() + factor.size() - 1, 0.0);
+      for (std::size_t i = 0; i < p.size(); ++i) {
+        for (std::size_t j = 0; j < factor.size(); ++j) product[i + j] += p[i] * factor[j];
+      }
+      p = product;
+    }
+    if (std::abs(largest - 1.0) < 1e-3) continue;  // too near the circle to call
+    for (double& c : p) c *= -2.5;                 // the test ignores the scale
+    EXPECT_EQ(roots_inside_unit_circle(p), largest < 1.0) << "trial " << trial;
+    (largest < 1.0 ? stable : unstable) += 1;
+  }
+  EXPECT_GT(stable, 100);
+  EXPECT_GT(unstable, 100);
+}
+
+TEST(StabilityBound, EmaPredictionWithoutDelayIsThePlainRule) {
+  // d = 0 extrapolates by no updates: the forward uses W, whatever ū does.
+  using policies::ForwardRule;
+  EXPECT_DOUBLE_EQ(max_stable_lr_curvature(DelayModel{0, 0.9, ForwardRule::kEmaPrediction}),
+                   max_stable_lr_curvature(DelayModel{0, 0.9, ForwardRule::kCurrent}));
+  EXPECT_NEAR(max_stable_lr_curvature(DelayModel{0, 0.9, ForwardRule::kEmaPrediction}), 3.8, 1e-6);
+}
 
 TEST(StabilityBound, MatchesHeavyBallWithoutDelay) {
   // Without delay the heavy-ball method is stable for lr·lambda < 2(1 + mu).
