@@ -23,10 +23,7 @@ Json StabilityAdvice::to_json() const {
           {"max_delay", max_delay},
           {"max_stable_lr", bounded ? Json(max_lr) : Json(nullptr)},
           {"lr_exceeds_bound", lr_exceeds},
-          {"forward_rule", forward_rule == policies::ForwardRule::kCurrent ? "current"
-                           : forward_rule == policies::ForwardRule::kMomentumPrediction
-                               ? "momentum_prediction"
-                               : "ema_prediction"},
+          {"forward_rule", policies::forward_rule_name(forward_rule)},
           {"spike_compensation", spike_compensation},
           {"layer_max_stable_lr", layers}};
 }

@@ -90,6 +90,33 @@ TEST(BadInputs, EveryCaseExitsTwoWithItsMessage) {
   EXPECT_NE(std::system("test -e /tmp/lpsim_bad_input_should_not_exist"), 0);
 }
 
+TEST(PoliciesCommand, ListsTheRegistryAndItsStabilityBounds) {
+  const Result names = run_lpsim({"policies", "--names"});
+  ASSERT_EQ(names.exit_code, 0) << names.err;
+  EXPECT_NE(names.out.find("ema_lwp\n"), std::string::npos);
+  const Result r = run_lpsim({"policies", "--stability", "--json", "--delays", "2,4"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  std::map<std::string, Json> by_name;
+  for (const auto& p : Json::parse(r.out)) by_name[p.at("name").get<std::string>()] = p;
+  EXPECT_FALSE(by_name.at("sync").contains("stability"));  // one stage: no delay
+  const Json& none = by_name.at("none");
+  EXPECT_EQ(none.at("forward_rule"), "current");
+  ASSERT_EQ(none.at("stability").size(), 2u);
+  EXPECT_EQ(none.at("stability")[0].at("delay"), 2);
+  // stability_test.cpp's value: the plain delayed rule at mu = 0.9, d = 2.
+  EXPECT_NEAR(none.at("stability")[0].at("max_lr_curvature").get<double>(), 0.0512492, 1e-6);
+  const Json& at4 = none.at("stability")[1];
+  EXPECT_GT(at4.at("max_lr_curvature_spike").get<double>(),
+            at4.at("max_lr_curvature").get<double>());
+  EXPECT_EQ(by_name.at("lwp").at("forward_rule"), "momentum_prediction");
+  EXPECT_GT(by_name.at("lwp").at("stability")[1].at("max_lr_curvature").get<double>(),
+            at4.at("max_lr_curvature").get<double>());
+  const Result text = run_lpsim({"policies", "--stability", "--momentum", "0.5"});
+  ASSERT_EQ(text.exit_code, 0) << text.err;
+  EXPECT_NE(text.out.find("momentum 0.5"), std::string::npos) << text.out;
+  EXPECT_NE(text.out.find("d = 10"), std::string::npos) << text.out;
+}
+
 TEST(GraphCommand, PrintsTheRetimedGraphAsJson) {
   const Result r = run_lpsim({"graph", "--model", "mlp6", "--stages", "2,2,2"});
   ASSERT_EQ(r.exit_code, 0) << r.err;

@@ -111,6 +111,8 @@ using UnitPolicyFactory = std::unique_ptr<UnitPolicy<T>> (*)(const UnitSetup& se
 // (workloads/reference/stability.h): W^(n) itself, the momentum prediction W^(n) − lr·d·v
 // (lwp), or the EMA prediction W^(n) − d·ū (ema_lwp, bias correction settled).
 enum class ForwardRule { kCurrent, kMomentumPrediction, kEmaPrediction };
+// "current", "momentum_prediction", "ema_prediction" (report.json's stability.forward_rule).
+const char* forward_rule_name(ForwardRule rule);
 
 struct Policy {
   std::string name;

@@ -27,6 +27,18 @@ bool register_policy(const Policy* policy) {
 
 const std::vector<const Policy*>& all() { return table(); }
 
+const char* forward_rule_name(ForwardRule rule) {
+  switch (rule) {
+    case ForwardRule::kCurrent:
+      return "current";
+    case ForwardRule::kMomentumPrediction:
+      return "momentum_prediction";
+    case ForwardRule::kEmaPrediction:
+      return "ema_prediction";
+  }
+  return "?";
+}
+
 std::vector<std::string> names() {
   std::vector<std::string> out;
   for (const Policy* p : table()) out.push_back(p->name);
