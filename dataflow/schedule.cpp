@@ -98,6 +98,21 @@ TaskGraph build_task_graph(const TrainingGraph& graph,
     add_task("Bw:" + name, u, {{bw, 0, NodePart::kWhole}});
     add_task("U:" + name, u, {{up, 0, NodePart::kWhole}});
   }
+  // Where each node sits inside its first and its last task: the cycles of that task's
+  // entries before it and after it.
+  std::vector<std::uint64_t> before(nn, 0), after(nn, 0);
+  for (const Task& t : tg.tasks) {
+    std::uint64_t at = 0;
+    for (const auto& e : t.entries) {
+      const std::uint64_t whole = node_cycles[e.node];
+      const std::uint64_t c = e.part == NodePart::kWhole     ? whole
+                              : e.part == NodePart::kProduct ? whole - tail_cycles[e.node]
+                                                             : tail_cycles[e.node];
+      if (&t == &tg.tasks[first_task[e.node]]) before[e.node] = at;
+      at += c;
+      if (&t == &tg.tasks[last_task[e.node]]) after[e.node] = t.cycles - at;
+    }
+  }
   const auto deps = node_dependencies(graph);
   for (std::size_t v = 0; v < nn; ++v) {
     for (const auto& d : deps[v]) {
@@ -115,7 +130,7 @@ TaskGraph build_task_graph(const TrainingGraph& graph,
            (to == NodeKind::kForward && work.forward_lane_ops > 0));
       const std::uint64_t latency =
           waits_on_unit && !after_update.empty() ? after_update[d.src] : 0;
-      tg.deps.push_back({src, dst, d.offset, bytes, latency});
+      tg.deps.push_back({src, dst, d.offset, bytes, latency, after[d.src], before[v]});
     }
   }
   for (const auto& [p, t] : product_tail) {
@@ -127,7 +142,7 @@ TaskGraph build_task_graph(const TrainingGraph& graph,
         bytes = std::max<std::uint64_t>(bytes, static_cast<std::uint64_t>(e.bytes_per_token));
       }
     }
-    tg.deps.push_back({p, t, 0, bytes, 0});
+    tg.deps.push_back({p, t, 0, bytes, 0, 0, 0});
   }
   return tg;
 }
@@ -136,9 +151,16 @@ namespace {
 
 using i64 = std::int64_t;
 
-// Cycles between the end of d.src and the earliest start of d.dst.
-std::uint64_t comm(const LinkCost& link, const TaskDep& d, int ps, int pd) {
-  return d.latency + (ps == pd ? 0 : link.cycles(d.bytes));
+// Cycles from the start of d.src to the earliest start of d.dst, before any transfer: the
+// source node's end, the unit's latency, less the destination task's work before its node.
+i64 span(const TaskGraph& tg, const TaskDep& d) {
+  return static_cast<i64>(tg.tasks[d.src].cycles - d.src_after + d.latency) -
+         static_cast<i64>(d.dst_before);
+}
+
+// The transfer's cycles when src and dst run on processors ps and pd.
+i64 transfer(const LinkCost& link, const TaskDep& d, int ps, int pd) {
+  return ps == pd ? 0 : static_cast<i64>(link.cycles(d.bytes));
 }
 
 // Earliest starts at period T, with every data transfer costed when `link` is given (as
@@ -150,11 +172,9 @@ std::optional<std::vector<i64>> earliest_starts(const TaskGraph& tg, i64 period,
   for (std::size_t pass = 0; pass <= n; ++pass) {
     bool changed = false;
     for (const auto& d : tg.deps) {
-      const i64 transfer =
-          static_cast<i64>(d.latency) +
-          (link != nullptr && d.bytes > 0 ? static_cast<i64>(link->cycles(d.bytes)) : 0);
-      const i64 need =
-          est[d.src] + static_cast<i64>(tg.tasks[d.src].cycles) + transfer - d.offset * period;
+      const i64 moved =
+          link != nullptr && d.bytes > 0 ? static_cast<i64>(link->cycles(d.bytes)) : 0;
+      const i64 need = est[d.src] + span(tg, d) + moved - d.offset * period;
       if (need > est[d.dst]) {
         est[d.dst] = need;
         changed = true;
@@ -243,8 +263,7 @@ std::optional<Schedule> place(const TaskGraph& tg, int procs, const LinkCost& li
     for (int p = 0; p < procs; ++p) {
       i64 t = free_at[p];
       for (const TaskDep* d : in[v]) {
-        t = std::max(t, pos[d->src] + static_cast<i64>(tg.tasks[d->src].cycles) +
-                            static_cast<i64>(comm(link, *d, proc[d->src], p)));
+        t = std::max(t, pos[d->src] + span(tg, *d) + transfer(link, *d, proc[d->src], p));
       }
       if (t < best_t) {
         best_t = t;
@@ -298,6 +317,9 @@ std::optional<Schedule> try_period(const TaskGraph& tg, int procs, const LinkCos
   const std::size_t n = tg.tasks.size();
   std::vector<i64> lag(n);
   for (std::size_t v = 0; v < n; ++v) lag[v] = (*est)[v] / period;
+  // A task may start before a source whose node comes late in it (TaskDep::dst_before), one
+  // window earlier: no dependency may point back across windows.
+  if (!propagate_lags(tg, lag)) return std::nullopt;
   const i64 max_initial = *std::max_element(lag.begin(), lag.end());
   for (std::size_t round = 0; round < std::min<std::size_t>(2 * n, kMaxLagMoves); ++round) {
     int overflow = -1;
@@ -332,8 +354,7 @@ Schedule modulo_schedule(const TaskGraph& tg, int procs, const LinkCost& link,
   for (const auto& t : tg.tasks) max_c = std::max(max_c, t.cycles);
   std::vector<RatioArc> arcs;
   for (const auto& d : tg.deps) {
-    arcs.push_back(
-        {d.src, d.dst, static_cast<double>(tg.tasks[d.src].cycles + d.latency), d.offset});
+    arcs.push_back({d.src, d.dst, static_cast<double>(span(tg, d)), d.offset});
   }
   const double recurrence = max_cycle_ratio(static_cast<int>(tg.tasks.size()), arcs).ratio;
   const std::uint64_t lb = std::max(
@@ -451,9 +472,8 @@ std::optional<std::string> check_schedule(const TaskGraph& tg, const Schedule& s
       return tg.tasks[v].name + " is longer than T";
   }
   for (const auto& d : tg.deps) {
-    const i64 ready = static_cast<i64>(s.start[d.src] + tg.tasks[d.src].cycles +
-                                       comm(link, d, s.processor[d.src], s.processor[d.dst])) -
-                      d.offset * period;
+    const i64 ready = static_cast<i64>(s.start[d.src]) + span(tg, d) +
+                      transfer(link, d, s.processor[d.src], s.processor[d.dst]) - d.offset * period;
     if (static_cast<i64>(s.start[d.dst]) < ready) {
       return tg.tasks[d.dst].name + " starts at " + std::to_string(s.start[d.dst]) + " before " +
              tg.tasks[d.src].name + " (offset " + std::to_string(d.offset) + ") allows " +
@@ -527,8 +547,8 @@ double self_timed_period(const TaskGraph& tg, const Schedule& s, const LinkCost&
   std::vector<RatioArc> arcs;
   for (const auto& d : tg.deps) {
     arcs.push_back({d.src, d.dst,
-                    static_cast<double>(tg.tasks[d.src].cycles +
-                                        comm(link, d, s.processor[d.src], s.processor[d.dst])),
+                    static_cast<double>(span(tg, d) +
+                                        transfer(link, d, s.processor[d.src], s.processor[d.dst])),
                     d.offset});
   }
   const auto order = processor_order(tg, s);

@@ -48,6 +48,11 @@ struct TaskDep {
   std::int64_t offset = 0;
   std::uint64_t bytes = 0;    // data moved (0 for an ordering constraint)
   std::uint64_t latency = 0;  // cycles after src ends before dst may start (a unit's work)
+  // In a task of several nodes (fused: Ba, Bw, U), the hardware sends a node's outputs when
+  // that node ends and waits for a node's inputs when that node begins: the cycles of src's
+  // task after the source node, and of dst's task before the destination node.
+  std::uint64_t src_after = 0;
+  std::uint64_t dst_before = 0;
 };
 
 struct TaskGraph {
@@ -61,7 +66,8 @@ struct TaskGraph {
 // that is other units' tails; `after_update` (may be empty): per U node, the cycles its
 // vector unit works after it, which the layer's next task that waits on the unit (Ba's
 // reconstruction, or F's prediction) waits for.
-TaskGraph build_task_graph(const TrainingGraph& graph, const std::vector<std::uint64_t>& node_cycles,
+TaskGraph build_task_graph(const TrainingGraph& graph,
+                           const std::vector<std::uint64_t>& node_cycles,
                            const std::vector<std::uint64_t>& tail_cycles, BackwardSplit split,
                            const std::vector<std::uint64_t>& after_update = {});
 
@@ -75,12 +81,12 @@ struct LinkCost {
 
 struct Schedule {
   int processors = 1;
-  std::uint64_t lower_bound = 0;      // max(ceil(sum c / P), max c, recurrence bound)
-  std::uint64_t modulo_period = 0;    // the T the placement was made for
-  double period = 0.0;                // exact self-timed period of the resulting order
-  std::vector<int> processor;         // per task
-  std::vector<std::uint64_t> start;   // per task: t(v) (instance m starts at m·T + t(v))
-  std::uint64_t bytes_per_minibatch = 0;  // crossing processors
+  std::uint64_t lower_bound = 0;           // max(ceil(sum c / P), max c, recurrence bound)
+  std::uint64_t modulo_period = 0;         // the T the placement was made for
+  double period = 0.0;                     // exact self-timed period of the resulting order
+  std::vector<int> processor;              // per task
+  std::vector<std::uint64_t> start;        // per task: t(v) (instance m starts at m·T + t(v))
+  std::uint64_t bytes_per_minibatch = 0;   // crossing processors
   std::vector<std::uint64_t> busy_cycles;  // per processor per period
 };
 
@@ -99,12 +105,14 @@ Schedule refine_schedule(const TaskGraph& coarse, const Schedule& coarse_schedul
 // schedule never gets worse with more processors (P - 1's is reused when better) nor with a
 // finer split (the coarser split's schedule, refined, is used when better).
 struct ScheduleSweep {
-  std::vector<TaskGraph> graphs;                   // fused, intra, intra+inter
-  std::vector<std::vector<Schedule>> schedules;   // [split][P - 1]
+  std::vector<TaskGraph> graphs;                 // fused, intra, intra+inter
+  std::vector<std::vector<Schedule>> schedules;  // [split][P - 1]
 };
-ScheduleSweep sweep_schedules(const TrainingGraph& graph, const std::vector<std::uint64_t>& node_cycles,
+ScheduleSweep sweep_schedules(const TrainingGraph& graph,
+                              const std::vector<std::uint64_t>& node_cycles,
                               const std::vector<std::uint64_t>& tail_cycles, int max_processors,
-                              const LinkCost& link, const std::vector<std::uint64_t>& after_update = {});
+                              const LinkCost& link,
+                              const std::vector<std::uint64_t>& after_update = {});
 
 // Independent validity check: dependencies with communication, processor exclusivity
 // modulo T. Returns a description of the first violation, or nullopt.

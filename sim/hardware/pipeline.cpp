@@ -101,6 +101,7 @@ Pipeline::Pipeline(const sc_core::sc_module_name& name, run::Job& job, const Run
   r_.measured_staleness.assign(nu, -1);
   r_.min_staleness.assign(nu, -1);
   loss_cycle_.assign(r_.minibatches, 0);
+  done_cycle_.assign(r_.program.num_processors, std::vector<std::uint64_t>(r_.minibatches, 0));
   limit_ = r_.minibatches;
 }
 

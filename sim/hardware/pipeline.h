@@ -70,8 +70,10 @@ struct HardwareResult {
   std::int64_t minibatches = 0;
   std::uint64_t total_cycles = 0;
   double cycles_per_minibatch = 0.0;  // steady state
-  std::int64_t steady_state_from = -1;  // first minibatch of the measured window; -1: the
-                                        // run is too short, total / minibatches reported
+  // First minibatch of the periodic window measured; -1: none was found (the rate of
+  // completed minibatches between 2·max_lag and n - 1 - 2·max_lag), or the run is too short
+  // for one (total / minibatches).
+  std::int64_t steady_state_from = -1;
   std::uint64_t task_instances = 0;
   std::vector<std::int64_t> measured_staleness;  // per unit: max over its updates
   std::vector<std::int64_t> min_staleness;       // per unit: min (the drain)

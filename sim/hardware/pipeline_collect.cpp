@@ -10,7 +10,6 @@
 
 namespace lpsim::hardware {
 
-
 namespace {
 
 // Which memory kind an edge's buffer holds.
@@ -56,29 +55,49 @@ void Pipeline::collect() {
   r_.total_cycles = hw::time_to_cycles(sc_core::sc_time_stamp(), period_);
   r_.interrupted = limit_ < r_.minibatches;
   r_.minibatches = limit_;
-  // Steady state: minibatches whose every stage runs full beats, measured at the loss. The
-  // longest lag fills the pipeline; allow as long again for the transient to settle. At
-  // the end, the last max_lag windows lack the tasks of minibatches past the limit and run
-  // faster: stop the measurement before them.
+  // Steady state: minibatches whose every stage runs full beats. The longest lag fills the
+  // pipeline; allow as long again for the transient to settle. At the end, the last max_lag
+  // windows lack the tasks of minibatches past the limit and run faster: a minibatch's loss
+  // is measured up to n - 1 - max_lag, its last task on each processor up to max_lag before.
   const std::int64_t n = r_.minibatches;
-  const std::int64_t first = 2 * r_.program.max_lag;
-  const std::int64_t last = n - 1 - r_.program.max_lag;
+  const std::int64_t lag = r_.program.max_lag;
+  const std::int64_t first = 2 * lag;
+  const std::int64_t last = n - 1 - 2 * lag;
   if (n == 0) {
     r_.cycles_per_minibatch = 0.0;
     r_.steady_state_from = -1;
   } else if (last - first >= 4) {
     // A self-timed pipeline settles into an exactly periodic pattern (period c minibatches,
     // c small) after a transient that can be long; when the run ends in it, the rate is
-    // exact: the smallest c whose last three strides agree.
-    r_.cycles_per_minibatch = static_cast<double>(loss_cycle_[last] - loss_cycle_[first]) /
-                              static_cast<double>(last - first);
-    r_.steady_state_from = first;
+    // exact: the smallest c whose last three strides agree, at the loss and at each
+    // processor's last task of the minibatch alike. The loss alone can look periodic while
+    // a later stage falls behind (its backlog grows until the delayed weights throttle the
+    // forwards): that is not yet the rate. Without such a c, no steady state, and the rate
+    // of the slowest processor over the window (the pipeline can go no faster in the long
+    // run; one that is falling behind shows a longer stride than the loss).
+    r_.cycles_per_minibatch = 0.0;
+    for (std::size_t p = 0; p < done_cycle_.size(); ++p) {
+      if (r_.program.entries[p].empty()) continue;
+      r_.cycles_per_minibatch =
+          std::max(r_.cycles_per_minibatch,
+                   static_cast<double>(done_cycle_[p][last] - done_cycle_[p][first]) /
+                       static_cast<double>(last - first));
+    }
+    r_.steady_state_from = -1;
     for (std::int64_t c = 1; c <= 16 && last - 3 * c >= first; ++c) {
-      const auto stride = [&](std::int64_t k) {
-        return loss_cycle_[last - k * c] - loss_cycle_[last - (k + 1) * c];
+      const auto stride = [&](const std::vector<std::uint64_t>& at, std::int64_t k) {
+        return at[last - k * c] - at[last - (k + 1) * c];
       };
-      if (stride(0) == stride(1) && stride(1) == stride(2)) {
-        r_.cycles_per_minibatch = static_cast<double>(stride(0)) / static_cast<double>(c);
+      const std::uint64_t s = stride(loss_cycle_, 0);
+      bool periodic = true;
+      for (std::int64_t k = 0; k < 3; ++k) {
+        periodic = periodic && stride(loss_cycle_, k) == s;
+        for (std::size_t p = 0; p < done_cycle_.size(); ++p) {
+          periodic = periodic && (r_.program.entries[p].empty() || stride(done_cycle_[p], k) == s);
+        }
+      }
+      if (periodic) {
+        r_.cycles_per_minibatch = static_cast<double>(s) / static_cast<double>(c);
         r_.steady_state_from = last - 3 * c;
         break;
       }

@@ -102,6 +102,8 @@ class Pipeline : public sc_core::sc_module {
   std::int64_t resume_loaded_ = 0;
   std::int64_t forwards_started_ = 0;      // minibatches whose forward has begun
   std::vector<std::uint64_t> loss_cycle_;  // completion cycle of Loss(n)
+  // [p][n]: when the last task of minibatch n on processor p ended
+  std::vector<std::vector<std::uint64_t>> done_cycle_;
   TraceRecorder trace_;
 };
 

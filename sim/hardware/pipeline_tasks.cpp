@@ -97,6 +97,7 @@ void Pipeline::run_task(const dataflow::ProgramEntry& entry, std::int64_t m,
     hi = hi < 0 ? staleness : std::max(hi, staleness);
     lo = lo < 0 ? staleness : std::min(lo, staleness);
   }
+  done_cycle_[p][m] = pe.now_cycles();
   if (n.kind == NodeKind::kLoss) {
     loss_cycle_[m] = pe.now_cycles();
     if (options_.progress) options_.progress(m + 1, total);

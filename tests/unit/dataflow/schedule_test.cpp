@@ -44,7 +44,10 @@ void expect_valid(const TaskGraph& tg, const Schedule& s, const LinkCost& link) 
     for (std::int64_t m = 0; m < 20; ++m) {
       const std::int64_t k = m - d.offset;
       if (k < 0) continue;
-      const std::int64_t ready = k * t + static_cast<std::int64_t>(s.start[d.src] + tg.tasks[d.src].cycles) +
+      // The source node ends src_after before its task; the destination node begins
+      // dst_before after its task starts.
+      const std::int64_t ready = k * t + static_cast<std::int64_t>(s.start[d.src] + tg.tasks[d.src].cycles) -
+                                 static_cast<std::int64_t>(d.src_after + d.dst_before) +
                                  static_cast<std::int64_t>(d.latency) +
                                  (s.processor[d.src] == s.processor[d.dst] ? 0 : static_cast<std::int64_t>(link.cycles(d.bytes)));
       ASSERT_GE(m * t + static_cast<std::int64_t>(s.start[d.dst]), ready)
@@ -73,6 +76,49 @@ TEST(Scheduler, OneProcessorRunsEverythingBackToBack) {
     const Schedule one = modulo_schedule(tg, 1, link);
     EXPECT_DOUBLE_EQ(one.period, static_cast<double>(tg.total_cycles()));
     EXPECT_EQ(one.bytes_per_minibatch, 0u);
+  }
+}
+
+TEST(Scheduler, FusedTasksSendBaBeforeTheirBwAndU) {
+  // A fused B task runs Ba, Bw, U back to back; the hardware sends Ba's gradient when Ba
+  // ends and waits for Bw's inputs when Bw begins, so the dependencies say so.
+  const Costed s = setup("mlp6", {1, 28, 28}, 3);
+  const TrainingGraph& g = s.graph;
+  const TaskGraph tg = build_task_graph(g, s.node_cycles, s.tail_cycles, BackwardSplit::kFused);
+  int from_ba = 0, into_bw = 0;
+  for (const auto& d : tg.deps) {
+    const Task& src = tg.tasks[d.src];
+    const Task& dst = tg.tasks[d.dst];
+    // The source node is the task's last entry unless Ba leads a fused B task.
+    std::uint64_t after = 0;
+    if (src.entries.size() == 3) {
+      for (const auto& e : src.entries) {
+        if (g.nodes[e.node].kind != NodeKind::kBackwardActivation) after += s.node_cycles[e.node];
+      }
+      const bool is_ba_edge = d.bytes > 0 && g.nodes[src.entries[0].node].kind ==
+                                                 NodeKind::kBackwardActivation;
+      if (is_ba_edge && dst.entries.size() == 3 && d.dst_before == 0) {
+        EXPECT_EQ(d.src_after, after) << src.name << " -> " << dst.name;
+        ++from_ba;
+      }
+    }
+    if (dst.entries.size() == 3 && d.dst_before > 0) {
+      // Into Bw (after Ba) or U (after Ba and Bw).
+      EXPECT_TRUE(d.dst_before == s.node_cycles[dst.entries[0].node] ||
+                  d.dst_before == s.node_cycles[dst.entries[0].node] +
+                                      s.node_cycles[dst.entries[1].node])
+          << src.name << " -> " << dst.name;
+      ++into_bw;
+    }
+    EXPECT_LE(d.src_after, src.cycles);
+    EXPECT_LE(d.dst_before, dst.cycles);
+  }
+  EXPECT_GE(from_ba, 3);  // fc5's Ba feeds fc4's B, and so on down to fc2
+  EXPECT_GE(into_bw, 3);
+  // Unfused, every task is one node: nothing before or after.
+  for (const auto& d : build_task_graph(g, s.node_cycles, s.tail_cycles, BackwardSplit::kIntra).deps) {
+    EXPECT_EQ(d.src_after, 0u);
+    EXPECT_EQ(d.dst_before, 0u);
   }
 }
 
