@@ -6,7 +6,7 @@
 #     2 epochs
 #   cycles and memory: `lpsim run --no-math` (the SystemC model, timing only), one per policy
 # Runs two at a time on one thread each; then scripts/policy_table.py OUT prints the tables.
-#   scripts/policy_runs.sh [OUT]     (default out/policies; about 30 minutes on 2 cores)
+#   scripts/policy_runs.sh [OUT]     (default out/policies; an hour on 2 cores beside builds)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=${1:-out/policies}
