@@ -2,15 +2,20 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstdio>
 #include <cstdlib>
 #include <limits>
 #include <map>
 #include <numeric>
 
 #include "sim/core/errors.h"
+#include "sim/core/log.h"
 
 namespace lpsim::dataflow {
+
+namespace {
+constexpr BackwardSplit kBackwardSplits[] = {BackwardSplit::kFused, BackwardSplit::kIntra,
+                                             BackwardSplit::kIntraInter};
+}  // namespace
 
 const char* backward_split_name(BackwardSplit split) {
   switch (split) {
@@ -24,9 +29,14 @@ const char* backward_split_name(BackwardSplit split) {
   return "?";
 }
 
+std::vector<std::string> backward_split_names() {
+  std::vector<std::string> out;
+  for (BackwardSplit s : kBackwardSplits) out.emplace_back(backward_split_name(s));
+  return out;
+}
+
 bool parse_backward_split(const std::string& text, BackwardSplit* out) {
-  for (BackwardSplit s :
-       {BackwardSplit::kFused, BackwardSplit::kIntra, BackwardSplit::kIntraInter}) {
+  for (BackwardSplit s : kBackwardSplits) {
     if (text == backward_split_name(s)) {
       *out = s;
       return true;
@@ -185,7 +195,6 @@ std::optional<std::vector<i64>> earliest_starts(const TaskGraph& tg, i64 period,
   return std::nullopt;
 }
 
-bool debug_schedule() { return std::getenv("LPSIM_DEBUG_SCHEDULE") != nullptr; }
 
 // Raises lags so that no dependency points back across windows (offset + lag[dst] -
 // lag[src] >= 0), starting from a raised lag[v]. Every cycle of dependencies has a total
@@ -272,9 +281,9 @@ std::optional<Schedule> place(const TaskGraph& tg, int procs, const LinkCost& li
     }
     const i64 end = best_t + static_cast<i64>(tg.tasks[v].cycles);
     if (end > period) {
-      if (debug_schedule()) {
-        std::fprintf(stderr, "T=%lld: %s ends at %lld\n", static_cast<long long>(period),
-                     tg.tasks[v].name.c_str(), static_cast<long long>(end));
+      if (debug_enabled("schedule")) {
+        debug_log("schedule", "T=" + std::to_string(period) + ": " + tg.tasks[v].name +
+                                  " ends at " + std::to_string(end));
       }
       *overflow = v;
       return std::nullopt;
@@ -294,9 +303,7 @@ std::optional<Schedule> place(const TaskGraph& tg, int procs, const LinkCost& li
     s.start.push_back(static_cast<std::uint64_t>(lag[v] * period + pos[v]));
   }
   if (auto bad = check_schedule(tg, s, link)) {
-    if (debug_schedule()) {
-      std::fprintf(stderr, "T=%lld: %s\n", static_cast<long long>(period), bad->c_str());
-    }
+    debug_log("schedule", "T=" + std::to_string(period) + ": " + *bad);
     return std::nullopt;
   }
   return s;

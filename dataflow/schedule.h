@@ -33,6 +33,8 @@ namespace lpsim::dataflow {
 
 enum class BackwardSplit { kFused, kIntra, kIntraInter };
 const char* backward_split_name(BackwardSplit split);
+// Every split's name, coarsest first (the config's choices).
+std::vector<std::string> backward_split_names();
 bool parse_backward_split(const std::string& text, BackwardSplit* out);
 
 struct Task {

@@ -68,7 +68,7 @@ std::vector<std::int64_t> TrainingGraph::retimed_delays() const {
 
 namespace {
 
-constexpr std::int64_t kScalarBytes = static_cast<std::int64_t>(sizeof(ops::Scalar));
+using ops::kScalarBytes;
 
 struct Builder {
   const models::Network& net;

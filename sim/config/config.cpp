@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include "dataflow/schedule.h"
 #include "hw_models/memory/placement.h"
 #include "sim/core/errors.h"
 #include "workloads/models/builtin.h"
@@ -202,7 +203,7 @@ Config load_config(const std::string& path, const std::vector<std::string>& over
     } else {
       p.at("processors");
     }
-    c.backward_split = p.choice("backward_split", {"fused", "intra", "intra+inter"});
+    c.backward_split = p.choice("backward_split", dataflow::backward_split_names());
     c.reconstruction_diagnostic = p.boolean("reconstruction_diagnostic");
     c.stability_check = p.boolean("stability_check");
     p.finish();

@@ -21,7 +21,7 @@
 namespace lpsim::hardware {
 
 // Bytes of one tensor element (ops::Scalar) as the hardware stores it.
-inline constexpr std::uint64_t kScalarBytes = sizeof(ops::Scalar);
+inline constexpr std::uint64_t kScalarBytes = static_cast<std::uint64_t>(ops::kScalarBytes);
 
 sc_core::sc_time clock_period(const config::HwConfig& hw);
 

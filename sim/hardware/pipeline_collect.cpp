@@ -21,9 +21,13 @@ BufferKind buffer_kind(dataflow::EdgeKind kind) {
       return BufferKind::kActivations;
     case dataflow::EdgeKind::kGradient:
       return BufferKind::kGradients;
-    default:
+    case dataflow::EdgeKind::kActivation:
+    case dataflow::EdgeKind::kWeightGradient:
+    case dataflow::EdgeKind::kWeights:
+    case dataflow::EdgeKind::kStashedWeights:
       return BufferKind::kInFlight;
   }
+  return BufferKind::kInFlight;
 }
 
 void add_to(MemoryPeaks& m, BufferKind kind, std::uint64_t bytes) {
@@ -238,7 +242,8 @@ void Pipeline::collect() {
     r_.epochs = reference::epoch_results(*engine_, job_.test, job_.batches_per_epoch,
                                          job_.config.epochs, 1000, limit_);
     const reference::EvalResult final_eval =
-        engine_->evaluate(job_.test.images, job_.test.labels, std::nullopt, 1000);
+        engine_->evaluate(job_.test.images, job_.test.labels, std::nullopt,
+                          reference::kEvaluationBatch);
     r_.final_test_accuracy = final_eval.accuracy;
     r_.final_params = engine_->parameters();
     for (std::size_t u = 0; u < g.layers.size(); ++u) {

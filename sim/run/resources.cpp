@@ -10,7 +10,7 @@ namespace lpsim::run {
 
 MemoryEstimate estimate_memory(const Job& job, bool math) {
   MemoryEstimate e;
-  constexpr std::uint64_t kBytes = sizeof(ops::Scalar);
+  constexpr std::uint64_t kBytes = static_cast<std::uint64_t>(ops::kScalarBytes);
   const std::vector<std::int64_t> delays =
       reference::layer_delays(job.trainer, static_cast<int>(job.units.units.size()));
   std::int64_t max_delay = 0;

@@ -110,12 +110,8 @@ Work layer_work(const Layer& layer, Task task, std::int64_t batch) {
   return w;
 }
 
-std::int64_t activation_bytes(const Layer& layer) {
-  return layer.out_elements() * static_cast<std::int64_t>(sizeof(ops::Scalar));
-}
-
 std::int64_t tensor_bytes(std::int64_t elements, bool binary) {
-  return binary ? (elements + 7) / 8 : elements * static_cast<std::int64_t>(sizeof(ops::Scalar));
+  return binary ? (elements + 7) / 8 : elements * ops::kScalarBytes;
 }
 
 }  // namespace lpsim::models

@@ -52,10 +52,6 @@ enum class Task { kForward, kBackwardActivation, kBackwardWeight, kUpdate };
 // parameters have only F and Ba work (Ba is their backward); the loss has F and Ba.
 Work layer_work(const Layer& layer, Task task, std::int64_t batch);
 
-// Bytes of one sample's activation at a layer's output, all time steps (ops::Scalar
-// elements).
-std::int64_t activation_bytes(const Layer& layer);
-
 // Bytes of `elements` activation elements as they cross a link or wait in a buffer: one bit
 // each for a spike tensor (packed), ops::Scalar otherwise.
 std::int64_t tensor_bytes(std::int64_t elements, bool binary);

@@ -85,6 +85,9 @@ struct Layer {
   // Elements of one sample's input / output over all its time steps.
   std::int64_t in_elements() const { return in_shape.size() * in_time; }
   std::int64_t out_elements() const { return out_shape.size() * out_time; }
+  // Whether the layer trains a bias vector: linear and conv2d with `bias`, and batch norm
+  // (its beta; gamma is its weight).
+  bool trains_bias() const { return bias || kind == LayerKind::kBatchNorm2d; }
 
   bool has_params() const {
     return kind == LayerKind::kLinear || kind == LayerKind::kConv2d ||

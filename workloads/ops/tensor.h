@@ -16,6 +16,8 @@ namespace lpsim::ops {
 
 // The one scalar type of training (a double instantiation exists for gradient checks).
 using Scalar = float;
+// Bytes of one Scalar: what every byte count of tensors, buffers and memories multiplies by.
+inline constexpr std::int64_t kScalarBytes = static_cast<std::int64_t>(sizeof(Scalar));
 
 template <typename T>
 using Mat = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;

@@ -6,6 +6,7 @@
 #include <ostream>
 
 #include "sim/core/errors.h"
+#include "workloads/data/seed.h"
 #include "workloads/policies/state_io.h"
 #include "workloads/ops/ops.h"
 
@@ -16,12 +17,7 @@ using models::LayerKind;
 
 namespace {
 
-std::uint64_t mix(std::uint64_t x) {
-  x += 0x9E3779B97F4A7C15ull;
-  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
-  x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
-  return x ^ (x >> 31);
-}
+using data::mix_seed;
 
 ops::Conv2dGeometry conv_geometry(const Layer& l) {
   ops::Conv2dGeometry g;
@@ -68,7 +64,7 @@ std::vector<BasicUnitParams<T>> initial_parameters(const models::Network& networ
   std::vector<BasicUnitParams<T>> params(units.units.size());
   for (std::size_t u = 0; u < units.units.size(); ++u) {
     const Layer& l = network.layers[units.units[u].layer];
-    ops::Rng rng(mix(seed ^ mix(0x1000 + u)));
+    ops::Rng rng(mix_seed(seed ^ mix_seed(0x1000 + u)));
     BasicUnitParams<T>& p = params[u];
     switch (l.kind) {
       case LayerKind::kLinear:
@@ -83,10 +79,19 @@ std::vector<BasicUnitParams<T>> initial_parameters(const models::Network& networ
         p.weight = Eigen::Map<const ops::Mat<T>>(gamma.data(), 1, gamma.size());
         break;
       }
-      default:
+      case LayerKind::kRelu:
+      case LayerKind::kMaxPool2d:
+      case LayerKind::kAvgPool2d:
+      case LayerKind::kGlobalAvgPool:
+      case LayerKind::kFlatten:
+      case LayerKind::kAdd:
+      case LayerKind::kSoftmaxCrossEntropy:
+      case LayerKind::kSpikeEncode:
+      case LayerKind::kLif:
+      case LayerKind::kLeakyReadout:
         LPSIM_ASSERT(false, "unit without parameters");
     }
-    if (!l.bias && l.kind != LayerKind::kBatchNorm2d) p.bias.setZero();
+    if (!l.trains_bias()) p.bias.setZero();
   }
   return params;
 }
@@ -291,8 +296,8 @@ void BasicTaskEngine<T>::forward_layer(int layer, Context& ctx, const Params& pa
     case LayerKind::kSpikeEncode:
       if (l.encoding == models::SpikeEncoding::kPoisson) {
         // A stream per (seed, layer, minibatch); evaluation batches use negative n.
-        ops::Rng rng(mix(settings_.seed ^ mix(0x2000 + static_cast<std::uint64_t>(layer)) ^
-                         mix(0x40000000 + static_cast<std::uint64_t>(ctx.n))));
+        ops::Rng rng(mix_seed(settings_.seed ^ mix_seed(0x2000 + static_cast<std::uint64_t>(layer)) ^
+                         mix_seed(0x40000000 + static_cast<std::uint64_t>(ctx.n))));
         ops::encode_poisson<T>(x, l.time_steps, l.gain, l.offset, rng, y);
       } else {
         ops::encode_direct<T>(x, l.time_steps, y);
@@ -435,7 +440,11 @@ void BasicTaskEngine<T>::run_tail(int unit, Context& ctx) {
         add_gradient(ctx, l.inputs[1], a, std::move(db));
         continue;
       }
-      default:
+      case LayerKind::kLinear:
+      case LayerKind::kConv2d:
+      case LayerKind::kBatchNorm2d:
+      case LayerKind::kSoftmaxCrossEntropy:
+      case LayerKind::kSpikeEncode:
         LPSIM_ASSERT(false, "a parametrised layer in a tail");
     }
     add_gradient(ctx, l.inputs[0], a, std::move(dx));
@@ -521,7 +530,16 @@ void BasicTaskEngine<T>::backward_activation_product(int unit, std::int64_t m) {
         ops::batchnorm2d_backward_input(ctx.delta[unit], as_vector(*used), ctx.bn_saved[s.layer],
                                         dx);
         break;
-      default:
+      case LayerKind::kRelu:
+      case LayerKind::kMaxPool2d:
+      case LayerKind::kAvgPool2d:
+      case LayerKind::kGlobalAvgPool:
+      case LayerKind::kFlatten:
+      case LayerKind::kAdd:
+      case LayerKind::kSoftmaxCrossEntropy:
+      case LayerKind::kSpikeEncode:
+      case LayerKind::kLif:
+      case LayerKind::kLeakyReadout:
         LPSIM_ASSERT(false, "unit layer without parameters");
     }
     add_gradient(ctx, in, s.layer, std::move(dx));
@@ -555,10 +573,19 @@ void BasicTaskEngine<T>::backward_weight(int unit, std::int64_t m) {
       gw = Eigen::Map<const Matrix>(dgamma.data(), 1, dgamma.size());
       break;
     }
-    default:
+    case LayerKind::kRelu:
+    case LayerKind::kMaxPool2d:
+    case LayerKind::kAvgPool2d:
+    case LayerKind::kGlobalAvgPool:
+    case LayerKind::kFlatten:
+    case LayerKind::kAdd:
+    case LayerKind::kSoftmaxCrossEntropy:
+    case LayerKind::kSpikeEncode:
+    case LayerKind::kLif:
+    case LayerKind::kLeakyReadout:
       LPSIM_ASSERT(false, "unit layer without parameters");
   }
-  if (!l.bias && l.kind != LayerKind::kBatchNorm2d) gb.setZero();
+  if (!l.trains_bias()) gb.setZero();
   s.pending.emplace(m, std::make_pair(std::move(gw), std::move(gb)));
   task_done(m);
 }
@@ -587,7 +614,7 @@ void BasicTaskEngine<T>::update(int unit, std::int64_t m) {
     before_w = s.p.weight;
     before_b = s.p.bias;
   }
-  const bool trains_bias = l.bias || l.kind == LayerKind::kBatchNorm2d;
+  const bool trains_bias = l.trains_bias();
   if (settings_.spike_compensation && s.d > 0) {
     // §2b: q = g + wd·W, v = mu·v + q, W -= lr·(a·v + b·q), a = mu^d, b = sum_{k<d} mu^k.
     const SpikeCoefficients c = spike_coefficients(opt.momentum, s.d);

@@ -38,6 +38,9 @@
 
 namespace lpsim::reference {
 
+// Test-set samples the trainers evaluate at a time (TaskEngine::evaluate).
+inline constexpr std::int64_t kEvaluationBatch = 1000;
+
 // Trainable state of one unit. weight: linear [O, I], conv [O, C*kh*kw], batch norm gamma
 // as [1, C]; bias [O] (kept at zero and never trained when the layer has none), batch norm
 // beta [C]; running statistics for batch norm only. T is the scalar of training (float,
@@ -164,6 +167,8 @@ class BasicTaskEngine {
   bool snapshot_ready(std::int64_t version) const;
   // Test-set loss and accuracy with the snapshot of `version` (or, with nullopt, the
   // current parameters), batch norm in evaluation mode.
+  // `batch` samples at a time (kEvaluationBatch in the trainers: it bounds the memory, not
+  // the result).
   EvalResult evaluate(const Matrix& images, const std::vector<std::int32_t>& labels,
                       std::optional<std::int64_t> version, std::int64_t batch) const;
 

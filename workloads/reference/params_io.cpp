@@ -16,12 +16,23 @@ std::vector<std::int64_t> weight_shape(const Layer& l) {
       return {l.out_features, l.in_shape.c};
     case LayerKind::kConv2d:
       return {l.out_channels, l.in_shape.c, l.kernel_h, l.kernel_w};
-    default:
+    case LayerKind::kBatchNorm2d:
       return {l.in_shape.c};
+    case LayerKind::kRelu:
+    case LayerKind::kMaxPool2d:
+    case LayerKind::kAvgPool2d:
+    case LayerKind::kGlobalAvgPool:
+    case LayerKind::kFlatten:
+    case LayerKind::kAdd:
+    case LayerKind::kSoftmaxCrossEntropy:
+    case LayerKind::kSpikeEncode:
+    case LayerKind::kLif:
+    case LayerKind::kLeakyReadout:
+      break;
   }
+  throw InternalError("weight_shape of a " + std::string(models::layer_kind_name(l.kind)) +
+                      " layer, which has no weights");
 }
-
-bool has_bias(const Layer& l) { return l.bias || l.kind == LayerKind::kBatchNorm2d; }
 
 data::NamedTensor tensor(const std::string& name, std::vector<std::int64_t> shape, const float* p,
                          std::int64_t n) {
@@ -42,7 +53,7 @@ std::vector<data::NamedTensor> to_named_tensors(const models::Network& network,
     const Layer& l = network.layers[units.units[u].layer];
     const UnitParams& p = params[u];
     out.push_back(tensor(l.name + ".weight", weight_shape(l), p.weight.data(), p.weight.size()));
-    if (has_bias(l)) {
+    if (l.trains_bias()) {
       out.push_back(tensor(l.name + ".bias", {p.bias.size()}, p.bias.data(), p.bias.size()));
     }
     if (l.kind == LayerKind::kBatchNorm2d) {
@@ -83,7 +94,7 @@ std::vector<UnitParams> params_from_checkpoint(const models::Network& network,
     const std::int64_t cols = static_cast<std::int64_t>(w->data.size()) / rows;
     p.weight = Eigen::Map<const ops::Matrix>(w->data.data(), rows, cols);
     const std::int64_t out_size = l.kind == LayerKind::kBatchNorm2d ? l.in_shape.c : ws[0];
-    if (has_bias(l)) {
+    if (l.trains_bias()) {
       const data::NamedTensor* b = fetch(l.name + ".bias", {out_size});
       p.bias = Eigen::Map<const ops::Vector>(b->data.data(), out_size);
     } else {

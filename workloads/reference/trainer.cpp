@@ -117,7 +117,7 @@ TrainingResult train_reference(const models::Network& network, const models::Uni
     result.final_test_accuracy = result.epochs.back().test_accuracy;
     result.final_test_loss = result.epochs.back().test_loss;
   } else {
-    const EvalResult ev = engine.evaluate(test.images, test.labels, std::nullopt, 1000);
+    const EvalResult ev = engine.evaluate(test.images, test.labels, std::nullopt, kEvaluationBatch);
     result.final_test_accuracy = ev.accuracy;
     result.final_test_loss = ev.loss;
   }
