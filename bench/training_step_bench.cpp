@@ -36,11 +36,11 @@
 #include "workloads/data/sampler.h"
 #include "workloads/data/synthetic.h"
 #include "workloads/models/builtin.h"
-#include "workloads/policies/policy.h"
 #include "workloads/models/cost.h"
 #include "workloads/models/units.h"
 #include "workloads/ops/gemm.h"
 #include "workloads/ops/parallel.h"
+#include "workloads/policies/policy.h"
 #include "workloads/reference/engine.h"
 
 namespace {

@@ -21,16 +21,17 @@ Json graph_to_json(const TrainingGraph& graph, const std::vector<double>& node_c
     const Node& n = graph.nodes[v];
     Json gemms = Json::array();
     for (const auto& g : n.work.gemms) gemms.push_back({{"m", g.m}, {"n", g.n}, {"k", g.k}});
-    nodes.push_back({{"id", v},
-                     {"name", n.name},
-                     {"kind", node_kind_name(n.kind)},
-                     {"layer", n.unit == kInputUnit ? Json(nullptr) : Json(graph.layers[n.unit].name)},
-                     {"stage", n.stage},
-                     {"retiming", n.retiming},
-                     {"macs", n.work.macs()},
-                     {"vector_ops", n.work.vector_ops},
-                     {"gemms", gemms},
-                     {"cost", node_cost[v]}});
+    nodes.push_back(
+        {{"id", v},
+         {"name", n.name},
+         {"kind", node_kind_name(n.kind)},
+         {"layer", n.unit == kInputUnit ? Json(nullptr) : Json(graph.layers[n.unit].name)},
+         {"stage", n.stage},
+         {"retiming", n.retiming},
+         {"macs", n.work.macs()},
+         {"vector_ops", n.work.vector_ops},
+         {"gemms", gemms},
+         {"cost", node_cost[v]}});
   }
   Json edges = Json::array();
   for (const auto& e : graph.edges) {
@@ -112,7 +113,8 @@ std::string graph_to_dot(const TrainingGraph& graph, const std::string& title) {
     out << "  n" << e.src << " -> n" << e.dst;
     std::string attrs;
     if (e.delay > 0) attrs += "label=\"" + std::to_string(e.delay) + "D\"";
-    if (e.kind == EdgeKind::kGradient) attrs += std::string(attrs.empty() ? "" : ", ") + "color=\"#e6550d\"";
+    if (e.kind == EdgeKind::kGradient)
+      attrs += std::string(attrs.empty() ? "" : ", ") + "color=\"#e6550d\"";
     if (e.kind == EdgeKind::kWeights || e.kind == EdgeKind::kWeightGradient ||
         e.kind == EdgeKind::kStashedWeights) {
       attrs += std::string(attrs.empty() ? "" : ", ") + "color=\"#31a354\", style=dashed";

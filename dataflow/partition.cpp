@@ -13,9 +13,10 @@ namespace {
 std::int64_t parse_count(const std::string& token, const std::string& origin) {
   if (token.empty() || token.size() > 9 ||
       token.find_first_not_of("0123456789") != std::string::npos || std::stoll(token) == 0) {
-    throw ConfigError(origin, "", "stage count \"" + token +
-                                      "\" is not a positive integer; expected \"per_layer\" or "
-                                      "counts of layers per stage such as \"2,2,2\"");
+    throw ConfigError(origin, "",
+                      "stage count \"" + token +
+                          "\" is not a positive integer; expected \"per_layer\" or "
+                          "counts of layers per stage such as \"2,2,2\"");
   }
   return std::stoll(token);
 }
@@ -30,8 +31,8 @@ StageSpec parse_stage_spec(const std::string& text, const std::string& origin) {
   std::string token;
   while (std::getline(in, token, ',')) spec.counts.push_back(parse_count(token, origin));
   if (spec.counts.empty() || text.back() == ',') {
-    throw ConfigError(origin, "", "found \"" + text +
-                                      "\", expected \"per_layer\" or counts such as \"2,2,2\"");
+    throw ConfigError(origin, "",
+                      "found \"" + text + "\", expected \"per_layer\" or counts such as \"2,2,2\"");
   }
   return spec;
 }
@@ -115,9 +116,9 @@ Partition make_partition(const UnitGraph& units, const StageSpec& spec, const st
       std::int64_t total = 0;
       for (std::size_t s = 0; s < spec.counts.size(); ++s) {
         if (spec.counts[s] < 1) {
-          throw ConfigError(file, pointer_append(pointer, s),
-                            "found " + std::to_string(spec.counts[s]) +
-                                ", expected at least 1 layer per stage");
+          throw ConfigError(
+              file, pointer_append(pointer, s),
+              "found " + std::to_string(spec.counts[s]) + ", expected at least 1 layer per stage");
         }
         total += spec.counts[s];
       }
@@ -134,7 +135,8 @@ Partition make_partition(const UnitGraph& units, const StageSpec& spec, const st
       }
       std::int64_t unit = 0;
       for (std::size_t s = 0; s < spec.counts.size(); ++s) {
-        for (std::int64_t k = 0; k < spec.counts[s]; ++k) p.stage_of_unit[unit++] = static_cast<int>(s);
+        for (std::int64_t k = 0; k < spec.counts[s]; ++k)
+          p.stage_of_unit[unit++] = static_cast<int>(s);
       }
       p.num_stages = static_cast<int>(spec.counts.size());
       return p;
@@ -149,16 +151,18 @@ Partition make_partition(const UnitGraph& units, const StageSpec& spec, const st
           const std::string ptr = pointer_append(pointer_append(pointer, s), j);
           auto it = unit_index.find(name);
           if (it == unit_index.end()) {
-            throw ConfigError(file, ptr, "\"" + name +
-                                             "\" is not a parametrised layer of the network "
-                                             "(stages list linear, conv2d and batchnorm2d layers)");
+            throw ConfigError(file, ptr,
+                              "\"" + name +
+                                  "\" is not a parametrised layer of the network "
+                                  "(stages list linear, conv2d and batchnorm2d layers)");
           }
           if (it->second != expect) {
             const std::string want =
                 expect < n ? "\"" + units.units[expect].name + "\"" : "no further layer";
-            throw ConfigError(file, ptr, "found \"" + name + "\", expected " + want +
-                                             ": stages must list the layers once each, "
-                                             "contiguously, in topological order");
+            throw ConfigError(file, ptr,
+                              "found \"" + name + "\", expected " + want +
+                                  ": stages must list the layers once each, "
+                                  "contiguously, in topological order");
           }
           p.stage_of_unit[expect++] = static_cast<int>(s);
         }

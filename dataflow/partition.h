@@ -23,8 +23,8 @@ using models::UnitGraph;
 struct StageSpec {
   enum class Kind { kPerLayer, kCounts, kNames };
   Kind kind = Kind::kPerLayer;
-  std::vector<std::int64_t> counts;              // kCounts
-  std::vector<std::vector<std::string>> names;   // kNames
+  std::vector<std::int64_t> counts;             // kCounts
+  std::vector<std::vector<std::string>> names;  // kNames
 };
 
 // "per_layer" or a comma-separated list of counts ("2,2,2"); `origin` names the source.

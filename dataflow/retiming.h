@@ -17,9 +17,9 @@ namespace lpsim::dataflow {
 struct RetimingArc {
   int src = 0;
   int dst = 0;
-  std::int64_t weight = 0;                // w(e), delays before retiming
-  std::optional<std::int64_t> target;     // exact w_r(e) wanted, if any
-  std::int64_t min_delay = 0;             // legality bound otherwise
+  std::int64_t weight = 0;             // w(e), delays before retiming
+  std::optional<std::int64_t> target;  // exact w_r(e) wanted, if any
+  std::int64_t min_delay = 0;          // legality bound otherwise
 };
 
 // Returns r with r[anchor] = 0, or nullopt when no retiming meets the constraints.
@@ -28,17 +28,17 @@ std::optional<std::vector<std::int64_t>> solve_retiming(int num_nodes,
                                                         int anchor);
 
 struct CycleRatio {
-  double ratio = 0.0;            // sum of node times / sum of delays on the critical cycle
-  std::vector<int> cycle;        // its nodes, in order
-  std::int64_t delays = 0;       // delays on it
-  double time = 0.0;             // node time on it
+  double ratio = 0.0;       // sum of node times / sum of delays on the critical cycle
+  std::vector<int> cycle;   // its nodes, in order
+  std::int64_t delays = 0;  // delays on it
+  double time = 0.0;        // node time on it
 };
 
 struct RatioArc {
   int src = 0;
   int dst = 0;
-  double cost = 0.0;        // time spent along the arc (e.g. the source's work + transfer)
-  std::int64_t delay = 0;   // its delays (iterations)
+  double cost = 0.0;       // time spent along the arc (e.g. the source's work + transfer)
+  std::int64_t delay = 0;  // its delays (iterations)
 };
 
 // max over cycles of (sum of cost) / (sum of delay); every cycle must hold a delay

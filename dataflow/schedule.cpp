@@ -195,7 +195,6 @@ std::optional<std::vector<i64>> earliest_starts(const TaskGraph& tg, i64 period,
   return std::nullopt;
 }
 
-
 // Raises lags so that no dependency points back across windows (offset + lag[dst] -
 // lag[src] >= 0), starting from a raised lag[v]. Every cycle of dependencies has a total
 // offset >= 1, so this terminates; false if it takes implausibly long.

@@ -212,8 +212,8 @@ struct Builder {
       add_edge(g.forward_node[u], g.bw_node[u], EdgeKind::kStoredActivation, 0,
                models::tensor_bytes(batch * layer.in_elements(), layer.in_binary), std::nullopt);
       add_edge(g.bw_node[u], g.update_node[u], EdgeKind::kWeightGradient, 0, wbytes, 0);
-      add_edge(g.update_node[u], g.forward_node[u], EdgeKind::kWeights, 1 + d, wbytes,
-               std::nullopt, 1);
+      add_edge(g.update_node[u], g.forward_node[u], EdgeKind::kWeights, 1 + d, wbytes, std::nullopt,
+               1);
       if (g.ba_node[u] >= 0) {
         if (policy.hardware.stash) {
           add_edge(g.forward_node[u], g.ba_node[u], EdgeKind::kStashedWeights, 0, wbytes,
@@ -257,7 +257,8 @@ struct Builder {
       const models::Layer& layer = net.layers[unit.layer];
       Node& f = g.nodes[g.forward_node[u]];
       f.work += models::layer_work(layer, Task::kForward, batch);
-      for (int a : unit.attached) f.work += models::layer_work(net.layers[a], Task::kForward, batch);
+      for (int a : unit.attached)
+        f.work += models::layer_work(net.layers[a], Task::kForward, batch);
       if (g.ba_node[u] >= 0) {
         g.nodes[g.ba_node[u]].work += models::layer_work(layer, Task::kBackwardActivation, batch);
       }
@@ -266,7 +267,8 @@ struct Builder {
       // The unit's tail (element-wise backward of its attached layers) runs with its tail
       // owner's Ba, or with the loss (workloads/models/units.h).
       models::Work tail;
-      for (int a : unit.attached) tail += models::layer_work(net.layers[a], Task::kBackwardActivation, batch);
+      for (int a : unit.attached)
+        tail += models::layer_work(net.layers[a], Task::kBackwardActivation, batch);
       const int owner = unit.tail_owner == kLossUnit ? g.loss_node : g.ba_node[unit.tail_owner];
       g.nodes[owner].work += tail;
       g.nodes[owner].tail_work += tail;

@@ -44,7 +44,7 @@ const char* edge_kind_name(EdgeKind kind);
 
 struct Node {
   NodeKind kind = NodeKind::kInput;
-  int unit = kInputUnit;    // for F/Ba/Bw/U
+  int unit = kInputUnit;  // for F/Ba/Bw/U
   int stage = 0;
   std::int64_t retiming = 0;  // r(v)
   std::string name;           // "F:fc1", "Loss", "In"

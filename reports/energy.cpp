@@ -160,8 +160,9 @@ Json energy_json(const EnergyTable& table, const std::vector<PeActivity>& pes,
     const double bank_bytes =
         static_cast<double>(std::min(pes[p].sram_bank_bytes, pes[p].sram_capacity_bytes));
     for (const auto& [kind, bytes] : pes[p].sram_by_kind) {
-      sram_by_kind[kind] += static_cast<double>(bytes.first) * sram_read_pj_per_byte(table, bank_bytes) +
-                            static_cast<double>(bytes.second) * sram_write_pj_per_byte(table, bank_bytes);
+      sram_by_kind[kind] +=
+          static_cast<double>(bytes.first) * sram_read_pj_per_byte(table, bank_bytes) +
+          static_cast<double>(bytes.second) * sram_write_pj_per_byte(table, bank_bytes);
     }
     total += e;
     Json j = breakdown_json(e);

@@ -43,8 +43,8 @@ GemmMemoryTiming gemm_memory_timing(ArrayShape array, Dataflow dataflow, GemmSha
     if (os) {
       if (!out.kept_in_sram || i == 0) bytes += kBytes * t * cols;
     } else {
-      bytes += kBytes * rows * cols;                                  // stationary tile
-      if (!out.kept_in_sram && i > 0) bytes += kBytes * t * cols;     // partial result back
+      bytes += kBytes * rows * cols;                               // stationary tile
+      if (!out.kept_in_sram && i > 0) bytes += kBytes * t * cols;  // partial result back
     }
     return bytes;
   };
@@ -64,7 +64,8 @@ GemmMemoryTiming gemm_memory_timing(ArrayShape array, Dataflow dataflow, GemmSha
     const std::uint64_t start = std::max(now, next_ready);
     out.stall_cycles += start - now;
     if (f + 1 < folds) {
-      const std::uint64_t ni = (f + 1) / out.compute.col_folds, nj = (f + 1) % out.compute.col_folds;
+      const std::uint64_t ni = (f + 1) / out.compute.col_folds,
+                          nj = (f + 1) % out.compute.col_folds;
       const std::uint64_t bytes = fold_reads(ni, nj);
       out.dram_read_bytes += bytes;
       next_ready = transfer(start, bytes);

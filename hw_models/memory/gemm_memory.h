@@ -30,9 +30,9 @@ struct GemmMemoryParams {
 };
 
 struct GemmMemoryTiming {
-  GemmTiming compute;                 // the array alone (SCALE-Sim v2)
-  std::uint64_t cycles = 0;           // with the DRAM traffic: compute + stall cycles
-  std::uint64_t stall_cycles = 0;     // folds waiting for their reads, and the last drain
+  GemmTiming compute;              // the array alone (SCALE-Sim v2)
+  std::uint64_t cycles = 0;        // with the DRAM traffic: compute + stall cycles
+  std::uint64_t stall_cycles = 0;  // folds waiting for their reads, and the last drain
   std::uint64_t staging_bytes = 0;
   std::uint64_t dram_read_bytes = 0;
   std::uint64_t dram_write_bytes = 0;

@@ -8,13 +8,12 @@
 #include <nlohmann/json_fwd.hpp>
 #include <optional>
 #include <string_view>
-#include <vector>
 #include <systemc>
+#include <vector>
 
 #include "hw_models/common/memory_kind.h"
 
 namespace lpsim::hw {
-
 
 // Allocation accounting of one memory. Each kind's peak is its own maximum over time; the
 // total's peak is the maximum of the sum, so it can be less than the sum of kind peaks.
@@ -53,11 +52,11 @@ struct DramStats {
   std::uint64_t over_capacity_bytes = 0;  // max(0, total_peak_bytes − capacity_bytes)
   std::uint64_t transfers = 0;
   std::uint64_t bytes_transferred = 0;
-  std::uint64_t bytes_read = 0;     // reserve(.., kRead) and transfer()
-  std::uint64_t bytes_written = 0;  // reserve(.., kWrite)
-  std::uint64_t busy_cycles = 0;        // channels moving data (summed over channels)
-  std::uint64_t contention_cycles = 0;  // requests waiting for a channel held by another
-  std::vector<std::uint64_t> channel_busy_cycles;        // per channel
+  std::uint64_t bytes_read = 0;                    // reserve(.., kRead) and transfer()
+  std::uint64_t bytes_written = 0;                 // reserve(.., kWrite)
+  std::uint64_t busy_cycles = 0;                   // channels moving data (summed over channels)
+  std::uint64_t contention_cycles = 0;             // requests waiting for a channel held by another
+  std::vector<std::uint64_t> channel_busy_cycles;  // per channel
   std::vector<std::uint64_t> channel_contention_cycles;  // per channel
 };
 

@@ -45,8 +45,9 @@ PeTaskCost task_cost(const ProcessingElementParams& params, const PeTask& task) 
   c.vector_cycles = own_vector + tail_vector;
   c.tail_cycles = stretch_for_memory(tail_vector, 2 * bytes * task.tail_vector_ops,
                                      params.sram_bytes_per_cycle);
-  c.cycles = stretch_for_memory(c.gemm_cycles + own_vector, own_bytes, params.sram_bytes_per_cycle) +
-             c.tail_cycles;
+  c.cycles =
+      stretch_for_memory(c.gemm_cycles + own_vector, own_bytes, params.sram_bytes_per_cycle) +
+      c.tail_cycles;
   c.vector_ops = task.vector_ops + task.tail_vector_ops;
   c.tail_vector_ops = task.tail_vector_ops;
   c.sram_read_bytes += bytes * c.vector_ops;

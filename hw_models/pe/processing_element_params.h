@@ -4,7 +4,6 @@
 #include <cstdint>
 #include <nlohmann/json.hpp>
 #include <systemc>
-
 #include <vector>
 
 #include "hw_models/common/memory_kind.h"
@@ -73,10 +72,10 @@ PeTaskCost task_cost(const ProcessingElementParams& params, const PeTask& task);
 
 struct ProcessingElementStats {
   std::uint64_t tasks = 0;
-  std::uint64_t busy_cycles = 0;   // cycles spent computing tasks
-  std::uint64_t stall_cycles = 0;  // cycles blocked on inputs, back-pressure or a unit
-  std::uint64_t last_busy_cycle = 0;  // the cycle its last task ended
-  ProcessingElementWork work;         // summed over the tasks run
+  std::uint64_t busy_cycles = 0;        // cycles spent computing tasks
+  std::uint64_t stall_cycles = 0;       // cycles blocked on inputs, back-pressure or a unit
+  std::uint64_t last_busy_cycle = 0;    // the cycle its last task ended
+  ProcessingElementWork work;           // summed over the tasks run
   std::uint64_t dram_read_bytes = 0;    // its tasks' reads of residents placed in DRAM
   std::uint64_t dram_write_bytes = 0;   // and writes
   std::uint64_t dram_stall_cycles = 0;  // the part of stall_cycles waiting for DRAM reads

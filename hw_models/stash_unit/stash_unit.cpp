@@ -53,9 +53,10 @@ void WeightStashUnit::read(std::int64_t version) { transfer_out(version, false);
 
 void WeightStashUnit::release(std::int64_t version) {
   if (versions_.empty() || versions_.front() != version) {
-    throw InternalError(std::string(name()) + ": release(" + std::to_string(version) +
-                        ") but the oldest stored version is " +
-                        (versions_.empty() ? std::string("none") : std::to_string(versions_.front())));
+    throw InternalError(
+        std::string(name()) + ": release(" + std::to_string(version) +
+        ") but the oldest stored version is " +
+        (versions_.empty() ? std::string("none") : std::to_string(versions_.front())));
   }
   versions_.pop_front();
   ++stats_.releases;

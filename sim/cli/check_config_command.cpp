@@ -3,14 +3,14 @@
 
 #include <algorithm>
 #include <cstdio>
-#include <optional>
 #include <iostream>
+#include <optional>
 
 #include "dataflow/task_program.h"
 #include "dataflow/training_graph.h"
-#include "sim/hardware/memory_plan.h"
 #include "sim/cli/command.h"
 #include "sim/cli/options.h"
+#include "sim/hardware/memory_plan.h"
 #include "sim/run/job.h"
 #include "sim/run/resources.h"
 
@@ -23,7 +23,8 @@ int run_check_config(const std::vector<std::string>& args) {
       "init-from", po::value<std::string>()->default_value(""), "a checkpoint to check as well")(
       "no-math", "check for a timing-only run");
   po::variables_map vm;
-  if (!parse_options("check-config", "--config FILE [--set /pointer=value ...]", options, args, vm)) {
+  if (!parse_options("check-config", "--config FILE [--set /pointer=value ...]", options, args,
+                     vm)) {
     return 0;
   }
   const bool math = vm.count("no-math") == 0;
@@ -50,7 +51,8 @@ int run_check_config(const std::vector<std::string>& args) {
   std::printf("  data: %lld training and %lld test samples, %lld minibatches per epoch\n",
               static_cast<long long>(job.train.size()), static_cast<long long>(job.test.size()),
               static_cast<long long>(job.batches_per_epoch));
-  std::printf("  estimated memory: %.3f GB (available %.3f GB)\n", static_cast<double>(mem.total()) / 1e9,
+  std::printf("  estimated memory: %.3f GB (available %.3f GB)\n",
+              static_cast<double>(mem.total()) / 1e9,
               static_cast<double>(run::available_memory()) / 1e9);
   if (plan) {
     std::uint64_t staging = 0, dram = 0;
@@ -58,9 +60,10 @@ int run_check_config(const std::vector<std::string>& args) {
       staging = std::max(staging, pl.staging_bytes);
       for (auto b : pl.dram_bytes) dram += b;
     }
-    std::printf("  SRAM: %.3f MB per PE, at most %.3f MB of it staging; %.3f MB of residents in DRAM\n",
-                static_cast<double>(job.config.hw.sram_capacity_bytes) / 1e6,
-                static_cast<double>(staging) / 1e6, static_cast<double>(dram) / 1e6);
+    std::printf(
+        "  SRAM: %.3f MB per PE, at most %.3f MB of it staging; %.3f MB of residents in DRAM\n",
+        static_cast<double>(job.config.hw.sram_capacity_bytes) / 1e6,
+        static_cast<double>(staging) / 1e6, static_cast<double>(dram) / 1e6);
   }
   return 0;
 }

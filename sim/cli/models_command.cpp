@@ -26,7 +26,8 @@ int run_models(const std::vector<std::string>& args) {
   if (vm.count("show")) {
     const std::string name = vm["show"].as<std::string>();
     po::variables_map one;
-    std::cout << models::network_to_json(models::builtin_model(name, shape, classes)).dump(2) << "\n";
+    std::cout << models::network_to_json(models::builtin_model(name, shape, classes)).dump(2)
+              << "\n";
     return 0;
   }
   Json list = Json::array();
@@ -50,8 +51,9 @@ int run_models(const std::vector<std::string>& args) {
   std::printf("%-10s %12s %8s  %s\n", "model", "parameters", "p.layers", "description");
   for (const auto& m : list) {
     if (m["parameters"].is_null()) {
-      std::printf("%-10s %12s %8s  %s (does not fit a %s input)\n", m["name"].get<std::string>().c_str(),
-                  "-", "-", m["description"].get<std::string>().c_str(),
+      std::printf("%-10s %12s %8s  %s (does not fit a %s input)\n",
+                  m["name"].get<std::string>().c_str(), "-", "-",
+                  m["description"].get<std::string>().c_str(),
                   vm["input-shape"].as<std::string>().c_str());
       continue;
     }

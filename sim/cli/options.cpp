@@ -29,7 +29,8 @@ ops::Shape parse_shape_option(const std::string& text, const std::string& option
   while (std::getline(in, token, ',')) {
     if (token.empty() || token.size() > 7 ||
         token.find_first_not_of("0123456789") != std::string::npos || std::stoll(token) < 1) {
-      throw UserError("", option, "found \"" + text + "\", expected C,H,W or F with positive integers");
+      throw UserError("", option,
+                      "found \"" + text + "\", expected C,H,W or F with positive integers");
     }
     dims.push_back(std::stoll(token));
   }

@@ -26,7 +26,8 @@ std::vector<int> parse_procs(const std::string& text) {
     auto number = [&](const std::string& t) {
       if (t.empty() || t.size() > 4 || t.find_first_not_of("0123456789") != std::string::npos ||
           std::stoi(t) < 1 || std::stoi(t) > 4096) {
-        throw UserError("", "--procs", "found \"" + text + "\", expected counts such as 1,2,4 or 1-16");
+        throw UserError("", "--procs",
+                        "found \"" + text + "\", expected counts such as 1,2,4 or 1-16");
       }
       return std::stoi(t);
     };
@@ -60,8 +61,9 @@ int run_schedule(const std::vector<std::string>& args) {
   }
   const std::vector<int> procs = parse_procs(vm["procs"].as<std::string>());
   const std::string path = vm["config"].as<std::string>();
-  const config::Config c = config::load_config(
-      path, vm.count("set") ? vm["set"].as<std::vector<std::string>>() : std::vector<std::string>{});
+  const config::Config c =
+      config::load_config(path, vm.count("set") ? vm["set"].as<std::vector<std::string>>()
+                                                : std::vector<std::string>{});
   const models::Network network = run::network_of_config(c, path);
   const models::UnitGraph units = models::group_units(network);
   const dataflow::Partition partition =
@@ -105,28 +107,33 @@ int run_schedule(const std::vector<std::string>& args) {
                      {"speedup_vs_one", single / s.period},
                      {"utilization", static_cast<double>(busy) / (s.period * p)},
                      {"bytes_per_minibatch", s.bytes_per_minibatch},
-                     {"link_bytes_fraction",
-                      static_cast<double>(s.bytes_per_minibatch) /
-                          static_cast<double>(std::max<std::uint64_t>(1, s.bytes_per_minibatch + sram_bytes))}};
+                     {"link_bytes_fraction", static_cast<double>(s.bytes_per_minibatch) /
+                                                 static_cast<double>(std::max<std::uint64_t>(
+                                                     1, s.bytes_per_minibatch + sram_bytes))}};
       for (std::size_t v = 0; v < tg.tasks.size(); ++v) {
         gantt += std::string(dataflow::backward_split_name(modes[mi])) + "," + std::to_string(p) +
                  "," + tg.tasks[v].name + "," + std::to_string(s.processor[v]) + "," +
-                 std::to_string(s.start[v]) + "," + std::to_string(s.start[v] + tg.tasks[v].cycles) +
-                 "," + std::to_string(s.start[v] / s.modulo_period) + "\n";
+                 std::to_string(s.start[v]) + "," +
+                 std::to_string(s.start[v] + tg.tasks[v].cycles) + "," +
+                 std::to_string(s.start[v] / s.modulo_period) + "\n";
       }
     }
   }
   for (int p : procs) {
     for (int mi = 0; mi < 3; ++mi) {
       Json row = by[{mi, p}];
-      row["speedup_vs_fused"] = by[{0, p}].at("period").get<double>() / row.at("period").get<double>();
+      row["speedup_vs_fused"] =
+          by[{0, p}].at("period").get<double>() / row.at("period").get<double>();
       rows.push_back(row);
     }
   }
   if (vm.count("gantt")) write_file_atomic(vm["gantt"].as<std::string>(), gantt);
   if (vm.count("json")) {
-    std::cout << Json{{"model", network.name}, {"stages", partition.num_stages},
-                      {"batch_size", c.batch_size}, {"schedules", rows}}.dump(2)
+    std::cout << Json{{"model", network.name},
+                      {"stages", partition.num_stages},
+                      {"batch_size", c.batch_size},
+                      {"schedules", rows}}
+                     .dump(2)
               << "\n";
     return 0;
   }

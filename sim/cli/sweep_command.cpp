@@ -20,11 +20,11 @@ int run_sweep(const std::vector<std::string>& args) {
       "set", po::value<std::vector<std::string>>()->composing(), "override the base config")(
       "out", po::value<std::string>()->required(), "output directory")(
       "jobs,j", po::value<int>()->default_value(1), "points run at the same time")(
-      "mpi", "spread the points across MPI ranks (run under mpirun or srun)")(
-      "quiet,q", "no progress bar");
+      "mpi", "spread the points across MPI ranks (run under mpirun or srun)")("quiet,q",
+                                                                              "no progress bar");
   po::variables_map vm;
-  if (!parse_options("sweep", "--config BASE.json --grid GRID.json --out DIR [-j N]", options,
-                     args, vm)) {
+  if (!parse_options("sweep", "--config BASE.json --grid GRID.json --out DIR [-j N]", options, args,
+                     vm)) {
     return 0;
   }
   const int jobs = vm["jobs"].as<int>();

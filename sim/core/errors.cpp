@@ -3,8 +3,7 @@
 namespace lpsim {
 namespace {
 
-std::string compose(const std::string& file, const std::string& where,
-                    const std::string& problem) {
+std::string compose(const std::string& file, const std::string& where, const std::string& problem) {
   std::string text;
   if (!file.empty()) text += file;
   if (!where.empty()) text += (text.empty() ? "" : ": ") + where;
@@ -20,8 +19,7 @@ UserError::UserError(std::string file, std::string where, std::string problem)
       where_(std::move(where)),
       problem_(std::move(problem)) {}
 
-void assertion_failed(const char* expr, const char* file, int line,
-                      const std::string& message) {
+void assertion_failed(const char* expr, const char* file, int line, const std::string& message) {
   throw InternalError(std::string("internal error: ") + file + ":" + std::to_string(line) +
                       ": assertion `" + expr + "` failed: " + message);
 }

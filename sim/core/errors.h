@@ -54,9 +54,9 @@ class InternalError : public std::logic_error {
 }  // namespace lpsim
 
 // Always-on invariant check; message is any expression convertible to std::string.
-#define LPSIM_ASSERT(cond, message)                                      \
-  do {                                                                   \
-    if (!(cond)) {                                                       \
-      ::lpsim::assertion_failed(#cond, __FILE__, __LINE__, (message));   \
-    }                                                                    \
+#define LPSIM_ASSERT(cond, message)                                    \
+  do {                                                                 \
+    if (!(cond)) {                                                     \
+      ::lpsim::assertion_failed(#cond, __FILE__, __LINE__, (message)); \
+    }                                                                  \
   } while (false)

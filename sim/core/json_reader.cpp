@@ -101,8 +101,8 @@ const Json& ObjectReader::at(const std::string& key) {
   return *v;
 }
 
-std::int64_t json_integer(const Json& value, const std::string& file,
-                          const std::string& pointer, std::int64_t min, std::int64_t max) {
+std::int64_t json_integer(const Json& value, const std::string& file, const std::string& pointer,
+                          std::int64_t min, std::int64_t max) {
   auto range = [&] {
     return "an integer in [" + std::to_string(min) + ", " + std::to_string(max) + "]";
   };
@@ -140,8 +140,8 @@ std::int64_t ObjectReader::integer(const std::string& key, std::int64_t min, std
   return json_integer(at(key), file_, pointer(key), min, max);
 }
 
-std::int64_t ObjectReader::integer(const std::string& key, std::int64_t fallback,
-                                   std::int64_t min, std::int64_t max) {
+std::int64_t ObjectReader::integer(const std::string& key, std::int64_t fallback, std::int64_t min,
+                                   std::int64_t max) {
   const Json* v = find(key);
   if (v == nullptr) return fallback;
   return json_integer(*v, file_, pointer(key), min, max);

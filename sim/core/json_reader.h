@@ -79,8 +79,8 @@ class ObjectReader {
 };
 
 // Free-standing checks for values that are not object members (array elements).
-std::int64_t json_integer(const Json& value, const std::string& file,
-                          const std::string& pointer, std::int64_t min, std::int64_t max);
+std::int64_t json_integer(const Json& value, const std::string& file, const std::string& pointer,
+                          std::int64_t min, std::int64_t max);
 std::string json_string(const Json& value, const std::string& file, const std::string& pointer);
 
 }  // namespace lpsim

@@ -10,11 +10,11 @@
 // activation gradient in flight, its B operand the weights under F, the weight version the
 // policy names under a delayed Ba (the stash's version under `stash`, the EMA tensor under
 // `ema_weight`; under `ema_grad` the PE streams W and its EMA unit adds c·ū, counted as the
-// unit's traffic; under `lwp` and `ema_lwp` the register, the unit having predicted F's) and the input kept for Bw (`activations`) under Bw; C is in flight, or the
-// weight-gradient register under Bw. Element-wise work reads and writes in-flight tensors,
-// except Bw's (bias and batch-norm gradients: read in flight, written to `gradients`) and
-// U's two operations per parameter (read the gradient and the momentum, write the momentum
-// and the weight).
+// unit's traffic; under `lwp` and `ema_lwp` the register, the unit having predicted F's) and the
+// input kept for Bw (`activations`) under Bw; C is in flight, or the weight-gradient register under
+// Bw. Element-wise work reads and writes in-flight tensors, except Bw's (bias and batch-norm
+// gradients: read in flight, written to `gradients`) and U's two operations per parameter (read the
+// gradient and the momentum, write the momentum and the weight).
 
 #include <cstdint>
 #include <vector>

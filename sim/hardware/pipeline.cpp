@@ -12,7 +12,6 @@
 
 namespace lpsim::hardware {
 
-
 Json MemoryPeaks::to_json() const {
   return {{"weights", weights},
           {"optimizer", optimizer},
@@ -88,9 +87,8 @@ Pipeline::Pipeline(const sc_core::sc_module_name& name, run::Job& job, const Run
   }
   if (options.math) {
     // The reference trainer's settings, with the delays the hardware derived (the same).
-    reference::EngineSettings es =
-        reference::engine_settings(job.trainer, static_cast<int>(g.layers.size()),
-                                   job.batches_per_epoch, r_.minibatches);
+    reference::EngineSettings es = reference::engine_settings(
+        job.trainer, static_cast<int>(g.layers.size()), job.batches_per_epoch, r_.minibatches);
     es.delays.clear();
     for (const auto& lt : g.layers) es.delays.push_back(lt.delay);
     engine_ = std::make_unique<reference::TaskEngine>(job.network, job.units, es, job.init);
@@ -108,8 +106,8 @@ Pipeline::Pipeline(const sc_core::sc_module_name& name, run::Job& job, const Run
 HardwareResult run_hardware(run::Job& job, const RunOptions& options) {
   ::setenv("SYSTEMC_DISABLE_COPYRIGHT_MESSAGE", "1", 1);
   HardwareResult r;
-  r.graph = dataflow::build_training_graph(job.network, job.units, job.partition, *job.config.policy,
-                                           job.config.batch_size);
+  r.graph = dataflow::build_training_graph(job.network, job.units, job.partition,
+                                           *job.config.policy, job.config.batch_size);
   r.costs = task_costs(r.graph, job.config.hw, job.network, job.units);
   if (job.config.processors) {
     std::vector<std::uint64_t> node_cycles, tail_cycles, after_update;

@@ -15,7 +15,6 @@
 #include <functional>
 #include <optional>
 #include <string>
-#include <string>
 #include <vector>
 
 #include "dataflow/schedule.h"
@@ -79,15 +78,15 @@ struct HardwareResult {
   std::vector<std::int64_t> min_staleness;       // per unit: min (the drain)
   std::vector<MemoryPeaks> stage_memory;         // measured, per processor
   std::vector<MemoryPeaks> stage_memory_analytic;
-  std::vector<Json> processors;                  // per PE: stats and derived figures
+  std::vector<Json> processors;  // per PE: stats and derived figures
   std::uint64_t link_bytes = 0;
   Json units;                                    // raw counters keyed by SystemC name
   std::vector<reports::PeActivity> pe_activity;  // per PE: the energy model's counts
   std::vector<std::string> pe_names;
-  Json trace;                                    // Chrome trace-event document (or null)
+  Json trace;  // Chrome trace-event document (or null)
   // Training (math on):
-  std::vector<reference::EpochResult> epochs;   // completed epochs
-  double final_test_accuracy = 0.0;              // with the final, drained weights
+  std::vector<reference::EpochResult> epochs;  // completed epochs
+  double final_test_accuracy = 0.0;            // with the final, drained weights
   std::vector<reference::UnitParams> final_params;
   std::vector<reference::ReconstructionStats> reconstruction;
   std::vector<reference::SpikeStats> spikes;  // per network layer (math runs only)

@@ -241,9 +241,8 @@ void Pipeline::collect() {
     LPSIM_ASSERT(engine_->minibatches_in_flight() == 0, "the pipeline did not drain");
     r_.epochs = reference::epoch_results(*engine_, job_.test, job_.batches_per_epoch,
                                          job_.config.epochs, 1000, limit_);
-    const reference::EvalResult final_eval =
-        engine_->evaluate(job_.test.images, job_.test.labels, std::nullopt,
-                          reference::kEvaluationBatch);
+    const reference::EvalResult final_eval = engine_->evaluate(
+        job_.test.images, job_.test.labels, std::nullopt, reference::kEvaluationBatch);
     r_.final_test_accuracy = final_eval.accuracy;
     r_.final_params = engine_->parameters();
     for (std::size_t u = 0; u < g.layers.size(); ++u) {

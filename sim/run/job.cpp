@@ -47,18 +47,22 @@ void load_data(Job& job, bool need_samples) {
       ds.origin = origin;
       return ds;
     };
-    job.train = shape_only(d.train_limit > 0 ? std::min(d.train_limit, d.synthetic_train)
-                                             : d.synthetic_train, "synthetic (shape only)");
-    job.test = shape_only(d.test_limit > 0 ? std::min(d.test_limit, d.synthetic_test)
-                                           : d.synthetic_test, "synthetic (shape only)");
+    job.train = shape_only(
+        d.train_limit > 0 ? std::min(d.train_limit, d.synthetic_train) : d.synthetic_train,
+        "synthetic (shape only)");
+    job.test =
+        shape_only(d.test_limit > 0 ? std::min(d.test_limit, d.synthetic_test) : d.synthetic_test,
+                   "synthetic (shape only)");
     return;
   }
   if (d.kind == "synthetic") {
     data::SyntheticSpec spec;
     spec.sample_shape = d.synthetic_shape;
     spec.num_classes = static_cast<int>(d.synthetic_classes);
-    spec.train_count = d.train_limit > 0 ? std::min(d.train_limit, d.synthetic_train) : d.synthetic_train;
-    spec.test_count = d.test_limit > 0 ? std::min(d.test_limit, d.synthetic_test) : d.synthetic_test;
+    spec.train_count =
+        d.train_limit > 0 ? std::min(d.train_limit, d.synthetic_train) : d.synthetic_train;
+    spec.test_count =
+        d.test_limit > 0 ? std::min(d.test_limit, d.synthetic_test) : d.synthetic_test;
     spec.seed = job.config.seed;
     spec.noise_std = d.synthetic_noise_std;
     job.train = data::make_synthetic(spec, data::Split::kTrain);
@@ -67,8 +71,9 @@ void load_data(Job& job, bool need_samples) {
   }
   if (!std::filesystem::is_directory(d.path)) {
     throw ConfigError(job.config.source, "/workload/dataset/path",
-                      "\"" + d.path + "\" is not a directory (Fashion-MNIST is in Debian's "
-                      "dataset-fashion-mnist package: /usr/share/datasets/fashion-mnist)");
+                      "\"" + d.path +
+                          "\" is not a directory (Fashion-MNIST is in Debian's "
+                          "dataset-fashion-mnist package: /usr/share/datasets/fashion-mnist)");
   }
   job.train = data::load_fashion_mnist(d.path, data::Split::kTrain, d.train_limit);
   job.test = data::load_fashion_mnist(d.path, data::Split::kTest, d.test_limit);

@@ -18,10 +18,10 @@ namespace lpsim::run {
 
 struct StabilityAdvice {
   bool computed = false;
-  double lambda_max = 0.0;     // estimated largest Hessian eigenvalue at initialisation
+  double lambda_max = 0.0;  // estimated largest Hessian eigenvalue at initialisation
   std::int64_t samples = 0;
   std::int64_t max_delay = 0;
-  double max_lr = 0.0;         // the largest stable lr at the deepest delay (bound / lambda)
+  double max_lr = 0.0;  // the largest stable lr at the deepest delay (bound / lambda)
   bool lr_exceeds = false;
   std::vector<double> layer_max_lr;  // per unit, for its own delay
   // The recursion the bound is for (workloads/reference/stability.h).

@@ -77,14 +77,16 @@ Json ops_json(const Job& job, const std::vector<reference::SpikeStats>& spikes) 
   double events = 0.0;
   for (std::size_t i = 0; i < job.network.layers.size(); ++i) {
     const models::Layer& l = job.network.layers[i];
-    for (Task t : {Task::kForward, Task::kBackwardActivation, Task::kBackwardWeight, Task::kUpdate}) {
+    for (Task t :
+         {Task::kForward, Task::kBackwardActivation, Task::kBackwardWeight, Task::kUpdate}) {
       const models::Work w = models::layer_work(l, t, batch);
       slots += w.macs();
       accumulates += w.accumulates();
       vector_ops += w.vector_ops;
       // An event-driven array does an accumulate only where the spike operand is 1.
       if (w.accumulates() > 0 && measured) {
-        events += static_cast<double>(w.accumulates()) * spikes[spike_source(job.network, l)].rate();
+        events +=
+            static_cast<double>(w.accumulates()) * spikes[spike_source(job.network, l)].rate();
       }
     }
   }
@@ -113,19 +115,21 @@ std::string summary_text(const Json& report) {
   char line[512];
   const Json& net = report.at("network");
   std::snprintf(line, sizeof(line), "lpsim %s: %s, %lld parameters, %lld stages, policy %s\n",
-                report.at("mode").get<std::string>().c_str(), net.at("name").get<std::string>().c_str(),
+                report.at("mode").get<std::string>().c_str(),
+                net.at("name").get<std::string>().c_str(),
                 static_cast<long long>(net.at("parameters").get<std::int64_t>()),
                 static_cast<long long>(net.at("stages").get<std::int64_t>()),
                 report.at("policy").get<std::string>().c_str());
   s += line;
   const Json& summary = report.at("summary");
   if (!summary.at("total_cycles").is_null()) {
-    std::snprintf(line, sizeof(line),
-                  "cycles: %lld total, %.0f per minibatch (steady state), %.1f minibatches/s at %.3g ns\n",
-                  static_cast<long long>(summary.at("total_cycles").get<std::int64_t>()),
-                  summary.at("cycles_per_minibatch").get<double>(),
-                  summary.at("throughput_minibatches_per_s").get<double>(),
-                  report.at("hw").at("period_ns").get<double>());
+    std::snprintf(
+        line, sizeof(line),
+        "cycles: %lld total, %.0f per minibatch (steady state), %.1f minibatches/s at %.3g ns\n",
+        static_cast<long long>(summary.at("total_cycles").get<std::int64_t>()),
+        summary.at("cycles_per_minibatch").get<double>(),
+        summary.at("throughput_minibatches_per_s").get<double>(),
+        report.at("hw").at("period_ns").get<double>());
     s += line;
     std::snprintf(line, sizeof(line), "utilisation %.1f%%, bubble fraction %.1f%%\n",
                   100.0 * summary.at("utilization").get<double>(),
@@ -155,15 +159,16 @@ std::string summary_text(const Json& report) {
   }
   const Json& ops = report.at("ops").at("per_minibatch");
   if (ops.at("accumulates").get<std::int64_t>() > 0) {
-    std::snprintf(line, sizeof(line),
-                  "ops per minibatch: %.3g MACs, %.3g accumulates on spikes (%.3g if event-driven)\n",
-                  ops.at("multiply_accumulates").get<double>(), ops.at("accumulates").get<double>(),
-                  ops.at("event_accumulates").is_null() ? 0.0 : ops.at("event_accumulates").get<double>());
+    std::snprintf(
+        line, sizeof(line),
+        "ops per minibatch: %.3g MACs, %.3g accumulates on spikes (%.3g if event-driven)\n",
+        ops.at("multiply_accumulates").get<double>(), ops.at("accumulates").get<double>(),
+        ops.at("event_accumulates").is_null() ? 0.0 : ops.at("event_accumulates").get<double>());
     s += line;
     for (const auto& sp : report.at("ops").at("spikes")) {
       std::snprintf(line, sizeof(line), "  %s (%s): firing rate %.4f\n",
-                    sp.at("layer").get<std::string>().c_str(), sp.at("type").get<std::string>().c_str(),
-                    sp.at("rate").get<double>());
+                    sp.at("layer").get<std::string>().c_str(),
+                    sp.at("type").get<std::string>().c_str(), sp.at("rate").get<double>());
       s += line;
     }
   }

@@ -32,8 +32,10 @@ MemoryEstimate estimate_memory(const Job& job, bool math) {
   const std::uint64_t batch = static_cast<std::uint64_t>(job.config.batch_size);
   // A minibatch keeps every layer's output from its forward until its last backward task,
   // max_delay beats later, so max_delay + 1 are in flight; gradients of one more are live.
-  e.in_flight_bytes = kBytes * activations_per_sample * batch * static_cast<std::uint64_t>(max_delay + 2);
-  e.data_bytes = kBytes * static_cast<std::uint64_t>(job.train.images.size() + job.test.images.size());
+  e.in_flight_bytes =
+      kBytes * activations_per_sample * batch * static_cast<std::uint64_t>(max_delay + 2);
+  e.data_bytes =
+      kBytes * static_cast<std::uint64_t>(job.train.images.size() + job.test.images.size());
   if (!math) {
     e.parameters_bytes = kBytes * static_cast<std::uint64_t>(job.network.num_params());  // init
     e.in_flight_bytes = 0;
@@ -66,11 +68,13 @@ void check_resources(const Job& job, bool math) {
     return s.str();
   };
   throw UserError(job.config.source, "",
-                  "this run needs an estimated " + gb(e.total()) + " of memory (parameters and "
-                  "their stashes " + gb(e.parameters_bytes) + ", minibatches in flight " +
-                  gb(e.in_flight_bytes) + ", data " + gb(e.data_bytes) + ") but " + gb(available) +
-                  " are available; reduce the model, the batch, the pipeline depth or use "
-                  "--no-math for timing only");
+                  "this run needs an estimated " + gb(e.total()) +
+                      " of memory (parameters and "
+                      "their stashes " +
+                      gb(e.parameters_bytes) + ", minibatches in flight " + gb(e.in_flight_bytes) +
+                      ", data " + gb(e.data_bytes) + ") but " + gb(available) +
+                      " are available; reduce the model, the batch, the pipeline depth or use "
+                      "--no-math for timing only");
 }
 
 }  // namespace lpsim::run

@@ -21,8 +21,9 @@ namespace lpsim::sweep {
 std::vector<PointResult> run_mpi_sweep(const std::string&, const std::string&,
                                        const std::vector<std::string>&, const std::vector<Point>&,
                                        const std::string&, bool, bool*) {
-  throw UserError("", "--mpi", "this lpsim was built without MPI (install libopenmpi-dev and "
-                               "rebuild)");
+  throw UserError("", "--mpi",
+                  "this lpsim was built without MPI (install libopenmpi-dev and "
+                  "rebuild)");
 }
 
 #else
@@ -50,7 +51,8 @@ std::vector<PointResult> run_points_mpi(const std::string& lpsim_binary,
       if (index < 0) return {};
       const Point& p = points[static_cast<std::size_t>(index)];
       message[0] = index;
-      message[1] = wait_exit_code(spawn_point(lpsim_binary, base_config, base_overrides, p, out_dir));
+      message[1] =
+          wait_exit_code(spawn_point(lpsim_binary, base_config, base_overrides, p, out_dir));
     }
   }
   std::vector<PointResult> results(points.size());
@@ -82,7 +84,8 @@ std::vector<PointResult> run_points_mpi(const std::string& lpsim_binary,
       long long message[2];
       MPI_Recv(message, 2, MPI_LONG_LONG, status.MPI_SOURCE, kRequest, MPI_COMM_WORLD,
                MPI_STATUS_IGNORE);
-      if (message[0] >= 0) finish(static_cast<std::size_t>(message[0]), static_cast<int>(message[1]));
+      if (message[0] >= 0)
+        finish(static_cast<std::size_t>(message[0]), static_cast<int>(message[1]));
       long long index = next < todo.size() ? static_cast<long long>(todo[next++]) : -1;
       MPI_Send(&index, 1, MPI_LONG_LONG, status.MPI_SOURCE, kAssign, MPI_COMM_WORLD);
       if (index < 0) --workers_left;

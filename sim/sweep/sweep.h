@@ -3,7 +3,8 @@
 // (SystemC elaborates one design per process), N at a time.
 //
 // A grid file is {"grid": {"/json/pointer": [values, ...], ...}} (the cartesian product,
-// in the order of the pointers sorted as strings, the last varying fastest) or {"points": [{"/json/pointer": value, ...},
+// in the order of the pointers sorted as strings, the last varying fastest) or {"points":
+// [{"/json/pointer": value, ...},
 // ...]}. Each point is keyed by the hash of its resolved config; its outputs go to
 // OUT/points/<hash>/. A point whose report.json is complete is not run again, so
 // re-running a sweep resumes it. A failed point is recorded with its error and does not stop
@@ -34,8 +35,8 @@ std::vector<Point> expand_grid(const std::string& base_config, const std::string
 struct PointResult {
   std::string status;  // "ok", "failed", "skipped" (already done)
   int exit_code = 0;
-  std::string error;   // last lines of the point's stderr when it failed
-  Json report;         // the point's report.json (null when failed)
+  std::string error;  // last lines of the point's stderr when it failed
+  Json report;        // the point's report.json (null when failed)
 };
 
 // Runs the points not yet done with `lpsim_binary run`, `jobs` at a time, and returns the

@@ -1,15 +1,14 @@
 // The lpsim command line end to end: every bad input of tests/bad_inputs/cases.json exits
 // 2 with its message fragment, and good runs exit 0 with well-formed output.
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
-#include <fcntl.h>
-#include <spawn.h>
-
-#include <csignal>
 
 #include <algorithm>
+#include <csignal>
 #include <cstdio>
 #include <fstream>
 #include <map>
@@ -69,15 +68,15 @@ TEST(BadInputs, EveryCaseExitsTwoWithItsMessage) {
     std::vector<std::string> args;
     for (const auto& a : c.at("args")) {
       const std::string s = a.get<std::string>();
-      const std::string file = c.at("file").is_null() ? "" : dir + "/" + c.at("file").get<std::string>();
+      const std::string file =
+          c.at("file").is_null() ? "" : dir + "/" + c.at("file").get<std::string>();
       const auto at = s.find('@');
       args.push_back(at == std::string::npos ? s : s.substr(0, at) + file + s.substr(at + 1));
     }
     const Result r = run_lpsim(args);
     const std::string fragment = c.at("fragment").get<std::string>();
     EXPECT_EQ(r.exit_code, 2) << c.dump() << "\nstderr: " << r.err;
-    EXPECT_NE(r.err.find(fragment), std::string::npos)
-        << c.dump() << "\nstderr: " << r.err;
+    EXPECT_NE(r.err.find(fragment), std::string::npos) << c.dump() << "\nstderr: " << r.err;
     if (!c.at("file").is_null()) {
       // The file at fault: the case's own, unless it points to another ("names").
       const std::string named = c.value("names", c.at("file").get<std::string>());
@@ -166,8 +165,9 @@ TEST(GemmCommand, MatchesScaleSimPlusOne) {
 }
 
 TEST(GemmCommand, WithOperandsInDramReportsStallsTrafficAndEnergy) {
-  const std::vector<std::string> base = {"gemm", "--rows", "32", "--cols", "32", "--m", "512",
-                                         "--n", "512", "--k", "512", "--json", "--sram-bytes"};
+  const std::vector<std::string> base = {"gemm", "--rows", "32",          "--cols", "32",
+                                         "--m",  "512",    "--n",         "512",    "--k",
+                                         "512",  "--json", "--sram-bytes"};
   auto run = [&](const std::string& sram, const std::string& bandwidth) {
     std::vector<std::string> args = base;
     args.insert(args.end(), {sram, "--dram-bytes-per-cycle", bandwidth});
@@ -178,30 +178,36 @@ TEST(GemmCommand, WithOperandsInDramReportsStallsTrafficAndEnergy) {
   const Json small = run("65536", "16"), large = run("4194304", "16"), fast = run("65536", "256");
   const Json& m = small.at("memory");
   EXPECT_EQ(m.at("compute_cycles"), small.at("cycles"));
-  EXPECT_EQ(m.at("cycles").get<std::uint64_t>(),
-            m.at("compute_cycles").get<std::uint64_t>() + m.at("stall_cycles").get<std::uint64_t>());
+  EXPECT_EQ(m.at("cycles").get<std::uint64_t>(), m.at("compute_cycles").get<std::uint64_t>() +
+                                                     m.at("stall_cycles").get<std::uint64_t>());
   EXPECT_GT(m.at("stall_cycles").get<std::uint64_t>(), 0u);
   // B (1 MiB) does not fit in 64 KiB: it is read once per row fold (16), A once, C written once.
   EXPECT_EQ(m.at("dram_read_bytes").get<std::uint64_t>(), 4u * 512 * 512 * (1 + 16));
   EXPECT_EQ(m.at("dram_write_bytes").get<std::uint64_t>(), 4u * 512 * 512);
   EXPECT_EQ(large.at("memory").at("dram_read_bytes").get<std::uint64_t>(), 4u * 512 * 512 * 2);
-  EXPECT_LT(large.at("memory").at("cycles").get<std::uint64_t>(), m.at("cycles").get<std::uint64_t>());
-  EXPECT_LT(fast.at("memory").at("cycles").get<std::uint64_t>(), m.at("cycles").get<std::uint64_t>());
+  EXPECT_LT(large.at("memory").at("cycles").get<std::uint64_t>(),
+            m.at("cycles").get<std::uint64_t>());
+  EXPECT_LT(fast.at("memory").at("cycles").get<std::uint64_t>(),
+            m.at("cycles").get<std::uint64_t>());
   const Json& e = m.at("energy_pj");
   EXPECT_DOUBLE_EQ(e.at("mac").get<double>(), 512.0 * 512 * 512 * 4.6);
   EXPECT_DOUBLE_EQ(e.at("dram").get<double>(), 162.5 * (m.at("dram_read_bytes").get<double>() +
                                                         m.at("dram_write_bytes").get<double>()));
-  EXPECT_GT(e.at("total").get<double>(), large.at("memory").at("energy_pj").at("total").get<double>());
+  EXPECT_GT(e.at("total").get<double>(),
+            large.at("memory").at("energy_pj").at("total").get<double>());
 }
 
 std::vector<std::string> tiny_run(const std::string& out) {
-  return {"run", "-q", "--out", out, "--set", "/workload/dataset/kind=synthetic", "--set",
-          "/workload/dataset/synthetic={\"train_samples\":256,\"test_samples\":64}", "--set",
-          "/workload/epochs=2"};
+  return {"run",   "-q",
+          "--out", out,
+          "--set", "/workload/dataset/kind=synthetic",
+          "--set", "/workload/dataset/synthetic={\"train_samples\":256,\"test_samples\":64}",
+          "--set", "/workload/epochs=2"};
 }
 
 TEST(RunCommand, SameConfigGivesTheSameReportApartFromMeta) {
-  const std::string a = ::testing::TempDir() + "/lpsim_det_a", b = ::testing::TempDir() + "/lpsim_det_b";
+  const std::string a = ::testing::TempDir() + "/lpsim_det_a",
+                    b = ::testing::TempDir() + "/lpsim_det_b";
   ASSERT_EQ(run_lpsim(tiny_run(a)).exit_code, 0);
   ASSERT_EQ(run_lpsim(tiny_run(b)).exit_code, 0);
   Json ra = parse_json_file(a + "/report.json"), rb = parse_json_file(b + "/report.json");
@@ -218,7 +224,8 @@ TEST(RunCommand, ThreadCountChangesNothingButItsOwnRecord) {
   if (LPSIM_TEST_ASAN) {
     // Two cnn3 epochs of the lpsim executable: 38 s under ASan. The in-process
     // ThreadCount.ChangesNoBitOfTheReferenceOrTheHardwareRun runs the same split kernels there.
-    GTEST_SKIP() << "release only (ASan: see ThreadCount.ChangesNoBitOfTheReferenceOrTheHardwareRun)";
+    GTEST_SKIP()
+        << "release only (ASan: see ThreadCount.ChangesNoBitOfTheReferenceOrTheHardwareRun)";
   }
   // cnn3 at batch 64: conv2's product and the element-wise passes are split (parallel.h).
   const auto run = [](const std::string& threads) {
@@ -243,7 +250,8 @@ TEST(RunCommand, ThreadCountChangesNothingButItsOwnRecord) {
 
 TEST(RunCommand, SavedWeightsReloadExactly) {
   const std::string out = ::testing::TempDir() + "/lpsim_save";
-  const std::string w1 = ::testing::TempDir() + "/lpsim_w1", w2 = ::testing::TempDir() + "/lpsim_w2";
+  const std::string w1 = ::testing::TempDir() + "/lpsim_w1",
+                    w2 = ::testing::TempDir() + "/lpsim_w2";
   std::vector<std::string> first = tiny_run(out);
   first.insert(first.end(), {"--save-weights", w1});
   ASSERT_EQ(run_lpsim(first).exit_code, 0);
@@ -276,9 +284,13 @@ TEST(SweepCommand, RunsEveryPointRecordsFailuresAndResumes) {
     g << R"({"grid": {"/pipeline/policy": ["stash", "ema_grad", "none"],
                       "/workload/batch_size": [16, 1000]}})";
   }
-  std::vector<std::string> args = {"sweep", "-q", "-j", "2", "--grid", grid, "--out", dir, "--set",
-                                   "/workload/dataset/kind=synthetic", "--set",
-                                   "/workload/dataset/synthetic={\"train_samples\":256,\"test_samples\":64}"};
+  std::vector<std::string> args = {
+      "sweep",  "-q",
+      "-j",     "2",
+      "--grid", grid,
+      "--out",  dir,
+      "--set",  "/workload/dataset/kind=synthetic",
+      "--set",  "/workload/dataset/synthetic={\"train_samples\":256,\"test_samples\":64}"};
   const Result r = run_lpsim(args);
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const Json sweep = parse_json_file(dir + "/sweep.json");
@@ -318,11 +330,11 @@ TEST(SweepCommand, CyclesAndEnergyNeverGrowWithSramCapacity) {
     g << R"({"grid": {"/pipeline/policy": ["stash", "ema_grad", "ema_weight"],
                       "/hw/sram/capacity_bytes": [1048576, 2097152, 4194304, 1073741824]}})";
   }
-  const Result r = run_lpsim({"sweep", "-q", "-j", "2", "--grid", grid, "--out", dir, "--set",
-                              "/workload/model=mlp6", "--set", "/workload/dataset/kind=synthetic",
-                              "--set",
-                              "/workload/dataset/synthetic={\"train_samples\":512,\"test_samples\":64}",
-                              "--set", "/pipeline/stability_check=false"});
+  const Result r =
+      run_lpsim({"sweep", "-q", "-j", "2", "--grid", grid, "--out", dir, "--set",
+                 "/workload/model=mlp6", "--set", "/workload/dataset/kind=synthetic", "--set",
+                 "/workload/dataset/synthetic={\"train_samples\":512,\"test_samples\":64}", "--set",
+                 "/pipeline/stability_check=false"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const Json sweep = parse_json_file(dir + "/sweep.json");
   std::map<std::string, std::map<std::int64_t, Json>> by_policy;
@@ -338,15 +350,19 @@ TEST(SweepCommand, CyclesAndEnergyNeverGrowWithSramCapacity) {
       const Json& small = points.at(capacities[i - 1]);
       const Json& large = points.at(capacities[i]);
       EXPECT_LE(large.at("cycles_per_minibatch").get<double>(),
-                small.at("cycles_per_minibatch").get<double>()) << policy << " " << capacities[i];
+                small.at("cycles_per_minibatch").get<double>())
+          << policy << " " << capacities[i];
       EXPECT_LE(large.at("energy_per_minibatch_pj").get<double>(),
-                small.at("energy_per_minibatch_pj").get<double>()) << policy << " " << capacities[i];
-      EXPECT_LE(large.at("dram_bytes").get<std::uint64_t>(), small.at("dram_bytes").get<std::uint64_t>());
+                small.at("energy_per_minibatch_pj").get<double>())
+          << policy << " " << capacities[i];
+      EXPECT_LE(large.at("dram_bytes").get<std::uint64_t>(),
+                small.at("dram_bytes").get<std::uint64_t>());
     }
     EXPECT_GT(points.at(capacities.front()).at("dram_bytes").get<std::uint64_t>(), 0u) << policy;
     EXPECT_EQ(points.at(capacities.back()).at("dram_bytes").get<std::uint64_t>(), 0u) << policy;
     EXPECT_LT(points.at(capacities.back()).at("cycles_per_minibatch").get<double>(),
-              points.at(capacities.front()).at("cycles_per_minibatch").get<double>()) << policy;
+              points.at(capacities.front()).at("cycles_per_minibatch").get<double>())
+        << policy;
   }
 }
 
@@ -379,11 +395,13 @@ TEST(RunCommand, SigtermStopsAtAMinibatchBoundaryWithAReport) {
   const std::string err = out + ".stderr";
   std::system(("rm -rf " + out + " " + err).c_str());
   const std::string binary = std::string(LPSIM_BINARY_DIR) + "/lpsim";
-  std::vector<std::string> args = {binary, "run", "--set", "/workload/epochs=3", "--set",
-                                   "/pipeline/stability_check=false", "--set",
-                                   "/workload/dataset/kind=synthetic", "--set",
-                                   "/workload/dataset/synthetic={\"train_samples\":60000,\"test_samples\":100}",
-                                   "--out", out};
+  std::vector<std::string> args = {
+      binary,  "run",
+      "--set", "/workload/epochs=3",
+      "--set", "/pipeline/stability_check=false",
+      "--set", "/workload/dataset/kind=synthetic",
+      "--set", "/workload/dataset/synthetic={\"train_samples\":60000,\"test_samples\":100}",
+      "--out", out};
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
@@ -429,14 +447,19 @@ TEST(RunCommand, ResumeAfterSigkillGivesTheUninterruptedResult) {
   const std::string base = ::testing::TempDir() + "/lpsim_resume_" + std::to_string(::getpid());
   std::system(("rm -rf " + base + "*").c_str());
   const std::vector<std::string> job = {
-      "--set", "/workload/model=mlp6", "--set", "/workload/dataset/kind=synthetic", "--set",
-      "/workload/dataset/synthetic={\"train_samples\":8000,\"test_samples\":200}", "--set",
-      "/workload/epochs=2", "--set", "/pipeline/stability_check=false", "--set",
-      "/pipeline/policy=stash"};
+      "--set", "/workload/model=mlp6",
+      "--set", "/workload/dataset/kind=synthetic",
+      "--set", "/workload/dataset/synthetic={\"train_samples\":8000,\"test_samples\":200}",
+      "--set", "/workload/epochs=2",
+      "--set", "/pipeline/stability_check=false",
+      "--set", "/pipeline/policy=stash"};
   auto with = [&](std::vector<std::string> head, const std::vector<std::string>& tail) {
     return concat(std::move(head), job, tail);
   };
-  ASSERT_EQ(run_lpsim(with({"run", "-q"}, {"--out", base + "_full", "--save-weights", base + "_wfull"})).exit_code, 0);
+  ASSERT_EQ(
+      run_lpsim(with({"run", "-q"}, {"--out", base + "_full", "--save-weights", base + "_wfull"}))
+          .exit_code,
+      0);
   // The same run with checkpoints, killed with SIGKILL once the first one exists.
   std::vector<std::string> args = with({std::string(LPSIM_BINARY_DIR) + "/lpsim", "run", "-q"},
                                        {"--out", base + "_ck", "--checkpoint-every", "50"});
@@ -452,7 +475,7 @@ TEST(RunCommand, ResumeAfterSigkillGivesTheUninterruptedResult) {
   posix_spawn_file_actions_destroy(&actions);
   const std::string checkpoint = base + "_ck/checkpoint";
   for (int i = 0; i < 30000 && !(std::ifstream(checkpoint + "/training_state.bin") &&
-                                  std::ifstream(checkpoint + "/manifest.json"));
+                                 std::ifstream(checkpoint + "/manifest.json"));
        ++i) {
     ::usleep(10000);
   }
@@ -460,8 +483,9 @@ TEST(RunCommand, ResumeAfterSigkillGivesTheUninterruptedResult) {
   int status = 0;
   ::waitpid(pid, &status, 0);
   ASSERT_TRUE(std::ifstream(checkpoint + "/manifest.json").good());
-  const Result resumed = run_lpsim(
-      with({"run", "-q"}, {"--out", base + "_resumed", "--resume", checkpoint, "--save-weights", base + "_wres"}));
+  const Result resumed =
+      run_lpsim(with({"run", "-q"}, {"--out", base + "_resumed", "--resume", checkpoint,
+                                     "--save-weights", base + "_wres"}));
   ASSERT_EQ(resumed.exit_code, 0) << resumed.err;
   for (const char* t : {"fc1.weight.npy", "fc3.weight.npy", "fc6.bias.npy"}) {
     EXPECT_EQ(slurp(base + "_wfull/" + t), slurp(base + "_wres/" + t)) << t;
@@ -471,11 +495,13 @@ TEST(RunCommand, ResumeAfterSigkillGivesTheUninterruptedResult) {
   EXPECT_EQ(a.at("summary").at("total_cycles"), b.at("summary").at("total_cycles"));
   EXPECT_EQ(a.dump(), b.dump());
   // A resume under another configuration is refused.
-  std::vector<std::string> other = with({"run", "-q"}, {"--out", base + "_other", "--resume", checkpoint,
-                                                        "--set", "/workload/optimizer/lr=0.02"});
+  std::vector<std::string> other = with(
+      {"run", "-q"},
+      {"--out", base + "_other", "--resume", checkpoint, "--set", "/workload/optimizer/lr=0.02"});
   const Result refused = run_lpsim(other);
   EXPECT_EQ(refused.exit_code, 2);
-  EXPECT_NE(refused.err.find("written by a different configuration"), std::string::npos) << refused.err;
+  EXPECT_NE(refused.err.find("written by a different configuration"), std::string::npos)
+      << refused.err;
 }
 
 // Spiking networks checkpoint like any other: LIF membranes of the minibatches in flight,
@@ -484,17 +510,21 @@ TEST(RunCommand, SpikingRunResumesFromACheckpointToTheSameResult) {
   const std::string base = ::testing::TempDir() + "/lpsim_snn_resume_" + std::to_string(::getpid());
   std::system(("rm -rf " + base + "*").c_str());
   const std::vector<std::string> job = {
-      "--set", "/workload/model=snn3", "--set", "/workload/time_steps=4", "--set",
-      "/workload/dataset/kind=synthetic", "--set",
-      "/workload/dataset/synthetic={\"train_samples\":640,\"test_samples\":100}", "--set",
-      "/workload/epochs=2", "--set", "/pipeline/stability_check=false", "--set",
-      "/pipeline/policy=ema_grad"};
+      "--set", "/workload/model=snn3",
+      "--set", "/workload/time_steps=4",
+      "--set", "/workload/dataset/kind=synthetic",
+      "--set", "/workload/dataset/synthetic={\"train_samples\":640,\"test_samples\":100}",
+      "--set", "/workload/epochs=2",
+      "--set", "/pipeline/stability_check=false",
+      "--set", "/pipeline/policy=ema_grad"};
   auto with = [&](std::vector<std::string> head, const std::vector<std::string>& tail) {
     return concat(std::move(head), job, tail);
   };
   ASSERT_EQ(run_lpsim(with({"run", "-q"}, {"--out", base + "_full"})).exit_code, 0);
   // Checkpoints every 13 minibatches; the last one (minibatch 39 of 40) is where we resume.
-  ASSERT_EQ(run_lpsim(with({"run", "-q"}, {"--out", base + "_ck", "--checkpoint-every", "13"})).exit_code, 0);
+  ASSERT_EQ(
+      run_lpsim(with({"run", "-q"}, {"--out", base + "_ck", "--checkpoint-every", "13"})).exit_code,
+      0);
   const Result resumed = run_lpsim(
       with({"run", "-q"}, {"--out", base + "_resumed", "--resume", base + "_ck/checkpoint"}));
   ASSERT_EQ(resumed.exit_code, 0) << resumed.err;

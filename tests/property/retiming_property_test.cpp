@@ -42,7 +42,8 @@ Json random_network(std::mt19937_64& rng, int n) {
     }
     outputs.push_back(out);
   }
-  layers.push_back({{"name", "head"}, {"type", "linear"}, {"out_features", 3}, {"inputs", {outputs.back()}}});
+  layers.push_back(
+      {{"name", "head"}, {"type", "linear"}, {"out_features", 3}, {"inputs", {outputs.back()}}});
   layers.push_back({{"name", "loss"}, {"type", "softmax_cross_entropy"}});
   // Every layer must reach the loss: feed unused outputs into the head through adds.
   return {{"name", "random"}, {"input", {{"shape", {8}}}}, {"layers", layers}};
@@ -77,7 +78,8 @@ Partition random_partition(std::mt19937_64& rng, const UnitGraph& units) {
 std::vector<std::vector<int>> simple_cycles(const TrainingGraph& g, std::size_t cap) {
   const int n = static_cast<int>(g.nodes.size());
   std::vector<std::vector<int>> out_edges(n);
-  for (std::size_t i = 0; i < g.edges.size(); ++i) out_edges[g.edges[i].src].push_back(static_cast<int>(i));
+  for (std::size_t i = 0; i < g.edges.size(); ++i)
+    out_edges[g.edges[i].src].push_back(static_cast<int>(i));
   std::vector<std::vector<int>> cycles;
   std::vector<int> path;
   std::vector<bool> on_path(n, false);

@@ -27,7 +27,8 @@ TEST(HardwareMemory, StashGrowsAsSumOfDelayTimesWeights) {
   const hardware::HardwareResult hw = hardware::run_hardware(job, hardware::RunOptions{});
   const hardware::MemoryPeaks measured = sum_peaks(hw.stage_memory);
   // fc2..fc5 have a Ba and delays 8, 6, 4, 2 (fc1 has no Ba; fc6 no delay).
-  const std::uint64_t expected = 4 * (8 * 256 * 256 + 6 * 256 * 256 + 4 * 256 * 256 + 2 * 128 * 256);
+  const std::uint64_t expected =
+      4 * (8 * 256 * 256 + 6 * 256 * 256 + 4 * 256 * 256 + 2 * 128 * 256);
   EXPECT_EQ(measured.stash, expected);
   EXPECT_EQ(sum_peaks(hw.stage_memory_analytic).stash, expected);
   EXPECT_EQ(measured.ema, 0u);

@@ -88,8 +88,8 @@ namespace {
 // the loss only after a few hundred minibatches). That is no steady state; the rate reported
 // is the slowest processor's.
 TEST(ScheduledRunRate, AStageFallingBehindIsNoSteadyState) {
-  run::Job job = testing::synthetic_job("mlp6", "lwp", "per_layer", 5,
-                                        {"/pipeline/processors=3", "/pipeline/backward_split=intra"});
+  run::Job job = testing::synthetic_job(
+      "mlp6", "lwp", "per_layer", 5, {"/pipeline/processors=3", "/pipeline/backward_split=intra"});
   hardware::RunOptions options;
   const hardware::HardwareResult hw = hardware::run_hardware(job, options);
   ASSERT_TRUE(hw.schedule.has_value());

@@ -20,14 +20,14 @@ Json simple(const std::string& name, const std::string& type) {
 
 Json conv(const std::string& name, std::int64_t out, std::int64_t k, std::int64_t stride,
           std::int64_t pad, bool bias, const std::string& input = "") {
-  Json j = {{"name", name}, {"type", "conv2d"}, {"out_channels", out}, {"kernel_size", k},
-            {"stride", stride}, {"padding", pad}, {"bias", bias}};
+  Json j = {{"name", name},     {"type", "conv2d"}, {"out_channels", out}, {"kernel_size", k},
+            {"stride", stride}, {"padding", pad},   {"bias", bias}};
   if (!input.empty()) j["inputs"] = {input};
   return j;
 }
 
-Json mlp(const std::string& name, const std::vector<std::int64_t>& hidden,
-         const ops::Shape& in, std::int64_t classes) {
+Json mlp(const std::string& name, const std::vector<std::int64_t>& hidden, const ops::Shape& in,
+         std::int64_t classes) {
   Json layers = Json::array();
   layers.push_back(simple("flatten", "flatten"));
   for (std::size_t i = 0; i < hidden.size(); ++i) {
@@ -72,15 +72,14 @@ std::string basic_block(Json& layers, const std::string& prefix, const std::stri
     layers.push_back(bn(prefix + ".downsample.1"));
     shortcut = prefix + ".downsample.1";
   }
-  layers.push_back({{"name", prefix + ".add"}, {"type", "add"},
-                    {"inputs", {prefix + ".bn2", shortcut}}});
+  layers.push_back(
+      {{"name", prefix + ".add"}, {"type", "add"}, {"inputs", {prefix + ".bn2", shortcut}}});
   layers.push_back(simple(prefix + ".relu2", "relu"));
   return prefix + ".relu2";
 }
 
 Json resnet18(const ops::Shape& in, std::int64_t classes) {
-  Json layers = Json::array({conv("conv1", 64, 3, 1, 1, false), bn("bn1"),
-                             simple("relu", "relu")});
+  Json layers = Json::array({conv("conv1", 64, 3, 1, 1, false), bn("bn1"), simple("relu", "relu")});
   std::string x = "relu";
   std::int64_t in_planes = 64;
   const std::int64_t widths[4] = {64, 128, 256, 512};
@@ -102,14 +101,15 @@ Json resnet18(const ops::Shape& in, std::int64_t classes) {
 // linear classifier on the 512 features), named as torch.nn.Sequential would name it:
 // features.<i> for the i-th module of the feature extractor, classifier for the head.
 Json vgg16(const ops::Shape& in, std::int64_t classes, bool batch_norm) {
-  const std::vector<std::int64_t> cfg = {64, 64, 0, 128, 128, 0, 256, 256, 256, 0,
-                                         512, 512, 512, 0, 512, 512, 512, 0};  // 0: maxpool
+  const std::vector<std::int64_t> cfg = {64, 64,  0,   128, 128, 0,   256, 256, 256,
+                                         0,  512, 512, 512, 0,   512, 512, 512, 0};  // 0: maxpool
   Json layers = Json::array();
   int index = 0;
   auto name = [&] { return "features." + std::to_string(index++); };
   for (std::int64_t c : cfg) {
     if (c == 0) {
-      layers.push_back({{"name", name()}, {"type", "maxpool2d"}, {"kernel_size", 2}, {"stride", 2}});
+      layers.push_back(
+          {{"name", name()}, {"type", "maxpool2d"}, {"kernel_size", 2}, {"stride", 2}});
       continue;
     }
     layers.push_back(conv(name(), c, 3, 1, 1, !batch_norm));
@@ -119,20 +119,24 @@ Json vgg16(const ops::Shape& in, std::int64_t classes, bool batch_norm) {
   layers.push_back(simple("avgpool", "global_avgpool"));
   layers.push_back(linear("classifier", classes));
   layers.push_back(simple("loss", "softmax_cross_entropy"));
-  return {{"name", batch_norm ? "vgg16" : "vgg16_nobn"}, {"input", input_json(in)}, {"layers", layers}};
+  return {
+      {"name", batch_norm ? "vgg16" : "vgg16_nobn"}, {"input", input_json(in)}, {"layers", layers}};
 }
 
 Json encode(std::int64_t time_steps) {
-  return {{"name", "encode"}, {"type", "spike_encode"}, {"time_steps", time_steps},
-          {"encoding", "direct"}, {"inputs", {"input"}}};
+  return {{"name", "encode"},
+          {"type", "spike_encode"},
+          {"time_steps", time_steps},
+          {"encoding", "direct"},
+          {"inputs", {"input"}}};
 }
 
 Json lif(const std::string& name) { return simple(name, "lif"); }
 
 // Spiking MLP (SpikePipe's small networks): the image as a constant current for T steps,
 // fc layers feeding LIF neurons, the last fc into a leaky-integrator readout averaged over T.
-Json snn_mlp(const std::string& name, const std::vector<std::int64_t>& hidden,
-             const ops::Shape& in, std::int64_t classes, std::int64_t time_steps) {
+Json snn_mlp(const std::string& name, const std::vector<std::int64_t>& hidden, const ops::Shape& in,
+             std::int64_t classes, std::int64_t time_steps) {
   Json layers = Json::array({encode(time_steps), simple("flatten", "flatten")});
   for (std::size_t i = 0; i < hidden.size(); ++i) {
     layers.push_back(linear("fc" + std::to_string(i + 1), hidden[i]));
@@ -150,11 +154,11 @@ Json sconv3(const ops::Shape& in, std::int64_t classes, std::int64_t time_steps)
   Json pool1 = pool, pool2 = pool;
   pool1["name"] = "pool1";
   pool2["name"] = "pool2";
-  Json layers = Json::array({encode(time_steps), conv("conv1", 16, 3, 1, 1, true), lif("lif1"),
-                             pool1, conv("conv2", 32, 3, 1, 1, true), lif("lif2"), pool2,
-                             simple("flatten", "flatten"), linear("fc", classes),
-                             simple("readout", "leaky_readout"),
-                             simple("loss", "softmax_cross_entropy")});
+  Json layers =
+      Json::array({encode(time_steps), conv("conv1", 16, 3, 1, 1, true), lif("lif1"), pool1,
+                   conv("conv2", 32, 3, 1, 1, true), lif("lif2"), pool2,
+                   simple("flatten", "flatten"), linear("fc", classes),
+                   simple("readout", "leaky_readout"), simple("loss", "softmax_cross_entropy")});
   return {{"name", "sconv3"}, {"input", input_json(in)}, {"layers", layers}};
 }
 
@@ -168,10 +172,12 @@ const std::vector<BuiltinInfo>& builtin_models() {
       {"resnet18", "CIFAR-style ResNet-18: 3x3 stem, 4 groups of 2 basic blocks, batch norm"},
       {"vgg16", "CIFAR-style VGG-16 with batch norm: 13 3x3 convs, 5 max pools, fc 512->classes"},
       {"vgg16_nobn", "CIFAR-style VGG-16 without batch norm (conv biases instead)"},
-      {"snn3", "spiking MLP 784-256-128-10: direct encoding over T = 8 steps, LIF after fc1 and "
-               "fc2, leaky-integrator readout averaged over T"},
-      {"sconv3", "spiking cnn3: direct encoding over T = 8 steps, LIF in place of ReLU, "
-                 "leaky-integrator readout"},
+      {"snn3",
+       "spiking MLP 784-256-128-10: direct encoding over T = 8 steps, LIF after fc1 and "
+       "fc2, leaky-integrator readout averaged over T"},
+      {"sconv3",
+       "spiking cnn3: direct encoding over T = 8 steps, LIF in place of ReLU, "
+       "leaky-integrator readout"},
   };
   return models;
 }

@@ -11,9 +11,9 @@
 //
 // Spiking layers (time steps T > 1, issue 8): F and Ba become T GEMMs, one per time step
 // (M = B·Ho·Wo each, as SpikePipe maps them on a systolic array); Bw's T per-step products
-// all accumulate into dW, so they stream through the array as one GEMM with K = T·B·Ho·Wo. A GEMM whose streamed
-// operand is a spike tensor (0/1: F and Bw of a layer fed by LIF neurons or Poisson coding)
-// does accumulates, not MACs (`binary`); the array takes the same cycles either way, the
+// all accumulate into dW, so they stream through the array as one GEMM with K = T·B·Ho·Wo. A GEMM
+// whose streamed operand is a spike tensor (0/1: F and Bw of a layer fed by LIF neurons or Poisson
+// coding) does accumulates, not MACs (`binary`); the array takes the same cycles either way, the
 // counts are reported apart. The LIF recursion and its adjoint are vector work.
 
 #include <cstdint>

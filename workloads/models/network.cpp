@@ -38,8 +38,7 @@ constexpr std::int64_t kMaxDim = 1 << 24;
 constexpr std::int64_t kMaxElements = std::int64_t{1} << 40;
 
 std::string shape_text(const ops::Shape& s) {
-  return "[" + std::to_string(s.c) + ", " + std::to_string(s.h) + ", " + std::to_string(s.w) +
-         "]";
+  return "[" + std::to_string(s.c) + ", " + std::to_string(s.h) + ", " + std::to_string(s.w) + "]";
 }
 
 std::int64_t checked_mul(std::int64_t a, std::int64_t b, const std::string& file,
@@ -59,8 +58,8 @@ void read_kernel(ObjectReader& r, Layer& layer) {
     layer.kernel_h = json_integer(k[0], r.file(), r.pointer("kernel_size") + "/0", 1, kMaxDim);
     layer.kernel_w = json_integer(k[1], r.file(), r.pointer("kernel_size") + "/1", 1, kMaxDim);
   } else {
-    layer.kernel_h = layer.kernel_w = json_integer(k, r.file(), r.pointer("kernel_size"), 1,
-                                                   kMaxDim);
+    layer.kernel_h = layer.kernel_w =
+        json_integer(k, r.file(), r.pointer("kernel_size"), 1, kMaxDim);
   }
 }
 
@@ -229,8 +228,9 @@ void infer_shape(Layer& layer, const std::vector<ops::Shape>& in, std::int64_t d
   auto spatial = [&](std::int64_t size, std::int64_t kernel) -> std::int64_t {
     const std::int64_t span = size + 2 * layer.padding - kernel;
     if (span < 0) {
-      mismatch("kernel_size", "kernel " + std::to_string(kernel) + " is larger than the padded input " +
-                                  shape_text(x) + " from \"" + input_names[0] + "\"");
+      mismatch("kernel_size", "kernel " + std::to_string(kernel) +
+                                  " is larger than the padded input " + shape_text(x) + " from \"" +
+                                  input_names[0] + "\"");
     }
     return span / layer.stride + 1;
   };
@@ -292,15 +292,17 @@ void infer_shape(Layer& layer, const std::vector<ops::Shape>& in, std::int64_t d
       break;
     case LayerKind::kSoftmaxCrossEntropy:
       if (x.h != 1 || x.w != 1 || x.c < 2) {
-        mismatch("inputs", "softmax_cross_entropy expects flat logits of at least 2 classes, found " +
-                               shape_text(x) + " from \"" + input_names[0] + "\"");
+        mismatch("inputs",
+                 "softmax_cross_entropy expects flat logits of at least 2 classes, found " +
+                     shape_text(x) + " from \"" + input_names[0] + "\"");
       }
       layer.out_shape = {1, 1, 1};
       break;
   }
-  checked_mul(checked_mul(layer.out_shape.c, checked_mul(layer.out_shape.h, layer.out_shape.w,
-                                                         file, pointer), file, pointer),
-              layer.out_time, file, pointer);
+  checked_mul(
+      checked_mul(layer.out_shape.c,
+                  checked_mul(layer.out_shape.h, layer.out_shape.w, file, pointer), file, pointer),
+      layer.out_time, file, pointer);
 }
 
 }  // namespace
@@ -534,7 +536,8 @@ Network parse_network(const Json& doc, const std::string& file) {
   for (int i : order) {
     Layer layer = raw[i].layer;
     layer.inputs.clear();
-    for (int p : in_file[i]) layer.inputs.push_back(p == kNetworkInput ? kNetworkInput : new_index[p]);
+    for (int p : in_file[i])
+      layer.inputs.push_back(p == kNetworkInput ? kNetworkInput : new_index[p]);
     net.layers.push_back(std::move(layer));
   }
   net.loss = new_index[loss_file];
@@ -601,10 +604,10 @@ Json network_to_json(const Network& network) {
     }
     layers.push_back(l);
   }
-  Json shape = network.input_shape.h == 1 && network.input_shape.w == 1
-                   ? Json::array({network.input_shape.c})
-                   : Json::array({network.input_shape.c, network.input_shape.h,
-                                  network.input_shape.w});
+  Json shape =
+      network.input_shape.h == 1 && network.input_shape.w == 1
+          ? Json::array({network.input_shape.c})
+          : Json::array({network.input_shape.c, network.input_shape.h, network.input_shape.w});
   return {{"name", network.name}, {"input", {{"shape", shape}}}, {"layers", layers}};
 }
 

@@ -68,15 +68,15 @@ struct Layer {
   // spike_encode
   std::int64_t time_steps = 1;
   SpikeEncoding encoding = SpikeEncoding::kDirect;
-  double gain = 1.0;    // Poisson: P(spike) = clamp(gain * x + offset, 0, 1)
+  double gain = 1.0;  // Poisson: P(spike) = clamp(gain * x + offset, 0, 1)
   double offset = 0.0;
   // lif
   ops::LifParams lif;
   // leaky_readout: u[t] = readout_alpha * u[t-1] + I[t]
   double readout_alpha = 1.0;
   // inferred
-  ops::Shape in_shape;   // shape of the first input (per sample and time step)
-  ops::Shape out_shape;  // per sample and time step; for the loss: {1,1,1}
+  ops::Shape in_shape;        // shape of the first input (per sample and time step)
+  ops::Shape out_shape;       // per sample and time step; for the loss: {1,1,1}
   std::int64_t in_time = 1;   // time steps of the input (rows per sample)
   std::int64_t out_time = 1;  // time steps of the output
   bool in_binary = false;     // the input holds only 0/1 spikes (accumulates, not MACs)

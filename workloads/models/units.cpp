@@ -21,7 +21,9 @@ UnitGraph group_units(const models::Network& network) {
   auto add_input = [](std::vector<int>& inputs, int unit) {
     if (std::find(inputs.begin(), inputs.end(), unit) == inputs.end()) inputs.push_back(unit);
   };
-  auto unit_of = [&](int layer) { return layer == kNetworkInput ? kInputUnit : g.unit_of_layer[layer]; };
+  auto unit_of = [&](int layer) {
+    return layer == kNetworkInput ? kInputUnit : g.unit_of_layer[layer];
+  };
   for (int i = 0; i < n; ++i) {
     const models::Layer& layer = network.layers[i];
     if (layer.kind == LayerKind::kSoftmaxCrossEntropy) {

@@ -22,18 +22,18 @@ constexpr int kInputUnit = -1;
 constexpr int kLossUnit = -2;
 
 struct Unit {
-  std::string name;           // the parametrised layer's name
-  int layer = -1;             // index into Network::layers
-  std::vector<int> attached;  // parameter-free layers that follow it, in topological order
-  std::vector<int> inputs;    // producer units (kInputUnit for the network input), unique
-  int tail_owner = kLossUnit; // the unit whose Ba runs this unit's tail, or kLossUnit
+  std::string name;            // the parametrised layer's name
+  int layer = -1;              // index into Network::layers
+  std::vector<int> attached;   // parameter-free layers that follow it, in topological order
+  std::vector<int> inputs;     // producer units (kInputUnit for the network input), unique
+  int tail_owner = kLossUnit;  // the unit whose Ba runs this unit's tail, or kLossUnit
 };
 
 struct UnitGraph {
-  std::vector<Unit> units;            // topological order
-  std::vector<int> unit_of_layer;     // per network layer: its unit, kInputUnit or kLossUnit
-  std::vector<int> input_attached;    // parameter-free layers applied to the network input
-  std::vector<int> loss_inputs;       // units feeding the loss (kInputUnit possible)
+  std::vector<Unit> units;          // topological order
+  std::vector<int> unit_of_layer;   // per network layer: its unit, kInputUnit or kLossUnit
+  std::vector<int> input_attached;  // parameter-free layers applied to the network input
+  std::vector<int> loss_inputs;     // units feeding the loss (kInputUnit possible)
   std::vector<std::vector<int>> consumers() const;  // per unit: units reading it
 };
 

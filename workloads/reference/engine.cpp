@@ -7,8 +7,8 @@
 
 #include "sim/core/errors.h"
 #include "workloads/data/seed.h"
-#include "workloads/policies/state_io.h"
 #include "workloads/ops/ops.h"
+#include "workloads/policies/state_io.h"
 
 namespace lpsim::reference {
 
@@ -166,7 +166,8 @@ BasicTaskEngine<T>::BasicTaskEngine(const models::Network& network, const models
     if (s->d > 0) {
       s->policy = settings_.policy->make<T>({s->d, has_backward_activation(u)}, s->view());
     }
-    s->keep_diagnostic = s->d > 0 && has_backward_activation(u) && settings_.reconstruction_diagnostic;
+    s->keep_diagnostic =
+        s->d > 0 && has_backward_activation(u) && settings_.reconstruction_diagnostic;
     const bool is_bn = network.layers[s->layer].kind == LayerKind::kBatchNorm2d;
     for (std::int64_t v : settings_.snapshot_versions) {
       auto& snap = s->snapshots[v];
@@ -296,8 +297,9 @@ void BasicTaskEngine<T>::forward_layer(int layer, Context& ctx, const Params& pa
     case LayerKind::kSpikeEncode:
       if (l.encoding == models::SpikeEncoding::kPoisson) {
         // A stream per (seed, layer, minibatch); evaluation batches use negative n.
-        ops::Rng rng(mix_seed(settings_.seed ^ mix_seed(0x2000 + static_cast<std::uint64_t>(layer)) ^
-                         mix_seed(0x40000000 + static_cast<std::uint64_t>(ctx.n))));
+        ops::Rng rng(mix_seed(settings_.seed ^
+                              mix_seed(0x2000 + static_cast<std::uint64_t>(layer)) ^
+                              mix_seed(0x40000000 + static_cast<std::uint64_t>(ctx.n))));
         ops::encode_poisson<T>(x, l.time_steps, l.gain, l.offset, rng, y);
       } else {
         ops::encode_direct<T>(x, l.time_steps, y);

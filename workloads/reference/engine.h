@@ -1,9 +1,9 @@
 #pragma once
 // The math of every hardware task, with every tensor the hardware holds.
 //
-// TaskEngine owns the weights, optimizer state, each layer's policy state (workloads/policies), stored activations
-// and in-flight gradients of a pipelined training run, and performs one task at a time:
-// F_u(n), the loss of n, Ba_u(m), Bw_u(m), U_u(m) (ARCHITECTURE.md §2-3). Two drivers call
+// TaskEngine owns the weights, optimizer state, each layer's policy state (workloads/policies),
+// stored activations and in-flight gradients of a pipelined training run, and performs one task at
+// a time: F_u(n), the loss of n, Ba_u(m), Bw_u(m), U_u(m) (ARCHITECTURE.md §2-3). Two drivers call
 // it: the sequential reference trainer (trainer.h) and the SystemC hardware model (sim/),
 // each in its own order. Results do not depend on that order as long as every task's
 // preconditions hold, and the engine checks them:

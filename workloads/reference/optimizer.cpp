@@ -11,13 +11,13 @@ double learning_rate(const OptimizerSettings& opt, std::int64_t m, std::int64_t 
       return opt.lr;
     case LrSchedule::Kind::kStep: {
       const std::int64_t epoch = batches_per_epoch > 0 ? m / batches_per_epoch : 0;
-      return opt.lr * std::pow(opt.schedule.gamma,
-                               static_cast<double>(epoch / opt.schedule.step_epochs));
+      return opt.lr *
+             std::pow(opt.schedule.gamma, static_cast<double>(epoch / opt.schedule.step_epochs));
     }
     case LrSchedule::Kind::kCosine: {
-      const double progress =
-          total_minibatches > 1 ? static_cast<double>(m) / static_cast<double>(total_minibatches - 1)
-                                : 0.0;
+      const double progress = total_minibatches > 1 ? static_cast<double>(m) /
+                                                          static_cast<double>(total_minibatches - 1)
+                                                    : 0.0;
       const double pi = 3.14159265358979323846;
       return opt.schedule.min_lr +
              0.5 * (opt.lr - opt.schedule.min_lr) * (1.0 + std::cos(pi * progress));

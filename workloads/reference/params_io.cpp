@@ -57,8 +57,8 @@ std::vector<data::NamedTensor> to_named_tensors(const models::Network& network,
       out.push_back(tensor(l.name + ".bias", {p.bias.size()}, p.bias.data(), p.bias.size()));
     }
     if (l.kind == LayerKind::kBatchNorm2d) {
-      out.push_back(tensor(l.name + ".running_mean", {p.running_mean.size()},
-                           p.running_mean.data(), p.running_mean.size()));
+      out.push_back(tensor(l.name + ".running_mean", {p.running_mean.size()}, p.running_mean.data(),
+                           p.running_mean.size()));
       out.push_back(tensor(l.name + ".running_var", {p.running_var.size()}, p.running_var.data(),
                            p.running_var.size()));
     }

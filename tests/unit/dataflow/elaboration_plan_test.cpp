@@ -12,14 +12,14 @@
 namespace lpsim::dataflow {
 namespace {
 
-
 struct PlanInputs {
   models::Network net;
   UnitGraph units;
   TrainingGraph graph;
 };
 
-PlanInputs build_plan(const std::string& model, const policies::Policy* policy, ops::Shape input = {1, 28, 28}) {
+PlanInputs build_plan(const std::string& model, const policies::Policy* policy,
+                      ops::Shape input = {1, 28, 28}) {
   PlanInputs b{models::builtin_model(model, input, 10), {}, {}};
   b.units = group_units(b.net);
   b.graph = build_training_graph(b.net, b.units, make_partition(b.units, StageSpec{}, "test", ""),

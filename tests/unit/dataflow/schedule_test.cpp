@@ -8,8 +8,8 @@
 #include <algorithm>
 #include <random>
 
-#include "workloads/models/builtin.h"
 #include "tests/sanitizer.h"
+#include "workloads/models/builtin.h"
 
 namespace lpsim::dataflow {
 namespace {
@@ -46,10 +46,13 @@ void expect_valid(const TaskGraph& tg, const Schedule& s, const LinkCost& link) 
       if (k < 0) continue;
       // The source node ends src_after before its task; the destination node begins
       // dst_before after its task starts.
-      const std::int64_t ready = k * t + static_cast<std::int64_t>(s.start[d.src] + tg.tasks[d.src].cycles) -
-                                 static_cast<std::int64_t>(d.src_after + d.dst_before) +
-                                 static_cast<std::int64_t>(d.latency) +
-                                 (s.processor[d.src] == s.processor[d.dst] ? 0 : static_cast<std::int64_t>(link.cycles(d.bytes)));
+      const std::int64_t ready =
+          k * t + static_cast<std::int64_t>(s.start[d.src] + tg.tasks[d.src].cycles) -
+          static_cast<std::int64_t>(d.src_after + d.dst_before) +
+          static_cast<std::int64_t>(d.latency) +
+          (s.processor[d.src] == s.processor[d.dst]
+               ? 0
+               : static_cast<std::int64_t>(link.cycles(d.bytes)));
       ASSERT_GE(m * t + static_cast<std::int64_t>(s.start[d.dst]), ready)
           << tg.tasks[d.src].name << " -> " << tg.tasks[d.dst].name << " m=" << m;
     }
@@ -71,7 +74,8 @@ void expect_valid(const TaskGraph& tg, const Schedule& s, const LinkCost& link) 
 TEST(Scheduler, OneProcessorRunsEverythingBackToBack) {
   const Costed s = setup("mlp6", {1, 28, 28}, 1);
   const LinkCost link{20, 32};
-  for (BackwardSplit split : {BackwardSplit::kFused, BackwardSplit::kIntra, BackwardSplit::kIntraInter}) {
+  for (BackwardSplit split :
+       {BackwardSplit::kFused, BackwardSplit::kIntra, BackwardSplit::kIntraInter}) {
     const TaskGraph tg = build_task_graph(s.graph, s.node_cycles, s.tail_cycles, split);
     const Schedule one = modulo_schedule(tg, 1, link);
     EXPECT_DOUBLE_EQ(one.period, static_cast<double>(tg.total_cycles()));
@@ -95,8 +99,8 @@ TEST(Scheduler, FusedTasksSendBaBeforeTheirBwAndU) {
       for (const auto& e : src.entries) {
         if (g.nodes[e.node].kind != NodeKind::kBackwardActivation) after += s.node_cycles[e.node];
       }
-      const bool is_ba_edge = d.bytes > 0 && g.nodes[src.entries[0].node].kind ==
-                                                 NodeKind::kBackwardActivation;
+      const bool is_ba_edge =
+          d.bytes > 0 && g.nodes[src.entries[0].node].kind == NodeKind::kBackwardActivation;
       if (is_ba_edge && dst.entries.size() == 3 && d.dst_before == 0) {
         EXPECT_EQ(d.src_after, after) << src.name << " -> " << dst.name;
         ++from_ba;
@@ -105,8 +109,8 @@ TEST(Scheduler, FusedTasksSendBaBeforeTheirBwAndU) {
     if (dst.entries.size() == 3 && d.dst_before > 0) {
       // Into Bw (after Ba) or U (after Ba and Bw).
       EXPECT_TRUE(d.dst_before == s.node_cycles[dst.entries[0].node] ||
-                  d.dst_before == s.node_cycles[dst.entries[0].node] +
-                                      s.node_cycles[dst.entries[1].node])
+                  d.dst_before ==
+                      s.node_cycles[dst.entries[0].node] + s.node_cycles[dst.entries[1].node])
           << src.name << " -> " << dst.name;
       ++into_bw;
     }
@@ -116,7 +120,8 @@ TEST(Scheduler, FusedTasksSendBaBeforeTheirBwAndU) {
   EXPECT_GE(from_ba, 3);  // fc5's Ba feeds fc4's B, and so on down to fc2
   EXPECT_GE(into_bw, 3);
   // Unfused, every task is one node: nothing before or after.
-  for (const auto& d : build_task_graph(g, s.node_cycles, s.tail_cycles, BackwardSplit::kIntra).deps) {
+  for (const auto& d :
+       build_task_graph(g, s.node_cycles, s.tail_cycles, BackwardSplit::kIntra).deps) {
     EXPECT_EQ(d.src_after, 0u);
     EXPECT_EQ(d.dst_before, 0u);
   }
@@ -153,7 +158,8 @@ TEST(Scheduler, SchedulesAreValidAboveTheBoundAndMonotone) {
 TEST(Scheduler, CheckerCatchesABrokenSchedule) {
   const Costed s = setup("mlp3", {1, 28, 28}, 3);
   const LinkCost link{20, 32};
-  const TaskGraph tg = build_task_graph(s.graph, s.node_cycles, s.tail_cycles, BackwardSplit::kIntra);
+  const TaskGraph tg =
+      build_task_graph(s.graph, s.node_cycles, s.tail_cycles, BackwardSplit::kIntra);
   Schedule sch = modulo_schedule(tg, 2, link);
   ASSERT_FALSE(check_schedule(tg, sch, link).has_value());
   Schedule moved = sch;
@@ -171,8 +177,8 @@ TEST(Scheduler, CheckerCatchesABrokenSchedule) {
 TEST(Scheduler, MovesATaskToALaterWindowWhenItsChainDoesNotFit) {
   TaskGraph tg;
   tg.split = BackwardSplit::kIntra;
-  for (const auto& [name, cycles] : std::vector<std::pair<std::string, std::uint64_t>>{
-           {"F", 60}, {"G", 40}, {"H", 60}}) {
+  for (const auto& [name, cycles] :
+       std::vector<std::pair<std::string, std::uint64_t>>{{"F", 60}, {"G", 40}, {"H", 60}}) {
     Task t;
     t.name = name;
     t.cycles = cycles;

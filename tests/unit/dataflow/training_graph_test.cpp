@@ -11,19 +11,19 @@
 namespace lpsim::dataflow {
 namespace {
 
-
 struct Built {
   models::Network net;
   UnitGraph units;
   TrainingGraph graph;
 };
 
-Built build(const std::string& model, const StageSpec& spec, const policies::Policy* policy = &policies::get("none"),
+Built build(const std::string& model, const StageSpec& spec,
+            const policies::Policy* policy = &policies::get("none"),
             ops::Shape input = {1, 28, 28}) {
   Built b{models::builtin_model(model, input, 10), {}, {}};
   b.units = group_units(b.net);
   const Partition p = policy == &policies::get("sync") ? single_stage(b.units)
-                                                    : make_partition(b.units, spec, "test", "");
+                                                       : make_partition(b.units, spec, "test", "");
   b.graph = build_training_graph(b.net, b.units, p, *policy, 32);
   return b;
 }
@@ -60,8 +60,8 @@ TEST(LayerDelays, SyncHasNoDelayAnywhere) {
   EXPECT_EQ(b.graph.num_stages, 1);
   for (const auto& e : b.graph.edges) {
     const bool weight_register = e.kind == EdgeKind::kWeights;
-    EXPECT_EQ(e.delay, weight_register ? 1 : 0) << b.graph.nodes[e.src].name << " -> "
-                                                << b.graph.nodes[e.dst].name;
+    EXPECT_EQ(e.delay, weight_register ? 1 : 0)
+        << b.graph.nodes[e.src].name << " -> " << b.graph.nodes[e.dst].name;
   }
 }
 
@@ -84,8 +84,8 @@ TEST(Retiming, ForwardAndBackwardEdgesHoldOneDelayPerBoundary) {
     if (e.kind == EdgeKind::kWeightGradient) {
       EXPECT_EQ(e.delay, 0);
     }
-    EXPECT_EQ(e.delay, e.initial_delay + b.graph.nodes[e.dst].retiming -
-                           b.graph.nodes[e.src].retiming);
+    EXPECT_EQ(e.delay,
+              e.initial_delay + b.graph.nodes[e.dst].retiming - b.graph.nodes[e.src].retiming);
   }
 }
 
@@ -94,10 +94,9 @@ TEST(Retiming, UpdateLoopCarriesTwoSPlusOneBeforeAndAfter) {
   for (std::size_t u = 0; u < b.graph.layers.size(); ++u) {
     std::int64_t before = 0, after = 0;
     for (const auto& e : b.graph.edges) {
-      const bool in_loop =
-          (e.src == b.graph.forward_node[u] && e.dst == b.graph.bw_node[u]) ||
-          (e.src == b.graph.bw_node[u] && e.dst == b.graph.update_node[u]) ||
-          (e.src == b.graph.update_node[u] && e.dst == b.graph.forward_node[u]);
+      const bool in_loop = (e.src == b.graph.forward_node[u] && e.dst == b.graph.bw_node[u]) ||
+                           (e.src == b.graph.bw_node[u] && e.dst == b.graph.update_node[u]) ||
+                           (e.src == b.graph.update_node[u] && e.dst == b.graph.forward_node[u]);
       if (!in_loop) continue;
       before += e.initial_delay;
       after += e.delay;
@@ -186,7 +185,8 @@ TEST(IterationBound, PipeliningLowersTheBound) {
   const double b_sync =
       iteration_bound(node_ops(sync.graph), sync.graph.arcs(), sync.graph.retimed_delays()).ratio;
   const double b_piped =
-      iteration_bound(node_ops(piped.graph), piped.graph.arcs(), piped.graph.retimed_delays()).ratio;
+      iteration_bound(node_ops(piped.graph), piped.graph.arcs(), piped.graph.retimed_delays())
+          .ratio;
   EXPECT_LT(b_piped, b_sync / 2);
 }
 

@@ -163,7 +163,8 @@ TEST(EmaRecomputeUnit, StatsJsonHasRawCounters) {
   stats.bytes_read = 6;
   stats.bytes_written = 7;
   stats.lane_ops = 8;
-  EXPECT_EQ(to_json(stats), nlohmann::json::parse(R"({"updates": 1, "reconstructions": 2, "predictions": 9,
+  EXPECT_EQ(to_json(stats),
+            nlohmann::json::parse(R"({"updates": 1, "reconstructions": 2, "predictions": 9,
       "busy_cycles": 3, "caller_wait_cycles": 4, "peak_bytes": 5, "bytes_read": 6,
       "bytes_written": 7, "lane_ops": 8})"));
 }

@@ -30,7 +30,8 @@ TEST(GemmMemory, HandWorkedOutputStationaryExample) {
   EXPECT_EQ(t.sram_write_bytes, 4u * 16u);
   // 48 more bytes keep B: the second row fold reads only its A slice.
   p.sram_bytes = 128 + 48;
-  const GemmMemoryTiming kept = gemm_memory_timing({2, 2}, Dataflow::kOutputStationary, {4, 4, 3}, p);
+  const GemmMemoryTiming kept =
+      gemm_memory_timing({2, 2}, Dataflow::kOutputStationary, {4, 4, 3}, p);
   EXPECT_TRUE(kept.kept_in_sram);
   EXPECT_EQ(kept.dram_read_bytes, 48u + 24u + 24u);
   EXPECT_LT(kept.cycles, t.cycles);
@@ -60,7 +61,8 @@ TEST(GemmMemory, MoreBandwidthOrSramNeverCostsCycles) {
     const GemmMemoryTiming big = gemm_memory_timing(array, df, gemm, bigger);
     EXPECT_LE(big.cycles, base.cycles) << trial;
     EXPECT_LE(big.dram_read_bytes + big.dram_write_bytes,
-              base.dram_read_bytes + base.dram_write_bytes) << trial;
+              base.dram_read_bytes + base.dram_write_bytes)
+        << trial;
     EXPECT_TRUE(big.kept_in_sram) << trial;
   }
 }

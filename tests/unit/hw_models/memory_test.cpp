@@ -131,11 +131,11 @@ TEST(Dram, ChannelsServeInParallelAfterTheirLatency) {
   Dram dram("dram", params);
   std::vector<std::uint64_t> done;
   Driver d("d", [&] {
-    done.push_back(dram.reserve(100, Dram::Direction::kRead));   // ch0 0..10, data at 15
-    done.push_back(dram.reserve(50, Dram::Direction::kWrite));   // ch1 0..5, at 10
-    done.push_back(dram.reserve(20, Dram::Direction::kRead));    // ch1 5..7 (waits 5), at 12
+    done.push_back(dram.reserve(100, Dram::Direction::kRead));  // ch0 0..10, data at 15
+    done.push_back(dram.reserve(50, Dram::Direction::kWrite));  // ch1 0..5, at 10
+    done.push_back(dram.reserve(20, Dram::Direction::kRead));   // ch1 5..7 (waits 5), at 12
     wait_test_cycles(20);
-    done.push_back(dram.reserve(10, Dram::Direction::kRead));    // ch1 (freed first) 20..21
+    done.push_back(dram.reserve(10, Dram::Direction::kRead));  // ch1 (freed first) 20..21
   });
   simulate();
   EXPECT_EQ(done, (std::vector<std::uint64_t>{15, 10, 12, 26}));

@@ -186,7 +186,8 @@ TEST(WeightStashUnit, ReleaseFreesInPlaceWithoutCycles) {
   EXPECT_EQ(released_at, 32u);
   EXPECT_EQ(stash.stats().releases, 1u);
   EXPECT_EQ(stash.size(), 1u);
-  EXPECT_NE(message.find("release(3) but the oldest stored version is 4"), std::string::npos) << message;
+  EXPECT_NE(message.find("release(3) but the oldest stored version is 4"), std::string::npos)
+      << message;
 }
 
 TEST(WeightStashUnit, StatsJsonHasRawCounters) {
@@ -201,7 +202,8 @@ TEST(WeightStashUnit, StatsJsonHasRawCounters) {
   stats.peak_bytes = 6;
   stats.busy_cycles = 7;
   stats.contention_cycles = 8;
-  EXPECT_EQ(to_json(stats), nlohmann::json::parse(R"({"stores": 1, "loads": 2, "reads": 9, "releases": 10,
+  EXPECT_EQ(to_json(stats),
+            nlohmann::json::parse(R"({"stores": 1, "loads": 2, "reads": 9, "releases": 10,
       "bytes_written": 3, "bytes_read": 4, "peak_versions": 5, "peak_bytes": 6,
       "busy_cycles": 7, "contention_cycles": 8})"));
 }

@@ -19,8 +19,7 @@ TEST(BuiltinModels, HaveThePyTorchParameterCounts) {
   EXPECT_EQ(builtin_model("mlp3").num_params(), 784 * 256 + 256 + 256 * 128 + 128 + 128 * 10 + 10);
   EXPECT_EQ(builtin_model("mlp6").num_params(),
             784 * 256 + 256 + 3 * (256 * 256 + 256) + 256 * 128 + 128 + 128 * 10 + 10);
-  EXPECT_EQ(builtin_model("cnn3").num_params(),
-            16 * 9 + 16 + 32 * 16 * 9 + 32 + 1568 * 10 + 10);
+  EXPECT_EQ(builtin_model("cnn3").num_params(), 16 * 9 + 16 + 32 * 16 * 9 + 32 + 1568 * 10 + 10);
   // torchvision-style CIFAR ResNet-18 with 10 classes: 11,173,962 parameters.
   EXPECT_EQ(builtin_model("resnet18", {3, 32, 32}, 10).num_params(), 11173962);
 }

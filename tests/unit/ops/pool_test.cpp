@@ -19,7 +19,7 @@ using testing::random_mat;
 using testing::weighted_sum;
 
 Pool2dGeometry pool_geom(std::int64_t c, std::int64_t h, std::int64_t w, std::int64_t kh,
-                    std::int64_t kw, std::int64_t s, std::int64_t p) {
+                         std::int64_t kw, std::int64_t s, std::int64_t p) {
   Pool2dGeometry g;
   g.in = Shape{c, h, w};
   g.kernel_h = kh;
@@ -30,8 +30,9 @@ Pool2dGeometry pool_geom(std::int64_t c, std::int64_t h, std::int64_t w, std::in
 }
 
 std::vector<Pool2dGeometry> pool_geometries() {
-  return {pool_geom(2, 4, 4, 2, 2, 2, 0), pool_geom(3, 5, 5, 2, 2, 2, 0), pool_geom(2, 6, 7, 3, 3, 2, 1),
-          pool_geom(1, 5, 6, 3, 3, 1, 1), pool_geom(2, 7, 5, 3, 2, 2, 1), pool_geom(3, 8, 8, 3, 3, 3, 0),
+  return {pool_geom(2, 4, 4, 2, 2, 2, 0), pool_geom(3, 5, 5, 2, 2, 2, 0),
+          pool_geom(2, 6, 7, 3, 3, 2, 1), pool_geom(1, 5, 6, 3, 3, 1, 1),
+          pool_geom(2, 7, 5, 3, 2, 2, 1), pool_geom(3, 8, 8, 3, 3, 3, 0),
           pool_geom(1, 4, 4, 4, 4, 1, 2)};
 }
 

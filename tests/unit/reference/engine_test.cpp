@@ -24,9 +24,7 @@ EngineSettings delayed(const policies::Policy* policy) {
   return s;
 }
 
-void load(TaskEngine& e, std::int64_t n) {
-  e.load(n, ops::Matrix::Random(4, 784), {0, 1, 2, 3});
-}
+void load(TaskEngine& e, std::int64_t n) { e.load(n, ops::Matrix::Random(4, 784), {0, 1, 2, 3}); }
 
 TEST(TaskEngine, ForwardNeverSeesALaterWeightVersion) {
   Mlp3 s;

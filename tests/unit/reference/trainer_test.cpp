@@ -25,7 +25,9 @@ Fixture mlp_fixture(const std::string& model = "mlp3", std::int64_t train_count 
   spec.train_count = train_count;
   spec.test_count = 200;
   spec.seed = 7;
-  Fixture f{models::builtin_model(model), {}, data::make_synthetic(spec, data::Split::kTrain),
+  Fixture f{models::builtin_model(model),
+            {},
+            data::make_synthetic(spec, data::Split::kTrain),
             data::make_synthetic(spec, data::Split::kTest)};
   f.units = models::group_units(f.net);
   return f;
@@ -48,8 +50,10 @@ TrainerSettings settings(const policies::Policy* policy, int num_units, bool per
 bool bit_equal(const std::vector<UnitParams>& a, const std::vector<UnitParams>& b) {
   if (a.size() != b.size()) return false;
   for (std::size_t u = 0; u < a.size(); ++u) {
-    if (a[u].weight.size() != b[u].weight.size() || a[u].bias.size() != b[u].bias.size()) return false;
-    if (std::memcmp(a[u].weight.data(), b[u].weight.data(), a[u].weight.size() * sizeof(float)) != 0 ||
+    if (a[u].weight.size() != b[u].weight.size() || a[u].bias.size() != b[u].bias.size())
+      return false;
+    if (std::memcmp(a[u].weight.data(), b[u].weight.data(), a[u].weight.size() * sizeof(float)) !=
+            0 ||
         std::memcmp(a[u].bias.data(), b[u].bias.data(), a[u].bias.size() * sizeof(float)) != 0) {
       return false;
     }
@@ -58,7 +62,8 @@ bool bit_equal(const std::vector<UnitParams>& a, const std::vector<UnitParams>& 
 }
 
 TrainingResult run(const Fixture& f, const TrainerSettings& s) {
-  return train_reference(f.net, f.units, s, initial_parameters(f.net, f.units, 11), f.train, f.test);
+  return train_reference(f.net, f.units, s, initial_parameters(f.net, f.units, 11), f.train,
+                         f.test);
 }
 
 // Every policy with one stage equals sync, and every policy learns under the delays:
@@ -105,7 +110,7 @@ TEST(ReferenceTrainer, ReconstructionErrorOrdersThePolicies) {
   ASSERT_GT(none[1].measured, 0);
   EXPECT_DOUBLE_EQ(none[1].mean(), 1.0);  // W^(m+d) itself: the whole distance
   EXPECT_DOUBLE_EQ(stash[1].mean(), 0.0);
-  EXPECT_LT(ema[1].mean(), 0.5);          // the EMA recovers most of the way back
+  EXPECT_LT(ema[1].mean(), 0.5);  // the EMA recovers most of the way back
   EXPECT_EQ(none[0].measured, 0);
   EXPECT_EQ(none[2].measured, 0);
 }
