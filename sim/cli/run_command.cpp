@@ -101,6 +101,7 @@ Json hardware_report(run::Job& job, const hardware::HardwareResult& r, bool math
   report["summary"] = {
       {"total_cycles", r.total_cycles},
       {"cycles_per_minibatch", r.cycles_per_minibatch},
+      {"steady_state_from", r.steady_state_from},
       {"throughput_minibatches_per_s", per_s},
       {"throughput_samples_per_s", per_s * static_cast<double>(job.config.batch_size)},
       {"utilization", utilization},

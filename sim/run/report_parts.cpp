@@ -123,13 +123,15 @@ std::string summary_text(const Json& report) {
   s += line;
   const Json& summary = report.at("summary");
   if (!summary.at("total_cycles").is_null()) {
-    std::snprintf(
-        line, sizeof(line),
-        "cycles: %lld total, %.0f per minibatch (steady state), %.1f minibatches/s at %.3g ns\n",
-        static_cast<long long>(summary.at("total_cycles").get<std::int64_t>()),
-        summary.at("cycles_per_minibatch").get<double>(),
-        summary.at("throughput_minibatches_per_s").get<double>(),
-        report.at("hw").at("period_ns").get<double>());
+    // Reference reports have no steady_state_from; hardware ones say whether one was found.
+    const bool steady = summary.value("steady_state_from", std::int64_t{0}) >= 0;
+    std::snprintf(line, sizeof(line),
+                  "cycles: %lld total, %.0f per minibatch (%s), %.1f minibatches/s at %.3g ns\n",
+                  static_cast<long long>(summary.at("total_cycles").get<std::int64_t>()),
+                  summary.at("cycles_per_minibatch").get<double>(),
+                  steady ? "steady state" : "no steady state: the slowest processor's rate",
+                  summary.at("throughput_minibatches_per_s").get<double>(),
+                  report.at("hw").at("period_ns").get<double>());
     s += line;
     std::snprintf(line, sizeof(line), "utilisation %.1f%%, bubble fraction %.1f%%\n",
                   100.0 * summary.at("utilization").get<double>(),
