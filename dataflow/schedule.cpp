@@ -59,16 +59,18 @@ TaskGraph build_task_graph(const TrainingGraph& graph,
   tg.split = split;
   const std::size_t nn = graph.nodes.size();
   std::vector<int> first_task(nn, -1), last_task(nn, -1);
+  // The cycles of one entry: the whole node, its product or its tail.
+  const auto part_cycles = [&](const ProgramEntry& e) -> std::uint64_t {
+    const std::uint64_t whole = node_cycles[e.node];
+    return e.part == NodePart::kWhole     ? whole
+           : e.part == NodePart::kProduct ? whole - tail_cycles[e.node]
+                                          : tail_cycles[e.node];
+  };
   auto add_task = [&](const std::string& name, int unit, std::vector<ProgramEntry> entries) {
     Task t;
     t.name = name;
     t.unit = unit;
-    for (const auto& e : entries) {
-      const std::uint64_t whole = node_cycles[e.node];
-      t.cycles += e.part == NodePart::kWhole     ? whole
-                  : e.part == NodePart::kProduct ? whole - tail_cycles[e.node]
-                                                 : tail_cycles[e.node];
-    }
+    for (const auto& e : entries) t.cycles += part_cycles(e);
     t.entries = std::move(entries);
     const int id = static_cast<int>(tg.tasks.size());
     for (const auto& e : t.entries) {
@@ -114,12 +116,8 @@ TaskGraph build_task_graph(const TrainingGraph& graph,
   for (const Task& t : tg.tasks) {
     std::uint64_t at = 0;
     for (const auto& e : t.entries) {
-      const std::uint64_t whole = node_cycles[e.node];
-      const std::uint64_t c = e.part == NodePart::kWhole     ? whole
-                              : e.part == NodePart::kProduct ? whole - tail_cycles[e.node]
-                                                             : tail_cycles[e.node];
       if (&t == &tg.tasks[first_task[e.node]]) before[e.node] = at;
-      at += c;
+      at += part_cycles(e);
       if (&t == &tg.tasks[last_task[e.node]]) after[e.node] = t.cycles - at;
     }
   }

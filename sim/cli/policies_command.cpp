@@ -21,6 +21,12 @@ namespace {
 constexpr std::int64_t kMaxDelay = 1024;
 
 std::vector<std::int64_t> parse_delays(const std::string& text) {
+  const auto bad = [&text] {
+    return UserError("", "--delays",
+                     "found \"" + text + "\", expected a comma-separated list of integers 0.." +
+                         std::to_string(kMaxDelay));
+  };
+  if (text.empty() || text.back() == ',') throw bad();
   std::vector<std::int64_t> out;
   std::stringstream in(text);
   std::string item;
@@ -32,17 +38,8 @@ std::vector<std::int64_t> parse_delays(const std::string& text) {
     } catch (const std::exception&) {
       used = 0;
     }
-    if (used == 0 || used != item.size() || d < 0 || d > kMaxDelay) {
-      throw UserError("", "--delays",
-                      "found \"" + text + "\", expected a comma-separated list of integers 0.." +
-                          std::to_string(kMaxDelay));
-    }
+    if (used == 0 || used != item.size() || d < 0 || d > kMaxDelay) throw bad();
     out.push_back(d);
-  }
-  if (out.empty() || text.back() == ',') {
-    throw UserError("", "--delays",
-                    "found \"" + text + "\", expected a comma-separated list of integers 0.." +
-                        std::to_string(kMaxDelay));
   }
   return out;
 }

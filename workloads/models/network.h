@@ -45,6 +45,20 @@ enum class LayerKind {
 
 enum class SpikeEncoding { kDirect, kPoisson };
 
+// The case labels of every layer kind without parameters, for switches that must name each
+// kind (so -Wswitch reports a new one): `LPSIM_PARAMETER_FREE_LAYER_CASES do_something();`.
+#define LPSIM_PARAMETER_FREE_LAYER_CASES                 \
+  case ::lpsim::models::LayerKind::kRelu:                \
+  case ::lpsim::models::LayerKind::kMaxPool2d:           \
+  case ::lpsim::models::LayerKind::kAvgPool2d:           \
+  case ::lpsim::models::LayerKind::kGlobalAvgPool:       \
+  case ::lpsim::models::LayerKind::kFlatten:             \
+  case ::lpsim::models::LayerKind::kAdd:                 \
+  case ::lpsim::models::LayerKind::kSoftmaxCrossEntropy: \
+  case ::lpsim::models::LayerKind::kSpikeEncode:         \
+  case ::lpsim::models::LayerKind::kLif:                 \
+  case ::lpsim::models::LayerKind::kLeakyReadout
+
 const char* layer_kind_name(LayerKind kind);
 // Every type name accepted in a network file.
 const std::vector<std::string>& layer_type_names();

@@ -79,16 +79,7 @@ std::vector<BasicUnitParams<T>> initial_parameters(const models::Network& networ
         p.weight = Eigen::Map<const ops::Mat<T>>(gamma.data(), 1, gamma.size());
         break;
       }
-      case LayerKind::kRelu:
-      case LayerKind::kMaxPool2d:
-      case LayerKind::kAvgPool2d:
-      case LayerKind::kGlobalAvgPool:
-      case LayerKind::kFlatten:
-      case LayerKind::kAdd:
-      case LayerKind::kSoftmaxCrossEntropy:
-      case LayerKind::kSpikeEncode:
-      case LayerKind::kLif:
-      case LayerKind::kLeakyReadout:
+      LPSIM_PARAMETER_FREE_LAYER_CASES:
         LPSIM_ASSERT(false, "unit without parameters");
     }
     if (!l.trains_bias()) p.bias.setZero();
@@ -532,16 +523,7 @@ void BasicTaskEngine<T>::backward_activation_product(int unit, std::int64_t m) {
         ops::batchnorm2d_backward_input(ctx.delta[unit], as_vector(*used), ctx.bn_saved[s.layer],
                                         dx);
         break;
-      case LayerKind::kRelu:
-      case LayerKind::kMaxPool2d:
-      case LayerKind::kAvgPool2d:
-      case LayerKind::kGlobalAvgPool:
-      case LayerKind::kFlatten:
-      case LayerKind::kAdd:
-      case LayerKind::kSoftmaxCrossEntropy:
-      case LayerKind::kSpikeEncode:
-      case LayerKind::kLif:
-      case LayerKind::kLeakyReadout:
+      LPSIM_PARAMETER_FREE_LAYER_CASES:
         LPSIM_ASSERT(false, "unit layer without parameters");
     }
     add_gradient(ctx, in, s.layer, std::move(dx));
@@ -575,16 +557,7 @@ void BasicTaskEngine<T>::backward_weight(int unit, std::int64_t m) {
       gw = Eigen::Map<const Matrix>(dgamma.data(), 1, dgamma.size());
       break;
     }
-    case LayerKind::kRelu:
-    case LayerKind::kMaxPool2d:
-    case LayerKind::kAvgPool2d:
-    case LayerKind::kGlobalAvgPool:
-    case LayerKind::kFlatten:
-    case LayerKind::kAdd:
-    case LayerKind::kSoftmaxCrossEntropy:
-    case LayerKind::kSpikeEncode:
-    case LayerKind::kLif:
-    case LayerKind::kLeakyReadout:
+    LPSIM_PARAMETER_FREE_LAYER_CASES:
       LPSIM_ASSERT(false, "unit layer without parameters");
   }
   if (!l.trains_bias()) gb.setZero();

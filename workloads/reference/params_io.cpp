@@ -18,16 +18,7 @@ std::vector<std::int64_t> weight_shape(const Layer& l) {
       return {l.out_channels, l.in_shape.c, l.kernel_h, l.kernel_w};
     case LayerKind::kBatchNorm2d:
       return {l.in_shape.c};
-    case LayerKind::kRelu:
-    case LayerKind::kMaxPool2d:
-    case LayerKind::kAvgPool2d:
-    case LayerKind::kGlobalAvgPool:
-    case LayerKind::kFlatten:
-    case LayerKind::kAdd:
-    case LayerKind::kSoftmaxCrossEntropy:
-    case LayerKind::kSpikeEncode:
-    case LayerKind::kLif:
-    case LayerKind::kLeakyReadout:
+    LPSIM_PARAMETER_FREE_LAYER_CASES:
       break;
   }
   throw InternalError("weight_shape of a " + std::string(models::layer_kind_name(l.kind)) +
