@@ -84,9 +84,9 @@ namespace lpsim {
 namespace {
 
 // mlp6 under lwp on 3 processors: over 100 minibatches the loss settles into a stride of
-// 38,485 cycles while processor 1 falls behind at 38,656, the schedule's period (it reaches
-// the loss only after a few hundred minibatches). That is no steady state; the rate reported
-// is the slowest processor's.
+// 38,485 cycles while processor 1 falls behind at 38,656, the schedule's period (a run of
+// 1,000 minibatches measures 38,656 at the loss too). That is no steady state; the rate
+// reported is the slowest processor's.
 TEST(ScheduledRunRate, AStageFallingBehindIsNoSteadyState) {
   run::Job job = testing::synthetic_job(
       "mlp6", "lwp", "per_layer", 5, {"/pipeline/processors=3", "/pipeline/backward_split=intra"});
