@@ -4,7 +4,7 @@
 #include <limits>
 #include <set>
 
-#include "sim/core/errors.h"
+#include "core/errors.h"
 
 namespace lpsim::dataflow {
 

@@ -5,9 +5,9 @@
 
 namespace lpsim::dataflow {
 
-Json graph_to_json(const TrainingGraph& graph, const std::vector<double>& node_cost,
-                   const std::string& cost_unit) {
-  Json layers = Json::array();
+core::Json graph_to_json(const TrainingGraph& graph, const std::vector<double>& node_cost,
+                         const std::string& cost_unit) {
+  core::Json layers = core::Json::array();
   for (const auto& l : graph.layers) {
     layers.push_back({{"name", l.name},
                       {"stage", l.stage},
@@ -16,24 +16,24 @@ Json graph_to_json(const TrainingGraph& graph, const std::vector<double>& node_c
                       {"buffer_depth", l.buffer_depth},
                       {"parameters", l.weight_elements}});
   }
-  Json nodes = Json::array();
+  core::Json nodes = core::Json::array();
   for (std::size_t v = 0; v < graph.nodes.size(); ++v) {
     const Node& n = graph.nodes[v];
-    Json gemms = Json::array();
+    core::Json gemms = core::Json::array();
     for (const auto& g : n.work.gemms) gemms.push_back({{"m", g.m}, {"n", g.n}, {"k", g.k}});
-    nodes.push_back(
-        {{"id", v},
-         {"name", n.name},
-         {"kind", node_kind_name(n.kind)},
-         {"layer", n.unit == kInputUnit ? Json(nullptr) : Json(graph.layers[n.unit].name)},
-         {"stage", n.stage},
-         {"retiming", n.retiming},
-         {"macs", n.work.macs()},
-         {"vector_ops", n.work.vector_ops},
-         {"gemms", gemms},
-         {"cost", node_cost[v]}});
+    nodes.push_back({{"id", v},
+                     {"name", n.name},
+                     {"kind", node_kind_name(n.kind)},
+                     {"layer", n.unit == kInputUnit ? core::Json(nullptr)
+                                                    : core::Json(graph.layers[n.unit].name)},
+                     {"stage", n.stage},
+                     {"retiming", n.retiming},
+                     {"macs", n.work.macs()},
+                     {"vector_ops", n.work.vector_ops},
+                     {"gemms", gemms},
+                     {"cost", node_cost[v]}});
   }
-  Json edges = Json::array();
+  core::Json edges = core::Json::array();
   for (const auto& e : graph.edges) {
     edges.push_back({{"from", graph.nodes[e.src].name},
                      {"to", graph.nodes[e.dst].name},
@@ -45,7 +45,7 @@ Json graph_to_json(const TrainingGraph& graph, const std::vector<double>& node_c
                      {"bytes_per_token", e.bytes_per_token}});
   }
   const CycleRatio bound = iteration_bound(node_cost, graph.arcs(), graph.retimed_delays());
-  Json cycle = Json::array();
+  core::Json cycle = core::Json::array();
   for (int v : bound.cycle) cycle.push_back(graph.nodes[v].name);
   const std::vector<double> work = stage_work(graph, node_cost);
   return {{"stages", graph.num_stages},

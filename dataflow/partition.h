@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "sim/core/json_reader.h"
+#include "core/json_reader.h"
 #include "workloads/models/network.h"
 #include "workloads/models/units.h"
 #include "workloads/policies/policy.h"
@@ -30,7 +30,8 @@ struct StageSpec {
 // "per_layer" or a comma-separated list of counts ("2,2,2"); `origin` names the source.
 StageSpec parse_stage_spec(const std::string& text, const std::string& origin);
 // The JSON forms: "per_layer", [2, 2, 2] or [["fc1", "fc2"], ["fc3"]].
-StageSpec parse_stage_spec(const Json& value, const std::string& file, const std::string& pointer);
+StageSpec parse_stage_spec(const core::Json& value, const std::string& file,
+                           const std::string& pointer);
 std::string format_stage_spec(const StageSpec& spec);
 
 struct Partition {
@@ -38,7 +39,7 @@ struct Partition {
   std::vector<int> stage_of_unit;
 };
 
-// Checks the spec against the network; faults throw ConfigError at `file`/`pointer`.
+// Checks the spec against the network; faults throw core::ConfigError at `file`/`pointer`.
 Partition make_partition(const UnitGraph& units, const StageSpec& spec, const std::string& file,
                          const std::string& pointer);
 // Every unit in stage 0 (synchronous training).

@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <limits>
 
-#include "sim/core/errors.h"
+#include "core/errors.h"
 
 namespace lpsim::dataflow {
 namespace {
@@ -112,7 +112,7 @@ CycleRatio max_cycle_ratio(int n, const std::vector<RatioArc>& arcs) {
         if (--indeg[w] == 0) stack.push_back(w);
       }
     }
-    if (seen != n) throw InternalError("the dataflow graph has a cycle without delay");
+    if (seen != n) throw core::InternalError("the dataflow graph has a cycle without delay");
   }
   CycleRatio best;
   double total = 0.0;

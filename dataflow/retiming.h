@@ -42,12 +42,12 @@ struct RatioArc {
 };
 
 // max over cycles of (sum of cost) / (sum of delay); every cycle must hold a delay
-// (InternalError otherwise). Returns ratio 0 when there is no cycle.
+// (core::InternalError otherwise). Returns ratio 0 when there is no cycle.
 CycleRatio max_cycle_ratio(int num_nodes, const std::vector<RatioArc>& arcs);
 
 // The iteration bound T = max over cycles C of (sum of t(v), v in C) / (sum of w(e), e in C)
 // (Parhi). `node_time` >= 0. Every cycle must hold at least one delay (else the graph
-// cannot run and this throws InternalError). Returns ratio 0 for an acyclic graph.
+// cannot run and this throws core::InternalError). Returns ratio 0 for an acyclic graph.
 CycleRatio iteration_bound(const std::vector<double>& node_time,
                            const std::vector<RetimingArc>& arcs,
                            const std::vector<std::int64_t>& delays);

@@ -7,8 +7,8 @@
 #include <map>
 #include <numeric>
 
-#include "sim/core/errors.h"
-#include "sim/core/log.h"
+#include "core/errors.h"
+#include "core/log.h"
 
 namespace lpsim::dataflow {
 
@@ -278,9 +278,9 @@ std::optional<Schedule> place(const TaskGraph& tg, int procs, const LinkCost& li
     }
     const i64 end = best_t + static_cast<i64>(tg.tasks[v].cycles);
     if (end > period) {
-      if (debug_enabled("schedule")) {
-        debug_log("schedule", "T=" + std::to_string(period) + ": " + tg.tasks[v].name +
-                                  " ends at " + std::to_string(end));
+      if (core::debug_enabled("schedule")) {
+        core::debug_log("schedule", "T=" + std::to_string(period) + ": " + tg.tasks[v].name +
+                                        " ends at " + std::to_string(end));
       }
       *overflow = v;
       return std::nullopt;
@@ -300,7 +300,7 @@ std::optional<Schedule> place(const TaskGraph& tg, int procs, const LinkCost& li
     s.start.push_back(static_cast<std::uint64_t>(lag[v] * period + pos[v]));
   }
   if (auto bad = check_schedule(tg, s, link)) {
-    debug_log("schedule", "T=" + std::to_string(period) + ": " + *bad);
+    core::debug_log("schedule", "T=" + std::to_string(period) + ": " + *bad);
     return std::nullopt;
   }
   return s;
@@ -455,7 +455,7 @@ ScheduleSweep sweep_schedules(const TrainingGraph& graph,
         if (!check_schedule(tg, refined, link) && refined.period < s.period) s = refined;
       }
       if (auto bad = check_schedule(tg, s, link)) {
-        throw InternalError("the scheduler produced an invalid schedule: " + *bad);
+        throw core::InternalError("the scheduler produced an invalid schedule: " + *bad);
       }
       chosen.push_back(std::move(s));
     }

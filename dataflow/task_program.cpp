@@ -1,6 +1,6 @@
 #include "dataflow/task_program.h"
 
-#include "sim/core/errors.h"
+#include "core/errors.h"
 
 namespace lpsim::dataflow {
 

@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <map>
 
-#include "sim/core/errors.h"
+#include "core/errors.h"
 
 namespace lpsim::dataflow {
 
@@ -235,7 +235,8 @@ struct Builder {
 
     const auto r = solve_retiming(static_cast<int>(g.nodes.size()), arcs, g.input_node);
     if (!r) {
-      throw InternalError("no legal retiming exists for this partition (a bug in the derivation)");
+      throw core::InternalError(
+          "no legal retiming exists for this partition (a bug in the derivation)");
     }
     for (std::size_t v = 0; v < g.nodes.size(); ++v) g.nodes[v].retiming = (*r)[v];
     for (auto& e : g.edges) {

@@ -1,8 +1,8 @@
 #pragma once
 // What the three libFuzzer entry points share: a scratch directory for the process and the
-// oracle "only UserError may leave".
+// oracle "only core::UserError may leave".
 //
-// Contract: expect_only_user_errors runs one reader; a UserError is the expected outcome
+// Contract: expect_only_user_errors runs one reader; a core::UserError is the expected outcome
 // of bad input and is swallowed; any other exception is printed (its type and message) and
 // the process aborts, which libFuzzer reports as a crash and saves the input.
 
@@ -16,7 +16,7 @@
 #include <string>
 #include <typeinfo>
 
-#include "sim/core/errors.h"
+#include "core/errors.h"
 
 namespace lpsim::fuzz {
 
@@ -67,10 +67,10 @@ template <typename Read>
 void expect_only_user_errors(const char* what, const Read& read) {
   try {
     read();
-  } catch (const UserError&) {
+  } catch (const core::UserError&) {
     // The expected outcome of bad input.
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "\nlpsim fuzz finding: %s threw %s, not a UserError:\n%s\n", what,
+    std::fprintf(stderr, "\nlpsim fuzz finding: %s threw %s, not a core::UserError:\n%s\n", what,
                  type_name(e).c_str(), e.what());
     remove_scratch_dir();
     std::abort();

@@ -9,12 +9,12 @@
 #include <stdexcept>
 #include <vector>
 
+#include "core/errors.h"
+#include "core/json_reader.h"
 #include "dataflow/export.h"
 #include "dataflow/partition.h"
 #include "dataflow/training_graph.h"
 #include "sim/config/config.h"
-#include "sim/core/errors.h"
-#include "sim/core/json_reader.h"
 #include "sim/run/job.h"
 #include "workloads/data/checkpoint.h"
 #include "workloads/data/idx.h"
@@ -58,7 +58,7 @@ void build_graph(const models::Network& network, const dataflow::StageSpec& spec
       dataflow::partition_for_policy(units, policy, spec, spec_file, spec_pointer);
   const dataflow::TrainingGraph graph =
       dataflow::build_training_graph(network, units, partition, policy, batch);
-  const Json j = dataflow::graph_to_json(graph, dataflow::node_ops(graph), "ops");
+  const core::Json j = dataflow::graph_to_json(graph, dataflow::node_ops(graph), "ops");
   const std::string dot = dataflow::graph_to_dot(graph, network.name);
   if (j.dump().empty() || dot.empty()) throw std::logic_error("fuzz: empty graph rendering");
 }
@@ -85,7 +85,7 @@ void config_overrides(const std::string& bytes) {
 }
 
 void network_document(const std::string& bytes) {
-  const Json doc = parse_json_text(bytes, "fuzz");
+  const core::Json doc = core::parse_json_text(bytes, "fuzz");
   const models::Network network = models::parse_network(doc, "fuzz");
   // The graph's edges differ only between a stashing policy and the others.
   for (const char* policy : {"ema_grad", "stash"}) {
@@ -93,14 +93,14 @@ void network_document(const std::string& bytes) {
                 "/pipeline/stages");
   }
   // A network that parsed must be written and read back unchanged.
-  const Json written = models::network_to_json(network);
+  const core::Json written = models::network_to_json(network);
   try {
     const models::Network again = models::parse_network(written, "fuzz (written back)");
     if (models::network_to_json(again) != written) {
       throw std::logic_error("network_to_json -> parse_network changes the network: " +
                              written.dump());
     }
-  } catch (const UserError& e) {
+  } catch (const core::UserError& e) {
     throw std::logic_error(std::string("network_to_json wrote a document parse_network "
                                        "rejects: ") +
                            e.what() + "\n" + written.dump());

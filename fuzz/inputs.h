@@ -4,9 +4,9 @@
 //
 // Contract: each function writes `bytes` where the reader expects a file (inside
 // `scratch_dir`, which must exist and is reused from call to call) and runs the reader the
-// way lpsim does. On bad input the only exception that may leave is lpsim::UserError
-// (ConfigError, DataError); anything else (InternalError, another std::exception, a crash,
-// a sanitizer report, a hang, an unbounded allocation) is a finding. The same functions
+// way lpsim does. On bad input the only exception that may leave is lpsim::core::UserError
+// (core::ConfigError, core::DataError); anything else (core::InternalError, another std::exception,
+// a crash, a sanitizer report, a hang, an unbounded allocation) is a finding. The same functions
 // replay the regression files in tests/unit/fuzz_regressions. Outputs are deterministic in
 // `bytes`: no state is kept between calls.
 

@@ -15,7 +15,7 @@ double utilization(std::uint64_t busy_cycles, std::uint64_t processors,
   return static_cast<double>(busy_cycles) / slots;
 }
 
-Json processor_row(Json pe, const std::string& name, std::uint64_t total_cycles) {
+core::Json processor_row(core::Json pe, const std::string& name, std::uint64_t total_cycles) {
   const auto busy = pe.at("busy_cycles").get<std::uint64_t>();
   const auto stall = pe.at("stall_cycles").get<std::uint64_t>();
   pe["name"] = name;

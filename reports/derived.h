@@ -4,7 +4,7 @@
 
 #include <cstdint>
 
-#include "sim/core/json_reader.h"
+#include "core/json_reader.h"
 
 namespace lpsim::reports {
 
@@ -17,6 +17,6 @@ double utilization(std::uint64_t busy_cycles, std::uint64_t processors, std::uin
 
 // One PE's row of the report: its raw counters `pe` (with busy_cycles and stall_cycles)
 // plus its name, idle_cycles (total − busy − stall) and utilization (busy / total).
-Json processor_row(Json pe, const std::string& name, std::uint64_t total_cycles);
+core::Json processor_row(core::Json pe, const std::string& name, std::uint64_t total_cycles);
 
 }  // namespace lpsim::reports

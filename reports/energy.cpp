@@ -4,18 +4,18 @@
 #include <cmath>
 #include <limits>
 
-#include "sim/core/errors.h"
+#include "core/errors.h"
 
 namespace lpsim::reports {
 
-Json default_energy_document() {
+core::Json default_energy_document() {
   // Horowitz, "Computing's energy problem (and what we can do about it)", ISSCC 2014, 45 nm:
   // fp32 add 0.9 pJ, multiply 3.7 pJ; fp16 add 0.4, multiply 1.1; int8 add 0.03, multiply
   // 0.2; a 64-bit SRAM read 10 pJ at 8 KB, 20 pJ at 32 KB, 100 pJ at 1 MB (writes taken
   // equal); a 64-bit DRAM access 1.3-2.6 nJ (the lower end: 162.5 pJ per byte). The paper
   // gives no on-chip link or static figure: a link byte is costed as a 1 MB SRAM byte and
   // static power is 0 unless configured.
-  return Json::parse(R"({
+  return core::Json::parse(R"({
     "source": "Horowitz, ISSCC 2014, 45 nm",
     "precision": "fp32",
     "mac_pj": {"fp32": 4.6, "fp16": 1.5, "int8": 0.23},
@@ -36,8 +36,9 @@ namespace {
 
 constexpr double kMaxPj = 1e12;
 
-double per_precision(ObjectReader& reader, const std::string& key, const std::string& precision) {
-  ObjectReader table = reader.object(key);
+double per_precision(core::ObjectReader& reader, const std::string& key,
+                     const std::string& precision) {
+  core::ObjectReader table = reader.object(key);
   if (!table.has(precision)) {
     table.fail(precision, "no energy for precision \"" + precision + "\" (hw.energy.precision)");
   }
@@ -69,25 +70,26 @@ double interpolate(const std::vector<SramEnergyPoint>& points, double capacity, 
   return std::exp(std::log(ea) + t * (std::log(eb) - std::log(ea)));
 }
 
-Json breakdown_json(const EnergyBreakdown& e) {
+core::Json breakdown_json(const EnergyBreakdown& e) {
   return {{"mac", e.mac},   {"vector", e.vector}, {"sram", e.sram},      {"dram", e.dram},
           {"link", e.link}, {"units", e.units},   {"static", e.statics}, {"total", e.total()}};
 }
 
 }  // namespace
 
-EnergyTable read_energy_table(ObjectReader& r) {
+EnergyTable read_energy_table(core::ObjectReader& r) {
   EnergyTable t;
   t.source = r.string("source");
   t.precision = r.string("precision");
   t.mac_pj = per_precision(r, "mac_pj", t.precision);
   t.accumulate_pj = per_precision(r, "accumulate_pj", t.precision);
   t.vector_op_pj = r.number("vector_op_pj", 0.0, kMaxPj);
-  const Json& points = r.array("sram_pj_per_byte");
+  const core::Json& points = r.array("sram_pj_per_byte");
   if (points.empty())
     r.fail("sram_pj_per_byte", "expected at least one {capacity_bytes, read, write} point");
   for (std::size_t i = 0; i < points.size(); ++i) {
-    ObjectReader p(points[i], r.file(), pointer_append(r.pointer("sram_pj_per_byte"), i));
+    core::ObjectReader p(points[i], r.file(),
+                         core::pointer_append(r.pointer("sram_pj_per_byte"), i));
     SramEnergyPoint point;
     point.capacity_bytes =
         static_cast<double>(p.integer("capacity_bytes", 1, std::int64_t{1} << 50));
@@ -148,12 +150,12 @@ EnergyBreakdown pe_energy(const EnergyTable& table, const PeActivity& a, double 
   return e;
 }
 
-Json energy_json(const EnergyTable& table, const std::vector<PeActivity>& pes,
-                 const std::vector<std::string>& names, double time_ns, std::int64_t minibatches,
-                 std::int64_t batch_size) {
+core::Json energy_json(const EnergyTable& table, const std::vector<PeActivity>& pes,
+                       const std::vector<std::string>& names, double time_ns,
+                       std::int64_t minibatches, std::int64_t batch_size) {
   LPSIM_ASSERT(pes.size() == names.size(), "energy_json: one name per PE");
   EnergyBreakdown total;
-  Json per_pe = Json::array();
+  core::Json per_pe = core::Json::array();
   std::map<std::string, double> sram_by_kind;
   for (std::size_t p = 0; p < pes.size(); ++p) {
     const EnergyBreakdown e = pe_energy(table, pes[p], time_ns);
@@ -165,7 +167,7 @@ Json energy_json(const EnergyTable& table, const std::vector<PeActivity>& pes,
           static_cast<double>(bytes.second) * sram_write_pj_per_byte(table, bank_bytes);
     }
     total += e;
-    Json j = breakdown_json(e);
+    core::Json j = breakdown_json(e);
     j["name"] = names[p];
     const auto bank =
         static_cast<double>(std::min(pes[p].sram_bank_bytes, pes[p].sram_capacity_bytes));

@@ -16,7 +16,7 @@
 #include <string>
 #include <vector>
 
-#include "sim/core/json_reader.h"
+#include "core/json_reader.h"
 
 namespace lpsim::reports {
 
@@ -40,9 +40,9 @@ struct EnergyTable {
 };
 
 // The default table as a config document (hw.energy): Horowitz, ISSCC 2014, 45 nm.
-Json default_energy_document();
+core::Json default_energy_document();
 // Reads hw.energy strictly (every key required: the default document supplies them).
-EnergyTable read_energy_table(ObjectReader& reader);
+EnergyTable read_energy_table(core::ObjectReader& reader);
 
 double sram_read_pj_per_byte(const EnergyTable& table, double capacity_bytes);
 double sram_write_pj_per_byte(const EnergyTable& table, double capacity_bytes);
@@ -80,8 +80,8 @@ EnergyBreakdown pe_energy(const EnergyTable& table, const PeActivity& activity, 
 // PE (names[p] is PE p's SystemC name), and the SRAM access energy by memory kind
 // (`sram_by_kind_pj`: the `sram` component plus the units' SRAM accesses, split by the kind
 // each byte touches).
-Json energy_json(const EnergyTable& table, const std::vector<PeActivity>& pes,
-                 const std::vector<std::string>& names, double time_ns, std::int64_t minibatches,
-                 std::int64_t batch_size);
+core::Json energy_json(const EnergyTable& table, const std::vector<PeActivity>& pes,
+                       const std::vector<std::string>& names, double time_ns,
+                       std::int64_t minibatches, std::int64_t batch_size);
 
 }  // namespace lpsim::reports

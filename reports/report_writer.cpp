@@ -8,12 +8,12 @@
 #include <filesystem>
 #include <system_error>
 
-#include "sim/core/atomic_file.h"
-#include "sim/core/errors.h"
+#include "core/atomic_file.h"
+#include "core/errors.h"
 
 namespace lpsim::reports {
 
-Json report_meta(double wall_seconds) {
+core::Json report_meta(double wall_seconds) {
   char host[256] = {0};
   if (::gethostname(host, sizeof(host) - 1) != 0) host[0] = '\0';
   const std::time_t now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
@@ -27,7 +27,7 @@ Json report_meta(double wall_seconds) {
           {"wall_seconds", wall_seconds}};
 }
 
-std::string epochs_csv(const Json& report) {
+std::string epochs_csv(const core::Json& report) {
   std::string csv = "epoch,train_loss,train_accuracy,test_loss,test_accuracy\n";
   for (const auto& e : report.at("training").at("epochs")) {
     char line[256];
@@ -40,13 +40,14 @@ std::string epochs_csv(const Json& report) {
   return csv;
 }
 
-void write_run_outputs(const std::string& dir, const Json& report, const Json& resolved_config) {
+void write_run_outputs(const std::string& dir, const core::Json& report,
+                       const core::Json& resolved_config) {
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
-  if (ec) throw UserError(dir, "", "cannot create the output directory: " + ec.message());
-  write_file_atomic(dir + "/config.json", resolved_config.dump(2) + "\n");
-  write_file_atomic(dir + "/epochs.csv", epochs_csv(report));
-  write_file_atomic(dir + "/report.json", report.dump(2) + "\n");
+  if (ec) throw core::UserError(dir, "", "cannot create the output directory: " + ec.message());
+  core::write_file_atomic(dir + "/config.json", resolved_config.dump(2) + "\n");
+  core::write_file_atomic(dir + "/epochs.csv", epochs_csv(report));
+  core::write_file_atomic(dir + "/report.json", report.dump(2) + "\n");
 }
 
 }  // namespace lpsim::reports

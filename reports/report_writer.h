@@ -6,19 +6,20 @@
 
 #include <string>
 
-#include "sim/core/json_reader.h"
+#include "core/json_reader.h"
 
 namespace lpsim::reports {
 
 inline constexpr int kReportSchemaVersion = 3;
 
 // The `meta` block: the only part of a report that differs between identical runs.
-Json report_meta(double wall_seconds);
+core::Json report_meta(double wall_seconds);
 
 // Creates `dir` if needed and writes report.json, config.json and epochs.csv.
-void write_run_outputs(const std::string& dir, const Json& report, const Json& resolved_config);
+void write_run_outputs(const std::string& dir, const core::Json& report,
+                       const core::Json& resolved_config);
 
 // The per-epoch curve as CSV (header: epoch,train_loss,train_accuracy,test_loss,test_accuracy).
-std::string epochs_csv(const Json& report);
+std::string epochs_csv(const core::Json& report);
 
 }  // namespace lpsim::reports

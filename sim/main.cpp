@@ -9,8 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "core/errors.h"
 #include "sim/cli/command.h"
-#include "sim/core/errors.h"
 
 namespace {
 
@@ -62,7 +62,7 @@ int main(int argc, char** argv) {
     std::cerr << "lpsim: error: unknown command \"" << name << "\"\n";
     usage(std::cerr);
     return 2;
-  } catch (const lpsim::UserError& e) {
+  } catch (const lpsim::core::UserError& e) {
     std::cerr << "lpsim: error: " << e.what() << "\n";
     return 2;
   } catch (const boost::program_options::error& e) {

@@ -2,7 +2,7 @@
 
 #include <limits>
 
-#include "sim/core/errors.h"
+#include "core/errors.h"
 
 namespace lpsim::hw {
 

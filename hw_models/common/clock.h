@@ -6,7 +6,7 @@
 // wait_cycles(n, period), i.e. wait(n · period); nothing runs a free clock. Conversions are
 // exact integer arithmetic on SystemC's time resolution: a time that is not a whole number
 // of periods, a zero period or a product that overflows is a broken invariant
-// (LPSIM_ASSERT, which throws lpsim::InternalError).
+// (LPSIM_ASSERT, which throws lpsim::core::InternalError).
 
 #include <cstdint>
 #include <string>

@@ -1,6 +1,6 @@
 #include "hw_models/common/fifo_arbiter.h"
 
-#include "sim/core/errors.h"
+#include "core/errors.h"
 
 namespace lpsim::hw {
 

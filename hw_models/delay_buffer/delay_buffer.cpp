@@ -4,8 +4,8 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "core/errors.h"
 #include "hw_models/common/clock.h"
-#include "sim/core/errors.h"
 
 namespace lpsim::hw {
 
@@ -57,8 +57,8 @@ void DelayBuffer::reserve() {
 
 void DelayBuffer::deliver(std::int64_t token) {
   if (reserved_ == 0) {
-    throw InternalError(std::string(name()) + ": deliver(" + std::to_string(token) +
-                        ") without a reserved slot");
+    throw core::InternalError(std::string(name()) + ": deliver(" + std::to_string(token) +
+                              ") without a reserved slot");
   }
   const auto slot = std::find_if(entries_.begin(), entries_.end(),
                                  [](const Entry& entry) { return !entry.filled; });
@@ -77,15 +77,15 @@ void DelayBuffer::wait_front(std::int64_t expected) {
   }
   const std::int64_t found = entries_.front().token;
   if (found != expected) {
-    throw InternalError(std::string(name()) + ": front token is " + std::to_string(found) +
-                        ", expected " + std::to_string(expected) +
-                        " (tokens must arrive in order)");
+    throw core::InternalError(std::string(name()) + ": front token is " + std::to_string(found) +
+                              ", expected " + std::to_string(expected) +
+                              " (tokens must arrive in order)");
   }
 }
 
 void DelayBuffer::pop() {
   if (entries_.empty() || !entries_.front().filled) {
-    throw InternalError(std::string(name()) + ": pop() with no token at the front");
+    throw core::InternalError(std::string(name()) + ": pop() with no token at the front");
   }
   entries_.pop_front();
   ++stats_.pops;

@@ -9,7 +9,7 @@
 // deliver() fills the oldest reserved slot and never blocks. wait_front() blocks the
 // consumer until the front entry is a token (not an empty reservation) and checks that it
 // is the expected one: tokens arrive in order, and anything else is a broken invariant
-// (lpsim::InternalError naming the buffer and both tokens). pop() removes the front token and
+// (lpsim::core::InternalError naming the buffer and both tokens). pop() removes the front token and
 // wakes blocked producers in the same evaluation phase, so a producer blocked on a full
 // buffer resumes in the cycle the consumer pops. Errors thrown inside an SC_THREAD reach
 // sc_start() as an sc_report carrying the message.

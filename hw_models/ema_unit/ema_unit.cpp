@@ -4,9 +4,9 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "core/errors.h"
 #include "hw_models/common/clock.h"
 #include "hw_models/pe/pe_timing.h"
-#include "sim/core/errors.h"
 
 namespace lpsim::hw {
 

@@ -2,8 +2,8 @@
 
 #include <algorithm>
 
+#include "core/errors.h"
 #include "hw_models/memory/placement.h"
-#include "sim/core/errors.h"
 
 namespace lpsim::hw {
 

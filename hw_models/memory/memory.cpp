@@ -4,9 +4,9 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "core/errors.h"
 #include "hw_models/common/clock.h"
 #include "hw_models/pe/pe_timing.h"
-#include "sim/core/errors.h"
 
 namespace lpsim::hw {
 namespace {
@@ -17,8 +17,8 @@ MemoryKind kind_from_name(const char* kind, const char* owner) {
   const std::optional<MemoryKind> parsed =
       kind == nullptr ? std::nullopt : try_parse_memory_kind(kind);
   if (!parsed) {
-    throw InternalError(std::string(owner) + ": unknown memory kind \"" +
-                        (kind == nullptr ? "(null)" : kind) + "\"");
+    throw core::InternalError(std::string(owner) + ": unknown memory kind \"" +
+                              (kind == nullptr ? "(null)" : kind) + "\"");
   }
   return *parsed;
 }
@@ -38,9 +38,9 @@ void FootprintTracker::allocate(std::uint64_t bytes, MemoryKind kind) {
 void FootprintTracker::release(std::uint64_t bytes, MemoryKind kind, const char* owner) {
   const std::size_t i = index_of(kind);
   if (bytes > footprint_.current_bytes[i]) {
-    throw InternalError(std::string(owner) + ": release of " + std::to_string(bytes) +
-                        " bytes of " + memory_kind_name(kind) + " but only " +
-                        std::to_string(footprint_.current_bytes[i]) + " are allocated");
+    throw core::InternalError(std::string(owner) + ": release of " + std::to_string(bytes) +
+                              " bytes of " + memory_kind_name(kind) + " but only " +
+                              std::to_string(footprint_.current_bytes[i]) + " are allocated");
   }
   footprint_.current_bytes[i] -= bytes;
   footprint_.total_current_bytes -= bytes;

@@ -5,7 +5,7 @@
 // Contract: allocate() and release() take no time and never block: a memory that is too
 // small is reported (over_capacity_bytes = max(0, peak − capacity)), not refused, so a run
 // shows how much it would need. Releasing more bytes of a kind than are allocated, or
-// naming an unknown kind, is a broken invariant (lpsim::InternalError).
+// naming an unknown kind, is a broken invariant (lpsim::core::InternalError).
 // SramBank: one cycle moves up to bytes_per_cycle bytes between the bank and its PE.
 // access_cycles(bytes) = ceil(bytes / bytes_per_cycle) does not block; the PE overlaps it with
 // its compute (stretch_for_memory in pe_timing.h) and the bank counts the bytes.

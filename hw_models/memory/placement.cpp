@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "sim/core/errors.h"
+#include "core/errors.h"
 
 namespace lpsim::hw {
 namespace {

@@ -4,7 +4,7 @@
 #include <deque>
 #include <string>
 
-#include "sim/core/errors.h"
+#include "core/errors.h"
 
 namespace lpsim::hw {
 

@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <string>
 
-#include "sim/core/errors.h"
+#include "core/errors.h"
 
 namespace lpsim::hw {
 namespace {

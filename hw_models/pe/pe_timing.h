@@ -21,7 +21,7 @@
 // columns the useful work ends (R−r')+(C−c') clocks earlier); see its contract.
 //
 // Errors: shapes with a dimension < 1 and results that do not fit in std::uint64_t are
-// programmer errors (LPSIM_ASSERT, which throws InternalError); validate user input before
+// programmer errors (LPSIM_ASSERT, which throws core::InternalError); validate user input before
 // calling.
 
 #include <cstdint>

@@ -1,6 +1,6 @@
 #include "hw_models/pe/pe_types.h"
 
-#include "sim/core/errors.h"
+#include "core/errors.h"
 
 namespace lpsim::hw {
 
@@ -13,8 +13,8 @@ const char* format_dataflow(Dataflow dataflow) {
     case Dataflow::kInputStationary:
       return "is";
   }
-  assertion_failed("known Dataflow", __FILE__, __LINE__,
-                   "Dataflow value " + std::to_string(static_cast<int>(dataflow)));
+  core::assertion_failed("known Dataflow", __FILE__, __LINE__,
+                         "Dataflow value " + std::to_string(static_cast<int>(dataflow)));
 }
 
 std::optional<Dataflow> try_parse_dataflow(std::string_view text) {
@@ -27,10 +27,10 @@ std::optional<Dataflow> try_parse_dataflow(std::string_view text) {
 Dataflow parse_dataflow(std::string_view text, const std::string& file, const std::string& where) {
   const std::optional<Dataflow> dataflow = try_parse_dataflow(text);
   if (!dataflow) {
-    throw ConfigError(file, where,
-                      "unknown dataflow \"" + std::string(text) +
-                          "\"; expected one of \"os\" (output stationary), \"ws\" (weight "
-                          "stationary), \"is\" (input stationary)");
+    throw core::ConfigError(file, where,
+                            "unknown dataflow \"" + std::string(text) +
+                                "\"; expected one of \"os\" (output stationary), \"ws\" (weight "
+                                "stationary), \"is\" (input stationary)");
   }
   return *dataflow;
 }
@@ -52,8 +52,8 @@ ArrayMapping map_gemm(Dataflow dataflow, GemmShape gemm) {
     case Dataflow::kInputStationary:
       return {gemm.k, gemm.m, gemm.n};
   }
-  assertion_failed("known Dataflow", __FILE__, __LINE__,
-                   "Dataflow value " + std::to_string(static_cast<int>(dataflow)));
+  core::assertion_failed("known Dataflow", __FILE__, __LINE__,
+                         "Dataflow value " + std::to_string(static_cast<int>(dataflow)));
 }
 
 }  // namespace lpsim::hw

@@ -25,11 +25,11 @@ enum class Dataflow {
 const char* format_dataflow(Dataflow dataflow);
 // The dataflow named exactly "os", "ws" or "is"; nullopt for anything else.
 std::optional<Dataflow> try_parse_dataflow(std::string_view text);
-// As try_parse_dataflow, but throws ConfigError(file, where, ...) naming the text found and
+// As try_parse_dataflow, but throws core::ConfigError(file, where, ...) naming the text found and
 // the names allowed.
 Dataflow parse_dataflow(std::string_view text, const std::string& file = "",
                         const std::string& where = "");
-// {"os", "ws", "is"}, e.g. for ObjectReader::choice.
+// {"os", "ws", "is"}, e.g. for core::ObjectReader::choice.
 const std::vector<std::string>& dataflow_names();
 
 struct ArrayShape {

@@ -4,9 +4,9 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "core/errors.h"
 #include "hw_models/common/clock.h"
 #include "hw_models/pe/pe_timing.h"
-#include "sim/core/errors.h"
 
 namespace lpsim::hw {
 
@@ -28,14 +28,14 @@ void WeightStashUnit::store(std::int64_t version) {
   const ArbiterGuard port(port_);
   stats_.contention_cycles += time_to_cycles(port.waited(), params_.period);
   if (versions_.size() >= params_.versions) {
-    throw InternalError(std::string(name()) + ": store(" + std::to_string(version) +
-                        ") into a full stash of " + std::to_string(params_.versions) +
-                        " versions (oldest " + std::to_string(versions_.front()) + ")");
+    throw core::InternalError(std::string(name()) + ": store(" + std::to_string(version) +
+                              ") into a full stash of " + std::to_string(params_.versions) +
+                              " versions (oldest " + std::to_string(versions_.front()) + ")");
   }
   if (!versions_.empty() && version <= versions_.back()) {
-    throw InternalError(std::string(name()) + ": store(" + std::to_string(version) +
-                        ") is not newer than the newest stored version " +
-                        std::to_string(versions_.back()));
+    throw core::InternalError(std::string(name()) + ": store(" + std::to_string(version) +
+                              ") is not newer than the newest stored version " +
+                              std::to_string(versions_.back()));
   }
   versions_.push_back(version);
   stats_.peak_versions = std::max<std::uint64_t>(stats_.peak_versions, versions_.size());
@@ -53,7 +53,7 @@ void WeightStashUnit::read(std::int64_t version) { transfer_out(version, false);
 
 void WeightStashUnit::release(std::int64_t version) {
   if (versions_.empty() || versions_.front() != version) {
-    throw InternalError(
+    throw core::InternalError(
         std::string(name()) + ": release(" + std::to_string(version) +
         ") but the oldest stored version is " +
         (versions_.empty() ? std::string("none") : std::to_string(versions_.front())));
@@ -67,12 +67,13 @@ void WeightStashUnit::transfer_out(std::int64_t version, bool release) {
   stats_.contention_cycles += time_to_cycles(port.waited(), params_.period);
   const char* verb = release ? "load" : "read";
   if (versions_.empty()) {
-    throw InternalError(std::string(name()) + ": " + verb + "(" + std::to_string(version) +
-                        ") from an empty stash");
+    throw core::InternalError(std::string(name()) + ": " + verb + "(" + std::to_string(version) +
+                              ") from an empty stash");
   }
   if (versions_.front() != version) {
-    throw InternalError(std::string(name()) + ": " + verb + "(" + std::to_string(version) +
-                        ") but the oldest stored version is " + std::to_string(versions_.front()));
+    throw core::InternalError(std::string(name()) + ": " + verb + "(" + std::to_string(version) +
+                              ") but the oldest stored version is " +
+                              std::to_string(versions_.front()));
   }
   const std::uint64_t cycles = transfer_cycles();
   wait_cycles(cycles, params_.period);

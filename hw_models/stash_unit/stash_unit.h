@@ -12,7 +12,7 @@
 // increasing order and read or loaded oldest first. There is no back-pressure: storing into
 // a full stash, storing a version not newer than the newest stored, or reading or loading
 // anything but the oldest stored version is a broken invariant of the schedule
-// (lpsim::InternalError naming the unit and the versions).
+// (lpsim::core::InternalError naming the unit and the versions).
 
 #include <cstdint>
 #include <deque>

@@ -1,7 +1,7 @@
 #pragma once
 // The `lpsim` subcommands. Each parses its own options (Boost.Program_options), prints its
 // result on stdout, and returns an exit code; errors are thrown, and main() maps them:
-// 0 success, 2 bad input (UserError, a bad option), 1 internal error.
+// 0 success, 2 bad input (core::UserError, a bad option), 1 internal error.
 
 #include <string>
 #include <vector>

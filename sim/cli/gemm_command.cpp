@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <iostream>
 
+#include "core/errors.h"
 #include "hw_models/memory/gemm_memory.h"
 #include "hw_models/memory/placement.h"
 #include "hw_models/pe/gemm_report.h"
@@ -12,7 +13,6 @@
 #include "sim/cli/command.h"
 #include "sim/cli/options.h"
 #include "sim/config/config.h"
-#include "sim/core/errors.h"
 
 namespace lpsim::cli {
 namespace {
@@ -20,8 +20,8 @@ namespace {
 std::int64_t positive(const po::variables_map& vm, const char* name, std::int64_t max) {
   const std::int64_t v = vm[name].as<std::int64_t>();
   if (v < 1 || v > max) {
-    throw UserError("", std::string("--") + name,
-                    "found " + std::to_string(v) + ", expected 1.." + std::to_string(max));
+    throw core::UserError("", std::string("--") + name,
+                          "found " + std::to_string(v) + ", expected 1.." + std::to_string(max));
   }
   return v;
 }
@@ -56,7 +56,7 @@ int run_gemm(const std::vector<std::string>& args) {
                            positive(vm, "k", kMaxDim)};
   const hw::Dataflow dataflow =
       hw::parse_dataflow(vm["dataflow"].as<std::string>(), "", "--dataflow");
-  Json report = hw::gemm_report(array, dataflow, gemm);
+  core::Json report = hw::gemm_report(array, dataflow, gemm);
   if (vm.count("sram-bytes")) {
     hw::GemmMemoryParams mp;
     mp.sram_bytes = static_cast<std::uint64_t>(positive(vm, "sram-bytes", std::int64_t{1} << 50));
@@ -64,19 +64,19 @@ int run_gemm(const std::vector<std::string>& args) {
         static_cast<std::uint64_t>(positive(vm, "dram-bytes-per-cycle", std::int64_t{1} << 30));
     const std::int64_t latency = vm["dram-latency-cycles"].as<std::int64_t>();
     if (latency < 0 || latency > (std::int64_t{1} << 30)) {
-      throw UserError(
+      throw core::UserError(
           "", "--dram-latency-cycles",
           "found " + std::to_string(latency) + ", expected 0.." + std::to_string(1 << 30));
     }
     mp.dram_latency_cycles = static_cast<std::uint64_t>(latency);
     const std::uint64_t staging = hw::gemm_staging_bytes(array, dataflow, gemm);
     if (mp.sram_bytes < staging) {
-      throw UserError("", "--sram-bytes",
-                      "found " + std::to_string(mp.sram_bytes) +
-                          ", but the GEMM's double-buffered "
-                          "operand tiles need " +
-                          std::to_string(staging) + " bytes; expected at least " +
-                          std::to_string(staging));
+      throw core::UserError("", "--sram-bytes",
+                            "found " + std::to_string(mp.sram_bytes) +
+                                ", but the GEMM's double-buffered "
+                                "operand tiles need " +
+                                std::to_string(staging) + " bytes; expected at least " +
+                                std::to_string(staging));
     }
     const hw::GemmMemoryTiming t = hw::gemm_memory_timing(array, dataflow, gemm, mp);
     const config::HwConfig defaults = config::load_config("", {}).hw;  // hw.energy, bank size
@@ -126,7 +126,7 @@ int run_gemm(const std::vector<std::string>& args) {
       static_cast<unsigned long long>(report["macs"].get<std::uint64_t>()),
       report["utilization"].get<double>());
   if (report.contains("memory")) {
-    const Json& m = report["memory"];
+    const core::Json& m = report["memory"];
     const auto u = [&](const char* k) {
       return static_cast<unsigned long long>(m[k].get<std::uint64_t>());
     };
@@ -137,7 +137,7 @@ int run_gemm(const std::vector<std::string>& args) {
     std::printf("  DRAM       %llu B read, %llu B written (%s kept in SRAM)\n",
                 u("dram_read_bytes"), u("dram_write_bytes"),
                 m["kept_in_sram"].get<bool>() ? "reused matrix" : "nothing");
-    const Json& e = m["energy_pj"];
+    const core::Json& e = m["energy_pj"];
     std::printf("  energy     %.4g pJ: MAC %.4g, SRAM %.4g, DRAM %.4g (%s)\n",
                 e["total"].get<double>(), e["mac"].get<double>(), e["sram"].get<double>(),
                 e["dram"].get<double>(), e["source"].get<std::string>().c_str());

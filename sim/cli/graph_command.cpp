@@ -2,13 +2,13 @@
 
 #include <iostream>
 
+#include "core/atomic_file.h"
+#include "core/errors.h"
 #include "dataflow/export.h"
 #include "dataflow/partition.h"
 #include "dataflow/training_graph.h"
 #include "sim/cli/command.h"
 #include "sim/cli/options.h"
-#include "sim/core/atomic_file.h"
-#include "sim/core/errors.h"
 #include "sim/run/job.h"
 
 namespace lpsim::cli {
@@ -48,24 +48,26 @@ int run_graph(const std::vector<std::string>& args) {
   }
   const std::string format = vm["format"].as<std::string>();
   if (format != "json" && format != "dot") {
-    throw UserError("", "--format", "found \"" + format + "\", expected json or dot");
+    throw core::UserError("", "--format", "found \"" + format + "\", expected json or dot");
   }
   std::int64_t batch = vm["batch"].as<std::int64_t>();
   if (batch < 1 || batch > (1 << 20)) {
-    throw UserError("", "--batch", "found " + std::to_string(batch) + ", expected 1..1048576");
+    throw core::UserError("", "--batch",
+                          "found " + std::to_string(batch) + ", expected 1..1048576");
   }
   const std::string policy_name = vm["policy"].as<std::string>();
   const policies::Policy* policy = policies::find(policy_name);
   if (policy == nullptr) {
-    throw UserError("", "--policy",
-                    "found \"" + policy_name + "\", expected " + spoken_list(policies::names()));
+    throw core::UserError(
+        "", "--policy",
+        "found \"" + policy_name + "\", expected " + spoken_list(policies::names()));
   }
   models::Network network;
   dataflow::StageSpec spec;
   std::string spec_file = "--stages", spec_pointer;
   if (vm.count("config")) {
     if (vm.count("model") || vm.count("network")) {
-      throw UserError("", "--config", "give either --config or --model/--network, not both");
+      throw core::UserError("", "--config", "give either --config or --model/--network, not both");
     }
     const std::string path = vm["config"].as<std::string>();
     const config::Config c =
@@ -88,7 +90,7 @@ int run_graph(const std::vector<std::string>& args) {
       dataflow::build_training_graph(network, units, partition, *policy, batch);
   std::string text;
   if (format == "json") {
-    Json j = dataflow::graph_to_json(graph, dataflow::node_ops(graph), "ops");
+    core::Json j = dataflow::graph_to_json(graph, dataflow::node_ops(graph), "ops");
     j["model"] = network.name;
     j["stage_spec"] = dataflow::format_stage_spec(spec);
     text = j.dump(2) + "\n";
@@ -97,7 +99,7 @@ int run_graph(const std::vector<std::string>& args) {
                                              " stages, policy " + policy->name);
   }
   if (vm.count("out")) {
-    write_file_atomic(vm["out"].as<std::string>(), text);
+    core::write_file_atomic(vm["out"].as<std::string>(), text);
   } else {
     std::cout << text;
   }

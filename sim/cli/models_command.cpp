@@ -3,9 +3,9 @@
 #include <cstdio>
 #include <iostream>
 
+#include "core/errors.h"
 #include "sim/cli/command.h"
 #include "sim/cli/options.h"
-#include "sim/core/errors.h"
 #include "workloads/models/builtin.h"
 
 namespace lpsim::cli {
@@ -30,15 +30,15 @@ int run_models(const std::vector<std::string>& args) {
               << "\n";
     return 0;
   }
-  Json list = Json::array();
+  core::Json list = core::Json::array();
   for (const auto& info : models::builtin_models()) {
-    Json entry = {{"name", info.name}, {"description", info.description}};
+    core::Json entry = {{"name", info.name}, {"description", info.description}};
     try {
       const models::Network net = models::builtin_model(info.name, shape, classes);
       entry["parameters"] = net.num_params();
       entry["parametrised_layers"] = net.parametrised().size();
       entry["layers"] = net.layers.size();
-    } catch (const ConfigError& e) {
+    } catch (const core::ConfigError& e) {
       entry["parameters"] = nullptr;  // the model does not fit this input shape
       entry["error"] = e.problem();
     }

@@ -3,7 +3,7 @@
 #include <iostream>
 #include <sstream>
 
-#include "sim/core/errors.h"
+#include "core/errors.h"
 #include "workloads/models/builtin.h"
 
 namespace lpsim::cli {
@@ -29,14 +29,14 @@ ops::Shape parse_shape_option(const std::string& text, const std::string& option
   while (std::getline(in, token, ',')) {
     if (token.empty() || token.size() > 7 ||
         token.find_first_not_of("0123456789") != std::string::npos || std::stoll(token) < 1) {
-      throw UserError("", option,
-                      "found \"" + text + "\", expected C,H,W or F with positive integers");
+      throw core::UserError("", option,
+                            "found \"" + text + "\", expected C,H,W or F with positive integers");
     }
     dims.push_back(std::stoll(token));
   }
   if (dims.size() == 1) return {dims[0], 1, 1};
   if (dims.size() == 3) return {dims[0], dims[1], dims[2]};
-  throw UserError("", option, "found \"" + text + "\", expected C,H,W or F");
+  throw core::UserError("", option, "found \"" + text + "\", expected C,H,W or F");
 }
 
 void add_network_options(po::options_description& options) {
@@ -51,19 +51,21 @@ models::Network network_from_options(const po::variables_map& vm) {
   const bool model = vm.count("model") > 0;
   const bool file = vm.count("network") > 0;
   if (model == file) {
-    throw UserError("", "--model/--network", "give exactly one of --model NAME or --network FILE");
+    throw core::UserError("", "--model/--network",
+                          "give exactly one of --model NAME or --network FILE");
   }
   if (file) return models::load_network_file(vm["network"].as<std::string>());
   const std::int64_t classes = vm["classes"].as<std::int64_t>();
   if (classes < 2 || classes > (1 << 24)) {
-    throw UserError("", "--classes", "found " + std::to_string(classes) + ", expected 2..16777216");
+    throw core::UserError("", "--classes",
+                          "found " + std::to_string(classes) + ", expected 2..16777216");
   }
   const ops::Shape shape = parse_shape_option(vm["input-shape"].as<std::string>(), "--input-shape");
   try {
     return models::builtin_model(vm["model"].as<std::string>(), shape, classes);
-  } catch (const ConfigError& e) {
+  } catch (const core::ConfigError& e) {
     // A built-in model that does not fit the input (e.g. cnn3 on 2x2 images).
-    throw UserError("", "--model", e.what());
+    throw core::UserError("", "--model", e.what());
   }
 }
 

@@ -7,9 +7,9 @@
 #include <iostream>
 #include <sstream>
 
+#include "core/errors.h"
 #include "sim/cli/command.h"
 #include "sim/cli/options.h"
-#include "sim/core/errors.h"
 #include "workloads/policies/policy.h"
 #include "workloads/reference/stability.h"
 
@@ -22,9 +22,10 @@ constexpr std::int64_t kMaxDelay = 1024;
 
 std::vector<std::int64_t> parse_delays(const std::string& text) {
   const auto bad = [&text] {
-    return UserError("", "--delays",
-                     "found \"" + text + "\", expected a comma-separated list of integers 0.." +
-                         std::to_string(kMaxDelay));
+    return core::UserError("", "--delays",
+                           "found \"" + text +
+                               "\", expected a comma-separated list of integers 0.." +
+                               std::to_string(kMaxDelay));
   };
   if (text.empty() || text.back() == ',') throw bad();
   std::vector<std::int64_t> out;
@@ -45,9 +46,9 @@ std::vector<std::int64_t> parse_delays(const std::string& text) {
 }
 
 // {"delay": d, "max_lr_curvature": a, "max_lr_curvature_spike": a'} for each delay.
-Json stability_rows(const policies::Policy& p, double momentum,
-                    const std::vector<std::int64_t>& delays) {
-  Json rows = Json::array();
+core::Json stability_rows(const policies::Policy& p, double momentum,
+                          const std::vector<std::int64_t>& delays) {
+  core::Json rows = core::Json::array();
   for (std::int64_t d : delays) {
     const double plain = reference::max_stable_lr_curvature({d, momentum, p.forward, false});
     const double spike = reference::max_stable_lr_curvature({d, momentum, p.forward, true});
@@ -81,10 +82,10 @@ int run_policies(const std::vector<std::string>& args) {
   const std::vector<std::int64_t> delays = parse_delays(vm["delays"].as<std::string>());
   const double momentum = vm["momentum"].as<double>();
   if (!(momentum >= 0.0 && momentum < 1.0)) {
-    throw UserError("", "--momentum",
-                    "found " + std::to_string(momentum) + ", expected 0 <= momentum < 1");
+    throw core::UserError("", "--momentum",
+                          "found " + std::to_string(momentum) + ", expected 0 <= momentum < 1");
   }
-  Json list = Json::array();
+  core::Json list = core::Json::array();
   for (const policies::Policy* p : policies::all()) {
     const policies::HardwareWork& w = p->hardware;
     list.push_back({{"name", p->name},

@@ -6,14 +6,14 @@
 #include <filesystem>
 #include <iostream>
 
+#include "core/atomic_file.h"
+#include "core/errors.h"
+#include "core/interrupt.h"
 #include "reports/derived.h"
 #include "reports/energy.h"
 #include "reports/report_writer.h"
 #include "sim/cli/command.h"
 #include "sim/cli/options.h"
-#include "sim/core/atomic_file.h"
-#include "sim/core/errors.h"
-#include "sim/core/interrupt.h"
 #include "sim/hardware/pipeline.h"
 #include "sim/run/job.h"
 #include "sim/run/report_parts.h"
@@ -30,8 +30,8 @@ void print_progress(const char* what, std::int64_t done, std::int64_t total) {
   if (done == total) std::fprintf(stderr, "\n");
 }
 
-Json reference_report(run::Job& job, const reference::TrainingResult& r) {
-  Json report;
+core::Json reference_report(run::Job& job, const reference::TrainingResult& r) {
+  core::Json report;
   report["schema_version"] = reports::kReportSchemaVersion;
   report["status"] = r.interrupted ? "interrupted" : "complete";
   report["mode"] = "reference";
@@ -49,16 +49,16 @@ Json reference_report(run::Job& job, const reference::TrainingResult& r) {
                        {"final_test_loss", r.final_test_loss}};
   report["layers"] = run::layers_json(job, r.delays, r.reconstruction, {});
   report["ops"] = run::ops_json(job, r.spikes);
-  report["units"] = Json::object();
+  report["units"] = core::Json::object();
   report["energy"] = nullptr;
   report["training"] = run::training_json(r.epochs, r.final_test_accuracy);
   report["stability"] = job.stability.to_json();
   return report;
 }
 
-Json hardware_report(run::Job& job, const hardware::HardwareResult& r, bool math) {
+core::Json hardware_report(run::Job& job, const hardware::HardwareResult& r, bool math) {
   const config::HwConfig& hw = job.config.hw;
-  Json report;
+  core::Json report;
   report["schema_version"] = reports::kReportSchemaVersion;
   report["status"] = r.interrupted ? "interrupted" : "complete";
   report["mode"] = math ? "hardware" : "hardware_timing_only";
@@ -78,7 +78,7 @@ Json hardware_report(run::Job& job, const hardware::HardwareResult& r, bool math
       busy, static_cast<std::uint64_t>(r.program.num_processors), r.total_cycles);
   const double per_s = reports::minibatches_per_second(r.cycles_per_minibatch, hw.period_ns);
   hardware::MemoryPeaks mem, analytic;
-  Json stages = Json::array();
+  core::Json stages = core::Json::array();
   for (std::size_t s = 0; s < r.stage_memory.size(); ++s) {
     const auto& m = r.stage_memory[s];
     const auto& a = r.stage_memory_analytic[s];
@@ -111,13 +111,13 @@ Json hardware_report(run::Job& job, const hardware::HardwareResult& r, bool math
       {"link_bytes", r.link_bytes},
       {"minibatches", r.minibatches},
       {"task_instances", r.task_instances},
-      {"final_test_accuracy", math ? Json(r.final_test_accuracy) : Json(nullptr)}};
+      {"final_test_accuracy", math ? core::Json(r.final_test_accuracy) : core::Json(nullptr)}};
   report["processors"] = r.processors;
   report["memory_by_stage"] = stages;
-  Json placement = Json::array();
+  core::Json placement = core::Json::array();
   for (std::size_t p = 0; p < r.memory_plan.pe.size(); ++p) {
     const hw::Placement& pl = r.memory_plan.pe[p];
-    Json sram = Json::object(), dram = Json::object();
+    core::Json sram = core::Json::object(), dram = core::Json::object();
     for (std::size_t k = 0; k < hw::kMemoryKinds; ++k) {
       const char* name = hw::memory_kind_name(static_cast<hw::MemoryKind>(k));
       sram[name] = pl.sram_bytes[k];
@@ -148,15 +148,16 @@ Json hardware_report(run::Job& job, const hardware::HardwareResult& r, bool math
   std::uint64_t dram_bytes = 0;
   for (const auto& a : r.pe_activity) dram_bytes += a.dram_bytes;
   report["summary"]["dram_bytes"] = dram_bytes;
-  Json by_kind = Json::object();
+  core::Json by_kind = core::Json::object();
   for (std::size_t k = 0; k < hw::kMemoryKinds; ++k) {
     by_kind[hw::memory_kind_name(static_cast<hw::MemoryKind>(k))] =
         static_cast<double>(r.dram_bytes_by_kind[k]) * hw.energy.dram_pj_per_byte;
   }
   report["energy"]["dram_by_kind_pj"] = by_kind;
   report["ops"] = run::ops_json(job, r.spikes);
-  report["training"] = math ? run::training_json(r.epochs, r.final_test_accuracy)
-                            : Json{{"epochs", Json::array()}, {"final_test_accuracy", nullptr}};
+  report["training"] =
+      math ? run::training_json(r.epochs, r.final_test_accuracy)
+           : core::Json{{"epochs", core::Json::array()}, {"final_test_accuracy", nullptr}};
   report["stability"] = job.stability.to_json();
   return report;
 }
@@ -192,7 +193,7 @@ int run_run(const std::vector<std::string>& args) {
     return 0;
   }
   const auto start = std::chrono::steady_clock::now();
-  install_interrupt_handlers();
+  core::install_interrupt_handlers();
   std::vector<std::string> sets =
       vm.count("set") ? vm["set"].as<std::vector<std::string>>() : std::vector<std::string>{};
   if (vm.count("threads"))
@@ -213,34 +214,35 @@ int run_run(const std::vector<std::string>& args) {
                  job.config.optimizer.lr, job.stability.max_lr,
                  static_cast<long long>(job.stability.max_delay), job.stability.lambda_max);
   }
-  Json report;
-  Json trace;
+  core::Json report;
+  core::Json trace;
   std::vector<reference::UnitParams> final_params;
   if (vm.count("reference")) {
-    if (vm.count("no-math")) throw UserError("", "--no-math", "the reference trainer is all math");
+    if (vm.count("no-math"))
+      throw core::UserError("", "--no-math", "the reference trainer is all math");
     reference::TrainingResult result = reference::train_reference(
         job.network, job.units, job.trainer, job.init, job.train, job.test,
         quiet ? std::function<void(std::int64_t, std::int64_t)>()
               : [](std::int64_t d, std::int64_t t) { print_progress("reference", d, t); },
-        interrupt_requested);
+        core::interrupt_requested);
     report = reference_report(job, result);
     final_params = std::move(result.final_params);
   } else {
     hardware::RunOptions ro;
     ro.math = vm.count("no-math") == 0;
-    ro.stop = interrupt_requested;
+    ro.stop = core::interrupt_requested;
     ro.config_hash = config::config_hash(job.config.resolved);
     ro.checkpoint_every = vm["checkpoint-every"].as<std::int64_t>();
     if (ro.checkpoint_every < 0) {
-      throw UserError("", "--checkpoint-every",
-                      "found " + std::to_string(ro.checkpoint_every) +
-                          ", expected a number of minibatches >= 0");
+      throw core::UserError("", "--checkpoint-every",
+                            "found " + std::to_string(ro.checkpoint_every) +
+                                ", expected a number of minibatches >= 0");
     }
     ro.checkpoint_dir =
         vm.count("checkpoint-dir") ? vm["checkpoint-dir"].as<std::string>() : out + "/checkpoint";
     if (vm.count("resume")) {
       if (!ro.math)
-        throw UserError("", "--resume", "a timing-only run has no training state to resume");
+        throw core::UserError("", "--resume", "a timing-only run has no training state to resume");
       ro.resume_dir = vm["resume"].as<std::string>();
       // A kill between the two renames that replace a checkpoint leaves only DIR.old.
       if (!std::filesystem::exists(ro.resume_dir) &&
@@ -253,20 +255,21 @@ int run_run(const std::vector<std::string>& args) {
       const auto colon = window.find(':');
       auto number = [&](const std::string& t) -> std::int64_t {
         if (t.empty() || t.size() > 12 || t.find_first_not_of("0123456789") != std::string::npos) {
-          throw UserError("", "--trace-minibatches",
-                          "found \"" + window + "\", expected A:B such as 0:16");
+          throw core::UserError("", "--trace-minibatches",
+                                "found \"" + window + "\", expected A:B such as 0:16");
         }
         return std::stoll(t);
       };
       if (colon == std::string::npos) {
-        throw UserError("", "--trace-minibatches",
-                        "found \"" + window + "\", expected A:B such as 0:16");
+        throw core::UserError("", "--trace-minibatches",
+                              "found \"" + window + "\", expected A:B such as 0:16");
       }
       ro.trace_begin = number(window.substr(0, colon));
       ro.trace_end = number(window.substr(colon + 1));
       if (ro.trace_end <= ro.trace_begin || ro.trace_end - ro.trace_begin > 10000) {
-        throw UserError("", "--trace-minibatches",
-                        "found \"" + window + "\", expected A < B with at most 10000 minibatches");
+        throw core::UserError(
+            "", "--trace-minibatches",
+            "found \"" + window + "\", expected A < B with at most 10000 minibatches");
       }
     }
     if (!quiet)
@@ -281,14 +284,15 @@ int run_run(const std::vector<std::string>& args) {
   report["meta"] = reports::report_meta(wall);
   if (vm.count("save-weights")) {
     if (final_params.empty())
-      throw UserError("", "--save-weights", "a --no-math run has no weights");
+      throw core::UserError("", "--save-weights", "a --no-math run has no weights");
     run::save_weights(job, final_params, vm["save-weights"].as<std::string>());
   }
   if (vm.count("trace") && vm.count("reference")) {
-    throw UserError("", "--trace", "the reference trainer has no hardware timeline");
+    throw core::UserError("", "--trace", "the reference trainer has no hardware timeline");
   }
   reports::write_run_outputs(out, report, job.config.resolved);
-  if (vm.count("trace")) write_file_atomic(vm["trace"].as<std::string>(), trace.dump() + "\n");
+  if (vm.count("trace"))
+    core::write_file_atomic(vm["trace"].as<std::string>(), trace.dump() + "\n");
   std::cout << run::summary_text(report) << "report: " << out << "/report.json\n";
   if (report.at("status") == "interrupted") {
     std::cerr << "lpsim: interrupted: " << report.at("summary").at("minibatches")

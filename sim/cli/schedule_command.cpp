@@ -5,12 +5,12 @@
 #include <map>
 #include <sstream>
 
+#include "core/atomic_file.h"
+#include "core/errors.h"
 #include "dataflow/schedule.h"
 #include "sim/cli/command.h"
 #include "sim/cli/options.h"
 #include "sim/config/config.h"
-#include "sim/core/atomic_file.h"
-#include "sim/core/errors.h"
 #include "sim/hardware/cost_model.h"
 #include "sim/run/job.h"
 
@@ -26,20 +26,20 @@ std::vector<int> parse_procs(const std::string& text) {
     auto number = [&](const std::string& t) {
       if (t.empty() || t.size() > 4 || t.find_first_not_of("0123456789") != std::string::npos ||
           std::stoi(t) < 1 || std::stoi(t) > 4096) {
-        throw UserError("", "--procs",
-                        "found \"" + text + "\", expected counts such as 1,2,4 or 1-16");
+        throw core::UserError("", "--procs",
+                              "found \"" + text + "\", expected counts such as 1,2,4 or 1-16");
       }
       return std::stoi(t);
     };
     if (dash != std::string::npos) {
       const int a = number(token.substr(0, dash)), b = number(token.substr(dash + 1));
-      if (b < a) throw UserError("", "--procs", "empty range \"" + token + "\"");
+      if (b < a) throw core::UserError("", "--procs", "empty range \"" + token + "\"");
       for (int p = a; p <= b; ++p) out.push_back(p);
     } else {
       out.push_back(number(token));
     }
   }
-  if (out.empty()) throw UserError("", "--procs", "expected at least one processor count");
+  if (out.empty()) throw core::UserError("", "--procs", "expected at least one processor count");
   return out;
 }
 
@@ -82,12 +82,12 @@ int run_schedule(const std::vector<std::string>& args) {
   for (const auto& k : costs) sram_bytes += k.sram_read_bytes + k.sram_write_bytes;
   const dataflow::LinkCost link{static_cast<std::uint64_t>(c.hw.link_latency_cycles),
                                 static_cast<std::uint64_t>(c.hw.link_bytes_per_cycle)};
-  Json rows = Json::array();
+  core::Json rows = core::Json::array();
   std::string gantt = "mode,processors,task,processor,start,end,lag\n";
   const dataflow::BackwardSplit modes[] = {dataflow::BackwardSplit::kFused,
                                            dataflow::BackwardSplit::kIntra,
                                            dataflow::BackwardSplit::kIntraInter};
-  std::map<std::pair<int, int>, Json> by;  // (mode, P) -> row
+  std::map<std::pair<int, int>, core::Json> by;  // (mode, P) -> row
   const int max_p = *std::max_element(procs.begin(), procs.end());
   const dataflow::ScheduleSweep sweep =
       dataflow::sweep_schedules(graph, node_cycles, tail_cycles, max_p, link, after_update);
@@ -121,18 +121,18 @@ int run_schedule(const std::vector<std::string>& args) {
   }
   for (int p : procs) {
     for (int mi = 0; mi < 3; ++mi) {
-      Json row = by[{mi, p}];
+      core::Json row = by[{mi, p}];
       row["speedup_vs_fused"] =
           by[{0, p}].at("period").get<double>() / row.at("period").get<double>();
       rows.push_back(row);
     }
   }
-  if (vm.count("gantt")) write_file_atomic(vm["gantt"].as<std::string>(), gantt);
+  if (vm.count("gantt")) core::write_file_atomic(vm["gantt"].as<std::string>(), gantt);
   if (vm.count("json")) {
-    std::cout << Json{{"model", network.name},
-                      {"stages", partition.num_stages},
-                      {"batch_size", c.batch_size},
-                      {"schedules", rows}}
+    std::cout << core::Json{{"model", network.name},
+                            {"stages", partition.num_stages},
+                            {"batch_size", c.batch_size},
+                            {"schedules", rows}}
                      .dump(2)
               << "\n";
     return 0;
@@ -144,9 +144,9 @@ int run_schedule(const std::vector<std::string>& args) {
   std::printf("%4s %14s %14s %14s %9s %9s %8s %14s %8s\n", "P", "fused", "intra", "intra+inter",
               "speedup", "vs fused", "util", "link B/mb", "link %");
   for (int p : procs) {
-    const Json& f = by[{0, p}];
-    const Json& i = by[{1, p}];
-    const Json& ii = by[{2, p}];
+    const core::Json& f = by[{0, p}];
+    const core::Json& i = by[{1, p}];
+    const core::Json& ii = by[{2, p}];
     std::printf("%4d %14.0f %14.0f %14.0f %9.2f %9.2f %7.1f%% %14llu %7.3f%%\n", p,
                 f.at("period").get<double>(), i.at("period").get<double>(),
                 ii.at("period").get<double>(), ii.at("speedup_vs_one").get<double>(),

@@ -5,9 +5,9 @@
 #include <cstdio>
 #include <iostream>
 
+#include "core/errors.h"
 #include "sim/cli/command.h"
 #include "sim/cli/options.h"
-#include "sim/core/errors.h"
 #include "sim/sweep/sweep.h"
 
 namespace lpsim::cli {
@@ -29,7 +29,7 @@ int run_sweep(const std::vector<std::string>& args) {
   }
   const int jobs = vm["jobs"].as<int>();
   if (jobs < 1 || jobs > 1024) {
-    throw UserError("", "--jobs", "found " + std::to_string(jobs) + ", expected 1..1024");
+    throw core::UserError("", "--jobs", "found " + std::to_string(jobs) + ", expected 1..1024");
   }
   const std::string base = vm["config"].as<std::string>();
   const std::string grid = vm["grid"].as<std::string>();
@@ -39,7 +39,7 @@ int run_sweep(const std::vector<std::string>& args) {
   const std::vector<sweep::Point> points = sweep::expand_grid(base, grid, sets);
   char self[4096];
   const ssize_t n = ::readlink("/proc/self/exe", self, sizeof(self) - 1);
-  if (n <= 0) throw InternalError("cannot find the lpsim executable");
+  if (n <= 0) throw core::InternalError("cannot find the lpsim executable");
   self[n] = '\0';
   std::vector<sweep::PointResult> results;
   if (vm.count("mpi")) {

@@ -3,7 +3,7 @@
 //
 // Resolution: built-in defaults, then the user's file merged over them (objects merge key
 // by key, other values replace), then every `--set /json/pointer=value`, then a strict
-// read in which an unknown key, a wrong type or an out-of-range value is a ConfigError
+// read in which an unknown key, a wrong type or an out-of-range value is a core::ConfigError
 // naming the file and the JSON pointer. The resolved document is what the report stores.
 // Every key, with unit and default, is listed in README.md ("Configuration").
 
@@ -12,9 +12,9 @@
 #include <string>
 #include <vector>
 
+#include "core/json_reader.h"
 #include "dataflow/partition.h"
 #include "reports/energy.h"
-#include "sim/core/json_reader.h"
 #include "workloads/ops/tensor.h"
 #include "workloads/policies/policy.h"
 #include "workloads/reference/optimizer.h"
@@ -77,7 +77,7 @@ struct Config {
   bool reconstruction_diagnostic = true;
   bool stability_check = true;
   HwConfig hw;
-  Json resolved;  // the document after defaults and overrides
+  core::Json resolved;  // the document after defaults and overrides
 };
 
 // The threads a run uses: run.threads, or when it is 0 (automatic) the count in the
@@ -87,7 +87,7 @@ inline constexpr const char* kAutoThreadsVariable = "LPSIM_AUTO_THREADS";
 int resolved_threads(const Config& c);
 
 // The built-in defaults as a document (also the `lpsim run` default job).
-Json default_document();
+core::Json default_document();
 
 // Resolves and reads a configuration. `path` may be empty (defaults only); `overrides`
 // are "--set" arguments of the form /json/pointer=value (value parsed as JSON, or taken
@@ -95,6 +95,6 @@ Json default_document();
 Config load_config(const std::string& path, const std::vector<std::string>& overrides);
 
 // A short, stable hash of the resolved document (hex), keying sweep results.
-std::string config_hash(const Json& resolved);
+std::string config_hash(const core::Json& resolved);
 
 }  // namespace lpsim::config

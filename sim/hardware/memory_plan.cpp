@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "sim/core/errors.h"
+#include "core/errors.h"
 #include "sim/hardware/module_params.h"
 
 namespace lpsim::hardware {
@@ -97,13 +97,13 @@ MemoryPlan plan_memory(const dataflow::TrainingGraph& g, const dataflow::Program
     }
     const auto capacity = static_cast<std::uint64_t>(hw.sram_capacity_bytes);
     if (staging[p] > capacity) {
-      throw ConfigError(config_file, "/hw/sram/capacity_bytes",
-                        "found " + std::to_string(capacity) + " bytes, but task " +
-                            plan.staging_task[p] + " on processor " + std::to_string(p) +
-                            " needs " + std::to_string(staging[p]) +
-                            " bytes of SRAM for its double-buffered operand tiles on the " +
-                            std::to_string(hw.pe_rows) + "x" + std::to_string(hw.pe_cols) +
-                            " array; expected at least " + std::to_string(staging[p]));
+      throw core::ConfigError(config_file, "/hw/sram/capacity_bytes",
+                              "found " + std::to_string(capacity) + " bytes, but task " +
+                                  plan.staging_task[p] + " on processor " + std::to_string(p) +
+                                  " needs " + std::to_string(staging[p]) +
+                                  " bytes of SRAM for its double-buffered operand tiles on the " +
+                                  std::to_string(hw.pe_rows) + "x" + std::to_string(hw.pe_cols) +
+                                  " array; expected at least " + std::to_string(staging[p]));
     }
   }
   std::vector<MemoryKind> order;

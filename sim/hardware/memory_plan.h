@@ -42,7 +42,7 @@ struct MemoryPlan {
   std::vector<NodeDram> node;             // per graph node
 };
 
-// Throws ConfigError (naming `config_file` and /hw/sram/capacity_bytes) when a PE's SRAM
+// Throws core::ConfigError (naming `config_file` and /hw/sram/capacity_bytes) when a PE's SRAM
 // cannot hold the staging tiles of its largest task.
 MemoryPlan plan_memory(const dataflow::TrainingGraph& graph, const dataflow::Program& program,
                        const models::Network& network, const models::UnitGraph& units,

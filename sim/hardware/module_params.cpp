@@ -1,6 +1,6 @@
 #include "sim/hardware/module_params.h"
 
-#include "sim/core/errors.h"
+#include "core/errors.h"
 
 namespace lpsim::hardware {
 

@@ -5,14 +5,14 @@
 #include <memory>
 #include <systemc>
 
+#include "core/errors.h"
 #include "hw_models/common/simulate.h"
-#include "sim/core/errors.h"
 #include "sim/hardware/module_params.h"
 #include "sim/hardware/pipeline_module.h"
 
 namespace lpsim::hardware {
 
-Json MemoryPeaks::to_json() const {
+core::Json MemoryPeaks::to_json() const {
   return {{"weights", weights},
           {"optimizer", optimizer},
           {"stash", stash},
@@ -144,7 +144,7 @@ HardwareResult run_hardware(run::Job& job, const RunOptions& options) {
   try {
     hw::simulate();
   } catch (const sc_core::sc_report& e) {
-    throw InternalError(std::string("simulation failed: ") + e.what());
+    throw core::InternalError(std::string("simulation failed: ") + e.what());
   }
   top->collect();
   return r;

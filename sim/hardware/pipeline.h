@@ -54,7 +54,7 @@ struct MemoryPeaks {  // bytes, per kind
   std::uint64_t total() const {
     return weights + optimizer + stash + ema + activations + gradients + in_flight;
   }
-  Json to_json() const;
+  core::Json to_json() const;
 };
 
 struct HardwareResult {
@@ -78,12 +78,12 @@ struct HardwareResult {
   std::vector<std::int64_t> min_staleness;       // per unit: min (the drain)
   std::vector<MemoryPeaks> stage_memory;         // measured, per processor
   std::vector<MemoryPeaks> stage_memory_analytic;
-  std::vector<Json> processors;  // per PE: stats and derived figures
+  std::vector<core::Json> processors;  // per PE: stats and derived figures
   std::uint64_t link_bytes = 0;
-  Json units;                                    // raw counters keyed by SystemC name
+  core::Json units;                              // raw counters keyed by SystemC name
   std::vector<reports::PeActivity> pe_activity;  // per PE: the energy model's counts
   std::vector<std::string> pe_names;
-  Json trace;  // Chrome trace-event document (or null)
+  core::Json trace;  // Chrome trace-event document (or null)
   // Training (math on):
   std::vector<reference::EpochResult> epochs;  // completed epochs
   double final_test_accuracy = 0.0;            // with the final, drained weights

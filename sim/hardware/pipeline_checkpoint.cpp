@@ -7,8 +7,8 @@
 #include <fstream>
 #include <sstream>
 
-#include "sim/core/atomic_file.h"
-#include "sim/core/errors.h"
+#include "core/atomic_file.h"
+#include "core/errors.h"
 #include "sim/hardware/pipeline_module.h"
 #include "workloads/data/checkpoint.h"
 #include "workloads/reference/params_io.h"
@@ -20,14 +20,15 @@ void Pipeline::read_resume_point() {
   const data::Checkpoint ck = data::read_checkpoint(options_.resume_dir);
   const std::string manifest = options_.resume_dir + "/" + data::kCheckpointManifest;
   if (!ck.extra.is_object() || !ck.extra.contains("resume")) {
-    throw DataError(manifest, "/extra/resume",
-                    "not a resumable checkpoint (written by --save-weights?)");
+    throw core::DataError(manifest, "/extra/resume",
+                          "not a resumable checkpoint (written by --save-weights?)");
   }
-  const Json& resume = ck.extra.at("resume");
+  const core::Json& resume = ck.extra.at("resume");
   if (resume.value("config_hash", "") != options_.config_hash) {
-    throw DataError(manifest, "/extra/resume/config_hash",
-                    "the checkpoint was written by a different configuration; resume with the "
-                    "same config and --set arguments");
+    throw core::DataError(
+        manifest, "/extra/resume/config_hash",
+        "the checkpoint was written by a different configuration; resume with the "
+        "same config and --set arguments");
   }
   math_from_ = resume.at("task_instances").get<std::uint64_t>();
   resume_loaded_ = resume.at("loaded").get<std::int64_t>();
@@ -36,7 +37,7 @@ void Pipeline::read_resume_point() {
 void Pipeline::resume_state() {
   const std::string path = options_.resume_dir + "/training_state.bin";
   std::ifstream in(path, std::ios::binary);
-  if (!in) throw UserError(path, "", "cannot open the training state");
+  if (!in) throw core::UserError(path, "", "cannot open the training state");
   engine_->load_state(in, path);
   loaded_ = resume_loaded_;
 }
@@ -45,16 +46,16 @@ void Pipeline::save_checkpoint(std::int64_t minibatches) {
   const std::string dir = options_.checkpoint_dir;
   const std::string tmp = dir + ".tmp";
   std::filesystem::remove_all(tmp);
-  Json extra = {{"resume",
-                 {{"task_instances", r_.task_instances},
-                  {"minibatches", minibatches},
-                  {"loaded", loaded_},
-                  {"config_hash", options_.config_hash}}}};
+  core::Json extra = {{"resume",
+                       {{"task_instances", r_.task_instances},
+                        {"minibatches", minibatches},
+                        {"loaded", loaded_},
+                        {"config_hash", options_.config_hash}}}};
   data::write_checkpoint(
       tmp, reference::to_named_tensors(job_.network, job_.units, engine_->parameters()), extra);
   std::ostringstream state;
   engine_->save_state(state);
-  write_file_atomic(tmp + "/training_state.bin", state.str());
+  core::write_file_atomic(tmp + "/training_state.bin", state.str());
   // Replace the previous checkpoint: a kill leaves either the old or the new one whole.
   std::filesystem::remove_all(dir + ".old");
   if (std::filesystem::exists(dir)) std::filesystem::rename(dir, dir + ".old");

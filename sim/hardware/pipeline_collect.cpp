@@ -2,9 +2,9 @@
 
 #include <algorithm>
 
+#include "core/errors.h"
 #include "hw_models/common/clock.h"
 #include "reports/derived.h"
-#include "sim/core/errors.h"
 #include "sim/hardware/module_params.h"
 #include "sim/hardware/pipeline_module.h"
 
@@ -51,9 +51,9 @@ void Pipeline::collect() {
   for (std::size_t v = 0; v < g.nodes.size(); ++v) {
     if (static_cast<int>(v) == g.input_node) continue;
     if (done_[v] != limit_) {
-      throw InternalError("the simulation stopped with " + g.nodes[v].name + " at " +
-                          std::to_string(done_[v]) + " of " + std::to_string(limit_) +
-                          " minibatches (a deadlock)");
+      throw core::InternalError("the simulation stopped with " + g.nodes[v].name + " at " +
+                                std::to_string(done_[v]) + " of " + std::to_string(limit_) +
+                                " minibatches (a deadlock)");
     }
   }
   r_.total_cycles = hw::time_to_cycles(sc_core::sc_time_stamp(), period_);
@@ -141,7 +141,7 @@ void Pipeline::collect() {
     a.activations += (d + 1) * static_cast<std::uint64_t>(models::tensor_bytes(
                                    batch * layer.in_elements(), layer.in_binary));
   }
-  Json units = Json::object();
+  core::Json units = core::Json::object();
   std::uint64_t link_bytes = 0;
   for (const auto& [e, buf] : buffers_) {
     const dataflow::Edge& edge = g.edges[e];

@@ -3,8 +3,8 @@
 #include <algorithm>
 #include <string>
 
+#include "core/errors.h"
 #include "hw_models/common/clock.h"
-#include "sim/core/errors.h"
 #include "sim/hardware/pipeline_module.h"
 #include "workloads/data/sampler.h"
 
@@ -141,9 +141,9 @@ void Pipeline::wait_for_inputs(int node, NodePart part, std::int64_t m, std::int
         pe.add_stall(hw::cycles_since(t0, period_));
       } else {
         if (buf.size() == 0) {
-          throw InternalError(std::string(name()) + ": " + g.nodes[node].name + "(" +
-                              std::to_string(m) + ") scheduled before its input from " +
-                              g.nodes[d.src].name + " on the same processor");
+          throw core::InternalError(std::string(name()) + ": " + g.nodes[node].name + "(" +
+                                    std::to_string(m) + ") scheduled before its input from " +
+                                    g.nodes[d.src].name + " on the same processor");
         }
         buf.wait_front(k);
       }
@@ -267,8 +267,8 @@ void Pipeline::send_outputs(int node, NodePart part, std::int64_t m, hw::Process
   auto send = [&](hw::DelayBuffer& buf, int q, std::uint64_t bytes) {
     if (q == p) {
       if (buf.size() >= buf.params().depth_entries) {
-        throw InternalError(std::string(buf.name()) + ": full on its own processor (depth " +
-                            std::to_string(buf.params().depth_entries) + " too small)");
+        throw core::InternalError(std::string(buf.name()) + ": full on its own processor (depth " +
+                                  std::to_string(buf.params().depth_entries) + " too small)");
       }
       buf.push(m);
       return;

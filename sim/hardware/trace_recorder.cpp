@@ -21,24 +21,25 @@ int TraceRecorder::unit_track(const std::string& name) {
 void TraceRecorder::event(int track, const std::string& name, std::uint64_t begin,
                           std::uint64_t end, std::int64_t m, int unit, const char* category) {
   const double us_per_cycle = period_ns_ / 1000.0;
-  events_.push_back({{"ph", "X"},
-                     {"name", name},
-                     {"cat", category},
-                     {"pid", 0},
-                     {"tid", track},
-                     {"ts", static_cast<double>(begin) * us_per_cycle},
-                     {"dur", static_cast<double>(end - begin) * us_per_cycle},
-                     {"args",
-                      {{"minibatch", m},
-                       {"layer", unit >= 0 ? Json(graph_.layers[unit].name) : Json("loss")},
-                       {"begin_cycle", begin},
-                       {"end_cycle", end}}}});
+  events_.push_back(
+      {{"ph", "X"},
+       {"name", name},
+       {"cat", category},
+       {"pid", 0},
+       {"tid", track},
+       {"ts", static_cast<double>(begin) * us_per_cycle},
+       {"dur", static_cast<double>(end - begin) * us_per_cycle},
+       {"args",
+        {{"minibatch", m},
+         {"layer", unit >= 0 ? core::Json(graph_.layers[unit].name) : core::Json("loss")},
+         {"begin_cycle", begin},
+         {"end_cycle", end}}}});
 }
 
-Json TraceRecorder::document(const std::vector<std::string>& pe_names,
-                             const std::string& network_name, std::int64_t trace_begin,
-                             std::int64_t trace_end) {
-  Json events = Json::array();
+core::Json TraceRecorder::document(const std::vector<std::string>& pe_names,
+                                   const std::string& network_name, std::int64_t trace_begin,
+                                   std::int64_t trace_end) {
+  core::Json events = core::Json::array();
   for (std::size_t p = 0; p < pe_names.size(); ++p) {
     events.push_back({{"ph", "M"},
                       {"name", "thread_name"},
@@ -51,7 +52,7 @@ Json TraceRecorder::document(const std::vector<std::string>& pe_names,
                     {"pid", 0},
                     {"args", {{"name", "lpsim " + network_name}}}});
   for (auto& e : events_) events.push_back(std::move(e));
-  events_ = Json::array();
+  events_ = core::Json::array();
   return {
       {"traceEvents", events},
       {"displayTimeUnit", "ns"},

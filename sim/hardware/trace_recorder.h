@@ -7,8 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "core/json_reader.h"
 #include "dataflow/training_graph.h"
-#include "sim/core/json_reader.h"
 
 namespace lpsim::hardware {
 
@@ -23,15 +23,15 @@ class TraceRecorder {
   void event(int track, const std::string& name, std::uint64_t begin, std::uint64_t end,
              std::int64_t m, int unit, const char* category);
   // The trace-event document: PE track names first, then every event recorded.
-  Json document(const std::vector<std::string>& pe_names, const std::string& network_name,
-                std::int64_t trace_begin, std::int64_t trace_end);
+  core::Json document(const std::vector<std::string>& pe_names, const std::string& network_name,
+                      std::int64_t trace_begin, std::int64_t trace_end);
 
  private:
   const dataflow::TrainingGraph& graph_;
   int processors_;
   double period_ns_;
   std::map<std::string, int> unit_tracks_;
-  Json events_ = Json::array();
+  core::Json events_ = core::Json::array();
 };
 
 }  // namespace lpsim::hardware

@@ -2,7 +2,7 @@
 
 #include <filesystem>
 
-#include "sim/core/errors.h"
+#include "core/errors.h"
 #include "workloads/data/checkpoint.h"
 #include "workloads/data/synthetic.h"
 #include "workloads/models/builtin.h"
@@ -11,17 +11,17 @@
 
 namespace lpsim::run {
 
-Json StabilityAdvice::to_json() const {
+core::Json StabilityAdvice::to_json() const {
   if (!computed) return {{"computed", false}};
   // Without positive curvature the quadratic model gives no bound: null, not 0.
   const bool bounded = lambda_max > 0.0;
-  Json layers = Json::array();
-  for (double v : layer_max_lr) layers.push_back(bounded ? Json(v) : Json(nullptr));
+  core::Json layers = core::Json::array();
+  for (double v : layer_max_lr) layers.push_back(bounded ? core::Json(v) : core::Json(nullptr));
   return {{"computed", true},
           {"lambda_max", lambda_max},
           {"samples", samples},
           {"max_delay", max_delay},
-          {"max_stable_lr", bounded ? Json(max_lr) : Json(nullptr)},
+          {"max_stable_lr", bounded ? core::Json(max_lr) : core::Json(nullptr)},
           {"lr_exceeds_bound", lr_exceeds},
           {"forward_rule", policies::forward_rule_name(forward_rule)},
           {"spike_compensation", spike_compensation},
@@ -70,10 +70,11 @@ void load_data(Job& job, bool need_samples) {
     return;
   }
   if (!std::filesystem::is_directory(d.path)) {
-    throw ConfigError(job.config.source, "/workload/dataset/path",
-                      "\"" + d.path +
-                          "\" is not a directory (Fashion-MNIST is in Debian's "
-                          "dataset-fashion-mnist package: /usr/share/datasets/fashion-mnist)");
+    throw core::ConfigError(
+        job.config.source, "/workload/dataset/path",
+        "\"" + d.path +
+            "\" is not a directory (Fashion-MNIST is in Debian's "
+            "dataset-fashion-mnist package: /usr/share/datasets/fashion-mnist)");
   }
   job.train = data::load_fashion_mnist(d.path, data::Split::kTrain, d.train_limit);
   job.test = data::load_fashion_mnist(d.path, data::Split::kTest, d.test_limit);
@@ -88,8 +89,8 @@ models::Network network_of_config(const config::Config& c, const std::string& co
   const std::int64_t classes = synthetic ? c.dataset.synthetic_classes : 10;
   try {
     return models::builtin_model(c.model, shape, classes, c.time_steps);
-  } catch (const ConfigError& e) {
-    throw ConfigError(c.source, "/workload/model", e.problem());
+  } catch (const core::ConfigError& e) {
+    throw core::ConfigError(c.source, "/workload/model", e.problem());
   }
 }
 
@@ -102,33 +103,33 @@ Job prepare_job(const std::string& config_path, const std::vector<std::string>& 
   if (c.network_file) {
     job.network = models::load_network_file(relative_to(*c.network_file, config_path));
     if (job.network.input_shape != job.train.sample_shape) {
-      throw ConfigError(*c.network_file, "/input/shape",
-                        "the network's input does not match the data set's samples (" +
-                            std::to_string(job.train.sample_shape.c) + "x" +
-                            std::to_string(job.train.sample_shape.h) + "x" +
-                            std::to_string(job.train.sample_shape.w) + ")");
+      throw core::ConfigError(*c.network_file, "/input/shape",
+                              "the network's input does not match the data set's samples (" +
+                                  std::to_string(job.train.sample_shape.c) + "x" +
+                                  std::to_string(job.train.sample_shape.h) + "x" +
+                                  std::to_string(job.train.sample_shape.w) + ")");
     }
     if (job.network.num_classes != job.train.num_classes) {
-      throw ConfigError(*c.network_file, "/layers",
-                        "the network has " + std::to_string(job.network.num_classes) +
-                            " outputs but the data set " + std::to_string(job.train.num_classes) +
-                            " classes");
+      throw core::ConfigError(*c.network_file, "/layers",
+                              "the network has " + std::to_string(job.network.num_classes) +
+                                  " outputs but the data set " +
+                                  std::to_string(job.train.num_classes) + " classes");
     }
   } else {
     try {
       job.network = models::builtin_model(c.model, job.train.sample_shape, job.train.num_classes,
                                           c.time_steps);
-    } catch (const ConfigError& e) {
-      throw ConfigError(c.source, "/workload/model", e.problem());
+    } catch (const core::ConfigError& e) {
+      throw core::ConfigError(c.source, "/workload/model", e.problem());
     }
   }
   job.units = models::group_units(job.network);
   job.partition =
       dataflow::partition_for_policy(job.units, *c.policy, c.stages, c.source, "/pipeline/stages");
   if (c.batch_size > job.train.size()) {
-    throw ConfigError(c.source, "/workload/batch_size",
-                      "found " + std::to_string(c.batch_size) + ", larger than the " +
-                          std::to_string(job.train.size()) + " training samples");
+    throw core::ConfigError(c.source, "/workload/batch_size",
+                            "found " + std::to_string(c.batch_size) + ", larger than the " +
+                                std::to_string(job.train.size()) + " training samples");
   }
   job.batches_per_epoch = job.train.size() / c.batch_size;
 

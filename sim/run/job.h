@@ -27,7 +27,7 @@ struct StabilityAdvice {
   // The recursion the bound is for (workloads/reference/stability.h).
   policies::ForwardRule forward_rule = policies::ForwardRule::kCurrent;
   bool spike_compensation = false;
-  Json to_json() const;
+  core::Json to_json() const;
 };
 
 struct Job {
@@ -43,7 +43,7 @@ struct Job {
   StabilityAdvice stability;
 };
 
-// Reads everything; UserError on any bad input. `init_from` (may be empty) overrides
+// Reads everything; core::UserError on any bad input. `init_from` (may be empty) overrides
 // workload.init_from. Without `need_samples` (a timing-only run) a synthetic data set is
 // not generated: only its size and shape are known.
 Job prepare_job(const std::string& config_path, const std::vector<std::string>& overrides,

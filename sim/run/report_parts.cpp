@@ -9,8 +9,9 @@
 
 namespace lpsim::run {
 
-Json training_json(const std::vector<reference::EpochResult>& epochs, double final_test_accuracy) {
-  Json list = Json::array();
+core::Json training_json(const std::vector<reference::EpochResult>& epochs,
+                         double final_test_accuracy) {
+  core::Json list = core::Json::array();
   for (const auto& e : epochs) {
     list.push_back({{"epoch", e.epoch},
                     {"train_loss", e.train_loss},
@@ -20,14 +21,16 @@ Json training_json(const std::vector<reference::EpochResult>& epochs, double fin
   }
   return {{"epochs", list},
           {"final_test_accuracy", final_test_accuracy},
-          {"final_test_loss", epochs.empty() ? Json(nullptr) : Json(epochs.back().test_loss)},
-          {"final_train_loss", epochs.empty() ? Json(nullptr) : Json(epochs.back().train_loss)}};
+          {"final_test_loss",
+           epochs.empty() ? core::Json(nullptr) : core::Json(epochs.back().test_loss)},
+          {"final_train_loss",
+           epochs.empty() ? core::Json(nullptr) : core::Json(epochs.back().train_loss)}};
 }
 
-Json layers_json(const Job& job, const std::vector<std::int64_t>& delays,
-                 const std::vector<reference::ReconstructionStats>& reconstruction,
-                 const std::vector<std::int64_t>& measured_staleness) {
-  Json rows = Json::array();
+core::Json layers_json(const Job& job, const std::vector<std::int64_t>& delays,
+                       const std::vector<reference::ReconstructionStats>& reconstruction,
+                       const std::vector<std::int64_t>& measured_staleness) {
+  core::Json rows = core::Json::array();
   for (std::size_t u = 0; u < job.units.units.size(); ++u) {
     const models::Layer& l = job.network.layers[job.units.units[u].layer];
     const bool measured = u < reconstruction.size() && reconstruction[u].measured > 0;
@@ -37,16 +40,17 @@ Json layers_json(const Job& job, const std::vector<std::int64_t>& delays,
          {"stage", job.partition.stage_of_unit[u]},
          {"delay", delays[u]},
          {"measured_staleness",
-          u < measured_staleness.size() ? Json(measured_staleness[u]) : Json(nullptr)},
+          u < measured_staleness.size() ? core::Json(measured_staleness[u]) : core::Json(nullptr)},
          {"parameters", l.num_params()},
          {"weight_elements", l.weight_size()},
-         {"reconstruction_error", measured ? Json(reconstruction[u].mean()) : Json(nullptr)},
+         {"reconstruction_error",
+          measured ? core::Json(reconstruction[u].mean()) : core::Json(nullptr)},
          {"reconstruction_samples", u < reconstruction.size() ? reconstruction[u].measured : 0}});
   }
   return rows;
 }
 
-Json network_json(const Job& job) {
+core::Json network_json(const Job& job) {
   return {{"name", job.network.name},
           {"origin", job.network.origin},
           {"parameters", job.network.num_params()},
@@ -69,7 +73,7 @@ std::size_t spike_source(const models::Network& net, const models::Layer& layer)
 
 }  // namespace
 
-Json ops_json(const Job& job, const std::vector<reference::SpikeStats>& spikes) {
+core::Json ops_json(const Job& job, const std::vector<reference::SpikeStats>& spikes) {
   using models::Task;
   const std::int64_t batch = job.config.batch_size;
   const bool measured = spikes.size() == job.network.layers.size();
@@ -90,7 +94,7 @@ Json ops_json(const Job& job, const std::vector<reference::SpikeStats>& spikes) 
       }
     }
   }
-  Json rates = Json::array();
+  core::Json rates = core::Json::array();
   for (std::size_t i = 0; measured && i < spikes.size(); ++i) {
     if (spikes[i].elements == 0) continue;
     const models::Layer& l = job.network.layers[i];
@@ -105,15 +109,16 @@ Json ops_json(const Job& job, const std::vector<reference::SpikeStats>& spikes) 
            {{"gemm_slots", slots},
             {"multiply_accumulates", slots - accumulates},
             {"accumulates", accumulates},
-            {"event_accumulates", accumulates > 0 && measured ? Json(events) : Json(nullptr)},
+            {"event_accumulates",
+             accumulates > 0 && measured ? core::Json(events) : core::Json(nullptr)},
             {"vector_ops", vector_ops}}},
           {"spikes", rates}};
 }
 
-std::string summary_text(const Json& report) {
+std::string summary_text(const core::Json& report) {
   std::string s;
   char line[512];
-  const Json& net = report.at("network");
+  const core::Json& net = report.at("network");
   std::snprintf(line, sizeof(line), "lpsim %s: %s, %lld parameters, %lld stages, policy %s\n",
                 report.at("mode").get<std::string>().c_str(),
                 net.at("name").get<std::string>().c_str(),
@@ -121,7 +126,7 @@ std::string summary_text(const Json& report) {
                 static_cast<long long>(net.at("stages").get<std::int64_t>()),
                 report.at("policy").get<std::string>().c_str());
   s += line;
-  const Json& summary = report.at("summary");
+  const core::Json& summary = report.at("summary");
   if (!summary.at("total_cycles").is_null()) {
     // Reference reports have no steady_state_from; hardware ones say whether one was found.
     const bool steady = summary.value("steady_state_from", std::int64_t{0}) >= 0;
@@ -137,7 +142,7 @@ std::string summary_text(const Json& report) {
                   100.0 * summary.at("utilization").get<double>(),
                   100.0 * summary.at("bubble_fraction").get<double>());
     s += line;
-    const Json& mem = summary.at("memory_peak_bytes");
+    const core::Json& mem = summary.at("memory_peak_bytes");
     std::snprintf(line, sizeof(line),
                   "memory peak: weights %.2f MB, optimizer %.2f MB, stash %.2f MB, EMA %.2f MB, "
                   "activations %.2f MB, total %.2f MB\n",
@@ -147,8 +152,8 @@ std::string summary_text(const Json& report) {
     s += line;
   }
   if (report.contains("energy") && !report.at("energy").is_null()) {
-    const Json& en = report.at("energy");
-    const Json& c = en.at("by_component_pj");
+    const core::Json& en = report.at("energy");
+    const core::Json& c = en.at("by_component_pj");
     const double total = std::max(1e-30, c.at("total").get<double>());
     auto pct = [&](const char* k) { return 100.0 * c.at(k).get<double>() / total; };
     std::snprintf(line, sizeof(line),
@@ -159,7 +164,7 @@ std::string summary_text(const Json& report) {
                   pct("sram"), pct("dram"), pct("link"), pct("units"), pct("static"));
     s += line;
   }
-  const Json& ops = report.at("ops").at("per_minibatch");
+  const core::Json& ops = report.at("ops").at("per_minibatch");
   if (ops.at("accumulates").get<std::int64_t>() > 0) {
     std::snprintf(
         line, sizeof(line),
@@ -180,7 +185,7 @@ std::string summary_text(const Json& report) {
                   e.at("train_loss").get<double>(), 100.0 * e.at("test_accuracy").get<double>());
     s += line;
   }
-  const Json& st = report.at("stability");
+  const core::Json& st = report.at("stability");
   if (st.value("computed", false) && !st.at("max_stable_lr").is_null()) {
     std::snprintf(line, sizeof(line),
                   "stability: lambda_max %.3g, largest stable lr at delay %lld is %.3g%s\n",
@@ -196,7 +201,7 @@ std::string summary_text(const Json& report) {
 void save_weights(const Job& job, const std::vector<reference::UnitParams>& params,
                   const std::string& dir) {
   data::write_checkpoint(dir, reference::to_named_tensors(job.network, job.units, params),
-                         Json{{"model", job.network.name}, {"run", job.config.run_name}});
+                         core::Json{{"model", job.network.name}, {"run", job.config.run_name}});
 }
 
 }  // namespace lpsim::run

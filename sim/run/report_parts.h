@@ -9,19 +9,20 @@
 namespace lpsim::run {
 
 // `final_test_accuracy`: with the final (drained) weights.
-Json training_json(const std::vector<reference::EpochResult>& epochs, double final_test_accuracy);
+core::Json training_json(const std::vector<reference::EpochResult>& epochs,
+                         double final_test_accuracy);
 // One row per unit. `measured_staleness` empty for the reference run.
-Json layers_json(const Job& job, const std::vector<std::int64_t>& delays,
-                 const std::vector<reference::ReconstructionStats>& reconstruction,
-                 const std::vector<std::int64_t>& measured_staleness);
-Json network_json(const Job& job);
+core::Json layers_json(const Job& job, const std::vector<std::int64_t>& delays,
+                       const std::vector<reference::ReconstructionStats>& reconstruction,
+                       const std::vector<std::int64_t>& measured_staleness);
+core::Json network_json(const Job& job);
 // Operation counts per minibatch from the cost model (GEMM MACs, accumulates on spike
 // operands, vector operations) and, for spiking networks with the math run, the measured
 // firing rates and the accumulates an event-driven array would do (`spikes` empty
 // otherwise).
-Json ops_json(const Job& job, const std::vector<reference::SpikeStats>& spikes);
+core::Json ops_json(const Job& job, const std::vector<reference::SpikeStats>& spikes);
 // The one-screen summary printed on stdout.
-std::string summary_text(const Json& report);
+std::string summary_text(const core::Json& report);
 // Writes the final weights as a checkpoint directory.
 void save_weights(const Job& job, const std::vector<reference::UnitParams>& params,
                   const std::string& dir);

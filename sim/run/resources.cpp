@@ -3,7 +3,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "sim/core/errors.h"
+#include "core/errors.h"
 #include "workloads/reference/trainer.h"
 
 namespace lpsim::run {
@@ -67,14 +67,15 @@ void check_resources(const Job& job, bool math) {
     s << static_cast<double>(b) / 1e9 << " GB";
     return s.str();
   };
-  throw UserError(job.config.source, "",
-                  "this run needs an estimated " + gb(e.total()) +
-                      " of memory (parameters and "
-                      "their stashes " +
-                      gb(e.parameters_bytes) + ", minibatches in flight " + gb(e.in_flight_bytes) +
-                      ", data " + gb(e.data_bytes) + ") but " + gb(available) +
-                      " are available; reduce the model, the batch, the pipeline depth or use "
-                      "--no-math for timing only");
+  throw core::UserError(
+      job.config.source, "",
+      "this run needs an estimated " + gb(e.total()) +
+          " of memory (parameters and "
+          "their stashes " +
+          gb(e.parameters_bytes) + ", minibatches in flight " + gb(e.in_flight_bytes) + ", data " +
+          gb(e.data_bytes) + ") but " + gb(available) +
+          " are available; reduce the model, the batch, the pipeline depth or use "
+          "--no-math for timing only");
 }
 
 }  // namespace lpsim::run

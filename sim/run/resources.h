@@ -22,7 +22,7 @@ MemoryEstimate estimate_memory(const Job& job, bool math);
 // MemAvailable from /proc/meminfo (bytes); 0 when unknown.
 std::uint64_t available_memory();
 
-// Throws UserError naming the estimate when it exceeds the available memory.
+// Throws core::UserError naming the estimate when it exceeds the available memory.
 void check_resources(const Job& job, bool math);
 
 }  // namespace lpsim::run

@@ -7,7 +7,7 @@
 #include <chrono>
 #include <thread>
 
-#include "sim/core/errors.h"
+#include "core/errors.h"
 #include "sim/sweep/sweep.h"
 
 #ifdef LPSIM_HAVE_MPI
@@ -21,9 +21,9 @@ namespace lpsim::sweep {
 std::vector<PointResult> run_mpi_sweep(const std::string&, const std::string&,
                                        const std::vector<std::string>&, const std::vector<Point>&,
                                        const std::string&, bool, bool*) {
-  throw UserError("", "--mpi",
-                  "this lpsim was built without MPI (install libopenmpi-dev and "
-                  "rebuild)");
+  throw core::UserError("", "--mpi",
+                        "this lpsim was built without MPI (install libopenmpi-dev and "
+                        "rebuild)");
 }
 
 #else

@@ -11,9 +11,9 @@
 #include <map>
 #include <sstream>
 
+#include "core/atomic_file.h"
+#include "core/errors.h"
 #include "sim/config/config.h"
-#include "sim/core/atomic_file.h"
-#include "sim/core/errors.h"
 #include "workloads/ops/parallel.h"
 
 extern char** environ;
@@ -21,7 +21,7 @@ extern char** environ;
 namespace lpsim::sweep {
 namespace {
 
-std::string set_argument(const std::string& pointer, const Json& value) {
+std::string set_argument(const std::string& pointer, const core::Json& value) {
   return pointer + "=" + value.dump();
 }
 
@@ -51,23 +51,23 @@ std::string point_dir(const std::string& out_dir, const Point& point) {
 
 std::vector<Point> expand_grid(const std::string& base_config, const std::string& grid_file,
                                const std::vector<std::string>& base_overrides) {
-  const Json doc = parse_json_file(grid_file);
-  ObjectReader top(doc, grid_file, "");
-  std::vector<std::vector<std::pair<std::string, Json>>> combos;
+  const core::Json doc = core::parse_json_file(grid_file);
+  core::ObjectReader top(doc, grid_file, "");
+  std::vector<std::vector<std::pair<std::string, core::Json>>> combos;
   if (top.has("grid") == top.has("points")) {
-    throw ConfigError(grid_file, "",
-                      "expected exactly one of \"grid\" (a cartesian product) or "
-                      "\"points\" (an explicit list)");
+    throw core::ConfigError(grid_file, "",
+                            "expected exactly one of \"grid\" (a cartesian product) or "
+                            "\"points\" (an explicit list)");
   }
   if (top.has("grid")) {
-    ObjectReader grid = top.object("grid");
+    core::ObjectReader grid = top.object("grid");
     combos.push_back({});
-    const Json& g = top.at("grid");
+    const core::Json& g = top.at("grid");
     if (g.empty()) grid.fail("", "expected at least one /json/pointer");
     for (auto it = g.begin(); it != g.end(); ++it) {
-      const Json& values = grid.array(it.key());
+      const core::Json& values = grid.array(it.key());
       if (values.empty()) grid.fail(it.key(), "expected a non-empty list of values");
-      std::vector<std::vector<std::pair<std::string, Json>>> next;
+      std::vector<std::vector<std::pair<std::string, core::Json>>> next;
       for (const auto& c : combos) {
         for (const auto& v : values) {
           auto e = c;
@@ -80,11 +80,11 @@ std::vector<Point> expand_grid(const std::string& base_config, const std::string
     }
     grid.finish();
   } else {
-    const Json& points = top.array("points");
+    const core::Json& points = top.array("points");
     if (points.empty()) top.fail("points", "expected at least one point");
     for (std::size_t i = 0; i < points.size(); ++i) {
-      ObjectReader p(points[i], grid_file, pointer_append("/points", i));
-      std::vector<std::pair<std::string, Json>> values;
+      core::ObjectReader p(points[i], grid_file, core::pointer_append("/points", i));
+      std::vector<std::pair<std::string, core::Json>> values;
       for (auto it = points[i].begin(); it != points[i].end(); ++it) {
         values.emplace_back(it.key(), p.at(it.key()));
       }
@@ -106,13 +106,14 @@ std::vector<Point> expand_grid(const std::string& base_config, const std::string
     try {
       const config::Config c = config::load_config(base_config, sets);
       p.hash = config::config_hash(c.resolved);
-    } catch (const ConfigError& e) {
+    } catch (const core::ConfigError& e) {
       // Name the grid file: the value came from there.
-      throw ConfigError(grid_file, "point " + std::to_string(i), e.what());
+      throw core::ConfigError(grid_file, "point " + std::to_string(i), e.what());
     }
     if (seen.count(p.hash)) {
-      throw ConfigError(grid_file, "point " + std::to_string(i),
-                        "resolves to the same config as point " + std::to_string(seen[p.hash]));
+      throw core::ConfigError(
+          grid_file, "point " + std::to_string(i),
+          "resolves to the same config as point " + std::to_string(seen[p.hash]));
     }
     seen[p.hash] = i;
     out.push_back(std::move(p));
@@ -123,7 +124,7 @@ std::vector<Point> expand_grid(const std::string& base_config, const std::string
 bool point_complete(const std::string& out_dir, const Point& point) {
   const std::string report = point_dir(out_dir, point) + "/report.json";
   return std::filesystem::exists(report) &&
-         parse_json_file(report).value("status", "") == "complete";
+         core::parse_json_file(report).value("status", "") == "complete";
 }
 
 pid_t spawn_point(const std::string& lpsim_binary, const std::string& base_config,
@@ -155,7 +156,7 @@ pid_t spawn_point(const std::string& lpsim_binary, const std::string& base_confi
   pid_t pid = 0;
   const int rc = posix_spawn(&pid, lpsim_binary.c_str(), &actions, nullptr, argv.data(), environ);
   posix_spawn_file_actions_destroy(&actions);
-  if (rc != 0) throw InternalError("cannot start " + lpsim_binary);
+  if (rc != 0) throw core::InternalError("cannot start " + lpsim_binary);
   return pid;
 }
 
@@ -170,7 +171,7 @@ PointResult collect_point(const std::string& out_dir, const Point& point, int ex
   r.exit_code = exit_code;
   if (exit_code == 0 && point_complete(out_dir, point)) {
     r.status = "ok";
-    r.report = parse_json_file(point_dir(out_dir, point) + "/report.json");
+    r.report = core::parse_json_file(point_dir(out_dir, point) + "/report.json");
   } else {
     r.status = "failed";
     r.error = read_tail(point_dir(out_dir, point) + "/stderr.txt", 400);
@@ -187,7 +188,7 @@ std::vector<PointResult> run_points(const std::string& lpsim_binary, const std::
   for (const auto& p : points) {
     if (point_complete(out_dir, p)) {
       results[p.index].status = "skipped";
-      results[p.index].report = parse_json_file(point_dir(out_dir, p) + "/report.json");
+      results[p.index].report = core::parse_json_file(point_dir(out_dir, p) + "/report.json");
     } else {
       todo.push_back(p.index);
     }
@@ -222,7 +223,7 @@ std::vector<PointResult> run_points(const std::string& lpsim_binary, const std::
 void write_aggregate(const std::string& out_dir, const std::string& base_config,
                      const std::string& grid_file, const std::vector<Point>& points,
                      const std::vector<PointResult>& results) {
-  Json list = Json::array();
+  core::Json list = core::Json::array();
   std::string csv = "index,hash";
   if (!points.empty()) {
     for (const auto& [ptr, value] : points.front().values) csv += "," + ptr;
@@ -230,22 +231,23 @@ void write_aggregate(const std::string& out_dir, const std::string& base_config,
   csv +=
       ",status,total_cycles,cycles_per_minibatch,memory_total_bytes,link_bytes,"
       "energy_per_minibatch_pj,final_test_accuracy\n";
-  auto field = [](const Json& j) { return j.is_null() ? std::string() : j.dump(); };
+  auto field = [](const core::Json& j) { return j.is_null() ? std::string() : j.dump(); };
   for (const auto& p : points) {
     const PointResult& r = results[p.index];
-    Json values = Json::object();
+    core::Json values = core::Json::object();
     for (const auto& [ptr, value] : p.values) values[ptr] = value;
     const bool ok = !r.report.is_null();
-    const Json summary = ok ? r.report.at("summary") : Json();
-    const Json training = ok ? r.report.at("training") : Json();
-    list.push_back({{"index", p.index},
-                    {"hash", p.hash},
-                    {"values", values},
-                    {"status", ok ? "ok" : "failed"},
-                    {"exit_code", r.exit_code},
-                    {"error", r.error.empty() ? Json(nullptr) : Json(r.error)},
-                    {"summary", summary},
-                    {"final_test_accuracy", ok ? training.at("final_test_accuracy") : Json()}});
+    const core::Json summary = ok ? r.report.at("summary") : core::Json();
+    const core::Json training = ok ? r.report.at("training") : core::Json();
+    list.push_back(
+        {{"index", p.index},
+         {"hash", p.hash},
+         {"values", values},
+         {"status", ok ? "ok" : "failed"},
+         {"exit_code", r.exit_code},
+         {"error", r.error.empty() ? core::Json(nullptr) : core::Json(r.error)},
+         {"summary", summary},
+         {"final_test_accuracy", ok ? training.at("final_test_accuracy") : core::Json()}});
     csv += std::to_string(p.index) + "," + p.hash;
     for (const auto& [ptr, value] : p.values) {
       std::string v = value.is_string() ? value.get<std::string>() : value.dump();
@@ -254,23 +256,23 @@ void write_aggregate(const std::string& out_dir, const std::string& base_config,
     }
     csv += std::string(",") + (ok ? "ok" : "failed");
     if (ok) {
-      csv += "," + field(summary.value("total_cycles", Json())) + "," +
-             field(summary.value("cycles_per_minibatch", Json())) + "," +
+      csv += "," + field(summary.value("total_cycles", core::Json())) + "," +
+             field(summary.value("cycles_per_minibatch", core::Json())) + "," +
              field(summary.contains("memory_peak_bytes")
-                       ? summary["memory_peak_bytes"].value("total", Json())
-                       : Json()) +
-             "," + field(summary.value("link_bytes", Json())) + "," +
-             field(summary.value("energy_per_minibatch_pj", Json())) + "," +
-             field(training.value("final_test_accuracy", Json()));
+                       ? summary["memory_peak_bytes"].value("total", core::Json())
+                       : core::Json()) +
+             "," + field(summary.value("link_bytes", core::Json())) + "," +
+             field(summary.value("energy_per_minibatch_pj", core::Json())) + "," +
+             field(training.value("final_test_accuracy", core::Json()));
     } else {
       csv += ",,,,,,";
     }
     csv += "\n";
   }
-  const Json doc = {{"base_config", base_config}, {"grid", grid_file}, {"points", list}};
+  const core::Json doc = {{"base_config", base_config}, {"grid", grid_file}, {"points", list}};
   std::filesystem::create_directories(out_dir);
-  write_file_atomic(out_dir + "/sweep.csv", csv);
-  write_file_atomic(out_dir + "/sweep.json", doc.dump(2) + "\n");
+  core::write_file_atomic(out_dir + "/sweep.csv", csv);
+  core::write_file_atomic(out_dir + "/sweep.json", doc.dump(2) + "\n");
 }
 
 }  // namespace lpsim::sweep

@@ -16,18 +16,18 @@
 #include <string>
 #include <vector>
 
-#include "sim/core/json_reader.h"
+#include "core/json_reader.h"
 
 namespace lpsim::sweep {
 
 struct Point {
   std::size_t index = 0;
-  std::vector<std::pair<std::string, Json>> values;  // pointer -> value
-  std::vector<std::string> overrides;                // "--set" arguments
-  std::string hash;                                  // of the resolved config
+  std::vector<std::pair<std::string, core::Json>> values;  // pointer -> value
+  std::vector<std::string> overrides;                      // "--set" arguments
+  std::string hash;                                        // of the resolved config
 };
 
-// Reads the grid and resolves every point against the base config (ConfigError on any
+// Reads the grid and resolves every point against the base config (core::ConfigError on any
 // fault, naming the grid file and the pointer, before anything runs).
 std::vector<Point> expand_grid(const std::string& base_config, const std::string& grid_file,
                                const std::vector<std::string>& base_overrides);
@@ -36,7 +36,7 @@ struct PointResult {
   std::string status;  // "ok", "failed", "skipped" (already done)
   int exit_code = 0;
   std::string error;  // last lines of the point's stderr when it failed
-  Json report;        // the point's report.json (null when failed)
+  core::Json report;  // the point's report.json (null when failed)
 };
 
 // Runs the points not yet done with `lpsim_binary run`, `jobs` at a time, and returns the
@@ -58,7 +58,7 @@ void draw_progress(std::size_t done, std::size_t failed, std::size_t total);
 
 // Runs the points across MPI ranks (initialising and finalising MPI): rank 0 hands out
 // points as ranks finish (running points itself between requests) and returns every
-// result; other ranks return nothing and set *is_root false. Throws UserError when lpsim
+// result; other ranks return nothing and set *is_root false. Throws core::UserError when lpsim
 // was built without MPI.
 std::vector<PointResult> run_mpi_sweep(const std::string& lpsim_binary,
                                        const std::string& base_config,

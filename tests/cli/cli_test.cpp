@@ -14,7 +14,7 @@
 #include <map>
 #include <sstream>
 
-#include "sim/core/json_reader.h"
+#include "core/json_reader.h"
 #include "tests/sanitizer.h"
 
 extern char** environ;
@@ -61,7 +61,7 @@ Result run_lpsim(const std::vector<std::string>& args) {
 
 TEST(BadInputs, EveryCaseExitsTwoWithItsMessage) {
   const std::string dir = std::string(LPSIM_SOURCE_DIR) + "/tests/bad_inputs";
-  const Json cases = parse_json_file(dir + "/cases.json");
+  const core::Json cases = core::parse_json_file(dir + "/cases.json");
   ASSERT_GE(cases.at("cases").size(), 50u);
   std::system("rm -rf /tmp/lpsim_bad_input_should_not_exist");
   for (const auto& c : cases.at("cases")) {
@@ -95,16 +95,16 @@ TEST(PoliciesCommand, ListsTheRegistryAndItsStabilityBounds) {
   EXPECT_NE(names.out.find("ema_lwp\n"), std::string::npos);
   const Result r = run_lpsim({"policies", "--stability", "--json", "--delays", "2,4"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  std::map<std::string, Json> by_name;
-  for (const auto& p : Json::parse(r.out)) by_name[p.at("name").get<std::string>()] = p;
+  std::map<std::string, core::Json> by_name;
+  for (const auto& p : core::Json::parse(r.out)) by_name[p.at("name").get<std::string>()] = p;
   EXPECT_FALSE(by_name.at("sync").contains("stability"));  // one stage: no delay
-  const Json& none = by_name.at("none");
+  const core::Json& none = by_name.at("none");
   EXPECT_EQ(none.at("forward_rule"), "current");
   ASSERT_EQ(none.at("stability").size(), 2u);
   EXPECT_EQ(none.at("stability")[0].at("delay"), 2);
   // stability_test.cpp's value: the plain delayed rule at mu = 0.9, d = 2.
   EXPECT_NEAR(none.at("stability")[0].at("max_lr_curvature").get<double>(), 0.0512492, 1e-6);
-  const Json& at4 = none.at("stability")[1];
+  const core::Json& at4 = none.at("stability")[1];
   EXPECT_GT(at4.at("max_lr_curvature_spike").get<double>(),
             at4.at("max_lr_curvature").get<double>());
   EXPECT_EQ(by_name.at("lwp").at("forward_rule"), "momentum_prediction");
@@ -119,7 +119,7 @@ TEST(PoliciesCommand, ListsTheRegistryAndItsStabilityBounds) {
 TEST(GraphCommand, PrintsTheRetimedGraphAsJson) {
   const Result r = run_lpsim({"graph", "--model", "mlp6", "--stages", "2,2,2"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  const Json j = Json::parse(r.out);
+  const core::Json j = core::Json::parse(r.out);
   std::vector<std::int64_t> delays;
   for (const auto& l : j.at("layers")) delays.push_back(l.at("delay").get<std::int64_t>());
   EXPECT_EQ(delays, (std::vector<std::int64_t>{4, 4, 2, 2, 0, 0}));
@@ -148,7 +148,7 @@ TEST(GraphCommand, UnwritableOutputIsABadInput) {
 TEST(ModelsCommand, ListsEveryBuiltinModel) {
   const Result r = run_lpsim({"models", "--json"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  const Json j = Json::parse(r.out);
+  const core::Json j = core::Json::parse(r.out);
   std::vector<std::string> names;
   for (const auto& m : j) names.push_back(m.at("name").get<std::string>());
   for (const char* want : {"mlp3", "mlp6", "cnn3", "resnet18"}) {
@@ -161,7 +161,7 @@ TEST(GemmCommand, MatchesScaleSimPlusOne) {
   const Result r = run_lpsim({"gemm", "--rows", "4", "--cols", "16", "--dataflow", "os", "--m",
                               "102", "--n", "13", "--k", "19", "--json"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_EQ(Json::parse(r.out).at("cycles").get<std::uint64_t>(), 962u);
+  EXPECT_EQ(core::Json::parse(r.out).at("cycles").get<std::uint64_t>(), 962u);
 }
 
 TEST(GemmCommand, WithOperandsInDramReportsStallsTrafficAndEnergy) {
@@ -173,10 +173,11 @@ TEST(GemmCommand, WithOperandsInDramReportsStallsTrafficAndEnergy) {
     args.insert(args.end(), {sram, "--dram-bytes-per-cycle", bandwidth});
     const Result r = run_lpsim(args);
     EXPECT_EQ(r.exit_code, 0) << r.err;
-    return Json::parse(r.out);
+    return core::Json::parse(r.out);
   };
-  const Json small = run("65536", "16"), large = run("4194304", "16"), fast = run("65536", "256");
-  const Json& m = small.at("memory");
+  const core::Json small = run("65536", "16"), large = run("4194304", "16"),
+                   fast = run("65536", "256");
+  const core::Json& m = small.at("memory");
   EXPECT_EQ(m.at("compute_cycles"), small.at("cycles"));
   EXPECT_EQ(m.at("cycles").get<std::uint64_t>(), m.at("compute_cycles").get<std::uint64_t>() +
                                                      m.at("stall_cycles").get<std::uint64_t>());
@@ -189,7 +190,7 @@ TEST(GemmCommand, WithOperandsInDramReportsStallsTrafficAndEnergy) {
             m.at("cycles").get<std::uint64_t>());
   EXPECT_LT(fast.at("memory").at("cycles").get<std::uint64_t>(),
             m.at("cycles").get<std::uint64_t>());
-  const Json& e = m.at("energy_pj");
+  const core::Json& e = m.at("energy_pj");
   EXPECT_DOUBLE_EQ(e.at("mac").get<double>(), 512.0 * 512 * 512 * 4.6);
   EXPECT_DOUBLE_EQ(e.at("dram").get<double>(), 162.5 * (m.at("dram_read_bytes").get<double>() +
                                                         m.at("dram_write_bytes").get<double>()));
@@ -210,8 +211,9 @@ TEST(RunCommand, SameConfigGivesTheSameReportApartFromMeta) {
                     b = ::testing::TempDir() + "/lpsim_det_b";
   ASSERT_EQ(run_lpsim(tiny_run(a)).exit_code, 0);
   ASSERT_EQ(run_lpsim(tiny_run(b)).exit_code, 0);
-  Json ra = parse_json_file(a + "/report.json"), rb = parse_json_file(b + "/report.json");
-  EXPECT_NE(ra.at("meta"), Json());
+  core::Json ra = core::parse_json_file(a + "/report.json"),
+             rb = core::parse_json_file(b + "/report.json");
+  EXPECT_NE(ra.at("meta"), core::Json());
   ra.erase("meta");
   rb.erase("meta");
   EXPECT_EQ(ra.dump(), rb.dump());
@@ -235,11 +237,11 @@ TEST(RunCommand, ThreadCountChangesNothingButItsOwnRecord) {
                              "/workload/batch_size=64", "--set", "/workload/epochs=1"});
     const Result r = run_lpsim(args);
     EXPECT_EQ(r.exit_code, 0) << r.err;
-    Json report = parse_json_file(out + "/report.json");
+    core::Json report = core::parse_json_file(out + "/report.json");
     report.erase("meta");
     return report;
   };
-  Json one = run("1"), two = run("2");
+  core::Json one = run("1"), two = run("2");
   EXPECT_EQ(one.at("run").at("threads"), 1);
   EXPECT_EQ(two.at("run").at("threads"), 2);
   one.at("run").erase("threads");
@@ -293,7 +295,7 @@ TEST(SweepCommand, RunsEveryPointRecordsFailuresAndResumes) {
       "--set",  "/workload/dataset/synthetic={\"train_samples\":256,\"test_samples\":64}"};
   const Result r = run_lpsim(args);
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  const Json sweep = parse_json_file(dir + "/sweep.json");
+  const core::Json sweep = core::parse_json_file(dir + "/sweep.json");
   ASSERT_EQ(sweep.at("points").size(), 6u);
   int ok = 0, failed = 0;
   for (const auto& p : sweep.at("points")) {
@@ -336,8 +338,8 @@ TEST(SweepCommand, CyclesAndEnergyNeverGrowWithSramCapacity) {
                  "/workload/dataset/synthetic={\"train_samples\":512,\"test_samples\":64}", "--set",
                  "/pipeline/stability_check=false"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  const Json sweep = parse_json_file(dir + "/sweep.json");
-  std::map<std::string, std::map<std::int64_t, Json>> by_policy;
+  const core::Json sweep = core::parse_json_file(dir + "/sweep.json");
+  std::map<std::string, std::map<std::int64_t, core::Json>> by_policy;
   for (const auto& p : sweep.at("points")) {
     ASSERT_EQ(p.at("status"), "ok") << p.dump();
     by_policy[p.at("values").at("/pipeline/policy").get<std::string>()]
@@ -347,8 +349,8 @@ TEST(SweepCommand, CyclesAndEnergyNeverGrowWithSramCapacity) {
   for (const auto& [policy, points] : by_policy) {
     ASSERT_EQ(points.size(), capacities.size()) << policy;
     for (std::size_t i = 1; i < capacities.size(); ++i) {
-      const Json& small = points.at(capacities[i - 1]);
-      const Json& large = points.at(capacities[i]);
+      const core::Json& small = points.at(capacities[i - 1]);
+      const core::Json& large = points.at(capacities[i]);
       EXPECT_LE(large.at("cycles_per_minibatch").get<double>(),
                 small.at("cycles_per_minibatch").get<double>())
           << policy << " " << capacities[i];
@@ -373,8 +375,8 @@ TEST(RunCommand, TraceCoversTheWindowOnEveryProcessor) {
                            "--trace-minibatches", "4:8"});
   const Result r = run_lpsim(args);
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  const Json trace = parse_json_file(out + ".trace.json");
-  const Json report = parse_json_file(out + "/report.json");
+  const core::Json trace = core::parse_json_file(out + ".trace.json");
+  const core::Json report = core::parse_json_file(out + "/report.json");
   const auto total = report.at("summary").at("total_cycles").get<std::uint64_t>();
   const int procs = report.at("hw").at("processors").get<int>();
   std::vector<int> tasks_per_pe(procs, 0);
@@ -421,7 +423,7 @@ TEST(RunCommand, SigtermStopsAtAMinibatchBoundaryWithAReport) {
   ASSERT_EQ(::waitpid(pid, &status, 0), pid);
   ASSERT_TRUE(WIFEXITED(status)) << slurp(err);
   EXPECT_EQ(WEXITSTATUS(status), 3) << slurp(err);
-  const Json report = parse_json_file(out + "/report.json");
+  const core::Json report = core::parse_json_file(out + "/report.json");
   EXPECT_EQ(report.at("status"), "interrupted");
   const auto done = report.at("summary").at("minibatches").get<std::int64_t>();
   EXPECT_GT(done, 0);
@@ -437,8 +439,8 @@ std::vector<std::string> concat(std::vector<std::string> head, const std::vector
 }
 
 // A report without its `meta` block (time and host: the only part allowed to differ).
-Json report_without_meta(const std::string& path) {
-  Json r = parse_json_file(path);
+core::Json report_without_meta(const std::string& path) {
+  core::Json r = core::parse_json_file(path);
   r.erase("meta");
   return r;
 }
@@ -490,8 +492,8 @@ TEST(RunCommand, ResumeAfterSigkillGivesTheUninterruptedResult) {
   for (const char* t : {"fc1.weight.npy", "fc3.weight.npy", "fc6.bias.npy"}) {
     EXPECT_EQ(slurp(base + "_wfull/" + t), slurp(base + "_wres/" + t)) << t;
   }
-  const Json a = report_without_meta(base + "_full/report.json");
-  const Json b = report_without_meta(base + "_resumed/report.json");
+  const core::Json a = report_without_meta(base + "_full/report.json");
+  const core::Json b = report_without_meta(base + "_resumed/report.json");
   EXPECT_EQ(a.at("summary").at("total_cycles"), b.at("summary").at("total_cycles"));
   EXPECT_EQ(a.dump(), b.dump());
   // A resume under another configuration is refused.
@@ -528,8 +530,8 @@ TEST(RunCommand, SpikingRunResumesFromACheckpointToTheSameResult) {
   const Result resumed = run_lpsim(
       with({"run", "-q"}, {"--out", base + "_resumed", "--resume", base + "_ck/checkpoint"}));
   ASSERT_EQ(resumed.exit_code, 0) << resumed.err;
-  const Json a = report_without_meta(base + "_full/report.json");
-  const Json b = report_without_meta(base + "_resumed/report.json");
+  const core::Json a = report_without_meta(base + "_full/report.json");
+  const core::Json b = report_without_meta(base + "_resumed/report.json");
   EXPECT_FALSE(a.at("ops").at("spikes").empty());
   EXPECT_EQ(a.dump(), b.dump());
 }

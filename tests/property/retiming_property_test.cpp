@@ -7,9 +7,9 @@
 #include <functional>
 #include <random>
 
+#include "core/errors.h"
 #include "dataflow/partition.h"
 #include "dataflow/training_graph.h"
-#include "sim/core/errors.h"
 
 namespace lpsim::dataflow {
 namespace {
@@ -21,9 +21,9 @@ std::uint64_t base_seed() {
 
 // A random network of `n` linear layers (width 8) on a flat input, with ReLUs, residual
 // adds and layers that read from earlier layers (skip edges into parametrised layers).
-Json random_network(std::mt19937_64& rng, int n) {
+core::Json random_network(std::mt19937_64& rng, int n) {
   auto coin = [&](int percent) { return static_cast<int>(rng() % 100) < percent; };
-  Json layers = Json::array();
+  core::Json layers = core::Json::array();
   std::vector<std::string> outputs = {"input"};  // tensors of width 8 available
   for (int i = 0; i < n; ++i) {
     const std::string name = "l" + std::to_string(i);
@@ -52,10 +52,10 @@ Json random_network(std::mt19937_64& rng, int n) {
 // Drops layers that do not reach the loss by re-running the generator until it is valid.
 models::Network valid_random_network(std::mt19937_64& rng, int n) {
   for (;;) {
-    const Json doc = random_network(rng, n);
+    const core::Json doc = random_network(rng, n);
     try {
       return models::parse_network(doc, "random");
-    } catch (const ConfigError&) {
+    } catch (const core::ConfigError&) {
       // A dead branch; draw again.
     }
   }

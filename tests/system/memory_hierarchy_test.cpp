@@ -120,13 +120,13 @@ TEST_P(SmallSram, DramTrafficIsPlacementTimesAccessTable) {
   std::uint64_t total = 0;
   int full = 0;
   for (int p = 0; p < procs; ++p) {
-    const Json& pe = r.processors[p];
+    const core::Json& pe = r.processors[p];
     EXPECT_EQ(pe.at("dram_read_bytes").get<std::uint64_t>(), want_read[p]) << "PE " << p;
     EXPECT_EQ(pe.at("dram_write_bytes").get<std::uint64_t>(), want_write[p]) << "PE " << p;
     total += want_read[p] + want_write[p];
     const hw::Placement& pl = r.memory_plan.pe[p];
     for (auto b : pl.dram_bytes) dram_resident += b;
-    const Json& sram = r.units.at("top.sram" + std::to_string(p));
+    const core::Json& sram = r.units.at("top.sram" + std::to_string(p));
     EXPECT_LE(sram.at("peak_bytes").at("total").get<std::uint64_t>() + pl.staging_bytes,
               pl.capacity_bytes);
     if (pl.sram_total() == pl.capacity_bytes) ++full;
@@ -134,11 +134,12 @@ TEST_P(SmallSram, DramTrafficIsPlacementTimesAccessTable) {
   EXPECT_GT(full, 0) << "no SRAM is full: the case does not test DRAM placement";
   EXPECT_GT(total, 0u);
   EXPECT_GT(dram_resident, 0u);
-  const Json& dram = r.units.at("top.dram");
+  const core::Json& dram = r.units.at("top.dram");
   EXPECT_EQ(dram.at("bytes_transferred").get<std::uint64_t>(), total);
   EXPECT_EQ(dram.at("peak_bytes").at("total").get<std::uint64_t>(), dram_resident);
   std::uint64_t stall = 0;
-  for (const Json& pe : r.processors) stall += pe.at("dram_stall_cycles").get<std::uint64_t>();
+  for (const core::Json& pe : r.processors)
+    stall += pe.at("dram_stall_cycles").get<std::uint64_t>();
   EXPECT_GT(stall, 0u) << "a 96 KiB SRAM must make some task wait for DRAM";
 }
 
@@ -173,7 +174,7 @@ TEST_P(SmallSramMath, StillTrainsLikeTheReferenceBitForBit) {
   const hardware::HardwareResult hw = hardware::run_hardware(job, options);
   EXPECT_TRUE(testing::bit_equal(ref.final_params, hw.final_params));
   std::uint64_t dram = 0;
-  for (const Json& pe : hw.processors) dram += pe.at("dram_read_bytes").get<std::uint64_t>();
+  for (const core::Json& pe : hw.processors) dram += pe.at("dram_read_bytes").get<std::uint64_t>();
   EXPECT_GT(dram, 0u);
 }
 

@@ -70,8 +70,8 @@ TEST_P(SramByKind, LabelsAddUpAndFollowTheTaskAndThePolicy) {
   // are the tasks' SRAM energy plus the units' SRAM part.
   const reports::EnergyTable& table = job.config.hw.energy;
   const double time_ns = static_cast<double>(r.total_cycles) * job.config.hw.period_ns;
-  const Json e = reports::energy_json(table, r.pe_activity, r.pe_names, time_ns, r.minibatches,
-                                      job.config.batch_size);
+  const core::Json e = reports::energy_json(table, r.pe_activity, r.pe_names, time_ns,
+                                            r.minibatches, job.config.batch_size);
   double kinds = 0.0;
   for (const auto& [kind, pj] : e.at("sram_by_kind_pj").items()) {
     EXPECT_TRUE(hw::try_parse_memory_kind(kind).has_value()) << kind;
@@ -93,7 +93,7 @@ TEST_P(SramByKind, LabelsAddUpAndFollowTheTaskAndThePolicy) {
     EXPECT_EQ(write, a.sram_write_bytes + a.unit_sram_write_bytes) << p;
   }
   EXPECT_NEAR(kinds, expected, 1e-9 * expected);
-  const Json& by_kind = e.at("sram_by_kind_pj");
+  const core::Json& by_kind = e.at("sram_by_kind_pj");
   EXPECT_EQ(by_kind.contains("stash"), policy == "stash");
   EXPECT_EQ(by_kind.contains("ema"), policy == "ema_grad" || policy == "ema_weight");
   for (const char* always : {"weights", "optimizer", "activations", "gradients", "in_flight"}) {

@@ -6,7 +6,7 @@
 #include <map>
 #include <set>
 
-#include "sim/core/errors.h"
+#include "core/errors.h"
 #include "workloads/data/file_io.h"
 
 namespace lpsim::data {
@@ -59,15 +59,15 @@ const NamedTensor& Checkpoint::at(const std::string& name) const {
     }
     names += (i == 0 ? "" : ", ") + tensors[i].name;
   }
-  throw DataError(join_path(dir, kCheckpointManifest), "",
-                  fmt::format("no tensor named \"{}\" in the checkpoint (it holds: {})", name,
-                              names.empty() ? "nothing" : names));
+  throw core::DataError(join_path(dir, kCheckpointManifest), "",
+                        fmt::format("no tensor named \"{}\" in the checkpoint (it holds: {})", name,
+                                    names.empty() ? "nothing" : names));
 }
 
 std::string checkpoint_file_name(const std::string& tensor_name) { return tensor_name + ".npy"; }
 
 void write_checkpoint(const std::string& dir, const std::vector<NamedTensor>& tensors,
-                      const Json& extra) {
+                      const core::Json& extra) {
   LPSIM_ASSERT(extra.is_null() || extra.is_object(),
                "write_checkpoint: extra must be a JSON object or null");
   std::set<std::string> names;
@@ -84,23 +84,24 @@ void write_checkpoint(const std::string& dir, const std::vector<NamedTensor>& te
 
   std::error_code ec;
   fs::create_directories(dir, ec);
-  if (ec) throw DataError(dir, "", "cannot create the checkpoint directory: " + ec.message());
+  if (ec) throw core::DataError(dir, "", "cannot create the checkpoint directory: " + ec.message());
   // Without its manifest a half-overwritten checkpoint is never mistaken for a whole one.
   const std::string manifest_path = join_path(dir, kCheckpointManifest);
   if (fs::exists(manifest_path, ec)) {
     fs::remove(manifest_path, ec);
-    if (ec) throw DataError(manifest_path, "", "cannot remove the old manifest: " + ec.message());
+    if (ec)
+      throw core::DataError(manifest_path, "", "cannot remove the old manifest: " + ec.message());
     sync_directory(dir);
   }
 
-  Json manifest_tensors = Json::array();
+  core::Json manifest_tensors = core::Json::array();
   for (const NamedTensor& t : tensors) {
     const std::string file = checkpoint_file_name(t.name);
     write_file_atomically(join_path(dir, file), encode_npy(t.shape, t.data.data(), t.dtype));
-    manifest_tensors.push_back(
-        Json{{"name", t.name}, {"file", file}, {"shape", t.shape}, {"dtype", dtype_name(t.dtype)}});
+    manifest_tensors.push_back(core::Json{
+        {"name", t.name}, {"file", file}, {"shape", t.shape}, {"dtype", dtype_name(t.dtype)}});
   }
-  Json manifest = {{"format", kCheckpointFormat}, {"tensors", std::move(manifest_tensors)}};
+  core::Json manifest = {{"format", kCheckpointFormat}, {"tensors", std::move(manifest_tensors)}};
   if (!extra.is_null()) manifest["extra"] = extra;
   sync_directory(dir);
   write_file_atomically(manifest_path, manifest.dump(2) + "\n");
@@ -111,32 +112,33 @@ Checkpoint read_checkpoint(const std::string& dir) {
   const std::string manifest_path = join_path(dir, kCheckpointManifest);
   std::error_code ec;
   if (!fs::is_regular_file(manifest_path, ec)) {
-    throw DataError(manifest_path, "",
-                    fs::is_directory(dir, ec)
-                        ? "missing checkpoint manifest: " + dir + " is not a checkpoint directory"
-                        : "missing checkpoint directory " + dir);
+    throw core::DataError(manifest_path, "",
+                          fs::is_directory(dir, ec) ? "missing checkpoint manifest: " + dir +
+                                                          " is not a checkpoint directory"
+                                                    : "missing checkpoint directory " + dir);
   }
-  const Json manifest = parse_json_file(manifest_path);
+  const core::Json manifest = core::parse_json_file(manifest_path);
 
-  ObjectReader root(manifest, manifest_path, "");
+  core::ObjectReader root(manifest, manifest_path, "");
   root.choice("format", {kCheckpointFormat});
-  const Json& list = root.array("tensors");
+  const core::Json& list = root.array("tensors");
   std::vector<ManifestEntry> entries;
   for (std::size_t i = 0; i < list.size(); ++i) {
     ManifestEntry e;
-    e.pointer = pointer_append("/tensors", i);
-    ObjectReader t(list[i], manifest_path, e.pointer);
+    e.pointer = core::pointer_append("/tensors", i);
+    core::ObjectReader t(list[i], manifest_path, e.pointer);
     e.name = t.string("name");
     if (e.name.empty()) t.fail("name", "found \"\", expected a non-empty tensor name");
     e.file = t.string("file");
     if (!is_plain_file_name(e.file)) {
-      t.fail("file", "found " + describe_value(t.at("file")) +
+      t.fail("file", "found " + core::describe_value(t.at("file")) +
                          ", expected a file name inside the checkpoint directory (no '/')");
     }
-    const Json& shape = t.array("shape");
+    const core::Json& shape = t.array("shape");
     for (std::size_t k = 0; k < shape.size(); ++k) {
-      e.shape.push_back(json_integer(shape[k], manifest_path, pointer_append(t.pointer("shape"), k),
-                                     0, std::int64_t{1} << 62));
+      e.shape.push_back(core::json_integer(shape[k], manifest_path,
+                                           core::pointer_append(t.pointer("shape"), k), 0,
+                                           std::int64_t{1} << 62));
     }
     e.dtype = *dtype_from_name(t.choice("dtype", {"float32", "float64"}));
     t.finish();
@@ -145,9 +147,10 @@ Checkpoint read_checkpoint(const std::string& dir) {
   Checkpoint checkpoint;
   checkpoint.dir = dir;
   if (root.has("extra")) {
-    const Json& extra = root.at("extra");
+    const core::Json& extra = root.at("extra");
     if (!extra.is_null() && !extra.is_object()) {
-      root.fail("extra", "found " + describe_value(extra) + ", expected a JSON object or null");
+      root.fail("extra",
+                "found " + core::describe_value(extra) + ", expected a JSON object or null");
     }
     checkpoint.extra = extra;
   }
@@ -156,12 +159,12 @@ Checkpoint read_checkpoint(const std::string& dir) {
   std::map<std::string, std::string> name_at, file_at;
   for (const ManifestEntry& e : entries) {
     if (!name_at.emplace(e.name, e.pointer).second) {
-      throw DataError(
+      throw core::DataError(
           manifest_path, e.pointer + "/name",
           fmt::format("duplicate tensor name \"{}\" (also at {})", e.name, name_at[e.name]));
     }
     if (!file_at.emplace(e.file, e.pointer).second) {
-      throw DataError(
+      throw core::DataError(
           manifest_path, e.pointer + "/file",
           fmt::format("duplicate tensor file \"{}\" (also at {})", e.file, file_at[e.file]));
     }
@@ -170,13 +173,13 @@ Checkpoint read_checkpoint(const std::string& dir) {
   for (const ManifestEntry& e : entries) {
     const std::string npy_path = join_path(dir, e.file);
     if (!fs::exists(npy_path, ec)) {
-      throw DataError(npy_path, "",
-                      fmt::format("missing tensor file: {} {} names it for tensor \"{}\"",
-                                  kCheckpointManifest, e.pointer, e.name));
+      throw core::DataError(npy_path, "",
+                            fmt::format("missing tensor file: {} {} names it for tensor \"{}\"",
+                                        kCheckpointManifest, e.pointer, e.name));
     }
     const NpyHeader header = read_npy_header(npy_path);
     if (header.shape != e.shape || header.dtype != e.dtype) {
-      throw DataError(
+      throw core::DataError(
           npy_path, "",
           fmt::format("holds {} of shape {}, but {} {} says {} of shape {} for "
                       "tensor \"{}\"",

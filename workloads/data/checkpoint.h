@@ -11,15 +11,15 @@
 // file and a manifest only ever names complete tensors. float32 tensors round-trip bit for
 // bit. Reading is strict: a manifest that is not JSON or breaks the schema (unknown key,
 // wrong type, unsupported format or dtype, a file name that leaves the directory) throws
-// ConfigError with the JSON pointer; a duplicate tensor name or file, a missing or
+// core::ConfigError with the JSON pointer; a duplicate tensor name or file, a missing or
 // malformed .npy, or a .npy whose shape or dtype disagrees with the manifest throws
-// DataError naming the file. Matching tensors to a network's parameters is the caller's.
+// core::DataError naming the file. Matching tensors to a network's parameters is the caller's.
 
 #include <cstdint>
 #include <string>
 #include <vector>
 
-#include "sim/core/json_reader.h"
+#include "core/json_reader.h"
 #include "workloads/data/npy.h"
 
 namespace lpsim::data {
@@ -37,11 +37,11 @@ struct NamedTensor {
 struct Checkpoint {
   std::string dir;
   std::vector<NamedTensor> tensors;  // in manifest order
-  Json extra;                        // the manifest's "extra" object; null when absent
+  core::Json extra;                  // the manifest's "extra" object; null when absent
 
   // The tensor called `name`, or nullptr.
   const NamedTensor* find(const std::string& name) const;
-  // The tensor called `name`; DataError naming the manifest (and listing the names it
+  // The tensor called `name`; core::DataError naming the manifest (and listing the names it
   // holds) when there is none.
   const NamedTensor& at(const std::string& name) const;
 };
@@ -52,7 +52,7 @@ std::string checkpoint_file_name(const std::string& tensor_name);
 // Writes `tensors` (unique names without '/', data sizes matching shapes) and the manifest;
 // `extra`, when not null, must be a JSON object and is stored under "extra".
 void write_checkpoint(const std::string& dir, const std::vector<NamedTensor>& tensors,
-                      const Json& extra = Json());
+                      const core::Json& extra = core::Json());
 
 Checkpoint read_checkpoint(const std::string& dir);
 

@@ -6,20 +6,20 @@
 #include <array>
 #include <filesystem>
 
-#include "sim/core/errors.h"
+#include "core/errors.h"
 #include "workloads/data/idx.h"
 
 namespace lpsim::data {
 namespace {
 
-// The plain file if it exists, else the ".gz" one; DataError naming both when neither does.
+// The plain file if it exists, else the ".gz" one; core::DataError naming both when neither does.
 std::string find_plain_or_gz(const std::string& dir, const std::string& base) {
   const std::filesystem::path plain = std::filesystem::path(dir) / base;
   const std::filesystem::path gz = std::filesystem::path(dir) / (base + ".gz");
   std::error_code ec;
   if (std::filesystem::is_regular_file(plain, ec)) return plain.string();
   if (std::filesystem::is_regular_file(gz, ec)) return gz.string();
-  throw DataError(
+  throw core::DataError(
       plain.string(), "",
       fmt::format("missing data file: neither {} nor {} exists", plain.string(), gz.string()));
 }
@@ -35,10 +35,10 @@ Dataset load_idx_dataset(const std::string& images_path, const std::string& labe
   const IdxImages raw = read_idx_images(images_path);
   std::vector<std::int32_t> labels = read_idx_labels(labels_path, num_classes);
   if (static_cast<std::int64_t>(labels.size()) != raw.count) {
-    throw DataError(labels_path, "",
-                    fmt::format("image/label count mismatch: {} labels, but images file {} "
-                                "holds {} images",
-                                labels.size(), images_path, raw.count));
+    throw core::DataError(labels_path, "",
+                          fmt::format("image/label count mismatch: {} labels, but images file {} "
+                                      "holds {} images",
+                                      labels.size(), images_path, raw.count));
   }
   const std::int64_t n = limit == 0 ? raw.count : std::min(limit, raw.count);
   const std::int64_t features = raw.rows * raw.cols;
@@ -70,9 +70,9 @@ Dataset load_fashion_mnist(const std::string& dir, Split split, std::int64_t lim
   Dataset data = load_idx_dataset(images_path, labels_path, kFashionMnistClasses, kFashionMnistMean,
                                   kFashionMnistStd, limit);
   if (data.sample_shape != ops::Shape{1, 28, 28}) {
-    throw DataError(images_path, "byte 8",
-                    fmt::format("Fashion-MNIST images must be 28 x 28, found {} x {}",
-                                data.sample_shape.h, data.sample_shape.w));
+    throw core::DataError(images_path, "byte 8",
+                          fmt::format("Fashion-MNIST images must be 28 x 28, found {} x {}",
+                                      data.sample_shape.h, data.sample_shape.w));
   }
   data.origin = fmt::format("fashion_mnist {}: {}", split_name(split), data.origin);
   return data;

@@ -40,12 +40,12 @@ inline constexpr int kFashionMnistClasses = 10;
 
 // Reads an IDX images file and its labels file: shape {1, rows, cols}; pixels normalised
 // as (p / 255 - mean) / std. limit 0 keeps every sample, otherwise the first
-// min(limit, count). A count mismatch between the two files is a DataError naming both.
+// min(limit, count). A count mismatch between the two files is a core::DataError naming both.
 Dataset load_idx_dataset(const std::string& images_path, const std::string& labels_path,
                          int num_classes, float mean, float std_dev, std::int64_t limit);
 
 // Fashion-MNIST from `dir`: {train,t10k}-{images-idx3,labels-idx1}-ubyte, each either plain
-// or with ".gz" (the plain file wins when both exist; DataError when neither does).
+// or with ".gz" (the plain file wins when both exist; core::DataError when neither does).
 // Shape {1, 28, 28}, 10 classes, mean kFashionMnistMean, std kFashionMnistStd.
 Dataset load_fashion_mnist(const std::string& dir, Split split, std::int64_t limit = 0);
 

@@ -7,7 +7,7 @@
 #include <cstdio>
 #include <cstring>
 
-#include "sim/core/errors.h"
+#include "core/errors.h"
 
 namespace lpsim::data {
 namespace {
@@ -15,7 +15,7 @@ namespace {
 [[noreturn]] void fail(const std::string& path, const std::string& what, int err,
                        const std::string& tmp) {
   if (!tmp.empty()) ::unlink(tmp.c_str());
-  throw DataError(path, "", "cannot write the file: " + what + ": " + std::strerror(err));
+  throw core::DataError(path, "", "cannot write the file: " + what + ": " + std::strerror(err));
 }
 
 }  // namespace

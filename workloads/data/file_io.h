@@ -4,7 +4,7 @@
 // Contract: the bytes go to a temporary file next to the target ("<path>.tmp-<pid>"), are
 // flushed to disk (fsync), and the temporary is renamed over the target, so a kill or a
 // crash leaves either the old file or the complete new one, never a truncated one. Every
-// fault throws DataError naming the target and the system's reason; the temporary is
+// fault throws core::DataError naming the target and the system's reason; the temporary is
 // removed.
 
 #include <string>

@@ -7,7 +7,7 @@
 #include <cerrno>
 #include <cstring>
 
-#include "sim/core/errors.h"
+#include "core/errors.h"
 
 namespace lpsim::data {
 namespace {
@@ -20,14 +20,14 @@ constexpr std::uint64_t kTrailingCountLimit = std::uint64_t{1} << 20;
 
 std::string errno_text(int err) { return err == 0 ? "unknown error" : std::strerror(err); }
 
-// A gzip or plain file opened for reading; every fault throws DataError naming the file.
+// A gzip or plain file opened for reading; every fault throws core::DataError naming the file.
 class GzReader {
  public:
   explicit GzReader(const std::string& path) : path_(path) {
     errno = 0;
     file_ = gzopen(path.c_str(), "rb");
     if (file_ == nullptr) {
-      throw DataError(path_, "", "cannot open the file for reading: " + errno_text(errno));
+      throw core::DataError(path_, "", "cannot open the file for reading: " + errno_text(errno));
     }
     gzbuffer(file_, 1u << 17);
   }
@@ -76,8 +76,9 @@ class GzReader {
     if (errnum == Z_BUF_ERROR) gzip_ended_early_ = true;
     if (got >= 0) return static_cast<std::uint64_t>(got);
     if (errnum == Z_BUF_ERROR) return 0;
-    if (errnum == Z_ERRNO) throw DataError(path_, "", "cannot read the file: " + errno_text(errno));
-    throw DataError(path_, "", std::string("corrupt gzip data: ") + message);
+    if (errnum == Z_ERRNO)
+      throw core::DataError(path_, "", "cannot read the file: " + errno_text(errno));
+    throw core::DataError(path_, "", std::string("corrupt gzip data: ") + message);
   }
 
   std::string path_;
@@ -130,34 +131,38 @@ IdxPayload read_idx_ubyte(const std::string& path, unsigned ndim, const char* ki
   std::vector<std::uint8_t> header;
   const std::uint64_t magic_got = reader.read_append(header, 4);
   if (magic_got < 4) {
-    throw DataError(path, "byte 0",
-                    fmt::format("truncated header: expected 4 bytes of magic number, found {}{}",
-                                magic_got, early_end_note(reader)));
+    throw core::DataError(
+        path, "byte 0",
+        fmt::format("truncated header: expected 4 bytes of magic number, found {}{}", magic_got,
+                    early_end_note(reader)));
   }
   const std::uint32_t magic = big_endian_u32(header.data());
   if (header[0] != 0 || header[1] != 0) {
-    throw DataError(path, "byte 0",
-                    fmt::format("bad magic number 0x{:08X}, expected {}", magic, expected_text));
+    throw core::DataError(
+        path, "byte 0",
+        fmt::format("bad magic number 0x{:08X}, expected {}", magic, expected_text));
   }
   if (header[2] != 0x08) {
-    throw DataError(path, "byte 2",
-                    fmt::format("unsupported IDX type code 0x{:02X} ({}) in magic number "
-                                "0x{:08X}, expected 0x08 (unsigned byte)",
-                                header[2], type_code_name(header[2]), magic));
+    throw core::DataError(path, "byte 2",
+                          fmt::format("unsupported IDX type code 0x{:02X} ({}) in magic number "
+                                      "0x{:08X}, expected 0x08 (unsigned byte)",
+                                      header[2], type_code_name(header[2]), magic));
   }
   if (header[3] != ndim) {
-    throw DataError(path, "byte 3",
-                    fmt::format("wrong number of dimensions: magic number 0x{:08X} declares {}, "
-                                "expected {} (magic {})",
-                                magic, header[3], ndim, expected_text));
+    throw core::DataError(
+        path, "byte 3",
+        fmt::format("wrong number of dimensions: magic number 0x{:08X} declares {}, "
+                    "expected {} (magic {})",
+                    magic, header[3], ndim, expected_text));
   }
 
   const std::uint64_t dims_bytes = 4u * ndim;
   const std::uint64_t dims_got = reader.read_append(header, dims_bytes);
   if (dims_got < dims_bytes) {
-    throw DataError(path, "byte 4",
-                    fmt::format("truncated header: expected {} bytes of dimensions, found {}{}",
-                                dims_bytes, dims_got, early_end_note(reader)));
+    throw core::DataError(
+        path, "byte 4",
+        fmt::format("truncated header: expected {} bytes of dimensions, found {}{}", dims_bytes,
+                    dims_got, early_end_note(reader)));
   }
   IdxPayload payload;
   std::string dims_text;
@@ -172,33 +177,35 @@ IdxPayload read_idx_ubyte(const std::string& path, unsigned ndim, const char* ki
   for (unsigned i = 0; i < ndim; ++i) {
     const std::uint64_t d = payload.dims[i];
     if (i >= positive_from && d == 0) {
-      throw DataError(path, fmt::format("byte {}", 4 + 4 * i),
-                      fmt::format("zero-sized {}: dimensions {}", kind, dims_text));
+      throw core::DataError(path, fmt::format("byte {}", 4 + 4 * i),
+                            fmt::format("zero-sized {}: dimensions {}", kind, dims_text));
     }
     overflow = overflow || __builtin_mul_overflow(expected, d, &expected);
   }
   if (overflow || expected > kIdxMaxPayloadBytes) {
-    throw DataError(path, "byte 4",
-                    fmt::format("absurd dimensions {}: they describe {} bytes, more than the "
-                                "limit of {} bytes",
-                                dims_text, overflow ? "over 2^64" : std::to_string(expected),
-                                kIdxMaxPayloadBytes));
+    throw core::DataError(path, "byte 4",
+                          fmt::format("absurd dimensions {}: they describe {} bytes, more than the "
+                                      "limit of {} bytes",
+                                      dims_text, overflow ? "over 2^64" : std::to_string(expected),
+                                      kIdxMaxPayloadBytes));
   }
 
   const std::uint64_t got = reader.read_append(payload.bytes, expected);
   if (got < expected) {
-    throw DataError(path, fmt::format("byte {}", header_bytes + got),
-                    fmt::format("truncated data: dimensions {} need {} bytes after the {}-byte "
-                                "header, found {}{}",
-                                dims_text, expected, header_bytes, got, early_end_note(reader)));
+    throw core::DataError(
+        path, fmt::format("byte {}", header_bytes + got),
+        fmt::format("truncated data: dimensions {} need {} bytes after the {}-byte "
+                    "header, found {}{}",
+                    dims_text, expected, header_bytes, got, early_end_note(reader)));
   }
   const std::uint64_t trailing = reader.skip(kTrailingCountLimit);
   if (trailing > 0) {
-    throw DataError(path, fmt::format("byte {}", header_bytes + expected),
-                    fmt::format("trailing data: {}{} bytes after the {} bytes that dimensions {} "
-                                "describe",
-                                trailing >= kTrailingCountLimit ? "at least " : "", trailing,
-                                expected, dims_text));
+    throw core::DataError(
+        path, fmt::format("byte {}", header_bytes + expected),
+        fmt::format("trailing data: {}{} bytes after the {} bytes that dimensions {} "
+                    "describe",
+                    trailing >= kTrailingCountLimit ? "at least " : "", trailing, expected,
+                    dims_text));
   }
   return payload;
 }
@@ -223,7 +230,7 @@ std::vector<std::int32_t> read_idx_labels(const std::string& path, int num_class
   for (std::size_t i = 0; i < payload.bytes.size(); ++i) {
     const int label = payload.bytes[i];
     if (label >= num_classes) {
-      throw DataError(
+      throw core::DataError(
           path, fmt::format("byte {}", 8 + i),
           fmt::format("label {} of sample {} is out of range [0, {})", label, i, num_classes));
     }

@@ -3,7 +3,7 @@
 //
 // Contract: a file is read through zlib's gz* API, which reads gzip and plain files alike.
 // Only unsigned-byte payloads (type code 0x08) are supported: images with 3 dimensions
-// [count, rows, cols] and labels with 1 dimension [count]. Every fault throws DataError
+// [count, rows, cols] and labels with 1 dimension [count]. Every fault throws core::DataError
 // naming the file and the fault: missing or unreadable file, corrupt gzip stream, bad magic
 // number (found vs expected), unsupported type code, wrong number of dimensions, a header
 // that describes more than kIdxMaxPayloadBytes (refused before anything is allocated),

@@ -9,7 +9,7 @@
 #include <limits>
 #include <type_traits>
 
-#include "sim/core/errors.h"
+#include "core/errors.h"
 #include "workloads/data/file_io.h"
 
 namespace lpsim::data {
@@ -61,9 +61,10 @@ class HeaderParser {
         seen_descr = true;
         fields.descr_at = base_ + static_cast<std::int64_t>(pos_);
         if (peek() == '[') {
-          throw DataError(path_, at_byte(fields.descr_at),
-                          "unsupported dtype: a structured dtype (descr is a list); supported: "
-                          "'<f4', '<f8', '<i4', '<i8'");
+          throw core::DataError(
+              path_, at_byte(fields.descr_at),
+              "unsupported dtype: a structured dtype (descr is a list); supported: "
+              "'<f4', '<f8', '<i4', '<i8'");
         }
         fields.descr = parse_string("a quoted dtype string");
       } else if (key == "fortran_order") {
@@ -102,8 +103,8 @@ class HeaderParser {
 
  private:
   [[noreturn]] void fail_at(std::size_t at, const std::string& problem) const {
-    throw DataError(path_, at_byte(base_ + static_cast<std::int64_t>(at)),
-                    "header syntax: " + problem);
+    throw core::DataError(path_, at_byte(base_ + static_cast<std::int64_t>(at)),
+                          "header syntax: " + problem);
   }
 
   char peek() const { return pos_ < text_.size() ? text_[pos_] : '\0'; }
@@ -274,7 +275,7 @@ bool is_integer(DType dtype) { return dtype == DType::kInt32 || dtype == DType::
 std::int64_t file_size_or_throw(std::ifstream& in, const std::string& path) {
   in.seekg(0, std::ios::end);
   const std::streamoff size = in.tellg();
-  if (!in || size < 0) throw DataError(path, "", "cannot determine the size of the file");
+  if (!in || size < 0) throw core::DataError(path, "", "cannot determine the size of the file");
   in.seekg(0, std::ios::beg);
   return static_cast<std::int64_t>(size);
 }
@@ -284,9 +285,9 @@ std::ifstream open_or_throw(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) {
     const int err = errno;
-    throw DataError(path, "",
-                    std::string("cannot open the file for reading: ") +
-                        (err == 0 ? "unknown error" : std::strerror(err)));
+    throw core::DataError(path, "",
+                          std::string("cannot open the file for reading: ") +
+                              (err == 0 ? "unknown error" : std::strerror(err)));
   }
   return in;
 }
@@ -298,58 +299,61 @@ NpyHeader read_header(std::ifstream& in, const std::string& path) {
   unsigned char prefix[12] = {};
   const std::int64_t prefix_got = std::min<std::int64_t>(file_size, 10);
   in.read(reinterpret_cast<char*>(prefix), prefix_got);
-  if (!in) throw DataError(path, "", "cannot read the file");
+  if (!in) throw core::DataError(path, "", "cannot read the file");
   if (prefix_got < static_cast<std::int64_t>(kMagicBytes) ||
       std::memcmp(prefix, kMagic, kMagicBytes) != 0) {
     std::string found;
     for (std::int64_t i = 0; i < std::min<std::int64_t>(prefix_got, 6); ++i) {
       found += fmt::format("{:02X}", prefix[i]);
     }
-    throw DataError(path, "byte 0",
-                    fmt::format("bad magic: found {}, expected 0x934E554D5059 "
-                                "(\"\\x93NUMPY\"); not a .npy file",
-                                found.empty() ? "an empty file" : "0x" + found));
+    throw core::DataError(path, "byte 0",
+                          fmt::format("bad magic: found {}, expected 0x934E554D5059 "
+                                      "(\"\\x93NUMPY\"); not a .npy file",
+                                      found.empty() ? "an empty file" : "0x" + found));
   }
   if (prefix_got < 8) {
-    throw DataError(path, "byte 6",
-                    fmt::format("truncated header: expected the 2-byte version, found {} bytes",
-                                prefix_got - 6));
+    throw core::DataError(
+        path, "byte 6",
+        fmt::format("truncated header: expected the 2-byte version, found {} bytes",
+                    prefix_got - 6));
   }
   NpyHeader header;
   header.major_version = prefix[6];
   header.minor_version = prefix[7];
   if (header.minor_version != 0 || header.major_version < 1 || header.major_version > 3) {
-    throw DataError(path, "byte 6",
-                    fmt::format("unsupported .npy format version {}.{} (supported: 1.0, 2.0, 3.0)",
-                                header.major_version, header.minor_version));
+    throw core::DataError(
+        path, "byte 6",
+        fmt::format("unsupported .npy format version {}.{} (supported: 1.0, 2.0, 3.0)",
+                    header.major_version, header.minor_version));
   }
   const std::int64_t length_bytes = header.major_version == 1 ? 2 : 4;
   if (file_size < 8 + length_bytes) {
-    throw DataError(path, "byte 8",
-                    fmt::format("truncated header: expected a {}-byte header length, found {} "
-                                "bytes",
-                                length_bytes, file_size - 8));
+    throw core::DataError(
+        path, "byte 8",
+        fmt::format("truncated header: expected a {}-byte header length, found {} "
+                    "bytes",
+                    length_bytes, file_size - 8));
   }
   if (length_bytes == 4) {
     in.read(reinterpret_cast<char*>(prefix + 10), 2);
-    if (!in) throw DataError(path, "", "cannot read the file");
+    if (!in) throw core::DataError(path, "", "cannot read the file");
   }
   const std::uint32_t header_len =
       length_bytes == 2 ? load_le<std::uint16_t>(prefix + 8) : load_le<std::uint32_t>(prefix + 8);
   const std::int64_t text_at = 8 + length_bytes;
   if (header_len > kNpyMaxHeaderBytes) {
-    throw DataError(path, "byte 8",
-                    fmt::format("header length {} exceeds the limit of {} bytes", header_len,
-                                kNpyMaxHeaderBytes));
+    throw core::DataError(path, "byte 8",
+                          fmt::format("header length {} exceeds the limit of {} bytes", header_len,
+                                      kNpyMaxHeaderBytes));
   }
   if (file_size - text_at < header_len) {
-    throw DataError(path, at_byte(text_at),
-                    fmt::format("truncated header: expected {} bytes, found {}", header_len,
-                                file_size - text_at));
+    throw core::DataError(path, at_byte(text_at),
+                          fmt::format("truncated header: expected {} bytes, found {}", header_len,
+                                      file_size - text_at));
   }
   std::string text(header_len, '\0');
   in.read(text.data(), header_len);
-  if (!in) throw DataError(path, "", "cannot read the file");
+  if (!in) throw core::DataError(path, "", "cannot read the file");
 
   const HeaderParser::Fields fields = HeaderParser(path, text, text_at).parse();
   const std::optional<DType> dtype = [&]() -> std::optional<DType> {
@@ -359,14 +363,15 @@ NpyHeader read_header(std::ifstream& in, const std::string& path) {
     return std::nullopt;
   }();
   if (!dtype) {
-    throw DataError(path, at_byte(fields.descr_at),
-                    fmt::format("unsupported dtype '{}' (supported: '<f4', '<f8', '<i4', '<i8')",
-                                fields.descr));
+    throw core::DataError(
+        path, at_byte(fields.descr_at),
+        fmt::format("unsupported dtype '{}' (supported: '<f4', '<f8', '<i4', '<i8')",
+                    fields.descr));
   }
   if (fields.fortran_order) {
-    throw DataError(path, "header",
-                    "fortran_order is True: only C-order arrays are supported (save "
-                    "np.ascontiguousarray(a) instead)");
+    throw core::DataError(path, "header",
+                          "fortran_order is True: only C-order arrays are supported (save "
+                          "np.ascontiguousarray(a) instead)");
   }
   header.dtype = *dtype;
   header.shape = fields.shape;
@@ -376,26 +381,27 @@ NpyHeader read_header(std::ifstream& in, const std::string& path) {
   std::int64_t elements = 1;
   for (std::int64_t d : header.shape) {
     if (d != 0 && elements > kInt64Max / item / d) {
-      throw DataError(path, at_byte(fields.shape_at),
-                      fmt::format("shape {} overflows: its byte count does not fit 64 bits",
-                                  shape_text(header.shape)));
+      throw core::DataError(path, at_byte(fields.shape_at),
+                            fmt::format("shape {} overflows: its byte count does not fit 64 bits",
+                                        shape_text(header.shape)));
     }
     elements *= d;
   }
   const std::int64_t expected = elements * item;
   const std::int64_t found = file_size - header.data_offset;
   if (found < expected) {
-    throw DataError(
+    throw core::DataError(
         path, at_byte(header.data_offset),
         fmt::format("truncated data: shape {} of {} needs {} bytes, found {}",
                     shape_text(header.shape), dtype_name(header.dtype), expected, found));
   }
   if (found > expected) {
-    throw DataError(path, at_byte(header.data_offset + expected),
-                    fmt::format("trailing data: {} bytes after the {} bytes that shape {} of {} "
-                                "needs",
-                                found - expected, expected, shape_text(header.shape),
-                                dtype_name(header.dtype)));
+    throw core::DataError(
+        path, at_byte(header.data_offset + expected),
+        fmt::format("trailing data: {} bytes after the {} bytes that shape {} of {} "
+                    "needs",
+                    found - expected, expected, shape_text(header.shape),
+                    dtype_name(header.dtype)));
   }
   return header;
 }
@@ -529,28 +535,29 @@ NpyArray<T> read_npy(const std::string& path) {
   if (native_dtype<T>() == header.dtype && host_is_little_endian()) {
     array.data.resize(static_cast<std::size_t>(elements));
     in.read(reinterpret_cast<char*>(array.data.data()), static_cast<std::streamsize>(bytes));
-    if (!in) throw DataError(path, at_byte(header.data_offset), "cannot read the array data");
+    if (!in) throw core::DataError(path, at_byte(header.data_offset), "cannot read the array data");
     return array;
   }
   if constexpr (std::is_integral_v<T>) {
     if (!is_integer(header.dtype)) {
-      throw DataError(path, "header",
-                      fmt::format("holds {} data, expected an integer dtype ('<i4' or '<i8')",
-                                  dtype_name(header.dtype)));
+      throw core::DataError(path, "header",
+                            fmt::format("holds {} data, expected an integer dtype ('<i4' or '<i8')",
+                                        dtype_name(header.dtype)));
     }
   }
   std::vector<unsigned char> raw(bytes);
   in.read(reinterpret_cast<char*>(raw.data()), static_cast<std::streamsize>(bytes));
-  if (!in) throw DataError(path, at_byte(header.data_offset), "cannot read the array data");
+  if (!in) throw core::DataError(path, at_byte(header.data_offset), "cannot read the array data");
   array.data.resize(static_cast<std::size_t>(elements));
   for (std::int64_t i = 0; i < elements; ++i) {
     const unsigned char* p = raw.data() + static_cast<std::size_t>(i) * item;
     if constexpr (std::is_integral_v<T>) {
       const std::int64_t v = load_integer(p, header.dtype);
       if (v < std::numeric_limits<T>::min() || v > std::numeric_limits<T>::max()) {
-        throw DataError(path, at_byte(header.data_offset + i * static_cast<std::int64_t>(item)),
-                        fmt::format("value {} of element {} does not fit {}", v, i,
-                                    dtype_name(native_dtype<T>())));
+        throw core::DataError(path,
+                              at_byte(header.data_offset + i * static_cast<std::int64_t>(item)),
+                              fmt::format("value {} of element {} does not fit {}", v, i,
+                                          dtype_name(native_dtype<T>())));
       }
       array.data[static_cast<std::size_t>(i)] = static_cast<T>(v);
     } else if (is_integer(header.dtype)) {

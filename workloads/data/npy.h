@@ -4,7 +4,7 @@
 // Contract: reading accepts dtypes '<f4', '<f8', '<i4', '<i8' and any shape tuple,
 // including () for a scalar and (n,) for 1-D, and converts the values to the requested
 // scalar type (float targets take any of the four; integer targets take only integer
-// dtypes, range-checked). Every fault throws DataError naming the file, the byte offset and
+// dtypes, range-checked). Every fault throws core::DataError naming the file, the byte offset and
 // the fault: bad magic, unsupported version, header syntax, unsupported dtype (the one
 // found), fortran_order True, a shape whose byte count overflows, truncated data (bytes
 // expected vs found), trailing bytes. Memory is allocated only after the file size has
@@ -65,7 +65,7 @@ NpyArray<T> read_npy(const std::string& path);
 std::string encode_npy(const std::vector<std::int64_t>& shape, const float* data, DType stored);
 std::string encode_npy(const std::vector<std::int64_t>& shape, const double* data, DType stored);
 
-// Writes a .npy file; data.size() must equal product(shape). DataError when the file
+// Writes a .npy file; data.size() must equal product(shape). core::DataError when the file
 // cannot be written.
 void write_npy(const std::string& path, const std::vector<std::int64_t>& shape,
                const std::vector<float>& data, DType stored = DType::kFloat32);

@@ -3,7 +3,7 @@
 #include <numeric>
 #include <string>
 
-#include "sim/core/errors.h"
+#include "core/errors.h"
 #include "workloads/data/seed.h"
 #include "workloads/ops/rng.h"
 

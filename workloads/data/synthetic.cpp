@@ -5,7 +5,7 @@
 #include <cmath>
 #include <vector>
 
-#include "sim/core/errors.h"
+#include "core/errors.h"
 #include "workloads/data/seed.h"
 #include "workloads/ops/rng.h"
 

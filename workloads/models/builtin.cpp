@@ -1,34 +1,34 @@
 #include "workloads/models/builtin.h"
 
-#include "sim/core/errors.h"
+#include "core/errors.h"
 
 namespace lpsim::models {
 namespace {
 
-Json input_json(const ops::Shape& s) {
+core::Json input_json(const ops::Shape& s) {
   if (s.h == 1 && s.w == 1) return {{"shape", {s.c}}};
   return {{"shape", {s.c, s.h, s.w}}};
 }
 
-Json linear(const std::string& name, std::int64_t out) {
+core::Json linear(const std::string& name, std::int64_t out) {
   return {{"name", name}, {"type", "linear"}, {"out_features", out}};
 }
 
-Json simple(const std::string& name, const std::string& type) {
+core::Json simple(const std::string& name, const std::string& type) {
   return {{"name", name}, {"type", type}};
 }
 
-Json conv(const std::string& name, std::int64_t out, std::int64_t k, std::int64_t stride,
-          std::int64_t pad, bool bias, const std::string& input = "") {
-  Json j = {{"name", name},     {"type", "conv2d"}, {"out_channels", out}, {"kernel_size", k},
-            {"stride", stride}, {"padding", pad},   {"bias", bias}};
+core::Json conv(const std::string& name, std::int64_t out, std::int64_t k, std::int64_t stride,
+                std::int64_t pad, bool bias, const std::string& input = "") {
+  core::Json j = {{"name", name},     {"type", "conv2d"}, {"out_channels", out}, {"kernel_size", k},
+                  {"stride", stride}, {"padding", pad},   {"bias", bias}};
   if (!input.empty()) j["inputs"] = {input};
   return j;
 }
 
-Json mlp(const std::string& name, const std::vector<std::int64_t>& hidden, const ops::Shape& in,
-         std::int64_t classes) {
-  Json layers = Json::array();
+core::Json mlp(const std::string& name, const std::vector<std::int64_t>& hidden,
+               const ops::Shape& in, std::int64_t classes) {
+  core::Json layers = core::Json::array();
   layers.push_back(simple("flatten", "flatten"));
   for (std::size_t i = 0; i < hidden.size(); ++i) {
     layers.push_back(linear("fc" + std::to_string(i + 1), hidden[i]));
@@ -39,27 +39,28 @@ Json mlp(const std::string& name, const std::vector<std::int64_t>& hidden, const
   return {{"name", name}, {"input", input_json(in)}, {"layers", layers}};
 }
 
-Json cnn3(const ops::Shape& in, std::int64_t classes) {
-  Json pool = {{"type", "maxpool2d"}, {"kernel_size", 2}, {"stride", 2}};
-  Json pool1 = pool, pool2 = pool;
+core::Json cnn3(const ops::Shape& in, std::int64_t classes) {
+  core::Json pool = {{"type", "maxpool2d"}, {"kernel_size", 2}, {"stride", 2}};
+  core::Json pool1 = pool, pool2 = pool;
   pool1["name"] = "pool1";
   pool2["name"] = "pool2";
-  Json layers = Json::array({conv("conv1", 16, 3, 1, 1, true), simple("relu1", "relu"), pool1,
-                             conv("conv2", 32, 3, 1, 1, true), simple("relu2", "relu"), pool2,
-                             simple("flatten", "flatten"), linear("fc", classes),
-                             simple("loss", "softmax_cross_entropy")});
+  core::Json layers =
+      core::Json::array({conv("conv1", 16, 3, 1, 1, true), simple("relu1", "relu"), pool1,
+                         conv("conv2", 32, 3, 1, 1, true), simple("relu2", "relu"), pool2,
+                         simple("flatten", "flatten"), linear("fc", classes),
+                         simple("loss", "softmax_cross_entropy")});
   return {{"name", "cnn3"}, {"input", input_json(in)}, {"layers", layers}};
 }
 
-Json bn(const std::string& name, const std::string& input = "") {
-  Json j = simple(name, "batchnorm2d");
+core::Json bn(const std::string& name, const std::string& input = "") {
+  core::Json j = simple(name, "batchnorm2d");
   if (!input.empty()) j["inputs"] = {input};
   return j;
 }
 
 // Appends a BasicBlock (two 3x3 convs, identity or 1x1-conv shortcut) reading `input`;
 // returns the name of its output layer.
-std::string basic_block(Json& layers, const std::string& prefix, const std::string& input,
+std::string basic_block(core::Json& layers, const std::string& prefix, const std::string& input,
                         std::int64_t in_planes, std::int64_t planes, std::int64_t stride) {
   layers.push_back(conv(prefix + ".conv1", planes, 3, stride, 1, false, input));
   layers.push_back(bn(prefix + ".bn1"));
@@ -78,8 +79,9 @@ std::string basic_block(Json& layers, const std::string& prefix, const std::stri
   return prefix + ".relu2";
 }
 
-Json resnet18(const ops::Shape& in, std::int64_t classes) {
-  Json layers = Json::array({conv("conv1", 64, 3, 1, 1, false), bn("bn1"), simple("relu", "relu")});
+core::Json resnet18(const ops::Shape& in, std::int64_t classes) {
+  core::Json layers =
+      core::Json::array({conv("conv1", 64, 3, 1, 1, false), bn("bn1"), simple("relu", "relu")});
   std::string x = "relu";
   std::int64_t in_planes = 64;
   const std::int64_t widths[4] = {64, 128, 256, 512};
@@ -100,10 +102,10 @@ Json resnet18(const ops::Shape& in, std::int64_t classes) {
 // CIFAR-style VGG-16 (13 3x3 convolutions in 5 blocks, max pooling between blocks, one
 // linear classifier on the 512 features), named as torch.nn.Sequential would name it:
 // features.<i> for the i-th module of the feature extractor, classifier for the head.
-Json vgg16(const ops::Shape& in, std::int64_t classes, bool batch_norm) {
+core::Json vgg16(const ops::Shape& in, std::int64_t classes, bool batch_norm) {
   const std::vector<std::int64_t> cfg = {64, 64,  0,   128, 128, 0,   256, 256, 256,
                                          0,  512, 512, 512, 0,   512, 512, 512, 0};  // 0: maxpool
-  Json layers = Json::array();
+  core::Json layers = core::Json::array();
   int index = 0;
   auto name = [&] { return "features." + std::to_string(index++); };
   for (std::int64_t c : cfg) {
@@ -123,7 +125,7 @@ Json vgg16(const ops::Shape& in, std::int64_t classes, bool batch_norm) {
       {"name", batch_norm ? "vgg16" : "vgg16_nobn"}, {"input", input_json(in)}, {"layers", layers}};
 }
 
-Json encode(std::int64_t time_steps) {
+core::Json encode(std::int64_t time_steps) {
   return {{"name", "encode"},
           {"type", "spike_encode"},
           {"time_steps", time_steps},
@@ -131,13 +133,13 @@ Json encode(std::int64_t time_steps) {
           {"inputs", {"input"}}};
 }
 
-Json lif(const std::string& name) { return simple(name, "lif"); }
+core::Json lif(const std::string& name) { return simple(name, "lif"); }
 
 // Spiking MLP (SpikePipe's small networks): the image as a constant current for T steps,
 // fc layers feeding LIF neurons, the last fc into a leaky-integrator readout averaged over T.
-Json snn_mlp(const std::string& name, const std::vector<std::int64_t>& hidden, const ops::Shape& in,
-             std::int64_t classes, std::int64_t time_steps) {
-  Json layers = Json::array({encode(time_steps), simple("flatten", "flatten")});
+core::Json snn_mlp(const std::string& name, const std::vector<std::int64_t>& hidden,
+                   const ops::Shape& in, std::int64_t classes, std::int64_t time_steps) {
+  core::Json layers = core::Json::array({encode(time_steps), simple("flatten", "flatten")});
   for (std::size_t i = 0; i < hidden.size(); ++i) {
     layers.push_back(linear("fc" + std::to_string(i + 1), hidden[i]));
     layers.push_back(lif("lif" + std::to_string(i + 1)));
@@ -149,16 +151,16 @@ Json snn_mlp(const std::string& name, const std::vector<std::int64_t>& hidden, c
 }
 
 // cnn3 with LIF neurons in place of ReLU.
-Json sconv3(const ops::Shape& in, std::int64_t classes, std::int64_t time_steps) {
-  Json pool = {{"type", "maxpool2d"}, {"kernel_size", 2}, {"stride", 2}};
-  Json pool1 = pool, pool2 = pool;
+core::Json sconv3(const ops::Shape& in, std::int64_t classes, std::int64_t time_steps) {
+  core::Json pool = {{"type", "maxpool2d"}, {"kernel_size", 2}, {"stride", 2}};
+  core::Json pool1 = pool, pool2 = pool;
   pool1["name"] = "pool1";
   pool2["name"] = "pool2";
-  Json layers =
-      Json::array({encode(time_steps), conv("conv1", 16, 3, 1, 1, true), lif("lif1"), pool1,
-                   conv("conv2", 32, 3, 1, 1, true), lif("lif2"), pool2,
-                   simple("flatten", "flatten"), linear("fc", classes),
-                   simple("readout", "leaky_readout"), simple("loss", "softmax_cross_entropy")});
+  core::Json layers = core::Json::array({encode(time_steps), conv("conv1", 16, 3, 1, 1, true),
+                                         lif("lif1"), pool1, conv("conv2", 32, 3, 1, 1, true),
+                                         lif("lif2"), pool2, simple("flatten", "flatten"),
+                                         linear("fc", classes), simple("readout", "leaky_readout"),
+                                         simple("loss", "softmax_cross_entropy")});
   return {{"name", "sconv3"}, {"input", input_json(in)}, {"layers", layers}};
 }
 
@@ -191,9 +193,9 @@ bool is_builtin_model(const std::string& name) {
 
 bool is_spiking_builtin(const std::string& name) { return name == "snn3" || name == "sconv3"; }
 
-Json builtin_model_json(const std::string& name, const ops::Shape& input_shape,
-                        std::int64_t num_classes, const std::string& pointer,
-                        std::int64_t time_steps) {
+core::Json builtin_model_json(const std::string& name, const ops::Shape& input_shape,
+                              std::int64_t num_classes, const std::string& pointer,
+                              std::int64_t time_steps) {
   const std::int64_t t = time_steps > 0 ? time_steps : kDefaultTimeSteps;
   if (name == "snn3") return snn_mlp("snn3", {256, 128}, input_shape, num_classes, t);
   if (name == "sconv3") return sconv3(input_shape, num_classes, t);
@@ -205,7 +207,7 @@ Json builtin_model_json(const std::string& name, const ops::Shape& input_shape,
   if (name == "vgg16_nobn") return vgg16(input_shape, num_classes, false);
   std::string known;
   for (const auto& m : builtin_models()) known += (known.empty() ? "" : ", ") + m.name;
-  throw ConfigError("", pointer, "unknown model \"" + name + "\"; built-in models: " + known);
+  throw core::ConfigError("", pointer, "unknown model \"" + name + "\"; built-in models: " + known);
 }
 
 Network builtin_model(const std::string& name, const ops::Shape& input_shape,

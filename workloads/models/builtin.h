@@ -33,11 +33,11 @@ bool is_builtin_model(const std::string& name);
 constexpr std::int64_t kDefaultTimeSteps = 8;
 bool is_spiking_builtin(const std::string& name);
 
-// Throws ConfigError (file "", pointer `pointer`) for an unknown name. `time_steps` (> 0)
+// Throws core::ConfigError (file "", pointer `pointer`) for an unknown name. `time_steps` (> 0)
 // sets T of a spiking model; 0 keeps kDefaultTimeSteps; other models ignore it.
-Json builtin_model_json(const std::string& name, const ops::Shape& input_shape,
-                        std::int64_t num_classes, const std::string& pointer = "",
-                        std::int64_t time_steps = 0);
+core::Json builtin_model_json(const std::string& name, const ops::Shape& input_shape,
+                              std::int64_t num_classes, const std::string& pointer = "",
+                              std::int64_t time_steps = 0);
 Network builtin_model(const std::string& name, const ops::Shape& input_shape = {1, 28, 28},
                       std::int64_t num_classes = 10, std::int64_t time_steps = 0);
 

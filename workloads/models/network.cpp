@@ -4,7 +4,7 @@
 #include <map>
 #include <queue>
 
-#include "sim/core/errors.h"
+#include "core/errors.h"
 
 namespace lpsim::models {
 namespace {
@@ -45,21 +45,23 @@ std::int64_t checked_mul(std::int64_t a, std::int64_t b, const std::string& file
                          const std::string& where) {
   std::int64_t r = 0;
   if (__builtin_mul_overflow(a, b, &r) || r > kMaxElements) {
-    throw ConfigError(file, where, "the layer is absurdly large (more than 2^40 elements)");
+    throw core::ConfigError(file, where, "the layer is absurdly large (more than 2^40 elements)");
   }
   return r;
 }
 
 // Reads "kernel_size" as an integer or a [h, w] pair.
-void read_kernel(ObjectReader& r, Layer& layer) {
-  const Json& k = r.at("kernel_size");
+void read_kernel(core::ObjectReader& r, Layer& layer) {
+  const core::Json& k = r.at("kernel_size");
   if (k.is_array()) {
     if (k.size() != 2) r.fail("kernel_size", "expected an integer or [height, width]");
-    layer.kernel_h = json_integer(k[0], r.file(), r.pointer("kernel_size") + "/0", 1, kMaxDim);
-    layer.kernel_w = json_integer(k[1], r.file(), r.pointer("kernel_size") + "/1", 1, kMaxDim);
+    layer.kernel_h =
+        core::json_integer(k[0], r.file(), r.pointer("kernel_size") + "/0", 1, kMaxDim);
+    layer.kernel_w =
+        core::json_integer(k[1], r.file(), r.pointer("kernel_size") + "/1", 1, kMaxDim);
   } else {
     layer.kernel_h = layer.kernel_w =
-        json_integer(k, r.file(), r.pointer("kernel_size"), 1, kMaxDim);
+        core::json_integer(k, r.file(), r.pointer("kernel_size"), 1, kMaxDim);
   }
 }
 
@@ -70,8 +72,8 @@ struct RawLayer {
   std::int64_t declared_in = 0;  // in_features / in_channels / num_features, 0 if absent
 };
 
-RawLayer read_layer(const Json& value, const std::string& file, const std::string& pointer) {
-  ObjectReader r(value, file, pointer);
+RawLayer read_layer(const core::Json& value, const std::string& file, const std::string& pointer) {
+  core::ObjectReader r(value, file, pointer);
   RawLayer raw;
   Layer& layer = raw.layer;
   layer.name = r.string("name");
@@ -84,10 +86,11 @@ RawLayer read_layer(const Json& value, const std::string& file, const std::strin
     if (type == kn.name) layer.kind = kn.kind;
   }
   if (r.has("inputs")) {
-    const Json& in = r.array("inputs");
+    const core::Json& in = r.array("inputs");
     raw.inputs_given = true;
     for (std::size_t j = 0; j < in.size(); ++j) {
-      raw.input_names.push_back(json_string(in[j], file, pointer_append(r.pointer("inputs"), j)));
+      raw.input_names.push_back(
+          core::json_string(in[j], file, core::pointer_append(r.pointer("inputs"), j)));
     }
   }
   switch (layer.kind) {
@@ -168,7 +171,7 @@ void infer_time(Layer& layer, const std::vector<InputInfo>& in, const std::strin
   layer.out_time = x.time;
   layer.out_binary = false;
   auto fail = [&](const std::string& key, const std::string& what) {
-    throw ConfigError(file, pointer_append(pointer, key), what);
+    throw core::ConfigError(file, core::pointer_append(pointer, key), what);
   };
   switch (layer.kind) {
     case LayerKind::kSpikeEncode:
@@ -215,15 +218,15 @@ void infer_shape(Layer& layer, const std::vector<ops::Shape>& in, std::int64_t d
                  const std::vector<std::string>& input_names) {
   const std::size_t want_inputs = layer.kind == LayerKind::kAdd ? 2 : 1;
   if (in.size() != want_inputs) {
-    throw ConfigError(file, pointer_append(pointer, "inputs"),
-                      "a " + std::string(layer_kind_name(layer.kind)) + " layer takes " +
-                          std::to_string(want_inputs) + " input(s), found " +
-                          std::to_string(in.size()));
+    throw core::ConfigError(file, core::pointer_append(pointer, "inputs"),
+                            "a " + std::string(layer_kind_name(layer.kind)) + " layer takes " +
+                                std::to_string(want_inputs) + " input(s), found " +
+                                std::to_string(in.size()));
   }
   const ops::Shape x = in[0];
   layer.in_shape = x;
   auto mismatch = [&](const std::string& key, const std::string& what) {
-    throw ConfigError(file, pointer_append(pointer, key), "shape mismatch: " + what);
+    throw core::ConfigError(file, core::pointer_append(pointer, key), "shape mismatch: " + what);
   };
   auto spatial = [&](std::int64_t size, std::int64_t kernel) -> std::int64_t {
     const std::int64_t span = size + 2 * layer.padding - kernel;
@@ -382,29 +385,29 @@ std::vector<std::vector<int>> Network::consumers() const {
   return out;
 }
 
-Network parse_network(const Json& doc, const std::string& file) {
-  ObjectReader top(doc, file, "");
+Network parse_network(const core::Json& doc, const std::string& file) {
+  core::ObjectReader top(doc, file, "");
   Network net;
   net.origin = file;
   net.name = top.string("name", "network");
   top.string("description", "");
   {
-    ObjectReader input = top.object("input");
-    const Json& shape = input.array("shape");
+    core::ObjectReader input = top.object("input");
+    const core::Json& shape = input.array("shape");
     const std::string sp = input.pointer("shape");
     if (shape.size() != 1 && shape.size() != 3) {
-      input.fail("shape", "found " + describe_value(shape) +
+      input.fail("shape", "found " + core::describe_value(shape) +
                               ", expected [features] or [channels, height, width]");
     }
     std::int64_t dims[3] = {1, 1, 1};
     for (std::size_t j = 0; j < shape.size(); ++j) {
-      dims[j] = json_integer(shape[j], file, pointer_append(sp, j), 1, kMaxDim);
+      dims[j] = core::json_integer(shape[j], file, core::pointer_append(sp, j), 1, kMaxDim);
     }
     net.input_shape = {dims[0], dims[1], dims[2]};
     checked_mul(dims[0], checked_mul(dims[1], dims[2], file, sp), file, sp);
     input.finish();
   }
-  const Json& layers_json = top.array("layers");
+  const core::Json& layers_json = top.array("layers");
   const std::string lp = top.pointer("layers");
   if (layers_json.empty()) top.fail("layers", "expected at least one layer");
   top.finish();
@@ -413,12 +416,13 @@ Network parse_network(const Json& doc, const std::string& file) {
   std::vector<RawLayer> raw;
   std::map<std::string, int> index_of;
   for (std::size_t i = 0; i < n; ++i) {
-    raw.push_back(read_layer(layers_json[i], file, pointer_append(lp, i)));
+    raw.push_back(read_layer(layers_json[i], file, core::pointer_append(lp, i)));
     const std::string& name = raw.back().layer.name;
     if (!index_of.emplace(name, static_cast<int>(i)).second) {
-      throw ConfigError(file, pointer_append(pointer_append(lp, i), "name"),
-                        "duplicate layer name \"" + name + "\" (first at " +
-                            pointer_append(lp, static_cast<std::size_t>(index_of[name])) + ")");
+      throw core::ConfigError(
+          file, core::pointer_append(core::pointer_append(lp, i), "name"),
+          "duplicate layer name \"" + name + "\" (first at " +
+              core::pointer_append(lp, static_cast<std::size_t>(index_of[name])) + ")");
     }
   }
   // Resolve inputs (file indices).
@@ -426,7 +430,7 @@ Network parse_network(const Json& doc, const std::string& file) {
   for (std::size_t i = 0; i < n; ++i) {
     RawLayer& rl = raw[i];
     if (!rl.inputs_given) rl.input_names = {i == 0 ? std::string("input") : raw[i - 1].layer.name};
-    const std::string ip = pointer_append(pointer_append(lp, i), "inputs");
+    const std::string ip = core::pointer_append(core::pointer_append(lp, i), "inputs");
     for (std::size_t j = 0; j < rl.input_names.size(); ++j) {
       const std::string& nm = rl.input_names[j];
       if (nm == "input") {
@@ -435,8 +439,8 @@ Network parse_network(const Json& doc, const std::string& file) {
       }
       auto it = index_of.find(nm);
       if (it == index_of.end()) {
-        throw ConfigError(file, rl.inputs_given ? pointer_append(ip, j) : ip,
-                          "unknown input \"" + nm + "\": expected \"input\" or a layer name");
+        throw core::ConfigError(file, rl.inputs_given ? core::pointer_append(ip, j) : ip,
+                                "unknown input \"" + nm + "\": expected \"input\" or a layer name");
       }
       in_file[i].push_back(it->second);
     }
@@ -467,9 +471,9 @@ Network parse_network(const Json& doc, const std::string& file) {
   if (order.size() != n) {
     for (std::size_t i = 0; i < n; ++i) {
       if (indegree[i] > 0) {
-        throw ConfigError(file, pointer_append(pointer_append(lp, i), "inputs"),
-                          "the network has a cycle through layer \"" + raw[i].layer.name +
-                              "\" (a network must be a DAG)");
+        throw core::ConfigError(file, core::pointer_append(core::pointer_append(lp, i), "inputs"),
+                                "the network has a cycle through layer \"" + raw[i].layer.name +
+                                    "\" (a network must be a DAG)");
       }
     }
   }
@@ -478,13 +482,14 @@ Network parse_network(const Json& doc, const std::string& file) {
 
   // Shape inference in topological order.
   for (int i : order) {
-    const std::string ptr = pointer_append(lp, static_cast<std::size_t>(i));
+    const std::string ptr = core::pointer_append(lp, static_cast<std::size_t>(i));
     std::vector<ops::Shape> in_shapes;
     std::vector<InputInfo> in_info;
     for (int p : in_file[i]) {
       if (p != kNetworkInput && raw[p].layer.kind == LayerKind::kSoftmaxCrossEntropy) {
-        throw ConfigError(file, pointer_append(ptr, "inputs"),
-                          "the loss layer \"" + raw[p].layer.name + "\" cannot feed another layer");
+        throw core::ConfigError(
+            file, core::pointer_append(ptr, "inputs"),
+            "the loss layer \"" + raw[p].layer.name + "\" cannot feed another layer");
       }
       InputInfo info;
       if (p == kNetworkInput) {
@@ -506,8 +511,9 @@ Network parse_network(const Json& doc, const std::string& file) {
   for (std::size_t i = 0; i < n; ++i) {
     if (raw[i].layer.kind != LayerKind::kSoftmaxCrossEntropy) continue;
     if (loss_file >= 0) {
-      throw ConfigError(file, pointer_append(pointer_append(lp, i), "type"),
-                        "a second softmax_cross_entropy layer; a network has exactly one loss");
+      throw core::ConfigError(
+          file, core::pointer_append(core::pointer_append(lp, i), "type"),
+          "a second softmax_cross_entropy layer; a network has exactly one loss");
     }
     loss_file = static_cast<int>(i);
   }
@@ -523,9 +529,9 @@ Network parse_network(const Json& doc, const std::string& file) {
   }
   for (std::size_t i = 0; i < n; ++i) {
     if (!reaches[i]) {
-      throw ConfigError(file, pointer_append(lp, i),
-                        "layer \"" + raw[i].layer.name +
-                            "\" does not lead to the loss (dead branches are not allowed)");
+      throw core::ConfigError(file, core::pointer_append(lp, i),
+                              "layer \"" + raw[i].layer.name +
+                                  "\" does not lead to the loss (dead branches are not allowed)");
     }
   }
   if (net.parametrised().empty()) {
@@ -546,14 +552,14 @@ Network parse_network(const Json& doc, const std::string& file) {
 }
 
 Network load_network_file(const std::string& path) {
-  return parse_network(parse_json_file(path), path);
+  return parse_network(core::parse_json_file(path), path);
 }
 
-Json network_to_json(const Network& network) {
-  Json layers = Json::array();
+core::Json network_to_json(const Network& network) {
+  core::Json layers = core::Json::array();
   for (const auto& layer : network.layers) {
-    Json l = {{"name", layer.name}, {"type", layer_kind_name(layer.kind)}};
-    Json inputs = Json::array();
+    core::Json l = {{"name", layer.name}, {"type", layer_kind_name(layer.kind)}};
+    core::Json inputs = core::Json::array();
     for (int p : layer.inputs) {
       inputs.push_back(p == kNetworkInput ? std::string("input") : network.layers[p].name);
     }
@@ -566,8 +572,8 @@ Json network_to_json(const Network& network) {
       case LayerKind::kConv2d:
         l["out_channels"] = layer.out_channels;
         l["kernel_size"] = layer.kernel_h == layer.kernel_w
-                               ? Json(layer.kernel_h)
-                               : Json::array({layer.kernel_h, layer.kernel_w});
+                               ? core::Json(layer.kernel_h)
+                               : core::Json::array({layer.kernel_h, layer.kernel_w});
         l["stride"] = layer.stride;
         l["padding"] = layer.padding;
         if (!layer.bias) l["bias"] = false;
@@ -575,8 +581,8 @@ Json network_to_json(const Network& network) {
       case LayerKind::kMaxPool2d:
       case LayerKind::kAvgPool2d:
         l["kernel_size"] = layer.kernel_h == layer.kernel_w
-                               ? Json(layer.kernel_h)
-                               : Json::array({layer.kernel_h, layer.kernel_w});
+                               ? core::Json(layer.kernel_h)
+                               : core::Json::array({layer.kernel_h, layer.kernel_w});
         l["stride"] = layer.stride;
         l["padding"] = layer.padding;
         break;
@@ -604,10 +610,10 @@ Json network_to_json(const Network& network) {
     }
     layers.push_back(l);
   }
-  Json shape =
-      network.input_shape.h == 1 && network.input_shape.w == 1
-          ? Json::array({network.input_shape.c})
-          : Json::array({network.input_shape.c, network.input_shape.h, network.input_shape.w});
+  core::Json shape = network.input_shape.h == 1 && network.input_shape.w == 1
+                         ? core::Json::array({network.input_shape.c})
+                         : core::Json::array({network.input_shape.c, network.input_shape.h,
+                                              network.input_shape.w});
   return {{"name", network.name}, {"input", {{"shape", shape}}}, {"layers", layers}};
 }
 

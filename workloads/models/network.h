@@ -8,7 +8,7 @@
 //               {"name": "loss", "type": "softmax_cross_entropy"}]}
 // "inputs" defaults to the previous layer (or "input" for the first). The graph must be
 // acyclic, have exactly one softmax_cross_entropy layer, and every layer must reach it.
-// Shapes are inferred and checked; every fault throws ConfigError with the JSON pointer.
+// Shapes are inferred and checked; every fault throws core::ConfigError with the JSON pointer.
 //
 // Time (spiking networks, issue 8): every tensor also has a number of time steps T, 1 for
 // the network input. A spike_encode layer (reading the network input) turns each sample
@@ -21,7 +21,7 @@
 #include <string>
 #include <vector>
 
-#include "sim/core/json_reader.h"
+#include "core/json_reader.h"
 #include "workloads/ops/spiking.h"
 #include "workloads/ops/tensor.h"
 
@@ -129,9 +129,9 @@ struct Network {
 };
 
 // Reads and validates a network document. `file` names its origin in errors.
-Network parse_network(const Json& doc, const std::string& file);
+Network parse_network(const core::Json& doc, const std::string& file);
 Network load_network_file(const std::string& path);
 // The inverse of parse_network (inferred shapes are not written).
-Json network_to_json(const Network& network);
+core::Json network_to_json(const Network& network);
 
 }  // namespace lpsim::models

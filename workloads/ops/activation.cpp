@@ -1,6 +1,6 @@
 #include "workloads/ops/activation.h"
 
-#include "sim/core/errors.h"
+#include "core/errors.h"
 #include "workloads/ops/parallel.h"
 
 namespace lpsim::ops {

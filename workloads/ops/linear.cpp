@@ -2,7 +2,7 @@
 
 #include <string>
 
-#include "sim/core/errors.h"
+#include "core/errors.h"
 #include "workloads/ops/gemm.h"
 
 namespace lpsim::ops {

@@ -3,7 +3,7 @@
 #include <cmath>
 #include <string>
 
-#include "sim/core/errors.h"
+#include "core/errors.h"
 
 namespace lpsim::ops {
 namespace {

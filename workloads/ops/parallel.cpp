@@ -9,7 +9,7 @@
 #include <mutex>
 #include <string>
 
-#include "sim/core/errors.h"
+#include "core/errors.h"
 
 namespace lpsim::ops {
 namespace {

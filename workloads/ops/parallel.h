@@ -5,7 +5,7 @@
 // Determinism: every kernel splits its work into parts by a rule that depends only on the
 // shapes (never on the thread count), and each part writes only its own outputs, computed by
 // the same code whichever thread runs it. So a result is the same, bit for bit, for every
-// thread count (tests/unit/parallel_test.cpp checks whole training runs).
+// thread count (tests/unit/workloads/ops/parallel_test.cpp checks whole training runs).
 
 #include <cstdint>
 #include <functional>

@@ -5,7 +5,7 @@
 #include <limits>
 #include <string>
 
-#include "sim/core/errors.h"
+#include "core/errors.h"
 
 namespace lpsim::ops {
 namespace {

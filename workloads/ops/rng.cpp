@@ -2,7 +2,7 @@
 
 #include <cmath>
 
-#include "sim/core/errors.h"
+#include "core/errors.h"
 
 namespace lpsim::ops {
 

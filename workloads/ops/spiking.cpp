@@ -4,7 +4,7 @@
 #include <cmath>
 #include <string>
 
-#include "sim/core/errors.h"
+#include "core/errors.h"
 
 namespace lpsim::ops {
 namespace {

@@ -52,7 +52,7 @@ struct LifParams {
 };
 
 // LPSIM_ASSERT that p is legal: 0 <= alpha <= 1, threshold > 0, width > 0, all finite.
-// Config readers must reject user values with a ConfigError before they get here.
+// Config readers must reject user values with a core::ConfigError before they get here.
 void validate_lif_params(const LifParams& p);
 
 // sigma'(x): the surrogate derivative of the step (formulas above).

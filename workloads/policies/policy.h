@@ -143,7 +143,7 @@ const std::vector<const Policy*>& all();
 std::vector<std::string> names();
 // nullptr when `name` is not a policy.
 const Policy* find(std::string_view name);
-// The policy called `name`; an InternalError when there is none (for built-in names).
+// The policy called `name`; an core::InternalError when there is none (for built-in names).
 const Policy& get(std::string_view name);
 
 // Used by LPSIM_REGISTER_POLICY.

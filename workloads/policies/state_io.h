@@ -1,7 +1,7 @@
 #pragma once
 // Little binary writer and reader for the engine's and the policies' state (checkpoints):
 // integers as int64, scalars as raw bytes of the engine's type, every container with its
-// size first. A reader that meets anything else throws DataError naming the stream's origin.
+// size first. A reader that meets anything else throws core::DataError naming the stream's origin.
 
 #include <cstdint>
 #include <istream>
@@ -10,7 +10,7 @@
 #include <utility>
 #include <vector>
 
-#include "sim/core/errors.h"
+#include "core/errors.h"
 
 namespace lpsim::policies {
 
@@ -85,7 +85,7 @@ class StateReader {
     for (std::size_t i = 0; i < b.size(); ++i) b[i] = i64() != 0;
   }
   [[noreturn]] void fail(const std::string& what) const {
-    throw DataError(origin_, "", "not a training state of this run: " + what);
+    throw core::DataError(origin_, "", "not a training state of this run: " + what);
   }
 
  private:

@@ -5,7 +5,7 @@
 #include <istream>
 #include <ostream>
 
-#include "sim/core/errors.h"
+#include "core/errors.h"
 #include "workloads/data/seed.h"
 #include "workloads/ops/ops.h"
 #include "workloads/policies/state_io.h"
@@ -196,7 +196,8 @@ typename BasicTaskEngine<T>::Context& BasicTaskEngine<T>::context(std::int64_t n
                                                                   int unit) {
   auto it = contexts_.find(n);
   if (it == contexts_.end()) {
-    throw InternalError(where(task, unit, units_, n) + ": minibatch not loaded or already retired");
+    throw core::InternalError(where(task, unit, units_, n) +
+                              ": minibatch not loaded or already retired");
   }
   return *it->second;
 }
@@ -316,9 +317,10 @@ void BasicTaskEngine<T>::forward(int unit, std::int64_t n) {
   Context& ctx = context(n, "F", unit);
   const bool no_update_yet = s.updates == 0 && n <= s.d;
   if (!no_update_yet && n != s.updates + s.d) {
-    throw InternalError(where("F", unit, units_, n) + " needs weight version " + std::to_string(n) +
-                        " but the layer holds version " + std::to_string(s.updates + s.d) +
-                        " (the forward pass must never see another version)");
+    throw core::InternalError(where("F", unit, units_, n) + " needs weight version " +
+                              std::to_string(n) + " but the layer holds version " +
+                              std::to_string(s.updates + s.d) +
+                              " (the forward pass must never see another version)");
   }
   // The weights this forward uses: W^(n), or the policy's prediction (ARCHITECTURE.md §2b).
   const Matrix* weight = &s.p.weight;
@@ -380,9 +382,10 @@ typename BasicTaskEngine<T>::Matrix BasicTaskEngine<T>::take_gradient(Context& c
     for (int in : c.inputs) expected += in == layer ? 1 : 0;
   }
   if (parts.size() != expected) {
-    throw InternalError("gradient of layer " + network_.layers[layer].name + " for minibatch " +
-                        std::to_string(ctx.n) + " used with " + std::to_string(parts.size()) +
-                        " of its " + std::to_string(expected) + " contributions");
+    throw core::InternalError("gradient of layer " + network_.layers[layer].name +
+                              " for minibatch " + std::to_string(ctx.n) + " used with " +
+                              std::to_string(parts.size()) + " of its " + std::to_string(expected) +
+                              " contributions");
   }
   std::stable_sort(parts.begin(), parts.end(),
                    [](const auto& a, const auto& b) { return a.first < b.first; });
@@ -475,7 +478,7 @@ template <typename T>
 void BasicTaskEngine<T>::backward_activation_tail(int unit, std::int64_t m) {
   Context& ctx = context(m, "Ba.tail", unit);
   if (!ctx.product_done[unit]) {
-    throw InternalError(where("Ba.tail", unit, units_, m) + " before its matrix product");
+    throw core::InternalError(where("Ba.tail", unit, units_, m) + " before its matrix product");
   }
   for (int p : tails_owned_by_unit_[unit]) run_tail(p, ctx);
   task_done(m);
@@ -487,12 +490,14 @@ void BasicTaskEngine<T>::backward_activation_product(int unit, std::int64_t m) {
   UnitState& s = *state_[unit];
   Context& ctx = context(m, "Ba", unit);
   if (!ctx.delta_ready[unit]) {
-    throw InternalError(where("Ba", unit, units_, m) + " before its output gradient is complete");
+    throw core::InternalError(where("Ba", unit, units_, m) +
+                              " before its output gradient is complete");
   }
   // The weight this product uses (ARCHITECTURE.md §2): the policy's.
   if ((!s.policy || s.policy->reads_current_at_backward()) && s.updates != m) {
-    throw InternalError(where("Ba", unit, units_, m) + " must see W^(m+d): " + std::to_string(m) +
-                        " updates applied, found " + std::to_string(s.updates));
+    throw core::InternalError(where("Ba", unit, units_, m) +
+                              " must see W^(m+d): " + std::to_string(m) +
+                              " updates applied, found " + std::to_string(s.updates));
   }
   Matrix scratch;
   const Matrix* used = s.policy ? &s.policy->backward_weight(s.view(), m, scratch) : &s.p.weight;
@@ -538,7 +543,8 @@ void BasicTaskEngine<T>::backward_weight(int unit, std::int64_t m) {
   UnitState& s = *state_[unit];
   Context& ctx = context(m, "Bw", unit);
   if (!ctx.delta_ready[unit]) {
-    throw InternalError(where("Bw", unit, units_, m) + " before its output gradient is complete");
+    throw core::InternalError(where("Bw", unit, units_, m) +
+                              " before its output gradient is complete");
   }
   const Layer& l = network_.layers[s.layer];
   const Matrix& x = tensor_of(ctx.out, ctx.input, l.inputs[0]);
@@ -569,12 +575,12 @@ template <typename T>
 void BasicTaskEngine<T>::update(int unit, std::int64_t m) {
   UnitState& s = *state_[unit];
   if (m != s.updates) {
-    throw InternalError(where("U", unit, units_, m) +
-                        " out of order: " + std::to_string(s.updates) + " updates applied");
+    throw core::InternalError(where("U", unit, units_, m) +
+                              " out of order: " + std::to_string(s.updates) + " updates applied");
   }
   auto it = s.pending.find(m);
   if (it == s.pending.end()) {
-    throw InternalError(where("U", unit, units_, m) + " before its weight gradient");
+    throw core::InternalError(where("U", unit, units_, m) + " before its weight gradient");
   }
   const Layer& l = network_.layers[s.layer];
   const OptimizerSettings& opt = settings_.optimizer;

@@ -8,7 +8,7 @@
 // each in its own order. Results do not depend on that order as long as every task's
 // preconditions hold, and the engine checks them:
 //   F_u(n)   needs weight version n of unit u: exactly the updates of gradients
-//            0..n-1-d_u applied, and none later (InternalError otherwise);
+//            0..n-1-d_u applied, and none later (core::InternalError otherwise);
 //   Ba_u(m)  needs the complete gradient at unit u's output (all consumers done) and, unless
 //            the policy keeps its own copy (stash), W^(m+d_u);
 //   Bw_u(m)  needs the same gradient and the input activation F_u(m) stored;
@@ -160,7 +160,7 @@ class BasicTaskEngine {
   // The whole mutable state (parameters, optimizer, EMA, stashes, pending gradients,
   // snapshots, every minibatch in flight and the per-minibatch results) as bytes, and back.
   // load_state needs an engine built from the same network and settings; a stream from
-  // anything else is refused (DataError naming `origin`).
+  // anything else is refused (core::DataError naming `origin`).
   void save_state(std::ostream& out) const;
   void load_state(std::istream& in, const std::string& origin);
 

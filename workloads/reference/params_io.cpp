@@ -2,7 +2,7 @@
 
 #include <set>
 
-#include "sim/core/errors.h"
+#include "core/errors.h"
 
 namespace lpsim::reference {
 namespace {
@@ -21,8 +21,8 @@ std::vector<std::int64_t> weight_shape(const Layer& l) {
     LPSIM_PARAMETER_FREE_LAYER_CASES:
       break;
   }
-  throw InternalError("weight_shape of a " + std::string(models::layer_kind_name(l.kind)) +
-                      " layer, which has no weights");
+  throw core::InternalError("weight_shape of a " + std::string(models::layer_kind_name(l.kind)) +
+                            " layer, which has no weights");
 }
 
 data::NamedTensor tensor(const std::string& name, std::vector<std::int64_t> shape, const float* p,
@@ -67,12 +67,13 @@ std::vector<UnitParams> params_from_checkpoint(const models::Network& network,
     expected.insert(name);
     const data::NamedTensor* t = checkpoint.find(name);
     if (t == nullptr) {
-      throw DataError(manifest, name, "the network needs this tensor and the checkpoint lacks it");
+      throw core::DataError(manifest, name,
+                            "the network needs this tensor and the checkpoint lacks it");
     }
     if (t->shape != shape) {
-      throw DataError(manifest, name,
-                      "shape " + data::shape_text(t->shape) + " found, " + data::shape_text(shape) +
-                          " expected by the network");
+      throw core::DataError(manifest, name,
+                            "shape " + data::shape_text(t->shape) + " found, " +
+                                data::shape_text(shape) + " expected by the network");
     }
     return t;
   };
@@ -100,7 +101,7 @@ std::vector<UnitParams> params_from_checkpoint(const models::Network& network,
   }
   for (const auto& t : checkpoint.tensors) {
     if (expected.count(t.name) == 0) {
-      throw DataError(manifest, t.name, "the network has no tensor of this name");
+      throw core::DataError(manifest, t.name, "the network has no tensor of this name");
     }
   }
   return params;

@@ -18,7 +18,7 @@ std::vector<data::NamedTensor> to_named_tensors(const models::Network& network,
                                                 const std::vector<UnitParams>& params);
 
 // Every tensor of the network must be present with its exact shape, and no other tensor
-// may be (DataError naming the checkpoint's manifest and the tensor otherwise).
+// may be (core::DataError naming the checkpoint's manifest and the tensor otherwise).
 std::vector<UnitParams> params_from_checkpoint(const models::Network& network,
                                                const models::UnitGraph& units,
                                                const data::Checkpoint& checkpoint);

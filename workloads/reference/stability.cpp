@@ -3,7 +3,7 @@
 #include <cmath>
 #include <utility>
 
-#include "sim/core/errors.h"
+#include "core/errors.h"
 #include "workloads/ops/rng.h"
 
 namespace lpsim::reference {

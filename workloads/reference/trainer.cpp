@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "sim/core/errors.h"
+#include "core/errors.h"
 #include "workloads/data/sampler.h"
 
 namespace lpsim::reference {

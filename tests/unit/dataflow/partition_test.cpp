@@ -6,7 +6,7 @@
 
 #include <functional>
 
-#include "sim/core/errors.h"
+#include "core/errors.h"
 #include "workloads/models/builtin.h"
 
 namespace lpsim::dataflow {
@@ -17,7 +17,7 @@ UnitGraph mlp6_units() { return group_units(models::builtin_model("mlp6")); }
 std::string error_of(const std::function<void()>& f) {
   try {
     f();
-  } catch (const ConfigError& e) {
+  } catch (const core::ConfigError& e) {
     return e.what();
   }
   return "(no error)";
@@ -36,15 +36,15 @@ TEST(StageSpec, ParsesTextForms) {
   EXPECT_EQ(parse_stage_spec("per_layer", "x").kind, StageSpec::Kind::kPerLayer);
   const StageSpec s = parse_stage_spec("2,2,2", "x");
   EXPECT_EQ(s.counts, (std::vector<std::int64_t>{2, 2, 2}));
-  EXPECT_THROW(parse_stage_spec("2,,2", "x"), ConfigError);
-  EXPECT_THROW(parse_stage_spec("2,-1", "x"), ConfigError);
-  EXPECT_THROW(parse_stage_spec("two", "x"), ConfigError);
-  EXPECT_THROW(parse_stage_spec("2,", "x"), ConfigError);
+  EXPECT_THROW(parse_stage_spec("2,,2", "x"), core::ConfigError);
+  EXPECT_THROW(parse_stage_spec("2,-1", "x"), core::ConfigError);
+  EXPECT_THROW(parse_stage_spec("two", "x"), core::ConfigError);
+  EXPECT_THROW(parse_stage_spec("2,", "x"), core::ConfigError);
 }
 
 TEST(StageSpec, NamesGiveTheSamePartitionAsCounts) {
   const UnitGraph g = mlp6_units();
-  const Json names = Json::parse(R"([["fc1","fc2"],["fc3","fc4"],["fc5","fc6"]])");
+  const core::Json names = core::Json::parse(R"([["fc1","fc2"],["fc3","fc4"],["fc5","fc6"]])");
   const Partition a = make_partition(g, parse_stage_spec(names, "c.json", "/pipeline/stages"),
                                      "c.json", "/pipeline/stages");
   const Partition b = make_partition(g, parse_stage_spec("2,2,2", "x"), "x", "");
@@ -56,8 +56,8 @@ TEST(StageSpec, FaultsNameThePointer) {
   const UnitGraph g = mlp6_units();
   auto names = [&](const char* text) {
     return error_of([&] {
-      make_partition(g, parse_stage_spec(Json::parse(text), "c.json", "/pipeline/stages"), "c.json",
-                     "/pipeline/stages");
+      make_partition(g, parse_stage_spec(core::Json::parse(text), "c.json", "/pipeline/stages"),
+                     "c.json", "/pipeline/stages");
     });
   };
   EXPECT_NE(names(R"([["fc1","fc3"],["fc2","fc4","fc5","fc6"]])").find("/pipeline/stages/0/1"),

@@ -4,7 +4,7 @@
 
 #include <gtest/gtest.h>
 
-#include "sim/core/errors.h"
+#include "core/errors.h"
 
 namespace lpsim::dataflow {
 namespace {
@@ -62,7 +62,7 @@ TEST(IterationBound, AcyclicGraphHasNoBound) {
 
 TEST(IterationBound, RejectsADelayFreeCycle) {
   const std::vector<RetimingArc> arcs = {arc(0, 1, 0), arc(1, 0, 0)};
-  EXPECT_THROW(iteration_bound({1, 1}, arcs, {0, 0}), InternalError);
+  EXPECT_THROW(iteration_bound({1, 1}, arcs, {0, 0}), core::InternalError);
 }
 
 }  // namespace

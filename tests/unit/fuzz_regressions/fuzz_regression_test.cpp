@@ -1,5 +1,5 @@
 // Do the inputs the fuzz harnesses found (fuzz/regressions/<harness>/) and the seeds they
-// start from (fuzz/corpus/<harness>/) only ever give a UserError? Each input goes through
+// start from (fuzz/corpus/<harness>/) only ever give a core::UserError? Each input goes through
 // the function its harness calls (fuzz/inputs.h), so a failure here replays a fuzz finding
 // without clang or libFuzzer.
 
@@ -14,8 +14,8 @@
 #include <string>
 #include <vector>
 
+#include "core/errors.h"
 #include "fuzz/inputs.h"
-#include "sim/core/errors.h"
 
 namespace lpsim::fuzz {
 namespace {
@@ -69,14 +69,14 @@ std::vector<fs::path> corpus(const std::string& harness) {
   return files;
 }
 
-// The harness's oracle: the call returns or throws a UserError, nothing else.
+// The harness's oracle: the call returns or throws a core::UserError, nothing else.
 void expect_only_user_errors(const fs::path& input, const std::string& what,
                              const std::function<void()>& read) {
   try {
     read();
-  } catch (const UserError&) {
+  } catch (const core::UserError&) {
   } catch (const std::exception& e) {
-    ADD_FAILURE() << input << " through " << what << ": not a UserError: " << e.what();
+    ADD_FAILURE() << input << " through " << what << ": not a core::UserError: " << e.what();
   }
 }
 
@@ -154,17 +154,18 @@ TEST(FuzzCorpusOnlyGivesUserErrors, ValidSeedsLoad) {
 // none are open now).
 
 // fuzz/regressions/config/json_number_overflow ("7e777"): a number literal beyond double
-// made nlohmann::json::parse throw json::out_of_range (406), which parse_json_text did not
+// made nlohmann::json::parse throw json::out_of_range (406), which core::parse_json_text did not
 // catch, so a config, network file or manifest holding e.g. "lr": 1e400 ended lpsim with
-// exit 1. Fixed in sim/core/json_reader.cpp (0fe3a2d).
+// exit 1. Fixed in json_reader.cpp (0fe3a2d; then under sim/core/, now core/).
 TEST(FuzzRegressionsGiveUserErrors, ConfigJsonNumberOverflow) {
   ScratchDir dir;
-  EXPECT_THROW(config_file(regression("config", "json_number_overflow"), dir.path()), UserError);
+  EXPECT_THROW(config_file(regression("config", "json_number_overflow"), dir.path()),
+               core::UserError);
 }
 
 // The same input read as a network document.
 TEST(FuzzRegressionsGiveUserErrors, NetworkJsonNumberOverflow) {
-  EXPECT_THROW(network_document(regression("config", "json_number_overflow")), UserError);
+  EXPECT_THROW(network_document(regression("config", "json_number_overflow")), core::UserError);
 }
 
 // fuzz/regressions/npy/manifest_json_number_overflow ("7E373"): the same fault reached
@@ -172,24 +173,24 @@ TEST(FuzzRegressionsGiveUserErrors, NetworkJsonNumberOverflow) {
 TEST(FuzzRegressionsGiveUserErrors, CheckpointManifestJsonNumberOverflow) {
   ScratchDir dir;
   EXPECT_THROW(checkpoint_manifest(regression("npy", "manifest_json_number_overflow"), dir.path()),
-               UserError);
+               core::UserError);
 }
 
 // fuzz/regressions/config/override_invalid_utf8 ("/hw=\xAE"): a --set value that is not
 // JSON is kept as a string (apply_override, sim/config/config.cpp) without checking that it
-// is UTF-8; the first dump() of it (describe_value in an error message, the resolved
+// is UTF-8; the first dump() of it (core::describe_value in an error message, the resolved
 // config in the report) throws json::type_error 316, so `lpsim run --set $'/run/name=\xae'`
-// ended with exit 1. Fixed: a ConfigError (exit 2).
+// ended with exit 1. Fixed: a core::ConfigError (exit 2).
 TEST(FuzzRegressionsGiveUserErrors, OverrideInvalidUtf8) {
-  EXPECT_THROW(config_overrides(regression("config", "override_invalid_utf8")), UserError);
+  EXPECT_THROW(config_overrides(regression("config", "override_invalid_utf8")), core::UserError);
 }
 
 // fuzz/regressions/config/override_number_overflow ("/=7e777"): apply_override parses the
-// value with Json::parse and catches only parse_error, so the out_of_range 406 of a number
+// value with core::Json::parse and catches only parse_error, so the out_of_range 406 of a number
 // beyond double escaped: `lpsim run --set /workload/epochs=1e400` ended with exit 1.
-// Fixed: a ConfigError (exit 2).
+// Fixed: a core::ConfigError (exit 2).
 TEST(FuzzRegressionsGiveUserErrors, OverrideNumberOverflow) {
-  EXPECT_THROW(config_overrides(regression("config", "override_number_overflow")), UserError);
+  EXPECT_THROW(config_overrides(regression("config", "override_number_overflow")), core::UserError);
 }
 
 }  // namespace

@@ -19,7 +19,7 @@ TEST(Derived, UtilisationIsBusyOverAllSlots) {
 }
 
 TEST(Derived, ProcessorRowAddsIdleAndUtilisation) {
-  const Json row =
+  const core::Json row =
       processor_row({{"busy_cycles", 60}, {"stall_cycles", 15}, {"tasks", 3}}, "top.pe1", 100);
   EXPECT_EQ(row.at("name"), "top.pe1");
   EXPECT_EQ(row.at("idle_cycles"), 25);

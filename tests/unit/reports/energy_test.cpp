@@ -7,20 +7,20 @@
 #include <cmath>
 #include <string>
 
-#include "sim/core/errors.h"
+#include "core/errors.h"
 
 namespace lpsim::reports {
 namespace {
 
-EnergyTable read(const Json& doc) {
-  ObjectReader r(doc, "config.json", "/hw/energy");
+EnergyTable read(const core::Json& doc) {
+  core::ObjectReader r(doc, "config.json", "/hw/energy");
   return read_energy_table(r);
 }
 
-std::string error_of(const Json& doc) {
+std::string error_of(const core::Json& doc) {
   try {
     read(doc);
-  } catch (const ConfigError& e) {
+  } catch (const core::ConfigError& e) {
     return e.what();
   }
   return "";
@@ -39,7 +39,7 @@ TEST(EnergyTable, DefaultsAreHorowitz2014) {
 }
 
 TEST(EnergyTable, PrecisionPicksItsColumn) {
-  Json doc = default_energy_document();
+  core::Json doc = default_energy_document();
   doc["precision"] = "fp16";
   const EnergyTable t = read(doc);
   EXPECT_DOUBLE_EQ(t.mac_pj, 1.5);
@@ -47,8 +47,8 @@ TEST(EnergyTable, PrecisionPicksItsColumn) {
 }
 
 TEST(SramEnergy, InterpolatesLogLogAndExtendsTheNearestSegment) {
-  Json doc = default_energy_document();
-  doc["sram_pj_per_byte"] = Json::parse(
+  core::Json doc = default_energy_document();
+  doc["sram_pj_per_byte"] = core::Json::parse(
       R"([{"capacity_bytes": 1000, "read": 1.0, "write": 2.0},
           {"capacity_bytes": 100000, "read": 100.0, "write": 2.0}])");
   const EnergyTable t = read(doc);
@@ -68,7 +68,7 @@ TEST(SramEnergy, InterpolatesLogLogAndExtendsTheNearestSegment) {
 }
 
 TEST(PeEnergy, EachComponentIsCountTimesTableEntry) {
-  Json doc = default_energy_document();
+  core::Json doc = default_energy_document();
   doc["pe_static_mw"] = 2.0;
   doc["sram_static_nw_per_byte"] = 0.5;
   const EnergyTable t = read(doc);
@@ -94,7 +94,7 @@ TEST(PeEnergy, EachComponentIsCountTimesTableEntry) {
   EXPECT_DOUBLE_EQ(e.link, 40 * 12.5);
   EXPECT_DOUBLE_EQ(e.statics, (2.0 + 1e-6 * 0.5 * (1 << 20)) * 100.0);  // the whole capacity
   EXPECT_DOUBLE_EQ(e.total(), e.mac + e.vector + e.sram + e.units + e.dram + e.link + e.statics);
-  const Json j = energy_json(t, {a, a}, {"top.pe0", "top.pe1"}, 100.0, 4, 8);
+  const core::Json j = energy_json(t, {a, a}, {"top.pe0", "top.pe1"}, 100.0, 4, 8);
   EXPECT_DOUBLE_EQ(j.at("total_pj").get<double>(), 2 * e.total());
   EXPECT_DOUBLE_EQ(j.at("per_minibatch_pj").get<double>(), 2 * e.total() / 4);
   EXPECT_DOUBLE_EQ(j.at("per_sample_pj").get<double>(), 2 * e.total() / 32);
@@ -106,7 +106,7 @@ TEST(PeEnergy, EachComponentIsCountTimesTableEntry) {
 }
 
 TEST(EnergyTableFaults, NameTheFieldAndTheExpectation) {
-  Json doc = default_energy_document();
+  core::Json doc = default_energy_document();
   doc["precision"] = "bf16";
   EXPECT_NE(error_of(doc).find("/hw/energy/mac_pj/bf16"), std::string::npos) << error_of(doc);
   doc = default_energy_document();
@@ -118,7 +118,7 @@ TEST(EnergyTableFaults, NameTheFieldAndTheExpectation) {
   doc["dram_pj_per_byte"] = -1;
   EXPECT_NE(error_of(doc).find("/hw/energy/dram_pj_per_byte"), std::string::npos);
   doc = default_energy_document();
-  doc["sram_pj_per_byte"] = Json::array();
+  doc["sram_pj_per_byte"] = core::Json::array();
   EXPECT_NE(error_of(doc).find("at least one"), std::string::npos);
   doc = default_energy_document();
   doc["dram_pj_per_bit"] = 1;
