@@ -10,6 +10,7 @@
 #include "dataflow/training_graph.h"
 #include "sim/cli/command.h"
 #include "sim/cli/options.h"
+#include "sim/config/config.h"
 #include "sim/hardware/memory_plan.h"
 #include "sim/run/job.h"
 #include "sim/run/resources.h"
@@ -21,10 +22,17 @@ int run_check_config(const std::vector<std::string>& args) {
   options.add_options()("config", po::value<std::string>()->default_value(""), "config JSON file")(
       "set", po::value<std::vector<std::string>>()->composing(), "override a config value")(
       "init-from", po::value<std::string>()->default_value(""), "a checkpoint to check as well")(
-      "no-math", "check for a timing-only run");
+      "no-math", "check for a timing-only run")(
+      "parameters",
+      "print every configuration key (default, range, unit, meaning) as the "
+      "markdown table of README \"Configuration\", and exit");
   po::variables_map vm;
   if (!parse_options("check-config", "--config FILE [--set /pointer=value ...]", options, args,
                      vm)) {
+    return 0;
+  }
+  if (vm.count("parameters")) {
+    std::fputs(config::parameters().markdown().c_str(), stdout);
     return 0;
   }
   const bool math = vm.count("no-math") == 0;

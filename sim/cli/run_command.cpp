@@ -68,10 +68,12 @@ core::Json hardware_report(run::Job& job, const hardware::HardwareResult& r, boo
   report["run"] = {
       {"name", job.config.run_name}, {"seed", job.config.seed}, {"threads", ops::threads()}};
   report["network"] = run::network_json(job);
-  report["hw"] = {
-      {"period_ns", hw.period_ns},
-      {"processors", r.program.num_processors},
-      {"pe", {{"rows", hw.pe_rows}, {"cols", hw.pe_cols}, {"dataflow", hw.pe_dataflow}}}};
+  report["hw"] = {{"period_ns", hw.period_ns},
+                  {"processors", r.program.num_processors},
+                  {"pe",
+                   {{"rows", hw.pe_rows},
+                    {"cols", hw.pe_cols},
+                    {"dataflow", hw::format_dataflow(hw.pe_dataflow)}}}};
   std::uint64_t busy = 0;
   for (const auto& p : r.processors) busy += p.at("busy_cycles").get<std::uint64_t>();
   const double utilization = reports::utilization(

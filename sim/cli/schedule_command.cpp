@@ -140,7 +140,7 @@ int run_schedule(const std::vector<std::string>& args) {
   std::printf("%s, %d stages, batch %lld, %lldx%lld %s array; periods in cycles per minibatch\n",
               network.name.c_str(), partition.num_stages, static_cast<long long>(c.batch_size),
               static_cast<long long>(c.hw.pe_rows), static_cast<long long>(c.hw.pe_cols),
-              c.hw.pe_dataflow.c_str());
+              hw::format_dataflow(c.hw.pe_dataflow));
   std::printf("%4s %14s %14s %14s %9s %9s %8s %14s %8s\n", "P", "fused", "intra", "intra+inter",
               "speedup", "vs fused", "util", "link B/mb", "link %");
   for (int p : procs) {

@@ -4,8 +4,11 @@
 #include <cstdlib>
 
 #include "core/errors.h"
+#include "core/param_table.h"
 #include "dataflow/schedule.h"
+#include "hw_models/common/memory_kind.h"
 #include "hw_models/memory/placement.h"
+#include "hw_models/pe/pe_types.h"
 #include "workloads/models/builtin.h"
 #include "workloads/ops/parallel.h"
 
@@ -65,8 +68,7 @@ void apply_override(core::Json& doc, const std::string& text) {
   doc[ptr] = value;
 }
 
-ops::Shape read_shape(core::ObjectReader& r, const std::string& key, const ops::Shape& fallback) {
-  if (!r.has(key)) return fallback;
+ops::Shape read_shape(core::ObjectReader& r, const std::string& key) {
   const core::Json& a = r.array(key);
   if (a.size() != 1 && a.size() != 3)
     r.fail(key, "expected [features] or [channels, height, width]");
@@ -77,35 +79,253 @@ ops::Shape read_shape(core::ObjectReader& r, const std::string& key, const ops::
   return {d[0], d[1], d[2]};
 }
 
+// hw.sram.placement's default: the order residents fill the SRAM (ARCHITECTURE.md §4b).
+core::Json default_placement() {
+  return {"weights", "optimizer", "gradients", "ema", "in_flight", "stash", "activations"};
+}
+
+std::vector<std::string> read_placement(core::ObjectReader& r, const std::string& key) {
+  const core::Json& order = r.array(key);
+  std::vector<bool> seen(hw::kMemoryKinds, false);
+  std::vector<std::string> out;
+  for (std::size_t i = 0; i < order.size(); ++i) {
+    const std::string where = core::pointer_append(r.pointer(key), i);
+    const auto kind = order[i].is_string() ? hw::try_parse_memory_kind(order[i].get<std::string>())
+                                           : std::nullopt;
+    if (!kind) {
+      throw core::ConfigError(r.file(), where,
+                              "found " + core::describe_value(order[i]) +
+                                  ", expected a resident kind: weights, optimizer, gradients, "
+                                  "ema, in_flight, stash or activations");
+    }
+    if (seen[static_cast<std::size_t>(*kind)]) {
+      throw core::ConfigError(r.file(), where,
+                              "\"" + order[i].get<std::string>() + "\" appears twice");
+    }
+    seen[static_cast<std::size_t>(*kind)] = true;
+    out.push_back(order[i].get<std::string>());
+  }
+  if (out.size() != hw::kMemoryKinds) {
+    throw core::ConfigError(r.file(), r.pointer(key),
+                            "expected every resident kind once (weights, optimizer, gradients, "
+                            "ema, in_flight, stash, activations), found " +
+                                std::to_string(out.size()));
+  }
+  return out;
+}
+
+// Every key of the configuration, once: its default, what it accepts, its unit and meaning
+// (README "Configuration" is this table: `lpsim check-config --parameters`), and where it goes.
+const core::ParamTable<Config>& build_parameters() {
+  using core::boolean_param;
+  using core::choice_param;
+  using core::integer_param;
+  using core::nullable_integer_param;
+  using core::nullable_string_param;
+  using core::number_param;
+  using core::optional;
+  using core::Param;
+  using core::string_param;
+  constexpr std::int64_t k2p30 = std::int64_t{1} << 30;
+  constexpr std::int64_t k2p40 = std::int64_t{1} << 40;
+  constexpr std::int64_t k2p50 = std::int64_t{1} << 50;
+  static const core::ParamTable<Config> table({
+      string_param<Config>("/run/name", "default", "string", "output directory `out/<name>`",
+                           [](Config& c, const std::string& v) { c.run_name = v; }),
+      integer_param<Config>(
+          "/run/seed", 1, 0, std::int64_t{1} << 53, "", "initialisation, shuffling, synthetic data",
+          [](Config& c, std::int64_t v) { c.seed = static_cast<std::uint64_t>(v); }),
+      integer_param<Config>(
+          "/run/threads", 0, 0, 1024, "threads",
+          "threads the math inside each task runs on (SystemC itself stays on one); 0: every "
+          "core this process may use, or in a `lpsim sweep` point the cores divided by `-j`. "
+          "Changes no result and not the config hash (see \"Threads\")",
+          [](Config& c, std::int64_t v) { c.threads = static_cast<int>(v); }),
+      string_param<Config>("/workload/model", "mlp3", "a built-in name (`lpsim models`)",
+                           "ignored when `network_file` is set",
+                           [](Config& c, const std::string& v) { c.model = v; }),
+      nullable_string_param<Config>(
+          "/workload/network_file", "path", "a network file (relative to the config file)",
+          [](Config& c, const std::optional<std::string>& v) { c.network_file = v; }),
+      nullable_integer_param<Config>(
+          "/workload/time_steps", 1, 4096, "steps",
+          "T of a built-in spiking model (`snn3`, `sconv3`) without a `network_file`; null: 8",
+          [](Config& c, std::optional<std::int64_t> v) { c.time_steps = v.value_or(0); }),
+      choice_param<Config>(
+          "/workload/dataset/kind", "fashion_mnist",
+          [] {
+            return std::vector<std::string>{"fashion_mnist", "synthetic"};
+          },
+          "", [](Config& c, const std::string& v) { c.dataset.kind = v; }),
+      string_param<Config>("/workload/dataset/path", "/usr/share/datasets/fashion-mnist",
+                           "directory", "IDX files, gzipped or not",
+                           [](Config& c, const std::string& v) { c.dataset.path = v; }),
+      integer_param<Config>("/workload/dataset/train_limit", 0, 0, k2p40, "samples",
+                            "the first N training samples; 0: all",
+                            [](Config& c, std::int64_t v) { c.dataset.train_limit = v; }),
+      integer_param<Config>("/workload/dataset/test_limit", 0, 0, k2p40, "samples",
+                            "the first N test samples; 0: all",
+                            [](Config& c, std::int64_t v) { c.dataset.test_limit = v; }),
+      boolean_param<Config>("/workload/dataset/shuffle", true,
+                            "false: minibatch n is samples [n·B, (n+1)·B)",
+                            [](Config& c, bool v) { c.dataset.shuffle = v; }),
+      optional(Param<Config>{"/workload/dataset/synthetic/shape", core::Json::array({1, 28, 28}),
+                             "`[features]` or `[channels, height, width]`, each 1..4096", "",
+                             "synthetic data: seeded class prototypes plus noise, of this shape",
+                             false,
+                             [](core::ObjectReader& r, const std::string& key, Config& c) {
+                               c.dataset.synthetic_shape = read_shape(r, key);
+                             }}),
+      optional(integer_param<Config>(
+          "/workload/dataset/synthetic/classes", 10, 2, 1000, "", "synthetic data: classes",
+          [](Config& c, std::int64_t v) { c.dataset.synthetic_classes = v; })),
+      optional(
+          integer_param<Config>("/workload/dataset/synthetic/train_samples", 2048, 1, 1 << 24,
+                                "samples", "synthetic data: training set size",
+                                [](Config& c, std::int64_t v) { c.dataset.synthetic_train = v; })),
+      optional(
+          integer_param<Config>("/workload/dataset/synthetic/test_samples", 512, 1, 1 << 24,
+                                "samples", "synthetic data: test set size",
+                                [](Config& c, std::int64_t v) { c.dataset.synthetic_test = v; })),
+      optional(
+          number_param<Config>("/workload/dataset/synthetic/noise_std", 1.2, 0.0, 100.0, "",
+                               "standard deviation of the noise around each class prototype",
+                               [](Config& c, double v) { c.dataset.synthetic_noise_std = v; })),
+      integer_param<Config>("/workload/batch_size", 32, 1, 1 << 16, "samples", "",
+                            [](Config& c, std::int64_t v) { c.batch_size = v; }),
+      integer_param<Config>("/workload/epochs", 1, 1, 100000, "epochs",
+                            "minibatch n counts on across epochs; no flush between epochs",
+                            [](Config& c, std::int64_t v) { c.epochs = v; }),
+      number_param<Config>("/workload/optimizer/lr", 0.01, 0.0, 1e3, "",
+                           "SGD learning rate (ARCHITECTURE.md §2)",
+                           [](Config& c, double v) { c.optimizer.lr = v; }),
+      number_param<Config>("/workload/optimizer/momentum", 0.9, 0.0, 0.999999, "", "",
+                           [](Config& c, double v) { c.optimizer.momentum = v; }),
+      number_param<Config>("/workload/optimizer/weight_decay", 0.0, 0.0, 10.0, "",
+                           "on every parameter",
+                           [](Config& c, double v) { c.optimizer.weight_decay = v; }),
+      optional(choice_param<Config>(
+          "/workload/optimizer/schedule/kind", "constant",
+          [] { return reference::lr_schedule_names(); },
+          "the learning-rate schedule, indexed by the gradient's minibatch",
+          [](Config& c, const std::string& v) {
+            using Kind = reference::LrSchedule::Kind;
+            c.optimizer.schedule.kind = v == "constant" ? Kind::kConstant
+                                        : v == "step"   ? Kind::kStep
+                                                        : Kind::kCosine;
+          })),
+      optional(integer_param<Config>(
+          "/workload/optimizer/schedule/step_epochs", 1, 1, 100000, "epochs",
+          "`step`: multiply the rate by `gamma` every this many epochs",
+          [](Config& c, std::int64_t v) { c.optimizer.schedule.step_epochs = v; })),
+      optional(number_param<Config>("/workload/optimizer/schedule/gamma", 0.1, 0.0, 1.0, "",
+                                    "`step`: the factor",
+                                    [](Config& c, double v) { c.optimizer.schedule.gamma = v; })),
+      optional(number_param<Config>("/workload/optimizer/schedule/min_lr", 0.0, 0.0, 1e3, "",
+                                    "`cosine`: the rate reached at the last minibatch",
+                                    [](Config& c, double v) { c.optimizer.schedule.min_lr = v; })),
+      nullable_string_param<Config>(
+          "/workload/init_from", "checkpoint directory", "same as `--init-from`",
+          [](Config& c, const std::optional<std::string>& v) { c.init_from = v; }),
+      Param<Config>{"/pipeline/stages", "per_layer",
+                    "`\"per_layer\"`, `[2,2,2]`, `[[\"fc1\",\"fc2\"],[\"fc3\"]]`", "",
+                    "contiguous groups of parametrised layers", false,
+                    [](core::ObjectReader& r, const std::string& key, Config& c) {
+                      c.stages = dataflow::parse_stage_spec(r.at(key), r.file(), r.pointer(key));
+                    }},
+      choice_param<Config>(
+          "/pipeline/policy", "ema_grad", [] { return policies::names(); },
+          "the weights the forward and backward passes use (`sync` = one stage; `lpsim "
+          "policies`); see \"Weight-version policies\"",
+          [](Config& c, const std::string& v) { c.policy = &policies::get(v); }),
+      boolean_param<Config>("/pipeline/spike_compensation", false,
+                            "the update adds the momentum steps a late gradient missed "
+                            "(ARCHITECTURE.md §2b); with every policy",
+                            [](Config& c, bool v) { c.spike_compensation = v; }),
+      nullable_integer_param<Config>(
+          "/pipeline/processors", 1,
+          4096, "processors",
+          "null: one processor per stage (LayerPipe's stage mapping); P: run the LayerPipe "
+          "schedule on P processors",
+          [](Config& c, std::optional<std::int64_t> v) { c.processors = v; }),
+      choice_param<Config>(
+          "/pipeline/backward_split", "fused", [] { return dataflow::backward_split_names(); },
+          "task split used with `processors`",
+          [](Config& c, const std::string& v) {
+            dataflow::parse_backward_split(v, &c.backward_split);
+          }),
+      boolean_param<Config>(
+          "/pipeline/reconstruction_diagnostic", true,
+          "keep each minibatch's forward weight and report the consistency error ‖W_bwd − "
+          "W_fwd(m)‖ / ‖W^(m+d) − W^(m)‖ (0: `stash`, 1: `none`)",
+          [](Config& c, bool v) { c.reconstruction_diagnostic = v; }),
+      boolean_param<Config>("/pipeline/stability_check", true,
+                            "estimate curvature and the delay-limited learning rate before the run",
+                            [](Config& c, bool v) { c.stability_check = v; }),
+      number_param<Config>("/hw/clock/period_ns", 1.0, 1e-3, 1e6, "ns", "one cycle",
+                           [](Config& c, double v) { c.hw.period_ns = v; }),
+      integer_param<Config>("/hw/pe/rows", 32, 1, 65536, "MACs",
+                            "systolic array rows per processor",
+                            [](Config& c, std::int64_t v) { c.hw.pe_rows = v; }),
+      integer_param<Config>("/hw/pe/cols", 32, 1, 65536, "MACs",
+                            "systolic array columns per processor",
+                            [](Config& c, std::int64_t v) { c.hw.pe_cols = v; }),
+      choice_param<Config>(
+          "/hw/pe/dataflow", "os", [] { return hw::dataflow_names(); },
+          "output, weight or input stationary",
+          [](Config& c, const std::string& v) { c.hw.pe_dataflow = hw::parse_dataflow(v); }),
+      integer_param<Config>("/hw/vector/lanes", 32, 1, 1 << 20, "lanes", "element-wise unit",
+                            [](Config& c, std::int64_t v) { c.hw.vector_lanes = v; }),
+      integer_param<Config>("/hw/sram/bytes_per_cycle", 256, 1, k2p30, "B/cycle",
+                            "per processor; a task takes max(compute, bytes / bandwidth)",
+                            [](Config& c, std::int64_t v) { c.hw.sram_bytes_per_cycle = v; }),
+      integer_param<Config>("/hw/sram/capacity_bytes", 64ll << 20, 1, k2p50, "B", "per processor",
+                            [](Config& c, std::int64_t v) { c.hw.sram_capacity_bytes = v; }),
+      integer_param<Config>(
+          "/hw/sram/bank_bytes", 1ll << 20, 1, k2p50, "B",
+          "the bank one access reaches: its energy per byte (`hw.energy.sram_pj_per_byte` at "
+          "min(bank, capacity))",
+          [](Config& c, std::int64_t v) { c.hw.sram_bank_bytes = v; }),
+      Param<Config>{"/hw/sram/placement", default_placement(), "every resident kind once", "",
+                    "the order residents fill the SRAM after the staging tiles (below)", false,
+                    [](core::ObjectReader& r, const std::string& key, Config& c) {
+                      c.hw.sram_placement = read_placement(r, key);
+                    }},
+      integer_param<Config>("/hw/dram/bytes_per_cycle", 64, 1, k2p30, "B/cycle", "per channel",
+                            [](Config& c, std::int64_t v) { c.hw.dram_bytes_per_cycle = v; }),
+      integer_param<Config>("/hw/dram/channels", 1, 1, 1024, "channels",
+                            "shared by all PEs, first come first served",
+                            [](Config& c, std::int64_t v) { c.hw.dram_channels = v; }),
+      integer_param<Config>("/hw/dram/latency_cycles", 100, 0, k2p30, "cycles", "",
+                            [](Config& c, std::int64_t v) { c.hw.dram_latency_cycles = v; }),
+      integer_param<Config>("/hw/link/latency_cycles", 20, 0, k2p30, "cycles",
+                            "one link per communicating pair of processors",
+                            [](Config& c, std::int64_t v) { c.hw.link_latency_cycles = v; }),
+      integer_param<Config>("/hw/link/bytes_per_cycle", 32, 1, k2p30, "B/cycle", "",
+                            [](Config& c, std::int64_t v) { c.hw.link_bytes_per_cycle = v; }),
+      integer_param<Config>("/hw/ema_unit/lanes", 16, 1, 1 << 20, "lanes",
+                            "the policy's vector unit's own lanes (EMA updates, "
+                            "reconstructions, predictions)",
+                            [](Config& c, std::int64_t v) { c.hw.ema_lanes = v; }),
+      Param<Config>{
+          "/hw/energy", reports::default_energy_document(), "the energy table (below)", "",
+          "the energy table, read by `reports/energy.cpp`: its keys are in the next table", false,
+          [](core::ObjectReader& r, const std::string& key, Config& c) {
+            core::ObjectReader e = r.object(key);
+            c.hw.energy = reports::read_energy_table(e);
+          }},
+  });
+  return table;
+}
+
 }  // namespace
 
-core::Json default_document() {
-  core::Json doc = core::Json::parse(R"({
-    "run": {"name": "default", "seed": 1, "threads": 0},
-    "workload": {
-      "model": "mlp3", "network_file": null, "time_steps": null,
-      "dataset": {"kind": "fashion_mnist", "path": "/usr/share/datasets/fashion-mnist",
-                  "train_limit": 0, "test_limit": 0, "shuffle": true},
-      "batch_size": 32, "epochs": 1,
-      "optimizer": {"lr": 0.01, "momentum": 0.9, "weight_decay": 0.0},
-      "init_from": null},
-    "pipeline": {"stages": "per_layer", "policy": "ema_grad", "spike_compensation": false,
-                 "processors": null,
-                 "backward_split": "fused", "reconstruction_diagnostic": true,
-                 "stability_check": true},
-    "hw": {"clock": {"period_ns": 1.0},
-           "pe": {"rows": 32, "cols": 32, "dataflow": "os"},
-           "vector": {"lanes": 32},
-           "sram": {"bytes_per_cycle": 256, "capacity_bytes": 67108864, "bank_bytes": 1048576,
-                    "placement": ["weights", "optimizer", "gradients", "ema", "in_flight",
-                                  "stash", "activations"]},
-           "dram": {"bytes_per_cycle": 64, "channels": 1, "latency_cycles": 100},
-           "link": {"latency_cycles": 20, "bytes_per_cycle": 32},
-           "ema_unit": {"lanes": 16}}
-  })");
-  doc["hw"]["energy"] = reports::default_energy_document();
-  return doc;
+const core::ParamTable<Config>& parameters() {
+  static const core::ParamTable<Config>& table = build_parameters();
+  return table;
 }
+
+core::Json default_document() { return parameters().default_document(); }
 
 int resolved_threads(const Config& c) {
   if (c.threads > 0) return c.threads;
@@ -130,165 +350,13 @@ Config load_config(const std::string& path, const std::vector<std::string>& over
   Config c;
   c.source = file;
   c.resolved = doc;
-  core::ObjectReader top(doc, file, "");
-  {
-    core::ObjectReader run = top.object("run");
-    c.run_name = run.string("name");
-    c.seed = static_cast<std::uint64_t>(run.integer("seed", 0, std::int64_t{1} << 53));
-    c.threads = static_cast<int>(run.integer("threads", 0, 1024));
-    run.finish();
+  parameters().read(doc, file, c);
+  if (c.time_steps != 0 && (!models::is_spiking_builtin(c.model) || c.network_file)) {
+    throw core::ConfigError(file, "/workload/time_steps",
+                            "found " + std::to_string(c.time_steps) +
+                                ", but time steps apply only to a built-in spiking model "
+                                "(snn3, sconv3) without a network_file; use null");
   }
-  {
-    core::ObjectReader w = top.object("workload");
-    c.model = w.string("model");
-    c.network_file = w.nullable_string("network_file");
-    if (w.has_value("time_steps")) {
-      c.time_steps = w.integer("time_steps", 1, 4096);
-      if (!models::is_spiking_builtin(c.model) || c.network_file) {
-        w.fail("time_steps", "found " + std::to_string(c.time_steps) +
-                                 ", but time steps apply only to a built-in spiking model "
-                                 "(snn3, sconv3) without a network_file; use null");
-      }
-    } else {
-      w.at("time_steps");
-    }
-    {
-      core::ObjectReader d = w.object("dataset");
-      DatasetConfig& ds = c.dataset;
-      ds.kind = d.choice("kind", {"fashion_mnist", "synthetic"});
-      ds.path = d.string("path");
-      ds.train_limit = d.integer("train_limit", 0, std::int64_t{1} << 40);
-      ds.test_limit = d.integer("test_limit", 0, std::int64_t{1} << 40);
-      ds.shuffle = d.boolean("shuffle");
-      if (d.has("synthetic")) {
-        core::ObjectReader s = d.object("synthetic");
-        ds.synthetic_shape = read_shape(s, "shape", ds.synthetic_shape);
-        ds.synthetic_classes = s.integer("classes", ds.synthetic_classes, 2, 1000);
-        ds.synthetic_train = s.integer("train_samples", ds.synthetic_train, 1, 1 << 24);
-        ds.synthetic_test = s.integer("test_samples", ds.synthetic_test, 1, 1 << 24);
-        ds.synthetic_noise_std = s.number("noise_std", ds.synthetic_noise_std, 0.0, 100.0);
-        s.finish();
-      }
-      d.finish();
-    }
-    c.batch_size = w.integer("batch_size", 1, 1 << 16);
-    c.epochs = w.integer("epochs", 1, 100000);
-    {
-      core::ObjectReader o = w.object("optimizer");
-      c.optimizer.lr = o.number("lr", 0.0, 1e3);
-      c.optimizer.momentum = o.number("momentum", 0.0, 0.999999);
-      c.optimizer.weight_decay = o.number("weight_decay", 0.0, 10.0);
-      if (o.has("schedule")) {
-        core::ObjectReader s = o.object("schedule");
-        const std::string kind = s.choice("kind", reference::lr_schedule_names());
-        c.optimizer.schedule.kind = kind == "constant" ? reference::LrSchedule::Kind::kConstant
-                                    : kind == "step"   ? reference::LrSchedule::Kind::kStep
-                                                       : reference::LrSchedule::Kind::kCosine;
-        c.optimizer.schedule.step_epochs = s.integer("step_epochs", 1, 1, 100000);
-        c.optimizer.schedule.gamma = s.number("gamma", 0.1, 0.0, 1.0);
-        c.optimizer.schedule.min_lr = s.number("min_lr", 0.0, 0.0, 1e3);
-        s.finish();
-      }
-      o.finish();
-    }
-    c.init_from = w.nullable_string("init_from");
-    w.finish();
-  }
-  {
-    core::ObjectReader p = top.object("pipeline");
-    c.stages = dataflow::parse_stage_spec(p.at("stages"), file, p.pointer("stages"));
-    c.policy = &policies::get(p.choice("policy", policies::names()));
-    c.spike_compensation = p.boolean("spike_compensation");
-    if (p.has_value("processors")) {
-      c.processors = p.integer("processors", 1, 4096);
-    } else {
-      p.at("processors");
-    }
-    c.backward_split = p.choice("backward_split", dataflow::backward_split_names());
-    c.reconstruction_diagnostic = p.boolean("reconstruction_diagnostic");
-    c.stability_check = p.boolean("stability_check");
-    p.finish();
-  }
-  {
-    core::ObjectReader hw = top.object("hw");
-    HwConfig& h = c.hw;
-    {
-      core::ObjectReader clk = hw.object("clock");
-      h.period_ns = clk.number("period_ns", 1e-3, 1e6);
-      clk.finish();
-    }
-    {
-      core::ObjectReader pe = hw.object("pe");
-      h.pe_rows = pe.integer("rows", 1, 65536);
-      h.pe_cols = pe.integer("cols", 1, 65536);
-      h.pe_dataflow = pe.choice("dataflow", {"os", "ws", "is"});
-      pe.finish();
-    }
-    {
-      core::ObjectReader v = hw.object("vector");
-      h.vector_lanes = v.integer("lanes", 1, 1 << 20);
-      v.finish();
-    }
-    {
-      core::ObjectReader s = hw.object("sram");
-      h.sram_bytes_per_cycle = s.integer("bytes_per_cycle", 1, std::int64_t{1} << 30);
-      h.sram_capacity_bytes = s.integer("capacity_bytes", 1, std::int64_t{1} << 50);
-      h.sram_bank_bytes = s.integer("bank_bytes", 1, std::int64_t{1} << 50);
-      const core::Json& order = s.array("placement");
-      std::vector<bool> seen(hw::kMemoryKinds, false);
-      h.sram_placement.clear();
-      for (std::size_t i = 0; i < order.size(); ++i) {
-        const std::string where = core::pointer_append(s.pointer("placement"), i);
-        const auto kind = order[i].is_string()
-                              ? hw::try_parse_memory_kind(order[i].get<std::string>())
-                              : std::nullopt;
-        if (!kind) {
-          throw core::ConfigError(file, where,
-                                  "found " + core::describe_value(order[i]) +
-                                      ", expected a resident kind: weights, optimizer, gradients, "
-                                      "ema, in_flight, stash or activations");
-        }
-        if (seen[static_cast<std::size_t>(*kind)]) {
-          throw core::ConfigError(file, where,
-                                  "\"" + order[i].get<std::string>() + "\" appears twice");
-        }
-        seen[static_cast<std::size_t>(*kind)] = true;
-        h.sram_placement.push_back(order[i].get<std::string>());
-      }
-      if (h.sram_placement.size() != hw::kMemoryKinds) {
-        throw core::ConfigError(
-            file, s.pointer("placement"),
-            "expected every resident kind once (weights, optimizer, gradients, ema, "
-            "in_flight, stash, activations), found " +
-                std::to_string(h.sram_placement.size()));
-      }
-      s.finish();
-    }
-    {
-      core::ObjectReader d = hw.object("dram");
-      h.dram_bytes_per_cycle = d.integer("bytes_per_cycle", 1, std::int64_t{1} << 30);
-      h.dram_channels = d.integer("channels", 1, 1024);
-      h.dram_latency_cycles = d.integer("latency_cycles", 0, std::int64_t{1} << 30);
-      d.finish();
-    }
-    {
-      core::ObjectReader l = hw.object("link");
-      h.link_latency_cycles = l.integer("latency_cycles", 0, std::int64_t{1} << 30);
-      h.link_bytes_per_cycle = l.integer("bytes_per_cycle", 1, std::int64_t{1} << 30);
-      l.finish();
-    }
-    {
-      core::ObjectReader e = hw.object("ema_unit");
-      h.ema_lanes = e.integer("lanes", 1, 1 << 20);
-      e.finish();
-    }
-    {
-      core::ObjectReader e = hw.object("energy");
-      h.energy = reports::read_energy_table(e);
-    }
-    hw.finish();
-  }
-  top.finish();
   return c;
 }
 

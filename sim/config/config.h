@@ -5,7 +5,7 @@
 // by key, other values replace), then every `--set /json/pointer=value`, then a strict
 // read in which an unknown key, a wrong type or an out-of-range value is a core::ConfigError
 // naming the file and the JSON pointer. The resolved document is what the report stores.
-// Every key, with unit and default, is listed in README.md ("Configuration").
+// Every key, with unit and default, is declared once in the parameter table (parameters()).
 
 #include <cstdint>
 #include <optional>
@@ -13,7 +13,10 @@
 #include <vector>
 
 #include "core/json_reader.h"
+#include "core/param_table.h"
 #include "dataflow/partition.h"
+#include "dataflow/schedule.h"
+#include "hw_models/pe/pe_types.h"
 #include "reports/energy.h"
 #include "workloads/ops/tensor.h"
 #include "workloads/policies/policy.h"
@@ -21,64 +24,70 @@
 
 namespace lpsim::config {
 
+// The defaults of every field are in one place, the parameter table (parameters() below);
+// a Config comes from load_config, never from these structs' own initialisers.
 struct DatasetConfig {
-  std::string kind = "fashion_mnist";  // fashion_mnist | synthetic
-  std::string path = "/usr/share/datasets/fashion-mnist";
+  std::string kind;  // fashion_mnist | synthetic
+  std::string path;
   std::int64_t train_limit = 0;  // 0: the whole file
   std::int64_t test_limit = 0;
-  bool shuffle = true;
+  bool shuffle = false;
   // synthetic only
-  ops::Shape synthetic_shape{1, 28, 28};
-  std::int64_t synthetic_classes = 10;
-  std::int64_t synthetic_train = 2048;
-  std::int64_t synthetic_test = 512;
-  double synthetic_noise_std = 1.2;
+  ops::Shape synthetic_shape;
+  std::int64_t synthetic_classes = 0;
+  std::int64_t synthetic_train = 0;
+  std::int64_t synthetic_test = 0;
+  double synthetic_noise_std = 0.0;
 };
 
 struct HwConfig {
-  double period_ns = 1.0;
-  std::int64_t pe_rows = 32;
-  std::int64_t pe_cols = 32;
-  std::string pe_dataflow = "os";
-  std::int64_t vector_lanes = 32;
-  std::int64_t sram_bytes_per_cycle = 256;
-  std::int64_t sram_capacity_bytes = 64ll << 20;
-  std::int64_t sram_bank_bytes = 1ll << 20;
-  std::int64_t dram_bytes_per_cycle = 64;  // per channel
-  std::int64_t dram_channels = 1;
-  std::int64_t dram_latency_cycles = 100;
+  double period_ns = 0.0;
+  std::int64_t pe_rows = 0;
+  std::int64_t pe_cols = 0;
+  hw::Dataflow pe_dataflow = hw::Dataflow::kOutputStationary;
+  std::int64_t vector_lanes = 0;
+  std::int64_t sram_bytes_per_cycle = 0;
+  std::int64_t sram_capacity_bytes = 0;
+  std::int64_t sram_bank_bytes = 0;
+  std::int64_t dram_bytes_per_cycle = 0;  // per channel
+  std::int64_t dram_channels = 0;
+  std::int64_t dram_latency_cycles = 0;
   std::vector<std::string> sram_placement;  // resident kinds, SRAM first (hw.sram.placement)
-  std::int64_t link_latency_cycles = 20;
-  std::int64_t link_bytes_per_cycle = 32;
-  std::int64_t ema_lanes = 16;
+  std::int64_t link_latency_cycles = 0;
+  std::int64_t link_bytes_per_cycle = 0;
+  std::int64_t ema_lanes = 0;
   reports::EnergyTable energy;  // hw.energy
 };
 
 struct Config {
   std::string source;  // the config file, or "(defaults)"
-  std::string run_name = "default";
-  std::uint64_t seed = 1;
+  std::string run_name;
+  std::uint64_t seed = 0;
   // Threads the math of one task runs on (ops::set_threads); 0: every core this process may
   // use. Results do not depend on it.
   int threads = 0;
-  std::string model = "mlp3";
+  std::string model;
   std::optional<std::string> network_file;
   std::int64_t time_steps = 0;  // T of a built-in spiking model; 0: its default
   DatasetConfig dataset;
-  std::int64_t batch_size = 32;
-  std::int64_t epochs = 1;
+  std::int64_t batch_size = 0;
+  std::int64_t epochs = 0;
   reference::OptimizerSettings optimizer;
   std::optional<std::string> init_from;
   dataflow::StageSpec stages;
-  const policies::Policy* policy = &policies::get("ema_grad");
+  const policies::Policy* policy = nullptr;
   bool spike_compensation = false;  // ARCHITECTURE.md §2b
   std::optional<std::int64_t> processors;
-  std::string backward_split = "fused";
-  bool reconstruction_diagnostic = true;
-  bool stability_check = true;
+  dataflow::BackwardSplit backward_split = dataflow::BackwardSplit::kFused;
+  bool reconstruction_diagnostic = false;
+  bool stability_check = false;
   HwConfig hw;
   core::Json resolved;  // the document after defaults and overrides
 };
+
+// Every key of the document: default, accepted values, unit, meaning (README
+// "Configuration" is its markdown(); `lpsim check-config --parameters` prints it).
+const core::ParamTable<Config>& parameters();
 
 // The threads a run uses: run.threads, or when it is 0 (automatic) the count in the
 // environment variable kAutoThreadsVariable (set by `lpsim sweep` for its points: the cores
@@ -86,7 +95,7 @@ struct Config {
 inline constexpr const char* kAutoThreadsVariable = "LPSIM_AUTO_THREADS";
 int resolved_threads(const Config& c);
 
-// The built-in defaults as a document (also the `lpsim run` default job).
+// The built-in defaults as a document (also the `lpsim run` default job): the table's defaults.
 core::Json default_document();
 
 // Resolves and reads a configuration. `path` may be empty (defaults only); `overrides`

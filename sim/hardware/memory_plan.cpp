@@ -76,7 +76,7 @@ MemoryPlan plan_memory(const dataflow::TrainingGraph& g, const dataflow::Program
   plan.staging_task.assign(procs, "");
   std::vector<std::uint64_t> staging(procs, 0);
   const hw::ArrayShape array{hw.pe_rows, hw.pe_cols};
-  const hw::Dataflow dataflow = hw::parse_dataflow(hw.pe_dataflow);
+  const hw::Dataflow dataflow = hw.pe_dataflow;
   for (int p = 0; p < procs; ++p) {
     for (const auto& entry : program.entries[p]) {
       const dataflow::Node& n = g.nodes[entry.node];

@@ -17,7 +17,7 @@ sc_core::sc_time clock_period(const config::HwConfig& hw) {
 hw::ProcessingElementParams pe_params(const config::HwConfig& hw) {
   hw::ProcessingElementParams p;
   p.array = {hw.pe_rows, hw.pe_cols};
-  p.dataflow = hw::parse_dataflow(hw.pe_dataflow);
+  p.dataflow = hw.pe_dataflow;
   p.vector_lanes = u64(hw.vector_lanes);
   p.sram_bytes_per_cycle = u64(hw.sram_bytes_per_cycle);
   p.period = clock_period(hw);

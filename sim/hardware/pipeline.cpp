@@ -116,8 +116,7 @@ HardwareResult run_hardware(run::Job& job, const RunOptions& options) {
       tail_cycles.push_back(c.tail_cycles);
       after_update.push_back(c.async_cycles);
     }
-    dataflow::BackwardSplit split = dataflow::BackwardSplit::kFused;
-    dataflow::parse_backward_split(job.config.backward_split, &split);
+    const dataflow::BackwardSplit split = job.config.backward_split;
     const dataflow::LinkCost link{static_cast<std::uint64_t>(job.config.hw.link_latency_cycles),
                                   static_cast<std::uint64_t>(job.config.hw.link_bytes_per_cycle)};
     const int procs = static_cast<int>(*job.config.processors);

@@ -276,6 +276,25 @@ TEST(CheckConfigCommand, AcceptsTheDefaultJobWithoutRunningIt) {
   EXPECT_NE(r.out.find("estimated memory"), std::string::npos) << r.out;
 }
 
+// README "Configuration" is the parameter table's own output (one declaration per key).
+TEST(CheckConfigCommand, ParametersTableIsTheReadme) {
+  const Result r = run_lpsim({"check-config", "--parameters"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const std::string readme = slurp(std::string(LPSIM_SOURCE_DIR) + "/README.md");
+  const std::string begin = "<!-- parameters: lpsim check-config --parameters -->\n";
+  const auto a = readme.find(begin);
+  const auto b = readme.find("<!-- end parameters -->");
+  ASSERT_NE(a, std::string::npos);
+  ASSERT_NE(b, std::string::npos);
+  EXPECT_EQ(readme.substr(a + begin.size(), b - a - begin.size()), r.out)
+      << "regenerate README \"Configuration\" with build/release/lpsim check-config --parameters";
+  // A key of each kind (integer, choice, optional, object) is in it.
+  for (const char* key : {"`run.seed`", "`hw.dram.channels`", "`pipeline.backward_split`",
+                          "`workload.dataset.synthetic.noise_std`", "`hw.energy`"}) {
+    EXPECT_NE(r.out.find(key), std::string::npos) << key;
+  }
+}
+
 TEST(SweepCommand, RunsEveryPointRecordsFailuresAndResumes) {
   const std::string dir = ::testing::TempDir() + "/lpsim_sweep_" + std::to_string(::getpid());
   std::system(("rm -rf " + dir).c_str());
