@@ -25,6 +25,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "workloads/models/network.h"
@@ -32,6 +33,7 @@
 #include "workloads/ops/batchnorm.h"
 #include "workloads/ops/conv2d.h"
 #include "workloads/ops/pool.h"
+#include "workloads/ops/spiking.h"
 #include "workloads/ops/tensor.h"
 #include "workloads/policies/policy.h"
 #include "workloads/reference/optimizer.h"
@@ -173,8 +175,13 @@ class BasicTaskEngine {
                       std::optional<std::int64_t> version, std::int64_t batch) const;
 
  private:
-  struct UnitState;
+  struct UnitState;  // these two: below the class
   struct Context;
+
+  // The one list of the state's fields, for save_state and load_state (engine_state.cpp): Io
+  // writes each field or reads it back; Self is BasicTaskEngine (load) or const (save).
+  template <class Io, class Self>
+  static void visit_state(Io& io, Self& self);
 
   Context& context(std::int64_t n, const char* task, int unit);
   void add_gradient(Context& ctx, int layer, int contributor, Matrix grad);
@@ -199,9 +206,58 @@ class BasicTaskEngine {
   int tasks_per_minibatch_ = 0;
 };
 
+// The engine's private state, here so that engine.cpp (the tasks) and engine_state.cpp (its
+// bytes) share one definition.
+template <typename T>
+struct BasicTaskEngine<T>::UnitState {
+  int layer = -1;
+  std::int64_t d = 0;
+  Params p;
+  Matrix momentum_w;
+  Vector momentum_b;
+  std::int64_t updates = 0;
+  std::map<std::int64_t, std::pair<Matrix, Vector>> pending;  // gradients by minibatch
+  std::unique_ptr<policies::UnitPolicy<T>> policy;            // d > 0 only
+  // The consistency diagnostic: per minibatch in flight, W^(m) and (when the policy predicted
+  // it) the weight F(m) used instead.
+  struct Forwarded {
+    std::int64_t m = 0;
+    Matrix version;
+    Matrix used;  // empty: F(m) used W^(m)
+  };
+  bool keep_diagnostic = false;
+  std::deque<Forwarded> diagnostic;
+  ReconstructionStats recon;
+  policies::UnitView<T> view() const {
+    return {p.weight, p.bias, momentum_w, momentum_b, d, updates};
+  }
+  struct Snapshot {
+    Params p;
+    bool weights = false;
+    bool stats = false;
+  };
+  std::map<std::int64_t, Snapshot> snapshots;
+};
+
+template <typename T>
+struct BasicTaskEngine<T>::Context {
+  std::int64_t n = 0;
+  std::vector<std::int32_t> labels;
+  Matrix input;
+  std::vector<Matrix> out;                                 // per layer
+  std::vector<std::vector<std::pair<int, Matrix>>> grads;  // per layer: (contributor, part)
+  std::vector<Matrix> delta;                               // per unit: gradient at its layer
+  std::vector<bool> delta_ready;
+  std::vector<bool> product_done;                // per unit: Ba's matrix product ran
+  std::vector<ops::BatchNormSaved<T>> bn_saved;  // per layer (batch norm only)
+  std::vector<ops::ArgmaxIndices> argmax;        // per layer (max pool only)
+  std::vector<ops::LifSaved<T>> lif_saved;       // per layer (LIF only)
+  int remaining = 0;
+};
+
 using TaskEngine = BasicTaskEngine<ops::Scalar>;
 
-// Defined in engine.cpp for these two scalars only.
+// Defined in engine.cpp and engine_state.cpp for these two scalars only.
 extern template class BasicTaskEngine<float>;
 extern template class BasicTaskEngine<double>;
 extern template std::vector<BasicUnitParams<float>> initial_parameters<float>(

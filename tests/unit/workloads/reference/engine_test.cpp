@@ -4,8 +4,12 @@
 
 #include <gtest/gtest.h>
 
+#include <cstring>
+#include <sstream>
+
 #include "core/errors.h"
 #include "workloads/models/builtin.h"
+#include "workloads/ops/rng.h"
 
 namespace lpsim::reference {
 namespace {
@@ -59,6 +63,72 @@ TEST(TaskEngine, BackwardNeedsTheCompleteGradient) {
   EXPECT_THROW(e.update(2, 0), core::InternalError);  // no weight gradient yet
   e.backward_weight(2, 0);
   EXPECT_THROW(e.update(2, 1), core::InternalError);  // out of order
+}
+
+// A state saved mid-training (minibatches in flight, pending gradients, the policy's stash or
+// EMA, the consistency diagnostic) loads into a fresh engine of the same network and settings,
+// which saves the same bytes back and trains on to the same bits as the engine it came from.
+TEST(TaskEngine, StateSavedMidTrainingLoadsToTheSameBytesAndTrainsToTheSameBits) {
+  Mlp3 s;
+  const std::int64_t total = 10, max_delay = 4;
+  const auto images = [](std::int64_t n) {
+    ops::Rng rng(100 + static_cast<std::uint64_t>(n));
+    ops::Matrix m(4, 784);
+    for (Eigen::Index i = 0; i < m.size(); ++i) m.data()[i] = static_cast<float>(rng.uniform());
+    return m;
+  };
+  const auto same_bits = [](const auto& a, const auto& b) {
+    return a.rows() == b.rows() && a.cols() == b.cols() &&
+           std::memcmp(a.data(), b.data(), sizeof(float) * static_cast<std::size_t>(a.size())) == 0;
+  };
+  for (const char* name : {"stash", "ema_grad"}) {
+    SCOPED_TRACE(name);
+    EngineSettings settings = delayed(&policies::get(name));
+    settings.reconstruction_diagnostic = true;
+    const auto step = [&](TaskEngine& e, std::int64_t n) {
+      if (n < total) {
+        e.load(n, images(n), {0, 1, 2, 3});
+        for (int u = 0; u < 3; ++u) e.forward(u, n);
+        e.loss(n);
+      }
+      for (int u = 2; u >= 0; --u) {
+        const std::int64_t m = n - settings.delays[u];
+        if (m < 0 || m >= total) continue;
+        if (e.has_backward_activation(u)) e.backward_activation(u, m);
+        e.backward_weight(u, m);
+        e.update(u, m);
+      }
+    };
+    TaskEngine a(s.net, s.units, settings, initial_parameters(s.net, s.units, 1));
+    for (std::int64_t n = 0; n < 6; ++n) step(a, n);
+    ASSERT_GT(a.minibatches_in_flight(), 1u);
+    std::stringstream saved;
+    a.save_state(saved);
+    TaskEngine b(s.net, s.units, settings, initial_parameters(s.net, s.units, 2));
+    b.load_state(saved, "state");
+    EXPECT_EQ(b.minibatches_in_flight(), a.minibatches_in_flight());
+    std::stringstream again;
+    b.save_state(again);
+    EXPECT_TRUE(again.str() == saved.str()) << again.str().size() << " vs " << saved.str().size();
+    for (std::int64_t n = 6; n < total + max_delay; ++n) {
+      step(a, n);
+      step(b, n);
+    }
+    EXPECT_EQ(b.minibatches_in_flight(), 0u);
+    const auto pa = a.parameters(), pb = b.parameters();
+    for (std::size_t u = 0; u < pa.size(); ++u) {
+      EXPECT_TRUE(same_bits(pa[u].weight, pb[u].weight)) << u;
+      EXPECT_TRUE(same_bits(pa[u].bias, pb[u].bias)) << u;
+    }
+    EXPECT_FALSE(same_bits(pa[0].weight, initial_parameters(s.net, s.units, 1)[0].weight));
+    ASSERT_EQ(b.minibatch_results().size(), static_cast<std::size_t>(total));
+    for (std::int64_t n = 0; n < total; ++n) {
+      EXPECT_EQ(a.minibatch_results()[n].loss, b.minibatch_results()[n].loss) << n;
+    }
+    for (int u = 0; u < 3; ++u) {
+      EXPECT_EQ(a.reconstruction(u).error_sum, b.reconstruction(u).error_sum) << u;
+    }
+  }
 }
 
 }  // namespace
