@@ -1,5 +1,6 @@
 #include "sim/config/config.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 
@@ -209,10 +210,10 @@ const core::ParamTable<Config>& build_parameters() {
           [] { return reference::lr_schedule_names(); },
           "the learning-rate schedule, indexed by the gradient's minibatch",
           [](Config& c, const std::string& v) {
-            using Kind = reference::LrSchedule::Kind;
-            c.optimizer.schedule.kind = v == "constant" ? Kind::kConstant
-                                        : v == "step"   ? Kind::kStep
-                                                        : Kind::kCosine;
+            // lr_schedule_names() lists the kinds in LrSchedule::Kind's order.
+            const auto& names = reference::lr_schedule_names();
+            c.optimizer.schedule.kind = static_cast<reference::LrSchedule::Kind>(
+                std::find(names.begin(), names.end(), v) - names.begin());
           })),
       optional(integer_param<Config>(
           "/workload/optimizer/schedule/step_epochs", 1, 1, 100000, "epochs",
@@ -320,10 +321,7 @@ const core::ParamTable<Config>& build_parameters() {
 
 }  // namespace
 
-const core::ParamTable<Config>& parameters() {
-  static const core::ParamTable<Config>& table = build_parameters();
-  return table;
-}
+const core::ParamTable<Config>& parameters() { return build_parameters(); }
 
 core::Json default_document() { return parameters().default_document(); }
 
