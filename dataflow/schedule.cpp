@@ -337,7 +337,9 @@ std::optional<Schedule> try_period(const TaskGraph& tg, int procs, const LinkCos
   return std::nullopt;
 }
 
-void finish(const TaskGraph& tg, const LinkCost& link, Schedule& s) {
+}  // namespace
+
+void finish_schedule(const TaskGraph& tg, const LinkCost& link, Schedule& s) {
   s.period = self_timed_period(tg, s, link);
   s.bytes_per_minibatch = 0;
   for (const auto& d : tg.deps) {
@@ -347,8 +349,6 @@ void finish(const TaskGraph& tg, const LinkCost& link, Schedule& s) {
   for (std::size_t v = 0; v < tg.tasks.size(); ++v)
     s.busy_cycles[s.processor[v]] += tg.tasks[v].cycles;
 }
-
-}  // namespace
 
 Schedule modulo_schedule(const TaskGraph& tg, int procs, const LinkCost& link,
                          const Schedule* previous) {
@@ -386,12 +386,12 @@ Schedule modulo_schedule(const TaskGraph& tg, int procs, const LinkCost& link,
   Schedule s = *found;
   s.processors = procs;
   s.lower_bound = lb;
-  finish(tg, link, s);
+  finish_schedule(tg, link, s);
   if (previous != nullptr && previous->period < s.period) {
     Schedule keep = *previous;
     keep.processors = procs;
     keep.lower_bound = lb;
-    finish(tg, link, keep);
+    finish_schedule(tg, link, keep);
     return keep;
   }
   return s;
@@ -431,7 +431,7 @@ Schedule refine_schedule(const TaskGraph& coarse, const Schedule& cs, const Task
       }
     }
   }
-  finish(fine, link, s);
+  finish_schedule(fine, link, s);
   return s;
 }
 

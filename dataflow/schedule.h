@@ -121,6 +121,10 @@ ScheduleSweep sweep_schedules(const TrainingGraph& graph,
 std::optional<std::string> check_schedule(const TaskGraph& tasks, const Schedule& schedule,
                                           const LinkCost& link);
 
+// Fills a schedule's period (self_timed_period), bytes_per_minibatch and busy_cycles from its
+// processors and start times.
+void finish_schedule(const TaskGraph& tasks, const LinkCost& link, Schedule& schedule);
+
 // The per-processor program the hardware runs: tasks in order of start time modulo T,
 // each expanded into its entries with lag floor(t / T).
 Program program_of(const TrainingGraph& graph, const TaskGraph& tasks, const Schedule& schedule);

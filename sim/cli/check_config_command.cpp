@@ -12,6 +12,7 @@
 #include "sim/cli/options.h"
 #include "sim/config/config.h"
 #include "sim/hardware/memory_plan.h"
+#include "sim/hardware/pipedream_plan.h"
 #include "sim/run/job.h"
 #include "sim/run/resources.h"
 
@@ -36,10 +37,11 @@ int run_check_config(const std::vector<std::string>& args) {
     return 0;
   }
   const bool math = vm.count("no-math") == 0;
-  const run::Job job = run::prepare_job(
+  run::Job job = run::prepare_job(
       vm["config"].as<std::string>(),
       vm.count("set") ? vm["set"].as<std::vector<std::string>>() : std::vector<std::string>{},
       vm["init-from"].as<std::string>(), math);
+  hardware::apply_pipedream(job);
   const dataflow::TrainingGraph graph = dataflow::build_training_graph(
       job.network, job.units, job.partition, *job.config.policy, job.config.batch_size);
   const run::MemoryEstimate mem = run::estimate_memory(job, math);

@@ -14,6 +14,7 @@
 #include "reports/report_writer.h"
 #include "sim/cli/command.h"
 #include "sim/cli/options.h"
+#include "sim/hardware/pipedream_plan.h"
 #include "sim/hardware/pipeline.h"
 #include "sim/run/job.h"
 #include "sim/run/report_parts.h"
@@ -202,6 +203,7 @@ int run_run(const std::vector<std::string>& args) {
     sets.push_back("/run/threads=" + std::to_string(vm["threads"].as<int>()));
   run::Job job = run::prepare_job(vm["config"].as<std::string>(), sets,
                                   vm["init-from"].as<std::string>(), vm.count("no-math") == 0);
+  hardware::apply_pipedream(job);
   const std::string out =
       vm.count("out") ? vm["out"].as<std::string>() : "out/" + job.config.run_name;
   const bool quiet = vm.count("quiet") > 0;

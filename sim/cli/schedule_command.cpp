@@ -1,4 +1,4 @@
-// `lpsim schedule`: LayerPipe's task splits scheduled on 1..P processors.
+// `lpsim schedule`: LayerPipe's task splits scheduled on 1..P processors, beside PipeDream.
 
 #include <cstdio>
 #include <iostream>
@@ -12,6 +12,7 @@
 #include "sim/cli/options.h"
 #include "sim/config/config.h"
 #include "sim/hardware/cost_model.h"
+#include "sim/hardware/pipedream_plan.h"
 #include "sim/run/job.h"
 
 namespace lpsim::cli {
@@ -71,17 +72,11 @@ int run_schedule(const std::vector<std::string>& args) {
   const dataflow::TrainingGraph graph =
       dataflow::build_training_graph(network, units, partition, *c.policy, c.batch_size);
   const std::vector<hardware::TaskCost> costs = hardware::task_costs(graph, c.hw, network, units);
-  std::vector<std::uint64_t> node_cycles, tail_cycles, after_update;
-  for (const auto& k : costs) {
-    node_cycles.push_back(k.cycles + k.unit_cycles);
-    tail_cycles.push_back(k.tail_cycles);
-    after_update.push_back(k.async_cycles);
-  }
+  const hardware::NodeCycles cycles = hardware::node_cycles(costs);
   // Bytes every task moves through its PE's SRAM per minibatch (the same for every schedule).
   std::uint64_t sram_bytes = 0;
   for (const auto& k : costs) sram_bytes += k.sram_read_bytes + k.sram_write_bytes;
-  const dataflow::LinkCost link{static_cast<std::uint64_t>(c.hw.link_latency_cycles),
-                                static_cast<std::uint64_t>(c.hw.link_bytes_per_cycle)};
+  const dataflow::LinkCost link = hardware::link_cost(c.hw);
   core::Json rows = core::Json::array();
   std::string gantt = "mode,processors,task,processor,start,end,lag\n";
   const dataflow::BackwardSplit modes[] = {dataflow::BackwardSplit::kFused,
@@ -90,7 +85,7 @@ int run_schedule(const std::vector<std::string>& args) {
   std::map<std::pair<int, int>, core::Json> by;  // (mode, P) -> row
   const int max_p = *std::max_element(procs.begin(), procs.end());
   const dataflow::ScheduleSweep sweep =
-      dataflow::sweep_schedules(graph, node_cycles, tail_cycles, max_p, link, after_update);
+      dataflow::sweep_schedules(graph, cycles.node, cycles.tail, max_p, link, cycles.after_update);
   for (int mi = 0; mi < 3; ++mi) {
     const dataflow::TaskGraph& tg = sweep.graphs[mi];
     const double single = static_cast<double>(tg.total_cycles());
@@ -119,11 +114,43 @@ int run_schedule(const std::vector<std::string>& args) {
       }
     }
   }
+  // PipeDream (a pipelined policy only): its own contiguous stages on each P, 1F1B.
+  const bool pipedream = c.policy->pipelined;
+  std::map<int, hardware::PipeDreamPlan> pd;
+  if (pipedream) {
+    for (int p : procs) {
+      pd.emplace(p, hardware::plan_pipedream(network, units, c, p));
+      const hardware::PipeDreamPlan& plan = pd.at(p);
+      const dataflow::Schedule& s = plan.schedule;
+      std::uint64_t busy = 0;
+      for (auto b : s.busy_cycles) busy += b;
+      by[{3, p}] = {{"mode", "pipedream"},
+                    {"processors", p},
+                    {"stages", plan.partition.num_stages},
+                    {"stage_of_unit", plan.partition.stage_of_unit},
+                    {"partition_bottleneck", plan.partition.bottleneck},
+                    {"tasks", plan.tasks.tasks.size()},
+                    {"period", s.period},
+                    {"modulo_period", s.modulo_period},
+                    {"lower_bound", s.lower_bound},
+                    {"speedup_vs_one", static_cast<double>(plan.tasks.total_cycles()) / s.period},
+                    {"utilization", static_cast<double>(busy) / (s.period * p)},
+                    {"bytes_per_minibatch", s.bytes_per_minibatch}};
+      for (std::size_t v = 0; v < plan.tasks.tasks.size(); ++v) {
+        gantt += "pipedream," + std::to_string(p) + "," + plan.tasks.tasks[v].name + "," +
+                 std::to_string(s.processor[v]) + "," + std::to_string(s.start[v]) + "," +
+                 std::to_string(s.start[v] + plan.tasks.tasks[v].cycles) + "," +
+                 std::to_string(s.start[v] / s.modulo_period) + "\n";
+      }
+    }
+  }
+  const int mode_count = pipedream ? 4 : 3;
   for (int p : procs) {
-    for (int mi = 0; mi < 3; ++mi) {
+    for (int mi = 0; mi < mode_count; ++mi) {
       core::Json row = by[{mi, p}];
-      row["speedup_vs_fused"] =
-          by[{0, p}].at("period").get<double>() / row.at("period").get<double>();
+      const double period = row.at("period").get<double>();
+      row["speedup_vs_fused"] = by[{0, p}].at("period").get<double>() / period;
+      if (pipedream) row["speedup_vs_pipedream"] = by[{3, p}].at("period").get<double>() / period;
       rows.push_back(row);
     }
   }
@@ -141,19 +168,27 @@ int run_schedule(const std::vector<std::string>& args) {
               network.name.c_str(), partition.num_stages, static_cast<long long>(c.batch_size),
               static_cast<long long>(c.hw.pe_rows), static_cast<long long>(c.hw.pe_cols),
               hw::format_dataflow(c.hw.pe_dataflow));
-  std::printf("%4s %14s %14s %14s %9s %9s %8s %14s %8s\n", "P", "fused", "intra", "intra+inter",
+  std::printf("%4s %14s %14s %14s %9s %9s %8s %14s %8s", "P", "fused", "intra", "intra+inter",
               "speedup", "vs fused", "util", "link B/mb", "link %");
+  if (pipedream) std::printf(" %14s %6s %11s", "pipedream", "stages", "vs pipedr.");
+  std::printf("\n");
   for (int p : procs) {
     const core::Json& f = by[{0, p}];
     const core::Json& i = by[{1, p}];
     const core::Json& ii = by[{2, p}];
-    std::printf("%4d %14.0f %14.0f %14.0f %9.2f %9.2f %7.1f%% %14llu %7.3f%%\n", p,
+    std::printf("%4d %14.0f %14.0f %14.0f %9.2f %9.2f %7.1f%% %14llu %7.3f%%", p,
                 f.at("period").get<double>(), i.at("period").get<double>(),
                 ii.at("period").get<double>(), ii.at("speedup_vs_one").get<double>(),
                 f.at("period").get<double>() / ii.at("period").get<double>(),
                 100.0 * ii.at("utilization").get<double>(),
                 static_cast<unsigned long long>(ii.at("bytes_per_minibatch").get<std::uint64_t>()),
                 100.0 * ii.at("link_bytes_fraction").get<double>());
+    if (pipedream) {
+      const core::Json& d = by[{3, p}];
+      std::printf(" %14.0f %6d %11.2f", d.at("period").get<double>(), d.at("stages").get<int>(),
+                  d.at("period").get<double>() / ii.at("period").get<double>());
+    }
+    std::printf("\n");
   }
   return 0;
 }

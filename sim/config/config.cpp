@@ -246,14 +246,25 @@ const core::ParamTable<Config>& build_parameters() {
       nullable_integer_param<Config>(
           "/pipeline/processors", 1,
           4096, "processors",
-          "null: one processor per stage (LayerPipe's stage mapping); P: run the LayerPipe "
-          "schedule on P processors",
+          "null: one processor per stage (LayerPipe's stage mapping); P: run on P processors, "
+          "mapped by `scheduler`",
           [](Config& c, std::optional<std::int64_t> v) { c.processors = v; }),
       choice_param<Config>(
           "/pipeline/backward_split", "fused", [] { return dataflow::backward_split_names(); },
           "task split used with `processors`",
           [](Config& c, const std::string& v) {
             dataflow::parse_backward_split(v, &c.backward_split);
+          }),
+      choice_param<Config>(
+          "/pipeline/scheduler", "layerpipe", [] { return dataflow::scheduler_names(); },
+          "with `processors`: `layerpipe`, the modulo schedule of the split (any task on any "
+          "processor); `pipedream`, PipeDream's partitioner picks at most P contiguous stages, "
+          "one per processor, 1F1B (fused split, `stages` per_layer); see \"LayerPipe against "
+          "PipeDream\"",
+          [](Config& c, const std::string& v) {
+            const auto& names = dataflow::scheduler_names();
+            c.scheduler = static_cast<dataflow::Scheduler>(
+                std::find(names.begin(), names.end(), v) - names.begin());
           }),
       boolean_param<Config>(
           "/pipeline/reconstruction_diagnostic", true,
@@ -319,6 +330,33 @@ const core::ParamTable<Config>& build_parameters() {
   return table;
 }
 
+// PipeDream chooses the stages and runs fused backward tasks on pipelined minibatches.
+void check_pipedream(const Config& c, const std::string& file) {
+  const std::string why = "found it with pipeline.scheduler = pipedream, ";
+  if (!c.processors) {
+    throw core::ConfigError(file, "/pipeline/processors",
+                            why + "which needs the processor count P (found null)");
+  }
+  if (c.backward_split != dataflow::BackwardSplit::kFused) {
+    throw core::ConfigError(file, "/pipeline/backward_split",
+                            std::string("found \"") +
+                                dataflow::backward_split_name(c.backward_split) +
+                                "\", but PipeDream runs fused backward tasks: use \"fused\"");
+  }
+  if (c.stages.kind != dataflow::StageSpec::Kind::kPerLayer) {
+    throw core::ConfigError(file, "/pipeline/stages",
+                            "found \"" + dataflow::format_stage_spec(c.stages) +
+                                "\", but PipeDream's partitioner chooses the stages: use "
+                                "\"per_layer\"");
+  }
+  if (!c.policy->pipelined) {
+    throw core::ConfigError(file, "/pipeline/policy",
+                            "found \"" + c.policy->name +
+                                "\", which runs one stage; PipeDream pipelines minibatches "
+                                "(its own is \"stash\")");
+  }
+}
+
 }  // namespace
 
 const core::ParamTable<Config>& parameters() { return build_parameters(); }
@@ -355,6 +393,7 @@ Config load_config(const std::string& path, const std::vector<std::string>& over
                                 ", but time steps apply only to a built-in spiking model "
                                 "(snn3, sconv3) without a network_file; use null");
   }
+  if (c.scheduler == dataflow::Scheduler::kPipeDream) check_pipedream(c, file);
   return c;
 }
 

@@ -15,6 +15,7 @@
 #include "core/json_reader.h"
 #include "core/param_table.h"
 #include "dataflow/partition.h"
+#include "dataflow/pipedream.h"
 #include "dataflow/schedule.h"
 #include "hw_models/pe/pe_types.h"
 #include "reports/energy.h"
@@ -79,6 +80,7 @@ struct Config {
   bool spike_compensation = false;  // ARCHITECTURE.md §2b
   std::optional<std::int64_t> processors;
   dataflow::BackwardSplit backward_split = dataflow::BackwardSplit::kFused;
+  dataflow::Scheduler scheduler = dataflow::Scheduler::kLayerPipe;
   bool reconstruction_diagnostic = false;
   bool stability_check = false;
   HwConfig hw;

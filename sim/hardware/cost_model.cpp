@@ -127,4 +127,19 @@ std::vector<TaskCost> task_costs(const dataflow::TrainingGraph& graph, const con
   return costs;
 }
 
+NodeCycles node_cycles(const std::vector<TaskCost>& costs) {
+  NodeCycles out;
+  for (const TaskCost& c : costs) {
+    out.node.push_back(c.cycles + c.unit_cycles);
+    out.tail.push_back(c.tail_cycles);
+    out.after_update.push_back(c.async_cycles);
+  }
+  return out;
+}
+
+dataflow::LinkCost link_cost(const config::HwConfig& hw) {
+  return {static_cast<std::uint64_t>(hw.link_latency_cycles),
+          static_cast<std::uint64_t>(hw.link_bytes_per_cycle)};
+}
+
 }  // namespace lpsim::hardware

@@ -19,6 +19,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "dataflow/schedule.h"
 #include "dataflow/task_program.h"
 #include "dataflow/training_graph.h"
 #include "hw_models/pe/processing_element_params.h"
@@ -45,5 +46,15 @@ std::vector<TaskCost> task_costs(const dataflow::TrainingGraph& graph, const con
 // ema_weight) and update after U (the EMA policies).
 std::vector<TaskCost> task_costs(const dataflow::TrainingGraph& graph, const config::HwConfig& hw,
                                  const models::Network& network, const models::UnitGraph& units);
+
+// What the scheduler needs of the costs (dataflow/schedule.h): per node its cycles (the PE's
+// and its units' waits), the tail part of a Ba or the loss, and the vector unit's work after U.
+struct NodeCycles {
+  std::vector<std::uint64_t> node, tail, after_update;
+};
+NodeCycles node_cycles(const std::vector<TaskCost>& costs);
+
+// The link model as the scheduler sees it.
+dataflow::LinkCost link_cost(const config::HwConfig& hw);
 
 }  // namespace lpsim::hardware

@@ -8,6 +8,7 @@
 #include "core/errors.h"
 #include "hw_models/common/simulate.h"
 #include "sim/hardware/module_params.h"
+#include "sim/hardware/pipedream_plan.h"
 #include "sim/hardware/pipeline_module.h"
 
 namespace lpsim::hardware {
@@ -106,28 +107,36 @@ Pipeline::Pipeline(const sc_core::sc_module_name& name, run::Job& job, const Run
 HardwareResult run_hardware(run::Job& job, const RunOptions& options) {
   ::setenv("SYSTEMC_DISABLE_COPYRIGHT_MESSAGE", "1", 1);
   HardwareResult r;
-  r.graph = dataflow::build_training_graph(job.network, job.units, job.partition,
-                                           *job.config.policy, job.config.batch_size);
-  r.costs = task_costs(r.graph, job.config.hw, job.network, job.units);
-  if (job.config.processors) {
-    std::vector<std::uint64_t> node_cycles, tail_cycles, after_update;
-    for (const auto& c : r.costs) {
-      node_cycles.push_back(c.cycles + c.unit_cycles);
-      tail_cycles.push_back(c.tail_cycles);
-      after_update.push_back(c.async_cycles);
-    }
-    const dataflow::BackwardSplit split = job.config.backward_split;
-    const dataflow::LinkCost link{static_cast<std::uint64_t>(job.config.hw.link_latency_cycles),
-                                  static_cast<std::uint64_t>(job.config.hw.link_bytes_per_cycle)};
-    const int procs = static_cast<int>(*job.config.processors);
-    dataflow::ScheduleSweep sweep =
-        dataflow::sweep_schedules(r.graph, node_cycles, tail_cycles, procs, link, after_update);
-    const std::size_t mi = static_cast<std::size_t>(split);
-    r.task_graph = sweep.graphs[mi];
-    r.schedule = sweep.schedules[mi][procs - 1];
+  if (job.config.scheduler == dataflow::Scheduler::kPipeDream) {
+    // PipeDream: its stages (the job's, once apply_pipedream has run), each on its own
+    // processor, 1F1B.
+    apply_pipedream(job);
+    PipeDreamPlan plan = plan_pipedream(job.network, job.units, job.config,
+                                        static_cast<int>(*job.config.processors));
+    LPSIM_ASSERT(plan.stages.stage_of_unit == job.partition.stage_of_unit,
+                 "the job runs PipeDream's stages");
+    r.graph = std::move(plan.graph);
+    r.costs = std::move(plan.costs);
+    r.task_graph = std::move(plan.tasks);
+    r.schedule = std::move(plan.schedule);
     r.program = dataflow::program_of(r.graph, r.task_graph, *r.schedule);
   } else {
-    r.program = dataflow::stage_program(r.graph);
+    r.graph = dataflow::build_training_graph(job.network, job.units, job.partition,
+                                             *job.config.policy, job.config.batch_size);
+    r.costs = task_costs(r.graph, job.config.hw, job.network, job.units);
+    if (job.config.processors) {
+      const NodeCycles c = node_cycles(r.costs);
+      const dataflow::BackwardSplit split = job.config.backward_split;
+      const int procs = static_cast<int>(*job.config.processors);
+      dataflow::ScheduleSweep sweep = dataflow::sweep_schedules(
+          r.graph, c.node, c.tail, procs, link_cost(job.config.hw), c.after_update);
+      const std::size_t mi = static_cast<std::size_t>(split);
+      r.task_graph = sweep.graphs[mi];
+      r.schedule = sweep.schedules[mi][procs - 1];
+      r.program = dataflow::program_of(r.graph, r.task_graph, *r.schedule);
+    } else {
+      r.program = dataflow::stage_program(r.graph);
+    }
   }
   r.memory_plan =
       plan_memory(r.graph, r.program, job.network, job.units, job.config.hw, job.config.source);

@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include "sim/hardware/pipedream_plan.h"
 #include "sim/hardware/pipeline.h"
 #include "system_test_util.h"
 #include "tests/sanitizer.h"
@@ -97,6 +98,72 @@ TEST(ScheduledRunRate, AStageFallingBehindIsNoSteadyState) {
   EXPECT_EQ(hw.steady_state_from, -1);
   EXPECT_DOUBLE_EQ(hw.cycles_per_minibatch, hw.schedule->period);
 }
+
+}  // namespace
+}  // namespace lpsim
+
+namespace lpsim {
+namespace {
+
+struct PipeDreamCase {
+  std::string model;
+  std::string policy;
+  int processors;
+};
+
+void PrintTo(const PipeDreamCase& c, std::ostream* os) {
+  *os << c.model << "/" << c.policy << "/P" << c.processors;
+}
+
+std::string pipedream_case_name(const ::testing::TestParamInfo<PipeDreamCase>& info) {
+  return info.param.model + info.param.policy + "P" + std::to_string(info.param.processors);
+}
+
+class PipeDreamRun : public ::testing::TestWithParam<PipeDreamCase> {};
+
+// PipeDream's stages, one SystemC processor each, 1F1B: the run's period is the stage
+// schedule's, and the weights are the reference trainer's with the delays those stages imply.
+TEST_P(PipeDreamRun, MatchesItsScheduleAndTheReference) {
+  const PipeDreamCase& c = GetParam();
+  run::Job job = testing::synthetic_job(
+      c.model, c.policy, "per_layer", 4,
+      {"/pipeline/processors=" + std::to_string(c.processors), "/pipeline/scheduler=pipedream"});
+  hardware::apply_pipedream(job);
+  const int units = static_cast<int>(job.units.units.size());
+  ASSERT_GE(job.partition.num_stages, 2);
+  ASSERT_LE(job.partition.num_stages, std::min(units, c.processors));
+  const reference::TrainingResult ref = reference::train_reference(
+      job.network, job.units, job.trainer, job.init, job.train, job.test);
+  const hardware::HardwareResult hw = hardware::run_hardware(job, hardware::RunOptions{});
+  ASSERT_TRUE(hw.schedule.has_value());
+  EXPECT_EQ(hw.program.num_processors, job.partition.num_stages);
+  const dataflow::Program stages = dataflow::stage_program(hw.graph);
+  for (int p = 0; p < stages.num_processors; ++p) {
+    ASSERT_EQ(hw.program.entries[p].size(), stages.entries[p].size());
+    for (std::size_t i = 0; i < stages.entries[p].size(); ++i) {
+      EXPECT_EQ(hw.program.entries[p][i].node, stages.entries[p][i].node);
+      EXPECT_EQ(hw.program.entries[p][i].lag, stages.entries[p][i].lag);
+    }
+  }
+  EXPECT_TRUE(testing::bit_equal(ref.final_params, hw.final_params));
+  ASSERT_GE(hw.steady_state_from, 0);
+  EXPECT_DOUBLE_EQ(hw.cycles_per_minibatch, hw.schedule->period);
+  // The measured staleness is the stages' 2·S(l), not the per-layer 2·(units - 1 - l).
+  for (int u = 0; u < units; ++u) {
+    EXPECT_EQ(hw.graph.layers[u].delay,
+              2 * (job.partition.num_stages - 1 - job.partition.stage_of_unit[u]))
+        << "unit " << u;
+    if (hw.graph.layers[u].delay > 0) {
+      EXPECT_EQ(hw.measured_staleness[u], hw.graph.layers[u].delay) << "unit " << u;
+    }
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Stages, PipeDreamRun,
+                         ::testing::Values(PipeDreamCase{"mlp6", "stash", 3},
+                                           PipeDreamCase{"cnn3", "ema_grad", 2},
+                                           PipeDreamCase{"mlp3", "none", 2}),
+                         pipedream_case_name);
 
 }  // namespace
 }  // namespace lpsim

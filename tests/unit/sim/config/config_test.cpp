@@ -91,6 +91,24 @@ TEST(Config, ErrorsNameTheFileAndThePointer) {
   EXPECT_EQ(e.file(), "--set");
 }
 
+TEST(Config, PipeDreamNamesTheKeyItCannotRunWith) {
+  const std::vector<std::string> base = {"/pipeline/scheduler=pipedream", "/pipeline/processors=4"};
+  const auto with = [&](const std::string& set) {
+    std::vector<std::string> sets = base;
+    sets.push_back(set);
+    return sets;
+  };
+  EXPECT_EQ(config::load_config("", base).scheduler, dataflow::Scheduler::kPipeDream);
+  EXPECT_EQ(load_error("", {"/pipeline/scheduler=pipedream"}).where(), "/pipeline/processors");
+  EXPECT_EQ(load_error("", with("/pipeline/backward_split=intra")).where(),
+            "/pipeline/backward_split");
+  EXPECT_EQ(load_error("", with("/pipeline/stages=\"2,1\"")).where(), "/pipeline/stages");
+  const core::ConfigError e = load_error("", with("/pipeline/policy=sync"));
+  EXPECT_EQ(e.where(), "/pipeline/policy");
+  EXPECT_NE(e.problem().find("one stage"), std::string::npos) << e.problem();
+  EXPECT_EQ(load_error("", {"/pipeline/scheduler=gpipe"}).where(), "/pipeline/scheduler");
+}
+
 TEST(Config, HashIgnoresThreadsOnly) {
   const core::Json a = config::load_config("", {}).resolved;
   const core::Json b = config::load_config("", {"/run/threads=3"}).resolved;
