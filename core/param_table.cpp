@@ -1,5 +1,6 @@
 #include "core/param_table.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 
@@ -40,7 +41,12 @@ std::string describe_choices(const std::vector<std::string>& names) {
 std::string describe_default(const Json& value) {
   if (value.is_string()) return "`\"" + value.get<std::string>() + "\"`";
   if (value.is_number_float()) return "`" + number_text(value.get<double>()) + "`";
-  if (value.is_object()) return "an object (its own table)";
+  if (value.is_object()) {
+    // A flat map is shown whole; an object of objects is a table of its own.
+    const bool flat = std::none_of(value.begin(), value.end(),
+                                   [](const Json& v) { return v.is_object() || v.is_array(); });
+    if (!flat || value.empty()) return "an object (its own table)";
+  }
   return "`" + value.dump() + "`";
 }
 

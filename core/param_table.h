@@ -62,11 +62,16 @@ class ParamTable {
     top.finish();
   }
 
-  // | key | accepts | unit | default | meaning |, keys written with dots (hw.pe.rows).
-  std::string markdown() const {
+  // Reads the table's parameters from an object the caller opened (a table nested in another
+  // document, its pointers relative to that object); the caller finishes `r`.
+  void read_fields(ObjectReader& r, Target& out) const { read_object(r, "", out); }
+
+  // | key | accepts | unit | default | meaning |, keys written with dots (hw.pe.rows), after
+  // `key_prefix` ("hw.energy." for a nested table).
+  std::string markdown(const std::string& key_prefix = "") const {
     std::string s = "| key | accepts | unit | default | meaning |\n|---|---|---|---|---|\n";
     for (const auto& p : params_) {
-      std::string key = p.pointer.substr(1);
+      std::string key = key_prefix + p.pointer.substr(1);
       for (char& ch : key) {
         if (ch == '/') ch = '.';
       }

@@ -8,30 +8,6 @@
 
 namespace lpsim::reports {
 
-core::Json default_energy_document() {
-  // Horowitz, "Computing's energy problem (and what we can do about it)", ISSCC 2014, 45 nm:
-  // fp32 add 0.9 pJ, multiply 3.7 pJ; fp16 add 0.4, multiply 1.1; int8 add 0.03, multiply
-  // 0.2; a 64-bit SRAM read 10 pJ at 8 KB, 20 pJ at 32 KB, 100 pJ at 1 MB (writes taken
-  // equal); a 64-bit DRAM access 1.3-2.6 nJ (the lower end: 162.5 pJ per byte). The paper
-  // gives no on-chip link or static figure: a link byte is costed as a 1 MB SRAM byte and
-  // static power is 0 unless configured.
-  return core::Json::parse(R"({
-    "source": "Horowitz, ISSCC 2014, 45 nm",
-    "precision": "fp32",
-    "mac_pj": {"fp32": 4.6, "fp16": 1.5, "int8": 0.23},
-    "accumulate_pj": {"fp32": 0.9, "fp16": 0.4, "int8": 0.03},
-    "vector_op_pj": 0.9,
-    "sram_pj_per_byte": [
-      {"capacity_bytes": 8192, "read": 1.25, "write": 1.25},
-      {"capacity_bytes": 32768, "read": 2.5, "write": 2.5},
-      {"capacity_bytes": 1048576, "read": 12.5, "write": 12.5}],
-    "dram_pj_per_byte": 162.5,
-    "link_pj_per_byte": 12.5,
-    "pe_static_mw": 0.0,
-    "sram_static_nw_per_byte": 0.0
-  })");
-}
-
 namespace {
 
 constexpr double kMaxPj = 1e12;
@@ -49,6 +25,27 @@ double per_precision(core::ObjectReader& reader, const std::string& key,
   }
   table.finish();
   return value;
+}
+
+std::vector<SramEnergyPoint> sram_points(core::ObjectReader& r, const std::string& key) {
+  const core::Json& points = r.array(key);
+  if (points.empty()) r.fail(key, "expected at least one {capacity_bytes, read, write} point");
+  std::vector<SramEnergyPoint> out;
+  for (std::size_t i = 0; i < points.size(); ++i) {
+    core::ObjectReader p(points[i], r.file(), core::pointer_append(r.pointer(key), i));
+    SramEnergyPoint point;
+    point.capacity_bytes =
+        static_cast<double>(p.integer("capacity_bytes", 1, std::int64_t{1} << 50));
+    point.read_pj_per_byte = p.number("read", 0.0, kMaxPj);
+    point.write_pj_per_byte = p.number("write", 0.0, kMaxPj);
+    if (!out.empty() && point.capacity_bytes <= out.back().capacity_bytes) {
+      p.fail("capacity_bytes",
+             "expected capacities in ascending order, each larger than the one before");
+    }
+    p.finish();
+    out.push_back(point);
+  }
+  return out;
 }
 
 // log-log interpolation over (capacity, energy) points; `pick` selects read or write.
@@ -77,35 +74,70 @@ core::Json breakdown_json(const EnergyBreakdown& e) {
 
 }  // namespace
 
+const core::ParamTable<EnergyTable>& energy_parameters() {
+  // Horowitz, "Computing's energy problem (and what we can do about it)", ISSCC 2014, 45 nm:
+  // fp32 add 0.9 pJ, multiply 3.7 pJ; fp16 add 0.4, multiply 1.1; int8 add 0.03, multiply
+  // 0.2; a 64-bit SRAM read 10 pJ at 8 KB, 20 pJ at 32 KB, 100 pJ at 1 MB (writes taken
+  // equal); a 64-bit DRAM access 1.3-2.6 nJ (the lower end: 162.5 pJ per byte). The paper
+  // gives no on-chip link or static figure: a link byte is costed as a 1 MB SRAM byte and
+  // static power is 0 unless configured.
+  using core::number_param;
+  using core::Param;
+  using core::string_param;
+  static const core::ParamTable<EnergyTable> table({
+      string_param<EnergyTable>("/source", "Horowitz, ISSCC 2014, 45 nm", "string",
+                                "where the table's numbers come from (copied to the report)",
+                                [](EnergyTable& t, const std::string& v) { t.source = v; }),
+      string_param<EnergyTable>("/precision", "fp32", "a key of `mac_pj`",
+                                "the arithmetic MACs are costed in (the math itself is fp32)",
+                                [](EnergyTable& t, const std::string& v) { t.precision = v; }),
+      Param<EnergyTable>{"/mac_pj", core::Json{{"fp32", 4.6}, {"fp16", 1.5}, {"int8", 0.23}},
+                         "an object: precision → [0, 1e+12]", "pJ",
+                         "one multiply-accumulate with two real operands, by precision", false,
+                         [](core::ObjectReader& r, const std::string& key, EnergyTable& t) {
+                           t.mac_pj = per_precision(r, key, t.precision);
+                         }},
+      Param<EnergyTable>{"/accumulate_pj", core::Json{{"fp32", 0.9}, {"fp16", 0.4}, {"int8", 0.03}},
+                         "an object: precision → [0, 1e+12]", "pJ",
+                         "one accumulate (a GEMM slot with a spike operand), by precision", false,
+                         [](core::ObjectReader& r, const std::string& key, EnergyTable& t) {
+                           t.accumulate_pj = per_precision(r, key, t.precision);
+                         }},
+      number_param<EnergyTable>("/vector_op_pj", 0.9, 0.0, kMaxPj, "pJ",
+                                "one element operation (vector unit, EMA unit lanes)",
+                                [](EnergyTable& t, double v) { t.vector_op_pj = v; }),
+      Param<EnergyTable>{
+          "/sram_pj_per_byte",
+          core::Json::parse(R"([{"capacity_bytes": 8192, "read": 1.25, "write": 1.25},
+                                {"capacity_bytes": 32768, "read": 2.5, "write": 2.5},
+                                {"capacity_bytes": 1048576, "read": 12.5, "write": 12.5}])"),
+          "`[{capacity_bytes, read, write}]`, capacities ascending", "pJ/B",
+          "per byte at a bank capacity; interpolated log-log at min(`hw.sram.bank_bytes`, "
+          "`hw.sram.capacity_bytes`), extended with the nearest segment's slope",
+          false,
+          [](core::ObjectReader& r, const std::string& key, EnergyTable& t) {
+            t.sram = sram_points(r, key);
+          }},
+      number_param<EnergyTable>("/dram_pj_per_byte", 162.5, 0.0, kMaxPj, "pJ/B", "a DRAM byte",
+                                [](EnergyTable& t, double v) { t.dram_pj_per_byte = v; }),
+      number_param<EnergyTable>("/link_pj_per_byte", 12.5, 0.0, kMaxPj, "pJ/B",
+                                "a byte sent on a link",
+                                [](EnergyTable& t, double v) { t.link_pj_per_byte = v; }),
+      number_param<EnergyTable>("/pe_static_mw", 0.0, 0.0, 1e9, "mW",
+                                "static power per PE, times the run's time",
+                                [](EnergyTable& t, double v) { t.pe_static_mw = v; }),
+      number_param<EnergyTable>("/sram_static_nw_per_byte", 0.0, 0.0, 1e9, "nW/B",
+                                "static power per byte of SRAM capacity, times the run's time",
+                                [](EnergyTable& t, double v) { t.sram_static_nw_per_byte = v; }),
+  });
+  return table;
+}
+
+core::Json default_energy_document() { return energy_parameters().default_document(); }
+
 EnergyTable read_energy_table(core::ObjectReader& r) {
   EnergyTable t;
-  t.source = r.string("source");
-  t.precision = r.string("precision");
-  t.mac_pj = per_precision(r, "mac_pj", t.precision);
-  t.accumulate_pj = per_precision(r, "accumulate_pj", t.precision);
-  t.vector_op_pj = r.number("vector_op_pj", 0.0, kMaxPj);
-  const core::Json& points = r.array("sram_pj_per_byte");
-  if (points.empty())
-    r.fail("sram_pj_per_byte", "expected at least one {capacity_bytes, read, write} point");
-  for (std::size_t i = 0; i < points.size(); ++i) {
-    core::ObjectReader p(points[i], r.file(),
-                         core::pointer_append(r.pointer("sram_pj_per_byte"), i));
-    SramEnergyPoint point;
-    point.capacity_bytes =
-        static_cast<double>(p.integer("capacity_bytes", 1, std::int64_t{1} << 50));
-    point.read_pj_per_byte = p.number("read", 0.0, kMaxPj);
-    point.write_pj_per_byte = p.number("write", 0.0, kMaxPj);
-    if (!t.sram.empty() && point.capacity_bytes <= t.sram.back().capacity_bytes) {
-      p.fail("capacity_bytes",
-             "expected capacities in ascending order, each larger than the one before");
-    }
-    p.finish();
-    t.sram.push_back(point);
-  }
-  t.dram_pj_per_byte = r.number("dram_pj_per_byte", 0.0, kMaxPj);
-  t.link_pj_per_byte = r.number("link_pj_per_byte", 0.0, kMaxPj);
-  t.pe_static_mw = r.number("pe_static_mw", 0.0, 1e9);
-  t.sram_static_nw_per_byte = r.number("sram_static_nw_per_byte", 0.0, 1e9);
+  energy_parameters().read_fields(r, t);
   r.finish();
   return t;
 }

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "core/json_reader.h"
+#include "core/param_table.h"
 
 namespace lpsim::reports {
 
@@ -39,7 +40,10 @@ struct EnergyTable {
   double sram_static_nw_per_byte = 0;  // per byte of SRAM capacity
 };
 
-// The default table as a config document (hw.energy): Horowitz, ISSCC 2014, 45 nm.
+// The keys of hw.energy, declared once (pointers relative to the table; defaults: Horowitz,
+// ISSCC 2014, 45 nm): the default document, the reader and README's table come from it.
+const core::ParamTable<EnergyTable>& energy_parameters();
+// The default table as a config document (hw.energy).
 core::Json default_energy_document();
 // Reads hw.energy strictly (every key required: the default document supplies them).
 EnergyTable read_energy_table(core::ObjectReader& reader);

@@ -8,6 +8,7 @@
 
 #include "dataflow/task_program.h"
 #include "dataflow/training_graph.h"
+#include "reports/energy.h"
 #include "sim/cli/command.h"
 #include "sim/cli/options.h"
 #include "sim/config/config.h"
@@ -34,6 +35,8 @@ int run_check_config(const std::vector<std::string>& args) {
   }
   if (vm.count("parameters")) {
     std::fputs(config::parameters().markdown().c_str(), stdout);
+    std::printf("\n`hw.energy`, the energy table (`reports/energy.cpp`), one key per row:\n\n");
+    std::fputs(reports::energy_parameters().markdown("hw.energy.").c_str(), stdout);
     return 0;
   }
   const bool math = vm.count("no-math") == 0;

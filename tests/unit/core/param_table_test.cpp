@@ -121,5 +121,39 @@ TEST(ParamTable, MarkdownHasOneRowPerParameter) {
   EXPECT_EQ(rows, 2 + table().params().size());
 }
 
+TEST(ParamTable, NestedTableReadsFromTheObjectItIsGivenAndPrefixesItsKeys) {
+  // A table read from inside another document: pointers relative to the object the caller
+  // opened, errors at the full pointer, keys documented under the caller's prefix.
+  const core::Json outer = {{"hw", {{"unit", table().default_document()}}}};
+  core::ObjectReader top(outer, "cfg.json", "");
+  core::ObjectReader hw = top.object("hw");
+  core::ObjectReader unit = hw.object("unit");
+  Target t;
+  table().read_fields(unit, t);
+  unit.finish();
+  EXPECT_EQ(t.rows, 32);
+  EXPECT_EQ(t.extra, 5);
+  core::Json bad = outer;
+  bad["hw"]["unit"]["pe"]["rows"] = 0;
+  core::ObjectReader top2(bad, "cfg.json", "");
+  core::ObjectReader hw2 = top2.object("hw");
+  core::ObjectReader unit2 = hw2.object("unit");
+  try {
+    table().read_fields(unit2, t);
+    ADD_FAILURE() << "rows = 0 accepted";
+  } catch (const core::ConfigError& e) {
+    EXPECT_EQ(e.where(), "/hw/unit/pe/rows");
+  }
+  EXPECT_NE(table().markdown("hw.unit.").find("| `hw.unit.pe.rows` |"), std::string::npos);
+}
+
+TEST(ParamTable, DefaultsAreShownWholeUnlessTheyAreTablesOfTheirOwn) {
+  EXPECT_EQ(core::describe_default(core::Json{{"fp32", 4.6}, {"int8", 0.23}}),
+            "`{\"fp32\":4.6,\"int8\":0.23}`");
+  EXPECT_EQ(core::describe_default(core::Json{{"a", {{"b", 1}}}}), "an object (its own table)");
+  EXPECT_EQ(core::describe_default(core::Json::parse("[1, 2]")), "`[1,2]`");
+  EXPECT_EQ(core::describe_default(core::Json("x")), "`\"x\"`");
+}
+
 }  // namespace
 }  // namespace lpsim

@@ -38,6 +38,21 @@ TEST(EnergyTable, DefaultsAreHorowitz2014) {
   EXPECT_NEAR(sram_read_pj_per_byte(t, 1 << 20), 100.0 / 8, 1e-12);
 }
 
+TEST(EnergyTable, EveryKeyIsDeclaredOnceWithADefault) {
+  // The default document is the table's, and each of its keys has one row.
+  const core::Json doc = default_energy_document();
+  const auto& params = energy_parameters().params();
+  EXPECT_EQ(doc.size(), params.size());
+  for (const auto& p : params) {
+    EXPECT_EQ(doc.at(core::Json::json_pointer(p.pointer)), p.default_value) << p.pointer;
+    EXPECT_FALSE(p.meaning.empty()) << p.pointer;
+  }
+  const std::string md = energy_parameters().markdown("hw.energy.");
+  EXPECT_NE(md.find("| `hw.energy.dram_pj_per_byte` | [0, 1e+12] | pJ/B | `162.5` |"),
+            std::string::npos)
+      << md;
+}
+
 TEST(EnergyTable, PrecisionPicksItsColumn) {
   core::Json doc = default_energy_document();
   doc["precision"] = "fp16";
