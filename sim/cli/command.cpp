@@ -11,6 +11,8 @@ const std::vector<Command>& commands() {
        run_check_config},
       {"graph", "print the retimed training dataflow graph (JSON or DOT)", run_graph},
       {"models", "list the built-in models with parameter counts", run_models},
+      {"import", "import an ONNX model and its weights as a network file and checkpoint",
+       run_import},
       {"policies", "list the weight-version policies and their hardware work", run_policies},
       {"gemm", "cycles of one GEMM on the PE array (SCALE-Sim v2 compute model)", run_gemm},
   };

@@ -11,9 +11,16 @@ namespace lpsim::cli {
 bool parse_options(const std::string& command, const std::string& synopsis,
                    const po::options_description& options, const std::vector<std::string>& args,
                    po::variables_map& vm) {
+  return parse_options(command, synopsis, options, po::positional_options_description(), args, vm);
+}
+
+bool parse_options(const std::string& command, const std::string& synopsis,
+                   const po::options_description& options,
+                   const po::positional_options_description& positional,
+                   const std::vector<std::string>& args, po::variables_map& vm) {
   po::options_description all = options;
   all.add_options()("help,h", "print this help");
-  po::store(po::command_line_parser(args).options(all).run(), vm);
+  po::store(po::command_line_parser(args).options(all).positional(positional).run(), vm);
   if (vm.count("help")) {
     std::cout << "usage: lpsim " << command << " " << synopsis << "\n\n" << all << "\n";
     return false;

@@ -15,6 +15,11 @@ namespace po = boost::program_options;
 bool parse_options(const std::string& command, const std::string& synopsis,
                    const po::options_description& options, const std::vector<std::string>& args,
                    po::variables_map& vm);
+// The same with positional arguments (`lpsim import MODEL.onnx`).
+bool parse_options(const std::string& command, const std::string& synopsis,
+                   const po::options_description& options,
+                   const po::positional_options_description& positional,
+                   const std::vector<std::string>& args, po::variables_map& vm);
 
 // "C,H,W" or "F" -> Shape; errors name the option.
 ops::Shape parse_shape_option(const std::string& text, const std::string& option);

@@ -556,7 +556,8 @@ TEST(RunCommand, SpikingRunResumesFromACheckpointToTheSameResult) {
 }
 
 TEST(Help, EveryCommandHasHelp) {
-  for (const char* cmd : {"run", "graph", "models", "gemm", "schedule", "check-config", "sweep"}) {
+  for (const char* cmd :
+       {"run", "graph", "models", "gemm", "schedule", "check-config", "sweep", "import"}) {
     const Result r = run_lpsim({cmd, "--help"});
     EXPECT_EQ(r.exit_code, 0) << cmd;
     EXPECT_NE(r.out.find("usage: lpsim"), std::string::npos) << cmd;

@@ -641,25 +641,15 @@ EvalResult BasicTaskEngine<T>::evaluate(const Matrix& images,
   std::int64_t correct = 0;
   for (std::int64_t start = 0; start < total; start += batch) {
     const std::int64_t b = std::min(batch, total - start);
-    Context ctx;
-    ctx.input = images.middleRows(start, b);
-    ctx.labels.assign(labels.begin() + start, labels.begin() + start + b);
-    ctx.n = -1 - start;  // the Poisson encoders' evaluation streams
-    ctx.out.resize(network_.layers.size());
-    ctx.argmax.resize(network_.layers.size());
-    ctx.lif_saved.resize(network_.layers.size());
-    for (std::size_t i = 0; i < network_.layers.size(); ++i) {
-      const int li = static_cast<int>(i);
-      if (li == network_.loss) continue;
-      const int u = units_.unit_of_layer[i];
-      const bool param = network_.layers[i].has_params();
-      forward_layer(li, ctx, param ? *params[u] : Params{}, false);
-    }
-    const Matrix& logits = tensor_of(ctx.out, ctx.input, network_.layers[network_.loss].inputs[0]);
+    const std::vector<std::int32_t> batch_labels(labels.begin() + start,
+                                                 labels.begin() + start + b);
+    // n = -1 - start: the Poisson encoders' evaluation streams.
+    const Matrix logits = evaluation_logits(images.middleRows(start, b), -1 - start, params);
     Matrix probs;
-    loss_sum += static_cast<double>(ops::softmax_cross_entropy_forward(logits, ctx.labels, probs)) *
-                static_cast<double>(b);
-    correct += ops::count_correct(Matrix(logits), ctx.labels);
+    loss_sum +=
+        static_cast<double>(ops::softmax_cross_entropy_forward(logits, batch_labels, probs)) *
+        static_cast<double>(b);
+    correct += ops::count_correct(logits, batch_labels);
   }
   EvalResult r;
   if (total > 0) {
@@ -667,6 +657,33 @@ EvalResult BasicTaskEngine<T>::evaluate(const Matrix& images,
     r.accuracy = static_cast<double>(correct) / static_cast<double>(total);
   }
   return r;
+}
+
+template <typename T>
+typename BasicTaskEngine<T>::Matrix BasicTaskEngine<T>::evaluation_logits(
+    const Matrix& images, std::int64_t n, const std::vector<const Params*>& params) const {
+  Context ctx;
+  ctx.input = images;
+  ctx.n = n;
+  ctx.out.resize(network_.layers.size());
+  ctx.argmax.resize(network_.layers.size());
+  ctx.lif_saved.resize(network_.layers.size());
+  for (std::size_t i = 0; i < network_.layers.size(); ++i) {
+    const int li = static_cast<int>(i);
+    if (li == network_.loss) continue;
+    const int u = units_.unit_of_layer[i];
+    const bool param = network_.layers[i].has_params();
+    forward_layer(li, ctx, param ? *params[u] : Params{}, false);
+  }
+  return tensor_of(ctx.out, ctx.input, network_.layers[network_.loss].inputs[0]);
+}
+
+template <typename T>
+typename BasicTaskEngine<T>::Matrix BasicTaskEngine<T>::predict(const Matrix& images) const {
+  LPSIM_ASSERT(images.cols() == network_.input_shape.size(), "input width");
+  std::vector<const Params*> params(state_.size());
+  for (std::size_t u = 0; u < state_.size(); ++u) params[u] = &state_[u]->p;
+  return evaluation_logits(images, -1, params);
 }
 
 template std::vector<BasicUnitParams<float>> initial_parameters<float>(const models::Network&,

@@ -173,6 +173,9 @@ class BasicTaskEngine {
   // the result).
   EvalResult evaluate(const Matrix& images, const std::vector<std::int32_t>& labels,
                       std::optional<std::int64_t> version, std::int64_t batch) const;
+  // The logits of `images` [B, C*H*W] (the loss layer's input, [B, classes]) with the current
+  // parameters, batch norm in evaluation mode: the forward pass evaluate() scores.
+  Matrix predict(const Matrix& images) const;
 
  private:
   struct UnitState;  // these two: below the class
@@ -189,6 +192,9 @@ class BasicTaskEngine {
   void run_tail(int unit, Context& ctx);
   void task_done(std::int64_t n);
   void forward_layer(int layer, Context& ctx, const Params& params, bool train) const;
+  // The evaluation forward of one batch (ctx.n = n) with `params` per unit: the logits.
+  Matrix evaluation_logits(const Matrix& images, std::int64_t n,
+                           const std::vector<const Params*>& params) const;
   void count_spikes(int layer, const Context& ctx);
 
   const models::Network& network_;
