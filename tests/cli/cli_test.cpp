@@ -222,6 +222,66 @@ TEST(RunCommand, SameConfigGivesTheSameReportApartFromMeta) {
   EXPECT_EQ(slurp(a + "/epochs.csv"), slurp(b + "/epochs.csv"));
 }
 
+TEST(ScheduleCommand, PrintsPipeDreamBesideTheSplits) {
+  const Result r = run_lpsim({"schedule", "--set", "/workload/model=mlp6", "--set",
+                              "/pipeline/policy=stash", "--procs", "1-4", "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const core::Json j = core::Json::parse(r.out);
+  std::map<std::pair<std::string, int>, core::Json> rows;
+  for (const auto& row : j.at("schedules")) {
+    rows[{row.at("mode").get<std::string>(), row.at("processors").get<int>()}] = row;
+  }
+  for (int p = 1; p <= 4; ++p) {
+    ASSERT_EQ(rows.count({"pipedream", p}), 1u) << "P = " << p;
+    const core::Json& pd = rows.at({"pipedream", p});
+    const auto stages = pd.at("stage_of_unit").get<std::vector<int>>();
+    ASSERT_EQ(stages.size(), 6u);
+    EXPECT_EQ(stages.front(), 0);
+    EXPECT_EQ(stages.back() + 1, pd.at("stages").get<int>());
+    EXPECT_LE(pd.at("stages").get<int>(), p);
+    for (std::size_t u = 1; u < stages.size(); ++u) {
+      EXPECT_TRUE(stages[u] == stages[u - 1] || stages[u] == stages[u - 1] + 1) << "contiguous";
+    }
+    const core::Json& ii = rows.at({"intra+inter", p});
+    EXPECT_DOUBLE_EQ(ii.at("speedup_vs_pipedream").get<double>(),
+                     pd.at("period").get<double>() / ii.at("period").get<double>());
+  }
+  // The plain table has the PipeDream columns too.
+  const Result t = run_lpsim({"schedule", "--set", "/workload/model=mlp6", "--procs", "2"});
+  ASSERT_EQ(t.exit_code, 0) << t.err;
+  EXPECT_NE(t.out.find("pipedream"), std::string::npos) << t.out;
+}
+
+TEST(RunCommand, PipeDreamRunsOnTheStagesItsPartitionerChose) {
+  const std::string dir = ::testing::TempDir() + "/lpsim_pipedream";
+  std::vector<std::string> args = tiny_run(dir);
+  for (const char* set : {"/workload/model=mlp6", "/pipeline/policy=stash",
+                          "/pipeline/scheduler=pipedream", "/pipeline/processors=3"}) {
+    args.push_back("--set");
+    args.push_back(set);
+  }
+  args.push_back("--no-math");
+  const Result r = run_lpsim(args);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const core::Json report = core::parse_json_file(dir + "/report.json");
+  const Result s = run_lpsim({"schedule", "--set", "/workload/model=mlp6", "--set",
+                              "/pipeline/policy=stash", "--procs", "3", "--json"});
+  ASSERT_EQ(s.exit_code, 0) << s.err;
+  core::Json pipedream;
+  const core::Json schedules = core::Json::parse(s.out).at("schedules");
+  for (const auto& row : schedules) {
+    if (row.at("mode") == "pipedream") pipedream = row;
+  }
+  ASSERT_FALSE(pipedream.is_null());
+  EXPECT_EQ(report.at("network").at("stages"), pipedream.at("stages"));
+  EXPECT_EQ(report.at("hw").at("processors"), pipedream.at("stages"));
+  // Without a processor count PipeDream has nothing to partition for: a bad input.
+  const Result bad =
+      run_lpsim({"run", "-q", "--no-math", "--set", "/pipeline/scheduler=pipedream"});
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_NE(bad.err.find("/pipeline/processors"), std::string::npos) << bad.err;
+}
+
 TEST(RunCommand, ThreadCountChangesNothingButItsOwnRecord) {
   if (LPSIM_TEST_ASAN) {
     // Two cnn3 epochs of the lpsim executable: 38 s under ASan. The in-process
