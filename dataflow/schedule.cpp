@@ -166,9 +166,13 @@ i64 span(const TaskGraph& tg, const TaskDep& d) {
          static_cast<i64>(d.dst_before);
 }
 
-// The transfer's cycles when src and dst run on processors ps and pd.
+// The transfer's cycles when src and dst run on processors ps and pd: the data, or for an
+// ordering constraint (no bytes) a signal of the link's latency. A unit's work after src
+// (d.latency, already in span()) runs while the signal travels: only the excess counts.
 i64 transfer(const LinkCost& link, const TaskDep& d, int ps, int pd) {
-  return ps == pd ? 0 : static_cast<i64>(link.cycles(d.bytes));
+  if (ps == pd) return 0;
+  const i64 t = static_cast<i64>(link.cycles(d.bytes));
+  return std::max<i64>(0, t - static_cast<i64>(d.latency));
 }
 
 // Earliest starts at period T, with every data transfer costed when `link` is given (as

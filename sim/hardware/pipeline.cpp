@@ -39,6 +39,10 @@ Pipeline::Pipeline(const sc_core::sc_module_name& name, run::Job& job, const Run
   const int procs = plan_.processors;
   const int nu = static_cast<int>(g.layers.size());
   done_.assign(g.nodes.size(), 0);
+  signal_cycle_.resize(g.nodes.size());
+  for (std::size_t v = 0; v < g.nodes.size(); ++v) {
+    if (plan_.sync_on_done[v]) signal_cycle_[v].assign(kSignalRing, 0);
+  }
   started_.assign(g.nodes.size(), 0);
   for (std::size_t v = 0; v < g.nodes.size(); ++v) {
     done_event_.push_back(std::make_unique<sc_core::sc_event>());

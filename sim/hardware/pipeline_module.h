@@ -94,6 +94,10 @@ class Pipeline : public sc_core::sc_module {
   std::vector<std::int64_t> done_;
   std::vector<std::int64_t> started_;  // instances whose first part (or whole) has run
   std::vector<std::unique_ptr<sc_core::sc_event>> done_event_;
+  // [node][k % kSignalRing]: the cycle instance k of a node another processor orders itself
+  // behind (plan_.sync_on_done) ended, for the link latency that signal takes.
+  static constexpr std::int64_t kSignalRing = 256;
+  std::vector<std::vector<std::uint64_t>> signal_cycle_;
   std::unique_ptr<reference::TaskEngine> engine_;
   std::unique_ptr<data::BatchSampler> sampler_;
   std::int64_t loaded_ = 0;

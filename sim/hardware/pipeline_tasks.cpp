@@ -107,7 +107,10 @@ void Pipeline::run_task(const dataflow::ProgramEntry& entry, std::int64_t m,
     }
   }
   if (finishes_node) {
-    if (plan_.sync_on_done[node]) pe.sync();
+    if (plan_.sync_on_done[node]) {
+      pe.sync();
+      signal_cycle_[node][done_[node] % kSignalRing] = pe.now_cycles();
+    }
     ++done_[node];
     done_event_[node]->notify(sc_core::SC_ZERO_TIME);
   }
@@ -151,6 +154,19 @@ void Pipeline::wait_for_inputs(int node, NodePart part, std::int64_t m, std::int
       const int src = d.src;
       // (k may fall beyond the limit when a stop lowers it while this task waits.)
       pe.block_until([this, src, k] { return done_[src] > k || k >= limit_; }, *done_event_[src]);
+      // From another processor the signal is a token of no bytes on the link: it arrives
+      // latency_cycles after src(k) ended (as the scheduler counts it, hw_models/link).
+      const std::uint64_t latency = static_cast<std::uint64_t>(job_.config.hw.link_latency_cycles);
+      if (r_.program.processor_of_node[src] != p && latency > 0 && k < limit_ &&
+          done_[src] - k <= kSignalRing) {
+        LPSIM_ASSERT(!signal_cycle_[src].empty(), "a signal across processors is synced");
+        const std::uint64_t arrives = signal_cycle_[src][k % kSignalRing] + latency;
+        const std::uint64_t now = pe.now_cycles();
+        if (arrives > now) {
+          sc_core::wait(period_ * static_cast<double>(arrives - now));
+          pe.add_stall(arrives - now);
+        }
+      }
     }
   }
 }

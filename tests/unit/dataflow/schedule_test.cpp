@@ -45,14 +45,16 @@ void expect_valid(const TaskGraph& tg, const Schedule& s, const LinkCost& link) 
       const std::int64_t k = m - d.offset;
       if (k < 0) continue;
       // The source node ends src_after before its task; the destination node begins
-      // dst_before after its task starts.
+      // dst_before after its task starts. Between processors the data (or, for an ordering
+      // constraint, a signal of the link's latency) travels while the unit works after src.
+      const std::int64_t after_src =
+          s.processor[d.src] == s.processor[d.dst]
+              ? static_cast<std::int64_t>(d.latency)
+              : std::max(static_cast<std::int64_t>(d.latency),
+                         static_cast<std::int64_t>(link.cycles(d.bytes)));
       const std::int64_t ready =
           k * t + static_cast<std::int64_t>(s.start[d.src] + tg.tasks[d.src].cycles) -
-          static_cast<std::int64_t>(d.src_after + d.dst_before) +
-          static_cast<std::int64_t>(d.latency) +
-          (s.processor[d.src] == s.processor[d.dst]
-               ? 0
-               : static_cast<std::int64_t>(link.cycles(d.bytes)));
+          static_cast<std::int64_t>(d.src_after + d.dst_before) + after_src;
       ASSERT_GE(m * t + static_cast<std::int64_t>(s.start[d.dst]), ready)
           << tg.tasks[d.src].name << " -> " << tg.tasks[d.dst].name << " m=" << m;
     }
