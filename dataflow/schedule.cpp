@@ -125,7 +125,10 @@ TaskGraph build_task_graph(const TrainingGraph& graph,
   for (std::size_t v = 0; v < nn; ++v) {
     for (const auto& d : deps[v]) {
       const int src = last_task[d.src], dst = first_task[v];
-      if (src < 0 || dst < 0 || src == dst) continue;  // the input, or order inside one task
+      // The input, or order inside one task. A task's dependency on an earlier instance of
+      // itself stays: the fused B_l waits before Ba(m + 1) for the vector unit's update
+      // after U(m) (TaskDep::latency), which the processor order alone does not count.
+      if (src < 0 || dst < 0 || (src == dst && d.offset == 0)) continue;
       const std::uint64_t bytes =
           d.edge >= 0 ? static_cast<std::uint64_t>(graph.edges[d.edge].bytes_per_token) : 0;
       // The vector unit's update after U delays the next task that waits on the unit: a

@@ -67,7 +67,9 @@ std::vector<ScheduledCase> scheduled_cases() {
       {"mlp6", "none", "fused", 3},
       // An ordering constraint across processors is a signal of the link's latency, in the
       // hardware as in the schedule; the vector unit's update runs while it travels.
-      {"mlp6", "ema_lwp", "fused", 3}};
+      {"mlp6", "ema_lwp", "fused", 3},
+      // A fused B_l waits before Ba(m + 1) for the vector unit's update after its own U(m).
+      {"cnn3", "ema_grad", "fused", 3}};
   // Under ASan (the CI budget) the paths, not the cases: the ones below repeat a policy and a
   // split that a case above runs on another model.
   if (!LPSIM_TEST_ASAN) {
