@@ -332,10 +332,10 @@ const core::ParamTable<Config>& build_parameters() {
 
 // PipeDream chooses the stages and runs fused backward tasks on pipelined minibatches.
 void check_pipedream(const Config& c, const std::string& file) {
-  const std::string why = "found it with pipeline.scheduler = pipedream, ";
   if (!c.processors) {
     throw core::ConfigError(file, "/pipeline/processors",
-                            why + "which needs the processor count P (found null)");
+                            "found null, but pipeline.scheduler = pipedream needs the processor "
+                            "count P to partition for");
   }
   if (c.backward_split != dataflow::BackwardSplit::kFused) {
     throw core::ConfigError(file, "/pipeline/backward_split",
