@@ -21,6 +21,7 @@
 #include "workloads/data/npy.h"
 #include "workloads/models/network.h"
 #include "workloads/models/units.h"
+#include "workloads/onnx_import/onnx_import.h"
 
 namespace lpsim::fuzz {
 namespace {
@@ -188,6 +189,17 @@ void checkpoint_manifest(const std::string& bytes, const std::string& scratch_di
       throw std::logic_error("read_checkpoint: tensor size does not match its shape");
     }
   }
+}
+
+void onnx_model(const std::string& bytes) {
+  const onnx_import::ImportedModel m = onnx_import::import_onnx_bytes(bytes, "fuzz.onnx");
+  // The document it writes reads back as the network it imported.
+  const models::Network again = models::parse_network(m.document, "fuzz.onnx");
+  if (models::network_to_json(again) != models::network_to_json(m.network)) {
+    throw std::logic_error("import_onnx: the network document does not read back the same");
+  }
+  build_graph(again, dataflow::StageSpec{}, policies::get("stash"), 8, "fuzz.onnx",
+              "/pipeline/stages");
 }
 
 }  // namespace lpsim::fuzz

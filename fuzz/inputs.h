@@ -41,4 +41,8 @@ void npy_file(const std::string& bytes, const std::string& scratch_dir, NpyRead 
 // w.npy (float32, shape [2, 3]), b.npy (float64, [3]) and s.npy (float32, []).
 void checkpoint_manifest(const std::string& bytes, const std::string& scratch_dir);
 
+// The bytes as an ONNX model (`lpsim import`); a model that imports must write a network
+// document that reads back as the network imported, and retime.
+void onnx_model(const std::string& bytes);
+
 }  // namespace lpsim::fuzz

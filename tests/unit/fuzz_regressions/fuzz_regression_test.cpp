@@ -120,6 +120,21 @@ TEST(FuzzCorpusOnlyGivesUserErrors, Npy) {
   }
 }
 
+TEST(FuzzCorpusOnlyGivesUserErrors, Onnx) {
+  const auto files = corpus("onnx");
+  ASSERT_FALSE(files.empty());
+  std::size_t refused = 0;
+  for (const fs::path& file : files) {
+    const std::string bytes = read_file(file);
+    expect_only_user_errors(file, "onnx_model", [&] { onnx_model(bytes); });
+    if (file.filename().string().rfind("valid_", 0) != 0) {
+      EXPECT_THROW(onnx_model(bytes), core::UserError) << file << " is a refused seed";
+      ++refused;
+    }
+  }
+  EXPECT_GT(refused, 0u);
+}
+
 // The seeds include valid documents: they must load, not only fail politely.
 TEST(FuzzCorpusOnlyGivesUserErrors, ValidSeedsLoad) {
   ScratchDir dir;
@@ -142,6 +157,11 @@ TEST(FuzzCorpusOnlyGivesUserErrors, ValidSeedsLoad) {
       } else if (name.rfind("valid_labels", 0) == 0) {
         EXPECT_NO_THROW(idx_labels(read_file(file), dir.path(), gzip)) << file;
       }
+    }
+  }
+  for (const fs::path& file : corpus("onnx")) {
+    if (file.filename().string().rfind("valid_", 0) == 0) {
+      EXPECT_NO_THROW(onnx_model(read_file(file))) << file;
     }
   }
   EXPECT_NO_THROW(
