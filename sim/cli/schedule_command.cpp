@@ -83,65 +83,48 @@ int run_schedule(const std::vector<std::string>& args) {
                                            dataflow::BackwardSplit::kIntra,
                                            dataflow::BackwardSplit::kIntraInter};
   std::map<std::pair<int, int>, core::Json> by;  // (mode, P) -> row
+  // A schedule's row and its Gantt lines, the same for every mode.
+  const auto add = [&](int mi, const std::string& mode, int p, const dataflow::TaskGraph& tg,
+                       const dataflow::Schedule& s) {
+    std::uint64_t busy = 0;
+    for (auto b : s.busy_cycles) busy += b;
+    by[{mi, p}] = {{"mode", mode},
+                   {"processors", p},
+                   {"tasks", tg.tasks.size()},
+                   {"period", s.period},
+                   {"modulo_period", s.modulo_period},
+                   {"lower_bound", s.lower_bound},
+                   {"speedup_vs_one", static_cast<double>(tg.total_cycles()) / s.period},
+                   {"utilization", static_cast<double>(busy) / (s.period * p)},
+                   {"bytes_per_minibatch", s.bytes_per_minibatch},
+                   {"link_bytes_fraction", static_cast<double>(s.bytes_per_minibatch) /
+                                               static_cast<double>(std::max<std::uint64_t>(
+                                                   1, s.bytes_per_minibatch + sram_bytes))}};
+    for (std::size_t v = 0; v < tg.tasks.size(); ++v) {
+      gantt += mode + "," + std::to_string(p) + "," + tg.tasks[v].name + "," +
+               std::to_string(s.processor[v]) + "," + std::to_string(s.start[v]) + "," +
+               std::to_string(s.start[v] + tg.tasks[v].cycles) + "," +
+               std::to_string(s.start[v] / s.modulo_period) + "\n";
+    }
+  };
   const int max_p = *std::max_element(procs.begin(), procs.end());
   const dataflow::ScheduleSweep sweep =
       dataflow::sweep_schedules(graph, cycles.node, cycles.tail, max_p, link, cycles.after_update);
   for (int mi = 0; mi < 3; ++mi) {
-    const dataflow::TaskGraph& tg = sweep.graphs[mi];
-    const double single = static_cast<double>(tg.total_cycles());
     for (int p : procs) {
-      const dataflow::Schedule& s = sweep.schedules[mi][p - 1];
-      std::uint64_t busy = 0;
-      for (auto b : s.busy_cycles) busy += b;
-      by[{mi, p}] = {{"mode", dataflow::backward_split_name(modes[mi])},
-                     {"processors", p},
-                     {"tasks", tg.tasks.size()},
-                     {"period", s.period},
-                     {"modulo_period", s.modulo_period},
-                     {"lower_bound", s.lower_bound},
-                     {"speedup_vs_one", single / s.period},
-                     {"utilization", static_cast<double>(busy) / (s.period * p)},
-                     {"bytes_per_minibatch", s.bytes_per_minibatch},
-                     {"link_bytes_fraction", static_cast<double>(s.bytes_per_minibatch) /
-                                                 static_cast<double>(std::max<std::uint64_t>(
-                                                     1, s.bytes_per_minibatch + sram_bytes))}};
-      for (std::size_t v = 0; v < tg.tasks.size(); ++v) {
-        gantt += std::string(dataflow::backward_split_name(modes[mi])) + "," + std::to_string(p) +
-                 "," + tg.tasks[v].name + "," + std::to_string(s.processor[v]) + "," +
-                 std::to_string(s.start[v]) + "," +
-                 std::to_string(s.start[v] + tg.tasks[v].cycles) + "," +
-                 std::to_string(s.start[v] / s.modulo_period) + "\n";
-      }
+      add(mi, dataflow::backward_split_name(modes[mi]), p, sweep.graphs[mi],
+          sweep.schedules[mi][p - 1]);
     }
   }
   // PipeDream (a pipelined policy only): its own contiguous stages on each P, 1F1B.
   const bool pipedream = c.policy->pipelined;
-  std::map<int, hardware::PipeDreamPlan> pd;
   if (pipedream) {
     for (int p : procs) {
-      pd.emplace(p, hardware::plan_pipedream(network, units, c, p));
-      const hardware::PipeDreamPlan& plan = pd.at(p);
-      const dataflow::Schedule& s = plan.schedule;
-      std::uint64_t busy = 0;
-      for (auto b : s.busy_cycles) busy += b;
-      by[{3, p}] = {{"mode", "pipedream"},
-                    {"processors", p},
-                    {"stages", plan.partition.num_stages},
-                    {"stage_of_unit", plan.partition.stage_of_unit},
-                    {"partition_bottleneck", plan.partition.bottleneck},
-                    {"tasks", plan.tasks.tasks.size()},
-                    {"period", s.period},
-                    {"modulo_period", s.modulo_period},
-                    {"lower_bound", s.lower_bound},
-                    {"speedup_vs_one", static_cast<double>(plan.tasks.total_cycles()) / s.period},
-                    {"utilization", static_cast<double>(busy) / (s.period * p)},
-                    {"bytes_per_minibatch", s.bytes_per_minibatch}};
-      for (std::size_t v = 0; v < plan.tasks.tasks.size(); ++v) {
-        gantt += "pipedream," + std::to_string(p) + "," + plan.tasks.tasks[v].name + "," +
-                 std::to_string(s.processor[v]) + "," + std::to_string(s.start[v]) + "," +
-                 std::to_string(s.start[v] + plan.tasks.tasks[v].cycles) + "," +
-                 std::to_string(s.start[v] / s.modulo_period) + "\n";
-      }
+      const hardware::PipeDreamPlan plan = hardware::plan_pipedream(network, units, c, p);
+      add(3, "pipedream", p, plan.tasks, plan.schedule);
+      by[{3, p}]["stages"] = plan.partition.num_stages;
+      by[{3, p}]["stage_of_unit"] = plan.partition.stage_of_unit;
+      by[{3, p}]["partition_bottleneck"] = plan.partition.bottleneck;
     }
   }
   const int mode_count = pipedream ? 4 : 3;

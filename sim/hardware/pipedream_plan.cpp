@@ -43,8 +43,11 @@ PipeDreamPlan plan_pipedream(const models::Network& network, const models::UnitG
 
 void apply_pipedream(run::Job& job) {
   if (job.config.scheduler != dataflow::Scheduler::kPipeDream) return;
-  const PipeDreamPlan plan =
-      plan_pipedream(job.network, job.units, job.config, static_cast<int>(*job.config.processors));
+  apply_pipedream(job, plan_pipedream(job.network, job.units, job.config,
+                                      static_cast<int>(*job.config.processors)));
+}
+
+void apply_pipedream(run::Job& job, const PipeDreamPlan& plan) {
   job.partition = plan.stages;
   job.trainer.stage_of_unit = plan.stages.stage_of_unit;
   job.trainer.num_stages = plan.stages.num_stages;

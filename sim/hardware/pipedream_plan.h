@@ -30,5 +30,7 @@ PipeDreamPlan plan_pipedream(const models::Network& network, const models::UnitG
 // the reference trainer's), so that the reference trainer and the hardware train with the
 // delays those stages imply; a no-op under layerpipe. Idempotent.
 void apply_pipedream(run::Job& job);
+// The same with a plan already made for the job.
+void apply_pipedream(run::Job& job, const PipeDreamPlan& plan);
 
 }  // namespace lpsim::hardware

@@ -112,13 +112,11 @@ HardwareResult run_hardware(run::Job& job, const RunOptions& options) {
   ::setenv("SYSTEMC_DISABLE_COPYRIGHT_MESSAGE", "1", 1);
   HardwareResult r;
   if (job.config.scheduler == dataflow::Scheduler::kPipeDream) {
-    // PipeDream: its stages (the job's, once apply_pipedream has run), each on its own
-    // processor, 1F1B.
-    apply_pipedream(job);
+    // PipeDream: its stages, each on its own processor, 1F1B (the job takes them too, when
+    // its caller has not given them already).
     PipeDreamPlan plan = plan_pipedream(job.network, job.units, job.config,
                                         static_cast<int>(*job.config.processors));
-    LPSIM_ASSERT(plan.stages.stage_of_unit == job.partition.stage_of_unit,
-                 "the job runs PipeDream's stages");
+    apply_pipedream(job, plan);
     r.graph = std::move(plan.graph);
     r.costs = std::move(plan.costs);
     r.task_graph = std::move(plan.tasks);
