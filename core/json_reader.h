@@ -27,6 +27,13 @@ Json parse_json_text(const std::string& text, const std::string& origin);
 std::string pointer_append(const std::string& pointer, const std::string& token);
 std::string pointer_append(const std::string& pointer, std::size_t index);
 
+// Whether `text` is valid UTF-8, so a JSON document can hold it (nlohmann::json's dump throws
+// on anything else). Bytes from a binary file (an ONNX model) or from argv need this check.
+bool is_valid_utf8(const std::string& text);
+// `text` with every invalid UTF-8 sequence replaced by U+FFFD: for text that is only shown
+// (a producer name, a path in a description), never for a name another file refers to.
+std::string utf8_lossy(const std::string& text);
+
 // Short rendering of a value for messages (long arrays and objects are elided).
 std::string describe_value(const Json& value);
 

@@ -193,6 +193,9 @@ void checkpoint_manifest(const std::string& bytes, const std::string& scratch_di
 
 void onnx_model(const std::string& bytes) {
   const onnx_import::ImportedModel m = onnx_import::import_onnx_bytes(bytes, "fuzz.onnx");
+  // write_imported and `lpsim import --json` dump these (a string that is not UTF-8 throws).
+  (void)m.document.dump();
+  (void)core::Json(m.renamed).dump();
   // The document it writes reads back as the network it imported.
   const models::Network again = models::parse_network(m.document, "fuzz.onnx");
   if (models::network_to_json(again) != models::network_to_json(m.network)) {

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "core/errors.h"
+#include "core/json_reader.h"
 #include "sim/cli/command.h"
 
 namespace {
@@ -55,6 +56,15 @@ int main(int argc, char** argv) {
     return 0;
   }
   const std::vector<std::string> args(argv + 2, argv + argc);
+  // Paths and values from the command line go into JSON reports and summaries, which hold
+  // only UTF-8: refuse other bytes here rather than fail while a report is written.
+  for (std::size_t k = 0; k < args.size(); ++k) {
+    if (!lpsim::core::is_valid_utf8(args[k])) {
+      std::cerr << "lpsim " << name << ": error: argument " << k + 1
+                << " is not valid UTF-8 (lpsim writes its arguments into JSON)\n";
+      return 2;
+    }
+  }
   try {
     for (const auto& c : lpsim::cli::commands()) {
       if (name == c.name) return c.run(args);

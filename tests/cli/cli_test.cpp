@@ -145,6 +145,18 @@ TEST(GraphCommand, UnwritableOutputIsABadInput) {
   EXPECT_NE(r.err.find("/dev/null/dir/g.json"), std::string::npos) << r.err;
 }
 
+// A path lpsim would write into a report's meta, or an ONNX file's name, that is not UTF-8:
+// refused before anything runs (a JSON string holds only UTF-8; dumping one threw).
+TEST(CommandLine, AnArgumentThatIsNotUtf8IsABadInput) {
+  const std::string bad = ::testing::TempDir() + "/lpsim_\xeb.json";
+  const Result r =
+      run_lpsim({"run", "--config", bad, "--out", "/tmp/lpsim_bad_input_should_not_exist"});
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_NE(r.err.find("argument 2 is not valid UTF-8"), std::string::npos) << r.err;
+  EXPECT_TRUE(r.out.empty()) << r.out;
+  EXPECT_NE(std::system("test -e /tmp/lpsim_bad_input_should_not_exist"), 0);
+}
+
 TEST(ModelsCommand, ListsEveryBuiltinModel) {
   const Result r = run_lpsim({"models", "--json"});
   ASSERT_EQ(r.exit_code, 0) << r.err;

@@ -13,6 +13,7 @@
 #include <sstream>
 
 #include "core/errors.h"
+#include "core/json_reader.h"
 #include "workloads/ops/batchnorm.h"
 
 namespace lpsim::onnx_import {
@@ -99,9 +100,11 @@ bool is_digits(const std::string& s) {
 }
 
 // A name usable as a layer and checkpoint file name: no '/', not "." or "..".
+// A name the network document and the checkpoint can carry as it is: one path component,
+// valid UTF-8 (ONNX strings are bytes; a JSON string cannot hold others; found by fuzzing).
 bool is_plain_name(const std::string& s) {
   return !s.empty() && s != "." && s != ".." && s.find('/') == std::string::npos &&
-         s.find('\0') == std::string::npos && s != "input";
+         s.find('\0') == std::string::npos && s != "input" && core::is_valid_utf8(s);
 }
 
 // One parametrised layer's tensors while the graph is read.
@@ -1377,6 +1380,7 @@ ImportedModel Converter::run() {
   if (!is_plain_name(name) || name == "torch_jit" || name == "main_graph") {
     name = origin_.substr(origin_.rfind('/') == std::string::npos ? 0 : origin_.rfind('/') + 1);
     if (ends_with(name, ".onnx")) name.resize(name.size() - 5);
+    if (!is_plain_name(name)) name = "imported";
   }
   core::Json doc = {{"name", name}, {"input", {{"shape", shape}}}, {"layers", layers}};
   ImportedModel result;
@@ -1395,9 +1399,9 @@ ImportedModel Converter::run() {
   result.document = models::network_to_json(result.network);
   std::string producer_text = model_.producer_name();
   if (!model_.producer_version().empty()) producer_text += " " + model_.producer_version();
-  result.document["description"] = "imported from " + origin_ + " (ONNX opset " +
-                                   std::to_string(opset_) +
-                                   (producer_text.empty() ? "" : ", " + producer_text) + ")";
+  result.document["description"] =
+      core::utf8_lossy("imported from " + origin_ + " (ONNX opset " + std::to_string(opset_) +
+                       (producer_text.empty() ? "" : ", " + producer_text) + ")");
   result.folded = folded_;
 
   // Weights: every parametrised layer's, or none.
@@ -1426,7 +1430,7 @@ ImportedModel Converter::run() {
         result.tensors.push_back(t.running_var);
       }
       for (const auto& [from, to] : t.sources) {
-        if (from != to) result.renamed[from] = to;
+        if (from != to) result.renamed[core::utf8_lossy(from)] = to;
       }
     }
   }

@@ -42,7 +42,8 @@ struct ImportedModel {
   core::Json document;                     // the network document (network_to_json's form)
   models::Network network;                 // `document` as parse_network read it
   std::vector<data::NamedTensor> tensors;  // empty: the model has no weights
-  // ONNX tensor name -> checkpoint name, for every weight whose name changed.
+  // ONNX tensor name (invalid UTF-8 shown as U+FFFD) -> checkpoint name, for every weight
+  // whose name changed.
   std::map<std::string, std::string> renamed;
   std::map<std::string, std::int64_t> folded;  // op type -> nodes folded away
 };

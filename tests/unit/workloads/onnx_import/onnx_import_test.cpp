@@ -14,6 +14,7 @@
 #include <random>
 
 #include "core/errors.h"
+#include "core/json_reader.h"
 
 namespace lpsim::onnx_import {
 namespace {
@@ -285,6 +286,32 @@ TEST(OnnxImport, ARenamedWeightIsNamedAfterItsModuleScope) {
   const ImportedModel m = import(g);
   EXPECT_EQ(m.network.layers[0].name, "head.fc");
   EXPECT_EQ(m.renamed.at("onnx::Gemm_12"), "head.fc.weight");
+}
+
+// ONNX strings are bytes; JSON strings are UTF-8, and dumping anything else throws (found by
+// fuzzing: a node name with a stray byte reached the network document). A name that is not
+// UTF-8 is replaced like any name that cannot be a layer's; text only shown is made lossy.
+TEST(OnnxImport, NamesThatAreNotUtf8AreReplacedAndTheDocumentIsWritable) {
+  Graph g({3});
+  g.init("fc\xeb.weight", {2, 3}, iota(6));
+  g.init("head.weight", {2, 2}, iota(4));
+  set_int(g.node("Gemm", {"input", "fc\xeb.weight"}, {"h"}, "/fc/Gemm"), "transB", 1);
+  g.node("Relu", {"h"}, {"r"}, "/a\xc3/Relu");
+  set_int(g.node("Gemm", {"r", "head.weight"}, {"y"}, "/head/Gemm"), "transB", 1);
+  g.output("y", 2);
+  onnx::ModelProto model;
+  ASSERT_TRUE(model.ParseFromString(g.bytes()));
+  model.set_producer_name("exporter\xff");
+  model.mutable_graph()->set_name("net\xfe");
+  const ImportedModel m = import_onnx_bytes(model.SerializeAsString(), "m.onnx");
+  ASSERT_EQ(m.network.layers.size(), 4u);
+  EXPECT_EQ(m.network.layers[0].name, "fc");     // from the node's scope, not the weight
+  EXPECT_EQ(m.network.layers[1].name, "layer");  // the scope is not UTF-8
+  EXPECT_EQ(m.network.name, "m");                // the file's name, not the graph's
+  EXPECT_EQ(m.renamed.at("fc\xef\xbf\xbd.weight"), "fc.weight");  // U+FFFD for 0xEB
+  const std::string text = m.document.dump();  // throws on a string that is not UTF-8
+  EXPECT_NE(text.find("exporter\xef\xbf\xbd"), std::string::npos) << text;
+  EXPECT_EQ(core::Json(m.renamed).dump().find('\xeb'), std::string::npos);
 }
 
 TEST(OnnxImport, WeightsWithoutValuesImportTheStructureOnly) {
