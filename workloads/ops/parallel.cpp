@@ -11,10 +11,24 @@
 
 #include "core/errors.h"
 
+#if LPSIM_OPENBLAS
+extern "C" void openblas_set_num_threads(int);  // OpenBLAS's own (cblas.h would bring CBLAS)
+#endif
+
 namespace lpsim::ops {
 namespace {
 
 std::atomic<int> g_threads{1};
+
+#if LPSIM_OPENBLAS
+// Eigen's products call OpenBLAS (EIGEN_USE_BLAS). Its pthread build would split each call
+// over its own threads, by their count; here every call runs on the thread that makes it, and
+// the split is gemm.h's, a rule of the shapes alone. Set before main(), so before any product.
+const bool g_openblas_single_threaded = [] {
+  openblas_set_num_threads(1);
+  return true;
+}();
+#endif
 
 }  // namespace
 

@@ -6,6 +6,9 @@
 
 #include "core/errors.h"
 #include "tests/unit/workloads/ops/ops_test_util.h"
+#if LPSIM_ONEDNN
+#include "workloads/ops/conv2d_onednn.h"
+#endif
 
 namespace lpsim::ops {
 namespace {
@@ -231,6 +234,119 @@ TEST(Conv2dInputs, AcceptStridedBlocks) {
   EXPECT_EQ(dw1, dw2);
   EXPECT_EQ(db1, db2);
 }
+
+#if LPSIM_ONEDNN
+// Float convolutions run on oneDNN's kernels (conv2d_onednn.h); double ones, above, on im2col.
+
+// Turns oneDNN off for one scope.
+struct Im2colOnly {
+  Im2colOnly() { onednn::set_enabled(false); }
+  ~Im2colOnly() { onednn::set_enabled(true); }
+};
+
+// Max |a - b| allowed for sums of n products of numbers in [-1, 1] in float: n rounding errors
+// of at most 2^-24 each, with a margin of 16.
+double float_sum_bound(std::int64_t n) { return 16.0 * static_cast<double>(n) * 0x1p-24; }
+
+TEST(Conv2dOnednn, MatchesTheDirectDefinitionsAndTheIm2colPath) {
+  Rng rng = testing::rng_for_test();
+  std::vector<std::pair<Conv2dGeometry, std::int64_t>> cases;
+  for (const Conv2dGeometry& g : geometries()) cases.emplace_back(g, 3);
+  // ResNet-18's kinds at 28x28 and a batch cut into several runs: 3x3, strided 3x3, the 1x1
+  // downsample, the one-channel first layer.
+  cases.emplace_back(geom(32, 14, 14, 32, 3, 3, 1, 1), 24);
+  cases.emplace_back(geom(32, 14, 14, 64, 3, 3, 2, 1), 12);
+  cases.emplace_back(geom(32, 14, 14, 64, 1, 1, 2, 0), 12);
+  cases.emplace_back(geom(1, 28, 28, 16, 3, 3, 1, 1), 12);
+  EXPECT_GT(onednn::onednn_parts(cases[cases.size() - 4].first, 24), 1);
+  for (const auto& one_case : cases) {
+    const Conv2dGeometry& g = one_case.first;  // not a structured binding: lambdas capture it
+    const std::int64_t batch = one_case.second;
+    SCOPED_TRACE(name(g) + " batch " + std::to_string(batch));
+    ASSERT_TRUE(onednn::supports(g, batch));
+    const Direct direct(g);
+    const Mat<double> x = random_mat(rng, batch, g.in.size());
+    const Mat<double> w = random_mat(rng, g.out_channels, g.patch_size());
+    const Vec<double> b = random_vec(rng, g.out_channels);
+    const Mat<double> dy = random_mat(rng, batch, direct.out.size());
+    const Mat<float> xf = x.cast<float>(), wf = w.cast<float>(), dyf = dy.cast<float>();
+    const Vec<float> bf = b.cast<float>();
+    struct Results {
+      Mat<float> y, dx, dw;
+      Vec<float> db;
+    };
+    const auto run = [&] {
+      Results r;
+      conv2d_forward(xf, wf, bf, g, r.y);
+      conv2d_backward_input(dyf, wf, g, r.dx);
+      conv2d_backward_weights(xf, dyf, g, r.dw, r.db);
+      return r;
+    };
+    const Results dnn = run();
+    Results im2col;
+    {
+      const Im2colOnly off;
+      im2col = run();
+    }
+    const std::int64_t plane = direct.out.h * direct.out.w;
+    Vec<double> db = Vec<double>::Zero(g.out_channels);
+    for (std::int64_t n = 0; n < batch; ++n)
+      for (std::int64_t o = 0; o < g.out_channels; ++o)
+        db(o) += dy.row(n).segment(o * plane, plane).sum();
+    const std::int64_t taps = g.kernel_h * g.kernel_w;
+    const auto check = [&](const auto& got, const auto& expected, std::int64_t terms,
+                           const char* what) {
+      ASSERT_EQ(got.rows(), expected.rows()) << what;
+      ASSERT_EQ(got.cols(), expected.cols()) << what;
+      EXPECT_LE((got.template cast<double>() - expected).cwiseAbs().maxCoeff(),
+                float_sum_bound(terms))
+          << what;
+    };
+    check(dnn.y, direct.forward(x, w, b), g.patch_size() + 1, "F, oneDNN");
+    check(dnn.dx, direct.backward_input(dy, w), g.out_channels * taps, "Ba, oneDNN");
+    check(dnn.dw, direct.backward_weights(x, dy), batch * plane, "Bw dW, oneDNN");
+    check(dnn.db, db, batch * plane, "Bw db, oneDNN");
+    check(im2col.y, dnn.y.cast<double>(), g.patch_size() + 1, "F, im2col against oneDNN");
+    check(im2col.dx, dnn.dx.cast<double>(), g.out_channels * taps, "Ba, im2col against oneDNN");
+    check(im2col.dw, dnn.dw.cast<double>(), batch * plane, "Bw, im2col against oneDNN");
+  }
+}
+
+// A strided operand (a block of a wider matrix) takes the im2col path: the same bits as the
+// im2col path on a dense copy.
+TEST(Conv2dOnednn, StridedOperandsTakeTheIm2colPath) {
+  Rng rng = testing::rng_for_test();
+  const Conv2dGeometry g = geom(8, 10, 10, 8, 3, 3, 1, 1);
+  const Mat<float> wide_x = random_mat(rng, 6, g.in.size() + 5).cast<float>();
+  const Mat<float> w = random_mat(rng, g.out_channels, g.patch_size()).cast<float>();
+  const Vec<float> b = random_vec(rng, g.out_channels).cast<float>();
+  const Mat<float> x = wide_x.block(0, 5, 6, g.in.size());
+  Mat<float> y_strided, y_dense;
+  conv2d_forward(wide_x.block(0, 5, 6, g.in.size()), w, b, g, y_strided);
+  {
+    const Im2colOnly off;
+    conv2d_forward(x, w, b, g, y_dense);
+  }
+  EXPECT_EQ(y_strided, y_dense);
+}
+
+// How a batch is cut into runs depends on the shapes alone (the thread-count tests in
+// parallel_test.cpp rely on it): one run for small work, at most one image per run.
+TEST(Conv2dOnednn, RunsAreARuleOfTheShapes) {
+  const Conv2dGeometry small = geom(2, 5, 5, 3, 3, 3, 1, 1);
+  const Conv2dGeometry resnet = geom(64, 28, 28, 64, 3, 3, 1, 1);
+  EXPECT_EQ(onednn::onednn_parts(small, 3), 1);
+  EXPECT_EQ(onednn::onednn_parts(resnet, 32), 32);  // 1.85 GFLOP: one image a run
+  EXPECT_EQ(onednn::onednn_parts(resnet, 1), 1);
+  EXPECT_EQ(onednn::onednn_parts(resnet, 200), 64);  // 11.6 GFLOP: at most 64 runs
+  EXPECT_EQ(onednn::onednn_parts(geom(16, 16, 16, 16, 3, 3, 1, 1), 64), 2);  // 75 MFLOP
+  // Bw: at most 8 runs of at least 256 output pixels.
+  EXPECT_EQ(onednn::onednn_weight_parts(small, 3), 1);
+  EXPECT_EQ(onednn::onednn_weight_parts(resnet, 32), 8);
+  EXPECT_EQ(onednn::onednn_weight_parts(geom(512, 4, 4, 512, 3, 3, 1, 1), 32), 2);
+  EXPECT_EQ(onednn::onednn_weight_parts(geom(256, 7, 7, 256, 3, 3, 1, 1), 32), 6);
+}
+#endif
 
 }  // namespace
 }  // namespace lpsim::ops

@@ -16,6 +16,9 @@
 #include "workloads/ops/conv2d.h"
 #include "workloads/ops/gemm.h"
 #include "workloads/ops/linear.h"
+#if LPSIM_ONEDNN
+#include "workloads/ops/conv2d_onednn.h"
+#endif
 
 namespace lpsim::ops {
 namespace {
@@ -139,6 +142,10 @@ TEST_F(SplitKernels, ConvLinearAndBatchNormAreTheSameForEveryThreadCount) {
   const Vector bias = Vector::Random(g.out_channels);
   const Matrix dy = Matrix::Random(batch, g.out_channels * 400);
   ASSERT_GT(gemm_parts(g.out_channels, batch * 400, g.patch_size()), 1);
+#if LPSIM_ONEDNN
+  ASSERT_GT(onednn::onednn_parts(g, batch), 1);  // float convolutions run on oneDNN in runs
+  ASSERT_GT(onednn::onednn_weight_parts(g, batch), 1);
+#endif
   ASSERT_GT(elementwise_parts(dy.size()), 1);
   const Shape bn_shape{32, 20, 20};
   const Vector gamma = Vector::Random(32), beta = Vector::Random(32);

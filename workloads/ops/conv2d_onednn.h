@@ -1,0 +1,48 @@
+#pragma once
+// Float convolutions on oneDNN's direct kernels (Debian's libdnnl-dev; CMake option
+// LPSIM_ONEDNN), the library PyTorch's CPU convolutions run on: at batch 32 on ResNet-18's
+// shapes they run 1.2-1.6x the GEMM of conv2d.cpp's im2col lowering and need no im2col.
+//
+// Determinism: every oneDNN call runs on one thread (its OpenMP team is set to 1 before each
+// call). The batch is cut into onednn_parts(...) runs of images, a rule of the shapes alone,
+// and parallel_for (parallel.h) spreads the runs over run.threads. F and Ba of an image are
+// computed by the same call for every thread count; Bw sums the runs' partial dW and db in run
+// order. So the result is the same bit for bit for every thread count, as conv2d.cpp's is.
+//
+// Layouts: the arguments are conv2d.h's (x [B, C*H*W] = NCHW, w [O, C*kh*kw] = OIHW); each
+// call reorders into the blocked layouts the kernel chose and back. Every buffer (blocked
+// tensors, partial sums, oneDNN's scratchpad) is kept per thread and reused: no allocation
+// per minibatch once the shapes have been seen.
+
+#include <cstdint>
+
+#include "workloads/ops/conv2d.h"
+
+namespace lpsim::ops::onednn {
+
+// Whether this build has oneDNN (LPSIM_ONEDNN) and lpsim uses it; conv2d.cpp asks before each
+// float call. set_enabled(false) makes every call take the im2col path (tests compare the two).
+bool enabled();
+void set_enabled(bool on);
+
+// Runs of images the batch is cut into: about one per 32 MFLOP of the pass, at most 64 and at
+// most one per image (1 below 32 MFLOP).
+std::int64_t onednn_parts(const Conv2dGeometry& g, std::int64_t batch);
+// Bw's runs: each holds a partial dW [O, K] until they are summed, so fewer: at most 8, and
+// at least 256 output pixels a run (ResNet-18's 4x4 stage: 2 runs of 16 images at batch 32).
+std::int64_t onednn_weight_parts(const Conv2dGeometry& g, std::int64_t batch);
+
+// Whether oneDNN has a kernel for this geometry and batch (it is asked once per shape).
+// conv2d.cpp also keeps Ba of an input with fewer than 16 channels on im2col: oneDNN's
+// backward-data kernel for one input channel runs at a quarter of the im2col path's speed.
+bool supports(const Conv2dGeometry& g, std::int64_t batch);
+
+// Contiguous row-major buffers in conv2d.h's shapes; `supports` must be true.
+void forward(const float* x, const float* w, const float* b, const Conv2dGeometry& g,
+             std::int64_t batch, float* y);
+void backward_input(const float* dy, const float* w, const Conv2dGeometry& g, std::int64_t batch,
+                    float* dx);
+void backward_weights(const float* x, const float* dy, const Conv2dGeometry& g,
+                      std::int64_t batch, float* dw, float* db);
+
+}  // namespace lpsim::ops::onednn
