@@ -40,16 +40,17 @@ struct Layer {
 
 int main() {
   const std::int64_t batch = 32;
-  const Layer layers[] = {{"conv1", 1, 28, 64, 3, 1, 1},         {"stage 1 3x3", 64, 28, 64, 3, 1, 1},
-                          {"stage 2 3x3/2", 64, 28, 128, 3, 2, 1}, {"stage 2 1x1/2", 64, 28, 128, 1, 2, 0},
-                          {"stage 2 3x3", 128, 14, 128, 3, 1, 1}, {"stage 3 3x3", 256, 7, 256, 3, 1, 1},
-                          {"stage 4 3x3", 512, 4, 512, 3, 1, 1}};
+  const Layer layers[] = {
+      {"conv1", 1, 28, 64, 3, 1, 1},           {"stage 1 3x3", 64, 28, 64, 3, 1, 1},
+      {"stage 2 3x3/2", 64, 28, 128, 3, 2, 1}, {"stage 2 1x1/2", 64, 28, 128, 1, 2, 0},
+      {"stage 2 3x3", 128, 14, 128, 3, 1, 1},  {"stage 3 3x3", 256, 7, 256, 3, 1, 1},
+      {"stage 4 3x3", 512, 4, 512, 3, 1, 1}};
   double log_sum = 0;
   int count = 0;
   for (const int threads : {1, available_cores()}) {
     set_threads(threads);
-    std::printf("%d thread(s)\n%-14s %4s %10s %10s %7s\n", threads, "layer", "pass",
-                "im2col GF/s", "oneDNN GF/s", "ratio");
+    std::printf("%d thread(s)\n%-14s %4s %10s %10s %7s\n", threads, "layer", "pass", "im2col GF/s",
+                "oneDNN GF/s", "ratio");
     for (const Layer& l : layers) {
       Conv2dGeometry g;
       g.in = Shape{l.c, l.hw, l.hw};

@@ -40,12 +40,12 @@ struct Product {
 int main() {
   openblas_set_num_threads(1);
   const Product products[] = {
-      {"stage 1 F", 64, 576, 25088, false, false},   {"stage 1 Ba", 576, 64, 25088, true, false},
-      {"stage 1 Bw", 64, 25088, 576, false, true},   {"stage 2 F", 128, 1152, 6272, false, false},
-      {"stage 2 Ba", 1152, 128, 6272, true, false},  {"stage 2 Bw", 128, 6272, 1152, false, true},
-      {"stage 3 F", 256, 2304, 1568, false, false},  {"stage 3 Ba", 2304, 256, 1568, true, false},
-      {"stage 3 Bw", 256, 1568, 2304, false, true},  {"stage 4 F", 512, 4608, 512, false, false},
-      {"stage 4 Ba", 4608, 512, 512, true, false},   {"stage 4 Bw", 512, 512, 4608, false, true},
+      {"stage 1 F", 64, 576, 25088, false, false},  {"stage 1 Ba", 576, 64, 25088, true, false},
+      {"stage 1 Bw", 64, 25088, 576, false, true},  {"stage 2 F", 128, 1152, 6272, false, false},
+      {"stage 2 Ba", 1152, 128, 6272, true, false}, {"stage 2 Bw", 128, 6272, 1152, false, true},
+      {"stage 3 F", 256, 2304, 1568, false, false}, {"stage 3 Ba", 2304, 256, 1568, true, false},
+      {"stage 3 Bw", 256, 1568, 2304, false, true}, {"stage 4 F", 512, 4608, 512, false, false},
+      {"stage 4 Ba", 4608, 512, 512, true, false},  {"stage 4 Bw", 512, 512, 4608, false, true},
       {"1024^3", 1024, 1024, 1024, false, false}};
   std::printf("%-11s %5s %6s %6s %14s %16s %7s\n", "product", "m", "k", "n", "Eigen GFLOP/s",
               "OpenBLAS GFLOP/s", "ratio");

@@ -154,8 +154,7 @@ std::unique_ptr<Entry> make_entry(const Conv2dGeometry& g, std::int64_t mb) {
   e->bwd_weights = dnnl::convolution_backward_weights(e->bwd_weights_pd);
   e->bwd_weights_src = Convert::input(x_user, e->bwd_weights_pd.src_desc());
   e->bwd_weights_diff_dst = Convert::input(y_user, e->bwd_weights_pd.diff_dst_desc());
-  e->bwd_weights_diff_weights =
-      Convert::output(e->w_user, e->bwd_weights_pd.diff_weights_desc());
+  e->bwd_weights_diff_weights = Convert::output(e->w_user, e->bwd_weights_pd.diff_weights_desc());
   return e;
 }
 
@@ -167,8 +166,8 @@ const Entry* entry(const Conv2dGeometry& g, std::int64_t mb) {
   static std::mutex mutex;
   static std::map<Key, std::unique_ptr<Entry>> entries;
   static std::map<Key, bool> refused;
-  const Key key{g.in.c,     g.in.h,   g.in.w,    g.out_channels, g.kernel_h,
-                g.kernel_w, g.stride, g.padding, mb};
+  const Key key{g.in.c,   g.in.h,    g.in.w, g.out_channels, g.kernel_h, g.kernel_w,
+                g.stride, g.padding, mb};
   const std::lock_guard<std::mutex> lock(mutex);
   if (refused.count(key)) return nullptr;
   std::unique_ptr<Entry>& e = entries[key];
@@ -300,8 +299,7 @@ void backward_input(const float* dy, const float* w, const Conv2dGeometry& g, st
                     float* dx) {
   one_thread();
   const Runs runs{onednn_parts(g, batch), batch};
-  const KernelWeights kw(g, runs, w,
-                         [](const Entry& e) { return e.bwd_data_pd.weights_desc(); });
+  const KernelWeights kw(g, runs, w, [](const Entry& e) { return e.bwd_data_pd.weights_desc(); });
   const std::int64_t x_row = g.in.size(), y_row = conv2d_output_shape(g).size();
   parallel_for(runs.count, [&](std::int64_t i) {
     const IndexRange r = runs.run(i);
@@ -309,8 +307,7 @@ void backward_input(const float* dy, const float* w, const Conv2dGeometry& g, st
     one_thread();
     const Entry& e = *entry(g, r.size());
     const memory diff_dst = e.bwd_data_diff_dst.in(dy + r.begin * y_row, kDst);
-    const memory weights(e.bwd_data_pd.weights_desc(), cpu(),
-                         const_cast<float*>(kw.at(r.size())));
+    const memory weights(e.bwd_data_pd.weights_desc(), cpu(), const_cast<float*>(kw.at(r.size())));
     const Convert::Out diff_src = e.bwd_data_diff_src.out(dx + r.begin * x_row, kSrc);
     e.bwd_data.execute(thread_stream(),
                        {{DNNL_ARG_DIFF_DST, diff_dst},
@@ -322,8 +319,8 @@ void backward_input(const float* dy, const float* w, const Conv2dGeometry& g, st
   });
 }
 
-void backward_weights(const float* x, const float* dy, const Conv2dGeometry& g,
-                      std::int64_t batch, float* dw, float* db) {
+void backward_weights(const float* x, const float* dy, const Conv2dGeometry& g, std::int64_t batch,
+                      float* dw, float* db) {
   one_thread();
   const Runs runs{onednn_weight_parts(g, batch), batch};
   const std::int64_t O = g.out_channels, K = g.patch_size();

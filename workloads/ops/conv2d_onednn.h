@@ -42,7 +42,7 @@ void forward(const float* x, const float* w, const float* b, const Conv2dGeometr
              std::int64_t batch, float* y);
 void backward_input(const float* dy, const float* w, const Conv2dGeometry& g, std::int64_t batch,
                     float* dx);
-void backward_weights(const float* x, const float* dy, const Conv2dGeometry& g,
-                      std::int64_t batch, float* dw, float* db);
+void backward_weights(const float* x, const float* dy, const Conv2dGeometry& g, std::int64_t batch,
+                      float* dw, float* db);
 
 }  // namespace lpsim::ops::onednn
