@@ -197,7 +197,10 @@ bool onednn_backward_weights(const MatIn<T>& x, const MatIn<T>& dy, const Conv2d
                              Mat<T>& dw, Vec<T>& db) {
 #if LPSIM_ONEDNN
   if constexpr (std::is_same_v<T, float>) {
-    if (!on_onednn<T>(g, x.rows(), {{x.outerStride(), x.cols()}, {dy.outerStride(), dy.cols()}})) {
+    // Small output planes: oneDNN's Bw is slower there (conv2d_onednn.h).
+    const Shape out = conv2d_output_shape(g);
+    if (out.h * out.w < 32 ||
+        !on_onednn<T>(g, x.rows(), {{x.outerStride(), x.cols()}, {dy.outerStride(), dy.cols()}})) {
       return false;
     }
     dw.resize(g.out_channels, g.patch_size());

@@ -195,6 +195,18 @@ struct Runs {
   IndexRange run(std::int64_t i) const { return part_range(batch, count, 1, i); }
 };
 
+// body(entry, images, i) for every run i, spread over the threads, each on a one-thread oneDNN.
+template <typename Body>
+void for_each_run(const Conv2dGeometry& g, const Runs& runs, const Body& body) {
+  parallel_for(runs.count, [&](std::int64_t i) {
+    const IndexRange r = runs.run(i);
+    LPSIM_ASSERT(r.size() > 0, "onednn: an empty run");  // count <= batch
+    one_thread();
+    body(*entry(g, r.size()), r, i);
+    thread_stream().wait();
+  });
+}
+
 // The weights in the layout each distinct run length's kernel wants (at most two lengths),
 // reordered once per call by the calling thread. Grow-only buffers of the calling thread.
 class KernelWeights {
@@ -276,11 +288,7 @@ void forward(const float* x, const float* w, const float* b, const Conv2dGeometr
   const Runs runs{onednn_parts(g, batch), batch};
   const KernelWeights kw(g, runs, w, [](const Entry& e) { return e.fwd_pd.weights_desc(); });
   const std::int64_t x_row = g.in.size(), y_row = conv2d_output_shape(g).size();
-  parallel_for(runs.count, [&](std::int64_t i) {
-    const IndexRange r = runs.run(i);
-    if (r.size() == 0) return;
-    one_thread();
-    const Entry& e = *entry(g, r.size());
+  for_each_run(g, runs, [&](const Entry& e, const IndexRange& r, std::int64_t) {
     const memory src = e.fwd_src.in(x + r.begin * x_row, kSrc);
     const memory weights(e.fwd_pd.weights_desc(), cpu(), const_cast<float*>(kw.at(r.size())));
     const memory bias(e.b_user, cpu(), const_cast<float*>(b));
@@ -291,7 +299,6 @@ void forward(const float* x, const float* w, const float* b, const Conv2dGeometr
                                     {DNNL_ARG_DST, dst.kernel_memory},
                                     {DNNL_ARG_SCRATCHPAD, scratchpad(e.fwd_pd.scratchpad_desc())}});
     dst.finish();
-    thread_stream().wait();
   });
 }
 
@@ -301,11 +308,7 @@ void backward_input(const float* dy, const float* w, const Conv2dGeometry& g, st
   const Runs runs{onednn_parts(g, batch), batch};
   const KernelWeights kw(g, runs, w, [](const Entry& e) { return e.bwd_data_pd.weights_desc(); });
   const std::int64_t x_row = g.in.size(), y_row = conv2d_output_shape(g).size();
-  parallel_for(runs.count, [&](std::int64_t i) {
-    const IndexRange r = runs.run(i);
-    if (r.size() == 0) return;
-    one_thread();
-    const Entry& e = *entry(g, r.size());
+  for_each_run(g, runs, [&](const Entry& e, const IndexRange& r, std::int64_t) {
     const memory diff_dst = e.bwd_data_diff_dst.in(dy + r.begin * y_row, kDst);
     const memory weights(e.bwd_data_pd.weights_desc(), cpu(), const_cast<float*>(kw.at(r.size())));
     const Convert::Out diff_src = e.bwd_data_diff_src.out(dx + r.begin * x_row, kSrc);
@@ -315,7 +318,6 @@ void backward_input(const float* dy, const float* w, const Conv2dGeometry& g, st
                         {DNNL_ARG_DIFF_SRC, diff_src.kernel_memory},
                         {DNNL_ARG_SCRATCHPAD, scratchpad(e.bwd_data_pd.scratchpad_desc())}});
     diff_src.finish();
-    thread_stream().wait();
   });
 }
 
@@ -325,27 +327,22 @@ void backward_weights(const float* x, const float* dy, const Conv2dGeometry& g, 
   const Runs runs{onednn_weight_parts(g, batch), batch};
   const std::int64_t O = g.out_channels, K = g.patch_size();
   const std::int64_t x_row = g.in.size(), y_row = conv2d_output_shape(g).size();
-  // Run i's partial sums: dW at [i * stride], then db. Grow-only, per calling thread.
+  // Run i's partial sums: dW at [i * stride], then db (grow-only, per calling thread); one run
+  // writes dw and db itself.
   thread_local std::vector<float> partial;
   const std::int64_t stride = O * K + O;
-  if (static_cast<std::int64_t>(partial.size()) < runs.count * stride) {
+  if (runs.count > 1 && static_cast<std::int64_t>(partial.size()) < runs.count * stride) {
     partial.resize(runs.count * stride);
   }
   float* sums = partial.data();
-  parallel_for(runs.count, [&](std::int64_t i) {
-    float* dw_i = sums + i * stride;
-    const IndexRange r = runs.run(i);
-    if (r.size() == 0) {
-      std::fill(dw_i, dw_i + stride, 0.0f);
-      return;
-    }
-    one_thread();
-    const Entry& e = *entry(g, r.size());
+  for_each_run(g, runs, [&](const Entry& e, const IndexRange& r, std::int64_t i) {
+    float* dw_i = runs.count == 1 ? dw : sums + i * stride;
+    float* db_i = runs.count == 1 ? db : dw_i + O * K;
     const dnnl::convolution_backward_weights::primitive_desc& pd = e.bwd_weights_pd;
     const memory src = e.bwd_weights_src.in(x + r.begin * x_row, kSrc);
     const memory diff_dst = e.bwd_weights_diff_dst.in(dy + r.begin * y_row, kDst);
     const Convert::Out diff_weights = e.bwd_weights_diff_weights.out(dw_i, kWeights);
-    const memory diff_bias(e.b_user, cpu(), dw_i + O * K);
+    const memory diff_bias(e.b_user, cpu(), db_i);
     e.bwd_weights.execute(thread_stream(),
                           {{DNNL_ARG_SRC, src},
                            {DNNL_ARG_DIFF_DST, diff_dst},
@@ -353,8 +350,8 @@ void backward_weights(const float* x, const float* dy, const Conv2dGeometry& g, 
                            {DNNL_ARG_DIFF_BIAS, diff_bias},
                            {DNNL_ARG_SCRATCHPAD, scratchpad(pd.scratchpad_desc())}});
     diff_weights.finish();
-    thread_stream().wait();
   });
+  if (runs.count == 1) return;
   // dW and db: the runs' partial sums added in run order, element by element.
   parallel_ranges(stride, runs.count, [&](std::int64_t begin, std::int64_t end) {
     for (std::int64_t k = begin; k < end; ++k) {

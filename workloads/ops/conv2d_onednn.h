@@ -33,8 +33,10 @@ std::int64_t onednn_parts(const Conv2dGeometry& g, std::int64_t batch);
 std::int64_t onednn_weight_parts(const Conv2dGeometry& g, std::int64_t batch);
 
 // Whether oneDNN has a kernel for this geometry and batch (it is asked once per shape).
-// conv2d.cpp also keeps Ba of an input with fewer than 16 channels on im2col: oneDNN's
-// backward-data kernel for one input channel runs at a quarter of the im2col path's speed.
+// conv2d.cpp also keeps two passes on im2col where oneDNN measured slower (bench/README.md):
+// Ba of an input with fewer than 16 channels (one channel: a quarter of im2col's speed) and
+// Bw of an output plane under 32 pixels (ResNet-18's 4x4 stage: 0.69-0.98x, the reorders of
+// dW between layouts and the partial sums outweigh the kernel's gain).
 bool supports(const Conv2dGeometry& g, std::int64_t batch);
 
 // Contiguous row-major buffers in conv2d.h's shapes; `supports` must be true.
