@@ -47,7 +47,7 @@ ms_per_minibatch() {
 }
 
 declare -A N1=([mlp3]=100 [cnn3]=20 [resnet18]=2)
-declare -A N2=([mlp3]=600 [cnn3]=120 [resnet18]=6)
+declare -A N2=([mlp3]=600 [cnn3]=120 [resnet18]=12)
 cores=$(nproc)
 # This workplace sets OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE for old OpenBLAS builds; they
 # slow a current one, so PyTorch runs without them (never changed for tests or CI).
