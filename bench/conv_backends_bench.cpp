@@ -4,12 +4,11 @@
 // the ones `lpsim run` takes (onednn::set_enabled switches), so the GEMM is OpenBLAS's when
 // LPSIM_OPENBLAS is on.
 
-#include <algorithm>
-#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <string>
 
+#include "bench/best_seconds.h"
 #include "workloads/ops/conv2d.h"
 #include "workloads/ops/conv2d_onednn.h"
 #include "workloads/ops/parallel.h"
@@ -17,19 +16,6 @@
 namespace {
 
 using namespace lpsim::ops;
-
-template <typename F>
-double best_seconds(const F& f) {
-  f();  // warm-up: primitives, buffers
-  double best = 1e30;
-  for (int r = 0; r < 5; ++r) {
-    const auto t0 = std::chrono::steady_clock::now();
-    f();
-    const std::chrono::duration<double> s = std::chrono::steady_clock::now() - t0;
-    best = std::min(best, s.count());
-  }
-  return best;
-}
 
 struct Layer {
   const char* name;
@@ -75,9 +61,9 @@ int main() {
           if (which == "Bw") conv2d_backward_weights(x, dy, g, dw, db, ws);
         };
         onednn::set_enabled(false);
-        const double im2col = best_seconds(run);
+        const double im2col = lpsim::bench::best_seconds(run, true);
         onednn::set_enabled(true);
-        const double dnn = best_seconds(run);
+        const double dnn = lpsim::bench::best_seconds(run, true);
         std::printf("%-14s %4s %10.1f %10.1f %7.2f\n", l.name, pass, flops / im2col / 1e9,
                     flops / dnn / 1e9, im2col / dnn);
         log_sum += std::log(im2col / dnn);

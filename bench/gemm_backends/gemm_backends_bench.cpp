@@ -7,27 +7,16 @@
 
 #include <Eigen/Dense>
 #include <algorithm>
-#include <chrono>
 #include <cmath>
 #include <cstdio>
+
+#include "bench/best_seconds.h"
 
 extern "C" void openblas_set_num_threads(int);
 
 namespace {
 
 using Mat = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
-
-template <typename F>
-double best_seconds(const F& f) {
-  double best = 1e30;
-  for (int r = 0; r < 5; ++r) {
-    const auto t0 = std::chrono::steady_clock::now();
-    f();
-    const std::chrono::duration<double> s = std::chrono::steady_clock::now() - t0;
-    best = std::min(best, s.count());
-  }
-  return best;
-}
 
 struct Product {
   const char* name;
@@ -55,21 +44,25 @@ int main() {
     const Mat a = p.trans_a ? Mat::Random(p.k, p.m) : Mat::Random(p.m, p.k);
     const Mat b = p.trans_b ? Mat::Random(p.n, p.k) : Mat::Random(p.k, p.n);
     Mat c_eigen(p.m, p.n), c_blas(p.m, p.n);
-    const double eigen = best_seconds([&] {
-      if (p.trans_a) {
-        c_eigen.noalias() = a.transpose() * b;
-      } else if (p.trans_b) {
-        c_eigen.noalias() = a * b.transpose();
-      } else {
-        c_eigen.noalias() = a * b;
-      }
-    });
-    const double blas = best_seconds([&] {
-      cblas_sgemm(CblasRowMajor, p.trans_a ? CblasTrans : CblasNoTrans,
-                  p.trans_b ? CblasTrans : CblasNoTrans, p.m, p.n, p.k, 1.0f, a.data(),
-                  static_cast<int>(a.cols()), b.data(), static_cast<int>(b.cols()), 0.0f,
-                  c_blas.data(), p.n);
-    });
+    const double eigen = lpsim::bench::best_seconds(
+        [&] {
+          if (p.trans_a) {
+            c_eigen.noalias() = a.transpose() * b;
+          } else if (p.trans_b) {
+            c_eigen.noalias() = a * b.transpose();
+          } else {
+            c_eigen.noalias() = a * b;
+          }
+        },
+        false);
+    const double blas = lpsim::bench::best_seconds(
+        [&] {
+          cblas_sgemm(CblasRowMajor, p.trans_a ? CblasTrans : CblasNoTrans,
+                      p.trans_b ? CblasTrans : CblasNoTrans, p.m, p.n, p.k, 1.0f, a.data(),
+                      static_cast<int>(a.cols()), b.data(), static_cast<int>(b.cols()), 0.0f,
+                      c_blas.data(), p.n);
+        },
+        false);
     const double flops = 2.0 * p.m * p.k * p.n;
     const double scale = c_eigen.cwiseAbs().maxCoeff();
     if ((c_eigen - c_blas).cwiseAbs().maxCoeff() > 1e-5 * p.k * std::max(1.0, scale)) {

@@ -5,11 +5,9 @@
 #include <type_traits>
 
 #include "core/errors.h"
+#include "workloads/ops/conv2d_onednn.h"
 #include "workloads/ops/gemm.h"
 #include "workloads/ops/parallel.h"
-#if LPSIM_ONEDNN
-#include "workloads/ops/conv2d_onednn.h"
-#endif
 
 namespace lpsim::ops {
 namespace {
@@ -138,79 +136,11 @@ void check_weight(const Conv2dGeometry& g, std::int64_t rows, std::int64_t cols,
                    std::to_string(g.patch_size()) + "] for " + describe(g));
 }
 
-// Float convolutions on oneDNN's direct kernels when this build has them (conv2d_onednn.h):
-// each returns false, having done nothing, when the call takes the im2col path instead (double,
-// a strided operand, a geometry oneDNN lacks, or onednn::set_enabled(false)).
+// Float passes try oneDNN first (conv2d_onednn.h decides where it runs); a strided operand, a
+// double, or a pass oneDNN declines takes the im2col path below.
 template <typename T>
-bool on_onednn(const Conv2dGeometry& g, std::int64_t batch,
-               std::initializer_list<std::pair<std::int64_t, std::int64_t>> strides_and_cols) {
-#if LPSIM_ONEDNN
-  if constexpr (std::is_same_v<T, float>) {
-    for (const auto& [stride, cols] : strides_and_cols) {
-      if (stride != cols) return false;
-    }
-    return onednn::enabled() && onednn::supports(g, batch);
-  }
-#endif
-  (void)g, (void)batch, (void)strides_and_cols;
-  return false;
-}
-
-template <typename T>
-bool onednn_forward(const MatIn<T>& x, const MatIn<T>& w, const VecIn<T>& b,
-                    const Conv2dGeometry& g, Mat<T>& y) {
-#if LPSIM_ONEDNN
-  if constexpr (std::is_same_v<T, float>) {
-    if (!on_onednn<T>(g, x.rows(), {{x.outerStride(), x.cols()}, {w.outerStride(), w.cols()}})) {
-      return false;
-    }
-    y.resize(x.rows(), conv2d_output_shape(g).size());
-    onednn::forward(x.data(), w.data(), b.data(), g, x.rows(), y.data());
-    return true;
-  }
-#endif
-  (void)x, (void)w, (void)b, (void)g, (void)y;
-  return false;
-}
-
-template <typename T>
-bool onednn_backward_input(const MatIn<T>& dy, const MatIn<T>& w, const Conv2dGeometry& g,
-                           Mat<T>& dx) {
-#if LPSIM_ONEDNN
-  if constexpr (std::is_same_v<T, float>) {
-    // Few input channels: oneDNN's Ba is slower there (conv2d_onednn.h).
-    if (g.in.c < 16 ||
-        !on_onednn<T>(g, dy.rows(), {{dy.outerStride(), dy.cols()}, {w.outerStride(), w.cols()}})) {
-      return false;
-    }
-    dx.resize(dy.rows(), g.in.size());
-    onednn::backward_input(dy.data(), w.data(), g, dy.rows(), dx.data());
-    return true;
-  }
-#endif
-  (void)dy, (void)w, (void)g, (void)dx;
-  return false;
-}
-
-template <typename T>
-bool onednn_backward_weights(const MatIn<T>& x, const MatIn<T>& dy, const Conv2dGeometry& g,
-                             Mat<T>& dw, Vec<T>& db) {
-#if LPSIM_ONEDNN
-  if constexpr (std::is_same_v<T, float>) {
-    // Small output planes: oneDNN's Bw is slower there (conv2d_onednn.h).
-    const Shape out = conv2d_output_shape(g);
-    if (out.h * out.w < 32 ||
-        !on_onednn<T>(g, x.rows(), {{x.outerStride(), x.cols()}, {dy.outerStride(), dy.cols()}})) {
-      return false;
-    }
-    dw.resize(g.out_channels, g.patch_size());
-    db.resize(g.out_channels);
-    onednn::backward_weights(x.data(), dy.data(), g, x.rows(), dw.data(), db.data());
-    return true;
-  }
-#endif
-  (void)x, (void)dy, (void)g, (void)dw, (void)db;
-  return false;
+bool dense(const MatIn<T>& m) {
+  return m.outerStride() == m.cols();
 }
 
 }  // namespace
@@ -233,8 +163,13 @@ void conv2d_forward(const MatIn<T>& x, const MatIn<T>& w, const VecIn<T>& b,
                                             " columns, expected " + describe(g));
   check_weight(g, w.rows(), w.cols(), "conv2d_forward");
   LPSIM_ASSERT(b.size() == g.out_channels, "conv2d_forward: bias size differs from O");
-  if (onednn_forward<T>(x, w, b, g, y)) return;
   const std::int64_t batch = x.rows();
+  if constexpr (std::is_same_v<T, float>) {
+    if (dense<T>(x) && dense<T>(w)) {
+      y.resize(batch, out.size());
+      if (onednn::forward(x.data(), w.data(), b.data(), g, batch, y.data())) return;
+    }
+  }
   const std::int64_t plane = out.h * out.w;
   im2col_t<T>(x, g, out, ws.cols_t);
   ws.rows_t.resize(g.out_channels, batch * plane);
@@ -267,8 +202,13 @@ void conv2d_backward_input(const MatIn<T>& dy, const MatIn<T>& w, const Conv2dGe
                                             std::to_string(dy.cols()) + " columns, expected " +
                                             std::to_string(out.size()) + " for " + describe(g));
   check_weight(g, w.rows(), w.cols(), "conv2d_backward_input");
-  if (onednn_backward_input<T>(dy, w, g, dx)) return;
   const std::int64_t batch = dy.rows();
+  if constexpr (std::is_same_v<T, float>) {
+    if (dense<T>(dy) && dense<T>(w)) {
+      dx.resize(batch, g.in.size());
+      if (onednn::backward_input(dy.data(), w.data(), g, batch, dx.data())) return;
+    }
+  }
   to_channel_rows<T>(dy, g.out_channels, out.h * out.w, ws.rows_t);
   ws.cols_t.resize(g.patch_size(), ws.rows_t.cols());
   gemm(ws.cols_t, w.transpose(), ws.rows_t);
@@ -293,7 +233,13 @@ void conv2d_backward_weights(const MatIn<T>& x, const MatIn<T>& dy, const Conv2d
                "conv2d_backward_weights: dy is [" + std::to_string(dy.rows()) + ", " +
                    std::to_string(dy.cols()) + "], expected [" + std::to_string(x.rows()) + ", " +
                    std::to_string(out.size()) + "]");
-  if (onednn_backward_weights<T>(x, dy, g, dw, db)) return;
+  if constexpr (std::is_same_v<T, float>) {
+    if (dense<T>(x) && dense<T>(dy)) {
+      dw.resize(g.out_channels, g.patch_size());
+      db.resize(g.out_channels);
+      if (onednn::backward_weights(x.data(), dy.data(), g, x.rows(), dw.data(), db.data())) return;
+    }
+  }
   im2col_t<T>(x, g, out, ws.cols_t);
   to_channel_rows<T>(dy, g.out_channels, out.h * out.w, ws.rows_t);
   dw.resize(g.out_channels, g.patch_size());

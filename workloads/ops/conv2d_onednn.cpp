@@ -1,31 +1,73 @@
 #include "workloads/ops/conv2d_onednn.h"
 
-// Compiled empty without LPSIM_ONEDNN (conv2d.cpp then never calls it).
-#if LPSIM_ONEDNN
-
-#include <omp.h>
-
 #include <algorithm>
 #include <atomic>
+
+#if LPSIM_ONEDNN
+#include <omp.h>
+
 #include <dnnl.hpp>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <tuple>
 #include <vector>
 
 #include "core/errors.h"
 #include "workloads/ops/parallel.h"
+#endif
 
 namespace lpsim::ops::onednn {
+namespace {
+
+std::atomic<bool> g_enabled{true};
+
+}  // namespace
+
+bool enabled() { return g_enabled.load(); }
+void set_enabled(bool on) { g_enabled.store(on); }
+
+std::int64_t onednn_parts(const Conv2dGeometry& g, std::int64_t batch) {
+  const Shape out = conv2d_output_shape(g);
+  const double flops = 2.0 * static_cast<double>(batch) * static_cast<double>(out.size()) *
+                       static_cast<double>(g.patch_size());
+  const std::int64_t by_work = static_cast<std::int64_t>(flops / 32e6);
+  return std::clamp<std::int64_t>(by_work, 1, std::min<std::int64_t>(batch, 64));
+}
+
+std::int64_t onednn_weight_parts(const Conv2dGeometry& g, std::int64_t batch) {
+  const Shape out = conv2d_output_shape(g);
+  const std::int64_t by_pixels = std::max<std::int64_t>(1, batch * out.h * out.w / 256);
+  return std::min({onednn_parts(g, batch), by_pixels, std::int64_t{8}});
+}
+
+#if !LPSIM_ONEDNN
+
+// A build without oneDNN runs nothing on it: every pass takes the im2col path.
+bool supports(Pass, const Conv2dGeometry&, std::int64_t) { return false; }
+bool forward(const float*, const float*, const float*, const Conv2dGeometry&, std::int64_t,
+             float*) {
+  return false;
+}
+bool backward_input(const float*, const float*, const Conv2dGeometry&, std::int64_t, float*) {
+  return false;
+}
+bool backward_weights(const float*, const float*, const Conv2dGeometry&, std::int64_t, float*,
+                      float*) {
+  return false;
+}
+
+}  // namespace lpsim::ops::onednn
+
+#else
+
 namespace {
 
 using dnnl::memory;
 using Tag = memory::format_tag;
 using Type = memory::data_type;
-
-std::atomic<bool> g_enabled{true};
 
 dnnl::engine& cpu() {
   static dnnl::engine engine(dnnl::engine::kind::cpu, 0);
@@ -111,10 +153,10 @@ struct Entry {
   memory::desc w_user, b_user;
   dnnl::convolution_forward::primitive_desc fwd_pd;
   dnnl::convolution_forward fwd;
-  Convert fwd_src, fwd_dst;
+  Convert fwd_src, fwd_weights, fwd_dst;
   dnnl::convolution_backward_data::primitive_desc bwd_data_pd;
   dnnl::convolution_backward_data bwd_data;
-  Convert bwd_data_diff_dst, bwd_data_diff_src;
+  Convert bwd_data_diff_dst, bwd_data_weights, bwd_data_diff_src;
   dnnl::convolution_backward_weights::primitive_desc bwd_weights_pd;
   dnnl::convolution_backward_weights bwd_weights;
   Convert bwd_weights_src, bwd_weights_diff_dst, bwd_weights_diff_weights;
@@ -140,12 +182,14 @@ std::unique_ptr<Entry> make_entry(const Conv2dGeometry& g, std::int64_t mb) {
       attr, cpu());
   e->fwd = dnnl::convolution_forward(e->fwd_pd);
   e->fwd_src = Convert::input(x_user, e->fwd_pd.src_desc());
+  e->fwd_weights = Convert::input(e->w_user, e->fwd_pd.weights_desc());
   e->fwd_dst = Convert::output(y_user, e->fwd_pd.dst_desc());
   e->bwd_data_pd = dnnl::convolution_backward_data::primitive_desc(
       dnnl::convolution_backward_data::desc(algo, x_any, w_any, y_any, strides, pad, pad), attr,
       cpu(), e->fwd_pd);
   e->bwd_data = dnnl::convolution_backward_data(e->bwd_data_pd);
   e->bwd_data_diff_dst = Convert::input(y_user, e->bwd_data_pd.diff_dst_desc());
+  e->bwd_data_weights = Convert::input(e->w_user, e->bwd_data_pd.weights_desc());
   e->bwd_data_diff_src = Convert::output(x_user, e->bwd_data_pd.diff_src_desc());
   e->bwd_weights_pd = dnnl::convolution_backward_weights::primitive_desc(
       dnnl::convolution_backward_weights::desc(algo, x_any, w_any, e->b_user, y_any, strides, pad,
@@ -164,8 +208,8 @@ const Entry* entry(const Conv2dGeometry& g, std::int64_t mb) {
   using Key = std::tuple<std::int64_t, std::int64_t, std::int64_t, std::int64_t, std::int64_t,
                          std::int64_t, std::int64_t, std::int64_t, std::int64_t>;
   static std::mutex mutex;
-  static std::map<Key, std::unique_ptr<Entry>> entries;
-  static std::map<Key, bool> refused;
+  static std::map<Key, std::unique_ptr<Entry> > entries;
+  static std::set<Key> refused;
   const Key key{g.in.c,   g.in.h,    g.in.w, g.out_channels, g.kernel_h, g.kernel_w,
                 g.stride, g.padding, mb};
   const std::lock_guard<std::mutex> lock(mutex);
@@ -177,7 +221,7 @@ const Entry* entry(const Conv2dGeometry& g, std::int64_t mb) {
       e = make_entry(g, mb);
     } catch (const dnnl::error&) {
       entries.erase(key);
-      refused[key] = true;
+      refused.insert(key);
       return nullptr;
     }
   }
@@ -207,46 +251,46 @@ void for_each_run(const Conv2dGeometry& g, const Runs& runs, const Body& body) {
   });
 }
 
-// The weights in the layout each distinct run length's kernel wants (at most two lengths),
-// reordered once per call by the calling thread. Grow-only buffers of the calling thread.
+// The weights in the layout each distinct run length's kernel wants (at most two lengths): `w`
+// itself when the layouts agree, else reordered once per call by the calling thread into its
+// grow-only buffers. `convert` names the pass's conversion in an entry.
 class KernelWeights {
  public:
-  template <typename WantedDesc>
-  KernelWeights(const Conv2dGeometry& g, const Runs& runs, const float* w,
-                const WantedDesc& wanted) {
+  KernelWeights(const Conv2dGeometry& g, const Runs& runs, const float* w, Convert Entry::*convert)
+      : convert_(convert) {
     thread_local std::vector<float> buffers[2];
     for (std::int64_t i = 0; i < runs.count; ++i) {
       const std::int64_t mb = runs.run(i).size();
-      if (mb == 0 || (count_ > 0 && lengths_[0] == mb) || (count_ > 1 && lengths_[1] == mb)) {
-        continue;
-      }
+      if ((count_ > 0 && lengths_[0] == mb) || (count_ > 1 && lengths_[1] == mb)) continue;
       LPSIM_ASSERT(count_ < 2, "onednn: more than two run lengths");
-      const Entry& e = *entry(g, mb);
-      const memory::desc desc = wanted(e);
-      std::vector<float>& buffer = buffers[count_];
-      buffer.resize((desc.get_size() + sizeof(float) - 1) / sizeof(float));
-      if (desc == e.w_user) {
-        std::copy(w, w + g.out_channels * g.patch_size(), buffer.data());
-      } else {
-        memory from(e.w_user, cpu(), const_cast<float*>(w));
-        memory to(desc, cpu(), buffer.data());
-        Convert::make(e.w_user, desc).execute(thread_stream(), from, to);
+      const Convert& c = entry(g, mb)->*convert;
+      data_[count_] = w;
+      if (!c.same) {
+        std::vector<float>& buffer = buffers[count_];
+        buffer.resize((c.kernel.get_size() + sizeof(float) - 1) / sizeof(float));
+        memory from(c.user, cpu(), const_cast<float*>(w));
+        memory to(c.kernel, cpu(), buffer.data());
+        c.reorder.execute(thread_stream(), from, to);
         thread_stream().wait();
+        data_[count_] = buffer.data();
       }
       lengths_[count_] = mb;
-      data_[count_] = buffer.data();
       ++count_;
     }
   }
-  const float* at(std::int64_t mb) const {
+  // The weights of run length mb, in `e`'s kernel layout.
+  memory at(const Entry& e, std::int64_t mb) const {
     for (int k = 0; k < count_; ++k) {
-      if (lengths_[k] == mb) return data_[k];
+      if (lengths_[k] == mb) {
+        return memory((e.*convert_).kernel, cpu(), const_cast<float*>(data_[k]));
+      }
     }
     LPSIM_ASSERT(false, "onednn: no weights for run length " + std::to_string(mb));
-    return nullptr;
+    return memory();
   }
 
  private:
+  Convert Entry::*convert_;
   int count_ = 0;
   std::int64_t lengths_[2] = {0, 0};
   const float* data_[2] = {nullptr, nullptr};
@@ -254,43 +298,29 @@ class KernelWeights {
 
 }  // namespace
 
-bool enabled() { return g_enabled.load(); }
-void set_enabled(bool on) { g_enabled.store(on); }
-
-std::int64_t onednn_parts(const Conv2dGeometry& g, std::int64_t batch) {
+bool supports(Pass pass, const Conv2dGeometry& g, std::int64_t batch) {
+  if (!enabled() || batch < 1) return false;
   const Shape out = conv2d_output_shape(g);
-  const double flops = 2.0 * static_cast<double>(batch) * static_cast<double>(out.size()) *
-                       static_cast<double>(g.patch_size());
-  const std::int64_t by_work = static_cast<std::int64_t>(flops / 32e6);
-  return std::clamp<std::int64_t>(by_work, 1, std::min<std::int64_t>(batch, 64));
+  if (pass == Pass::kBackwardInput && g.in.c < 16) return false;
+  if (pass == Pass::kBackwardWeights && out.h * out.w < 32) return false;
+  // Every run length the pass uses: the first and last run of its cut.
+  const Runs runs{
+      pass == Pass::kBackwardWeights ? onednn_weight_parts(g, batch) : onednn_parts(g, batch),
+      batch};
+  return entry(g, runs.run(0).size()) != nullptr &&
+         entry(g, runs.run(runs.count - 1).size()) != nullptr;
 }
 
-std::int64_t onednn_weight_parts(const Conv2dGeometry& g, std::int64_t batch) {
-  const Shape out = conv2d_output_shape(g);
-  const std::int64_t by_pixels = std::max<std::int64_t>(1, batch * out.h * out.w / 256);
-  return std::min({onednn_parts(g, batch), by_pixels, std::int64_t{8}});
-}
-
-bool supports(const Conv2dGeometry& g, std::int64_t batch) {
-  if (batch < 1) return false;
-  // Every run length any pass uses: the first and last run of each cut.
-  for (const Runs& runs :
-       {Runs{onednn_parts(g, batch), batch}, Runs{onednn_weight_parts(g, batch), batch}}) {
-    const std::int64_t first = runs.run(0).size(), last = runs.run(runs.count - 1).size();
-    if (entry(g, first) == nullptr || entry(g, last) == nullptr) return false;
-  }
-  return true;
-}
-
-void forward(const float* x, const float* w, const float* b, const Conv2dGeometry& g,
+bool forward(const float* x, const float* w, const float* b, const Conv2dGeometry& g,
              std::int64_t batch, float* y) {
+  if (!supports(Pass::kForward, g, batch)) return false;
   one_thread();
   const Runs runs{onednn_parts(g, batch), batch};
-  const KernelWeights kw(g, runs, w, [](const Entry& e) { return e.fwd_pd.weights_desc(); });
+  const KernelWeights kw(g, runs, w, &Entry::fwd_weights);
   const std::int64_t x_row = g.in.size(), y_row = conv2d_output_shape(g).size();
   for_each_run(g, runs, [&](const Entry& e, const IndexRange& r, std::int64_t) {
     const memory src = e.fwd_src.in(x + r.begin * x_row, kSrc);
-    const memory weights(e.fwd_pd.weights_desc(), cpu(), const_cast<float*>(kw.at(r.size())));
+    const memory weights = kw.at(e, r.size());
     const memory bias(e.b_user, cpu(), const_cast<float*>(b));
     const Convert::Out dst = e.fwd_dst.out(y + r.begin * y_row, kDst);
     e.fwd.execute(thread_stream(), {{DNNL_ARG_SRC, src},
@@ -300,17 +330,19 @@ void forward(const float* x, const float* w, const float* b, const Conv2dGeometr
                                     {DNNL_ARG_SCRATCHPAD, scratchpad(e.fwd_pd.scratchpad_desc())}});
     dst.finish();
   });
+  return true;
 }
 
-void backward_input(const float* dy, const float* w, const Conv2dGeometry& g, std::int64_t batch,
+bool backward_input(const float* dy, const float* w, const Conv2dGeometry& g, std::int64_t batch,
                     float* dx) {
+  if (!supports(Pass::kBackwardInput, g, batch)) return false;
   one_thread();
   const Runs runs{onednn_parts(g, batch), batch};
-  const KernelWeights kw(g, runs, w, [](const Entry& e) { return e.bwd_data_pd.weights_desc(); });
+  const KernelWeights kw(g, runs, w, &Entry::bwd_data_weights);
   const std::int64_t x_row = g.in.size(), y_row = conv2d_output_shape(g).size();
   for_each_run(g, runs, [&](const Entry& e, const IndexRange& r, std::int64_t) {
     const memory diff_dst = e.bwd_data_diff_dst.in(dy + r.begin * y_row, kDst);
-    const memory weights(e.bwd_data_pd.weights_desc(), cpu(), const_cast<float*>(kw.at(r.size())));
+    const memory weights = kw.at(e, r.size());
     const Convert::Out diff_src = e.bwd_data_diff_src.out(dx + r.begin * x_row, kSrc);
     e.bwd_data.execute(thread_stream(),
                        {{DNNL_ARG_DIFF_DST, diff_dst},
@@ -319,10 +351,12 @@ void backward_input(const float* dy, const float* w, const Conv2dGeometry& g, st
                         {DNNL_ARG_SCRATCHPAD, scratchpad(e.bwd_data_pd.scratchpad_desc())}});
     diff_src.finish();
   });
+  return true;
 }
 
-void backward_weights(const float* x, const float* dy, const Conv2dGeometry& g, std::int64_t batch,
+bool backward_weights(const float* x, const float* dy, const Conv2dGeometry& g, std::int64_t batch,
                       float* dw, float* db) {
+  if (!supports(Pass::kBackwardWeights, g, batch)) return false;
   one_thread();
   const Runs runs{onednn_weight_parts(g, batch), batch};
   const std::int64_t O = g.out_channels, K = g.patch_size();
@@ -351,7 +385,7 @@ void backward_weights(const float* x, const float* dy, const Conv2dGeometry& g, 
                            {DNNL_ARG_SCRATCHPAD, scratchpad(pd.scratchpad_desc())}});
     diff_weights.finish();
   });
-  if (runs.count == 1) return;
+  if (runs.count == 1) return true;
   // dW and db: the runs' partial sums added in run order, element by element.
   parallel_ranges(stride, runs.count, [&](std::int64_t begin, std::int64_t end) {
     for (std::int64_t k = begin; k < end; ++k) {
@@ -364,6 +398,7 @@ void backward_weights(const float* x, const float* dy, const Conv2dGeometry& g, 
       }
     }
   });
+  return true;
 }
 
 }  // namespace lpsim::ops::onednn

@@ -20,8 +20,8 @@
 
 namespace lpsim::ops::onednn {
 
-// Whether this build has oneDNN (LPSIM_ONEDNN) and lpsim uses it; conv2d.cpp asks before each
-// float call. set_enabled(false) makes every call take the im2col path (tests compare the two).
+// Whether lpsim uses oneDNN where it can. set_enabled(false) makes every call take the im2col
+// path (tests and the conv bench compare the two).
 bool enabled();
 void set_enabled(bool on);
 
@@ -32,19 +32,24 @@ std::int64_t onednn_parts(const Conv2dGeometry& g, std::int64_t batch);
 // at least 256 output pixels a run (ResNet-18's 4x4 stage: 2 runs of 16 images at batch 32).
 std::int64_t onednn_weight_parts(const Conv2dGeometry& g, std::int64_t batch);
 
-// Whether oneDNN has a kernel for this geometry and batch (it is asked once per shape).
-// conv2d.cpp also keeps two passes on im2col where oneDNN measured slower (bench/README.md):
-// Ba of an input with fewer than 16 channels (one channel: a quarter of im2col's speed) and
-// Bw of an output plane under 32 pixels (ResNet-18's 4x4 stage: 0.69-0.98x, the reorders of
-// dW between layouts and the partial sums outweigh the kernel's gain).
-bool supports(const Conv2dGeometry& g, std::int64_t batch);
+enum class Pass { kForward, kBackwardInput, kBackwardWeights };
 
-// Contiguous row-major buffers in conv2d.h's shapes; `supports` must be true.
-void forward(const float* x, const float* w, const float* b, const Conv2dGeometry& g,
+// Whether a float pass of this geometry and batch runs on oneDNN: enabled, a kernel for every
+// run length the pass uses, and not one of the two cases where oneDNN measured slower
+// (bench/README.md): Ba of an input with fewer than 16 channels (one channel: a quarter of
+// im2col's speed) and Bw of an output plane under 32 pixels (ResNet-18's 4x4 stage:
+// 0.69-0.98x, the reorders of dW between layouts and the partial sums outweigh the kernel).
+// False in a build without oneDNN.
+bool supports(Pass pass, const Conv2dGeometry& g, std::int64_t batch);
+
+// Each runs its pass on contiguous row-major buffers in conv2d.h's shapes (the outputs sized
+// by the caller) and returns true, or returns false, having done nothing, when `supports` is
+// false: the caller then takes the im2col path.
+bool forward(const float* x, const float* w, const float* b, const Conv2dGeometry& g,
              std::int64_t batch, float* y);
-void backward_input(const float* dy, const float* w, const Conv2dGeometry& g, std::int64_t batch,
+bool backward_input(const float* dy, const float* w, const Conv2dGeometry& g, std::int64_t batch,
                     float* dx);
-void backward_weights(const float* x, const float* dy, const Conv2dGeometry& g, std::int64_t batch,
+bool backward_weights(const float* x, const float* dy, const Conv2dGeometry& g, std::int64_t batch,
                       float* dw, float* db);
 
 }  // namespace lpsim::ops::onednn

@@ -259,11 +259,15 @@ TEST(Conv2dOnednn, MatchesTheDirectDefinitionsAndTheIm2colPath) {
   cases.emplace_back(geom(32, 14, 14, 64, 1, 1, 2, 0), 12);
   cases.emplace_back(geom(1, 28, 28, 16, 3, 3, 1, 1), 12);
   EXPECT_GT(onednn::onednn_parts(cases[cases.size() - 4].first, 24), 1);
+  int backward_input_on_onednn = 0, backward_weights_on_onednn = 0;
   for (const auto& one_case : cases) {
     const Conv2dGeometry& g = one_case.first;  // not a structured binding: lambdas capture it
     const std::int64_t batch = one_case.second;
     SCOPED_TRACE(name(g) + " batch " + std::to_string(batch));
-    ASSERT_TRUE(onednn::supports(g, batch));
+    // F always runs on oneDNN here; Ba and Bw where conv2d_onednn.h's rules let them.
+    ASSERT_TRUE(onednn::supports(onednn::Pass::kForward, g, batch));
+    backward_input_on_onednn += onednn::supports(onednn::Pass::kBackwardInput, g, batch);
+    backward_weights_on_onednn += onednn::supports(onednn::Pass::kBackwardWeights, g, batch);
     const Direct direct(g);
     const Mat<double> x = random_mat(rng, batch, g.in.size());
     const Mat<double> w = random_mat(rng, g.out_channels, g.patch_size());
@@ -310,6 +314,21 @@ TEST(Conv2dOnednn, MatchesTheDirectDefinitionsAndTheIm2colPath) {
     check(im2col.dx, dnn.dx.cast<double>(), g.out_channels * taps, "Ba, im2col against oneDNN");
     check(im2col.dw, dnn.dw.cast<double>(), batch * plane, "Bw, im2col against oneDNN");
   }
+  EXPECT_GE(backward_input_on_onednn, 3);    // the ResNet-like cases
+  EXPECT_GE(backward_weights_on_onednn, 3);  // planes of 7x7 and more
+}
+
+// The two cases kept on im2col because oneDNN measured slower there (conv2d_onednn.h).
+TEST(Conv2dOnednn, DeclinesThePassesItMeasuredSlowerOn) {
+  const Conv2dGeometry one_channel = geom(1, 28, 28, 64, 3, 3, 1, 1);
+  const Conv2dGeometry plane_4x4 = geom(512, 4, 4, 512, 3, 3, 1, 1);
+  EXPECT_TRUE(onednn::supports(onednn::Pass::kForward, one_channel, 32));
+  EXPECT_FALSE(onednn::supports(onednn::Pass::kBackwardInput, one_channel, 32));
+  EXPECT_TRUE(onednn::supports(onednn::Pass::kBackwardWeights, one_channel, 32));
+  EXPECT_TRUE(onednn::supports(onednn::Pass::kBackwardInput, plane_4x4, 32));
+  EXPECT_FALSE(onednn::supports(onednn::Pass::kBackwardWeights, plane_4x4, 32));
+  const Im2colOnly off;
+  EXPECT_FALSE(onednn::supports(onednn::Pass::kForward, one_channel, 32));
 }
 
 // A strided operand (a block of a wider matrix) takes the im2col path: the same bits as the
