@@ -13,13 +13,14 @@
 
 namespace lpsim::reports {
 
-core::Json report_meta(double wall_seconds) {
+core::Json report_meta(double wall_seconds, std::chrono::system_clock::time_point now) {
   char host[256] = {0};
   if (::gethostname(host, sizeof(host) - 1) != 0) host[0] = '\0';
-  const std::time_t now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
+  const std::time_t seconds = static_cast<std::time_t>(
+      std::chrono::floor<std::chrono::seconds>(now.time_since_epoch()).count());
   char stamp[32];
   std::tm tm{};
-  gmtime_r(&now, &tm);
+  gmtime_r(&seconds, &tm);
   std::strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%SZ", &tm);
   return {{"lpsim_version", "0.1.0"},
           {"time_utc", stamp},

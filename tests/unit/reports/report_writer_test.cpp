@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstdint>
 #include <cstdlib>
@@ -58,6 +59,12 @@ fs::path writer_scratch(const std::string& name) {
   return dir;
 }
 
+// A system_clock instant as report_meta stamps it: whole seconds since the epoch, floored.
+std::time_t writer_whole_seconds(std::chrono::system_clock::time_point t) {
+  return static_cast<std::time_t>(
+      std::chrono::floor<std::chrono::seconds>(t.time_since_epoch()).count());
+}
+
 core::Json writer_epoch(std::int64_t epoch, double train_loss, double train_accuracy,
                         double test_loss, double test_accuracy) {
   return {{"epoch", epoch},
@@ -86,9 +93,11 @@ core::Json writer_report(double final_accuracy) {
 TEST(ReportMeta, HoldsExactlyTheSchemasFieldsInTheirFormats) {
   const core::Json schema = writer_schema();
   const core::Json& rules = schema.at("properties").at("meta");
-  const std::time_t before = std::time(nullptr);
+  // Bracketed by the clock report_meta reads: std::time may read a coarser clock that lags
+  // system_clock by a tick at a second's edge, so it cannot bracket it.
+  const std::time_t before = writer_whole_seconds(std::chrono::system_clock::now());
   const core::Json meta = report_meta(12.5);
-  const std::time_t after = std::time(nullptr);
+  const std::time_t after = writer_whole_seconds(std::chrono::system_clock::now());
 
   // additionalProperties is false and every property is required: the keys are exactly those.
   std::set<std::string> keys, required, allowed;
@@ -119,6 +128,22 @@ TEST(ReportMeta, HoldsExactlyTheSchemasFieldsInTheirFormats) {
   ASSERT_EQ(::gethostname(host, sizeof(host) - 1), 0);
   EXPECT_EQ(meta.at("host"), std::string(host));
   EXPECT_EQ(meta.at("wall_seconds"), 12.5);
+}
+
+TEST(ReportMeta, TimeIsTheGivenInstantInUtcFlooredToTheSecond) {
+  using std::chrono::milliseconds;
+  using std::chrono::seconds;
+  using std::chrono::system_clock;
+  const auto at = [](seconds s, milliseconds ms) {
+    return report_meta(0.0, system_clock::time_point(s + ms)).at("time_utc").get<std::string>();
+  };
+  // date -u -d @<seconds> +%Y-%m-%dT%H:%M:%SZ
+  EXPECT_EQ(at(seconds(1796519638), milliseconds(0)), "2026-12-06T01:13:58Z");
+  EXPECT_EQ(at(seconds(1796519638), milliseconds(999)), "2026-12-06T01:13:58Z");
+  EXPECT_EQ(at(seconds(951782400), milliseconds(0)), "2000-02-29T00:00:00Z");
+  EXPECT_EQ(at(seconds(0), milliseconds(0)), "1970-01-01T00:00:00Z");
+  // Floored, not truncated toward zero, before the epoch.
+  EXPECT_EQ(at(seconds(0), milliseconds(-500)), "1969-12-31T23:59:59Z");
 }
 
 TEST(ReportMeta, VersionIsTheProjectsVersion) {
