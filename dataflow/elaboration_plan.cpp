@@ -103,21 +103,10 @@ ElaborationPlan plan_elaboration(const TrainingGraph& g, const Program& program,
       plan.split_buffers.push_back(std::move(b));
     }
   }
-  const std::size_t units = g.layers.size();
-  plan.weight_unit.assign(units, false);
-  plan.stash_versions.assign(units, 0);
-  const policies::HardwareWork& work = g.policy->hardware;
-  for (std::size_t u = 0; u < units; ++u) {
-    const LayerTiming& lt = g.layers[u];
-    if (lt.delay == 0) continue;
-    const bool has_ba = g.ba_node[u] >= 0;
-    plan.weight_unit[u] =
-        (has_ba && (work.stash || work.needs_vector_unit())) ||
-        (!has_ba && work.needs_vector_unit() && work.on_layers_without_backward());
-    if (work.stash && has_ba) {
-      const std::int64_t extra = lag_of_first_part[g.ba_node[u]] - lag_of_node[g.update_node[u]];
-      plan.stash_versions[u] = lt.delay + (extra > 0 ? extra + 1 : 0);
-    }
+  plan.backward_lag.assign(g.layers.size(), 0);
+  for (std::size_t u = 0; u < g.layers.size(); ++u) {
+    if (g.ba_node[u] < 0) continue;
+    plan.backward_lag[u] = lag_of_first_part[g.ba_node[u]] - lag_of_node[g.update_node[u]];
   }
   return plan;
 }

@@ -9,9 +9,9 @@
 // - One buffer per split Ba (intra+inter: the product hands its result to the tail), depth 2,
 //   sized for the largest gradient the node sends.
 // - One link per ordered pair of processors that exchange tokens.
-// - Per unit with a delayed Ba, a weight-version unit: under `stash`, versions = d, plus
-//   the lag of Ba behind U and one when a schedule runs Ba later (the measured peak reports
-//   how many it used).
+// - Per layer group with a Ba, how many iterations of the program its Ba starts after its U
+//   (a weight-version unit sizes itself by it: a stash holds d versions, plus that lag and
+//   one when a schedule runs Ba later).
 // - Send order: a node's outputs leave in the order their consumers are due (the consumer's
 //   scheduled start for that minibatch), since a link is first come, first served; under the
 //   stage program, in edge order.
@@ -47,8 +47,7 @@ struct ElaborationPlan {
   std::vector<BufferPlan> buffers;            // data edges
   std::vector<BufferPlan> split_buffers;      // split Ba nodes
   std::vector<std::pair<int, int>> links;     // (from, to) processors, in order of first use
-  std::vector<bool> weight_unit;              // per unit: has a stash or a vector unit (d > 0)
-  std::vector<std::int64_t> stash_versions;   // per unit: the stash's capacity under `stash`
+  std::vector<std::int64_t> backward_lag;     // per layer group: Ba's lag behind U (0: no Ba)
 };
 
 // `schedule` and `task_graph` are null for the stage program.

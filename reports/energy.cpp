@@ -163,6 +163,10 @@ EnergyBreakdown& EnergyBreakdown::operator+=(const EnergyBreakdown& o) {
   return *this;
 }
 
+double dram_pj(const EnergyTable& table, std::uint64_t bytes) {
+  return static_cast<double>(bytes) * table.dram_pj_per_byte;
+}
+
 EnergyBreakdown pe_energy(const EnergyTable& table, const PeActivity& a, double time_ns) {
   const auto d = [](std::uint64_t n) { return static_cast<double>(n); };
   const double capacity = d(a.sram_capacity_bytes);
@@ -173,7 +177,7 @@ EnergyBreakdown pe_energy(const EnergyTable& table, const PeActivity& a, double 
   e.mac = d(a.macs) * table.mac_pj + d(a.accumulates) * table.accumulate_pj;
   e.vector = d(a.vector_ops) * table.vector_op_pj;
   e.sram = d(a.sram_read_bytes) * read + d(a.sram_write_bytes) * write;
-  e.dram = d(a.dram_bytes) * table.dram_pj_per_byte;
+  e.dram = dram_pj(table, a.dram_bytes);
   e.link = d(a.link_bytes) * table.link_pj_per_byte;
   e.units = d(a.unit_sram_read_bytes) * read + d(a.unit_sram_write_bytes) * write +
             d(a.unit_lane_ops) * table.vector_op_pj;
@@ -184,8 +188,11 @@ EnergyBreakdown pe_energy(const EnergyTable& table, const PeActivity& a, double 
 
 core::Json energy_json(const EnergyTable& table, const std::vector<PeActivity>& pes,
                        const std::vector<std::string>& names, double time_ns,
-                       std::int64_t minibatches, std::int64_t batch_size) {
+                       std::int64_t minibatches, std::int64_t batch_size,
+                       const std::map<std::string, std::uint64_t>& dram_bytes_by_kind) {
   LPSIM_ASSERT(pes.size() == names.size(), "energy_json: one name per PE");
+  std::map<std::string, double> dram_by_kind;
+  for (const auto& [kind, bytes] : dram_bytes_by_kind) dram_by_kind[kind] = dram_pj(table, bytes);
   EnergyBreakdown total;
   core::Json per_pe = core::Json::array();
   std::map<std::string, double> sram_by_kind;
@@ -216,6 +223,7 @@ core::Json energy_json(const EnergyTable& table, const std::vector<PeActivity>& 
           {"per_sample_pj", total.total() / samples},
           {"by_component_pj", breakdown_json(total)},
           {"sram_by_kind_pj", sram_by_kind},
+          {"dram_by_kind_pj", dram_by_kind},
           {"per_pe", per_pe}};
 }
 

@@ -80,12 +80,17 @@ struct EnergyBreakdown {  // pJ
 // The energy of one PE over `time_ns` of simulated time.
 EnergyBreakdown pe_energy(const EnergyTable& table, const PeActivity& activity, double time_ns);
 
+// The energy of `bytes` DRAM bytes (every DRAM figure is this).
+double dram_pj(const EnergyTable& table, std::uint64_t bytes);
+
 // The report's `energy` block: totals, per minibatch and per sample, by component and per
-// PE (names[p] is PE p's SystemC name), and the SRAM access energy by memory kind
+// PE (names[p] is PE p's SystemC name), the SRAM access energy by memory kind
 // (`sram_by_kind_pj`: the `sram` component plus the units' SRAM accesses, split by the kind
-// each byte touches).
+// each byte touches), and the DRAM energy of `dram_bytes_by_kind` (`dram_by_kind_pj`: the
+// bytes the run moved, by the memory kind they belong to).
 core::Json energy_json(const EnergyTable& table, const std::vector<PeActivity>& pes,
                        const std::vector<std::string>& names, double time_ns,
-                       std::int64_t minibatches, std::int64_t batch_size);
+                       std::int64_t minibatches, std::int64_t batch_size,
+                       const std::map<std::string, std::uint64_t>& dram_bytes_by_kind);
 
 }  // namespace lpsim::reports

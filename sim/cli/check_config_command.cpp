@@ -4,16 +4,13 @@
 #include <algorithm>
 #include <cstdio>
 #include <iostream>
-#include <optional>
 
-#include "dataflow/task_program.h"
 #include "dataflow/training_graph.h"
 #include "reports/energy.h"
 #include "sim/cli/command.h"
 #include "sim/cli/options.h"
 #include "sim/config/config.h"
-#include "sim/hardware/memory_plan.h"
-#include "sim/hardware/pipedream_plan.h"
+#include "sim/hardware/hardware_plan.h"
 #include "sim/run/job.h"
 #include "sim/run/resources.h"
 
@@ -40,22 +37,16 @@ int run_check_config(const std::vector<std::string>& args) {
     return 0;
   }
   const bool math = vm.count("no-math") == 0;
-  run::Job job = run::prepare_job(
+  const run::Job job = hardware::prepare_job(
       vm["config"].as<std::string>(),
       vm.count("set") ? vm["set"].as<std::vector<std::string>>() : std::vector<std::string>{},
       vm["init-from"].as<std::string>(), math);
-  hardware::apply_pipedream(job);
-  const dataflow::TrainingGraph graph = dataflow::build_training_graph(
-      job.network, job.units, job.partition, *job.config.policy, job.config.batch_size);
   const run::MemoryEstimate mem = run::estimate_memory(job, math);
   run::check_resources(job, math);
-  // The SRAM must hold every task's staging tiles (refused here as `lpsim run` would); with
-  // pipeline.processors set the schedule decides the mapping, and `lpsim run` checks it.
-  std::optional<hardware::MemoryPlan> plan;
-  if (!job.config.processors) {
-    plan = hardware::plan_memory(graph, dataflow::stage_program(graph), job.network, job.units,
-                                 job.config.hw, job.config.source);
-  }
+  // The plan `lpsim run` would make: the SRAM must hold every task's staging tiles (refused
+  // here as the run would be), on the processors the stage program or the schedule maps.
+  const hardware::HardwarePlan hw_plan = hardware::plan_hardware(job);
+  const dataflow::TrainingGraph& graph = hw_plan.graph;
   std::printf("%s: ok\n", job.config.source.c_str());
   std::printf("  network %s: %lld parameters, %zu parametrised layers, %d stages, max delay %lld\n",
               job.network.name.c_str(), static_cast<long long>(job.network.num_params()),
@@ -67,9 +58,9 @@ int run_check_config(const std::vector<std::string>& args) {
   std::printf("  estimated memory: %.3f GB (available %.3f GB)\n",
               static_cast<double>(mem.total()) / 1e9,
               static_cast<double>(run::available_memory()) / 1e9);
-  if (plan) {
+  {
     std::uint64_t staging = 0, dram = 0;
-    for (const hw::Placement& pl : plan->pe) {
+    for (const hw::Placement& pl : hw_plan.memory.pe) {
       staging = std::max(staging, pl.staging_bytes);
       for (auto b : pl.dram_bytes) dram += b;
     }

@@ -9,12 +9,11 @@
 #include "core/atomic_file.h"
 #include "core/errors.h"
 #include "core/interrupt.h"
-#include "reports/derived.h"
-#include "reports/energy.h"
 #include "reports/report_writer.h"
 #include "sim/cli/command.h"
 #include "sim/cli/options.h"
-#include "sim/hardware/pipedream_plan.h"
+#include "sim/hardware/hardware_plan.h"
+#include "sim/hardware/hardware_report.h"
 #include "sim/hardware/pipeline.h"
 #include "sim/run/job.h"
 #include "sim/run/report_parts.h"
@@ -57,114 +56,6 @@ core::Json reference_report(run::Job& job, const reference::TrainingResult& r) {
   return report;
 }
 
-core::Json hardware_report(run::Job& job, const hardware::HardwareResult& r, bool math) {
-  const config::HwConfig& hw = job.config.hw;
-  core::Json report;
-  report["schema_version"] = reports::kReportSchemaVersion;
-  report["status"] = r.interrupted ? "interrupted" : "complete";
-  report["mode"] = math ? "hardware" : "hardware_timing_only";
-  report["policy"] = job.config.policy->name;
-  report["spike_compensation"] = job.config.spike_compensation;
-  report["config_hash"] = config::config_hash(job.config.resolved);
-  report["run"] = {
-      {"name", job.config.run_name}, {"seed", job.config.seed}, {"threads", ops::threads()}};
-  report["network"] = run::network_json(job);
-  report["hw"] = {{"period_ns", hw.period_ns},
-                  {"processors", r.program.num_processors},
-                  {"pe",
-                   {{"rows", hw.pe_rows},
-                    {"cols", hw.pe_cols},
-                    {"dataflow", hw::format_dataflow(hw.pe_dataflow)}}}};
-  std::uint64_t busy = 0;
-  for (const auto& p : r.processors) busy += p.at("busy_cycles").get<std::uint64_t>();
-  const double utilization = reports::utilization(
-      busy, static_cast<std::uint64_t>(r.program.num_processors), r.total_cycles);
-  const double per_s = reports::minibatches_per_second(r.cycles_per_minibatch, hw.period_ns);
-  hardware::MemoryPeaks mem, analytic;
-  core::Json stages = core::Json::array();
-  for (std::size_t s = 0; s < r.stage_memory.size(); ++s) {
-    const auto& m = r.stage_memory[s];
-    const auto& a = r.stage_memory_analytic[s];
-    stages.push_back({{"stage", s}, {"measured", m.to_json()}, {"analytic", a.to_json()}});
-    mem.weights += m.weights;
-    mem.optimizer += m.optimizer;
-    mem.stash += m.stash;
-    mem.ema += m.ema;
-    mem.activations += m.activations;
-    mem.gradients += m.gradients;
-    mem.in_flight += m.in_flight;
-    analytic.weights += a.weights;
-    analytic.optimizer += a.optimizer;
-    analytic.stash += a.stash;
-    analytic.ema += a.ema;
-    analytic.activations += a.activations;
-    analytic.gradients += a.gradients;
-    analytic.in_flight += a.in_flight;
-  }
-  report["summary"] = {
-      {"total_cycles", r.total_cycles},
-      {"cycles_per_minibatch", r.cycles_per_minibatch},
-      {"steady_state_from", r.steady_state_from},
-      {"throughput_minibatches_per_s", per_s},
-      {"throughput_samples_per_s", per_s * static_cast<double>(job.config.batch_size)},
-      {"utilization", utilization},
-      {"bubble_fraction", 1.0 - utilization},
-      {"memory_peak_bytes", mem.to_json()},
-      {"memory_analytic_bytes", analytic.to_json()},
-      {"link_bytes", r.link_bytes},
-      {"minibatches", r.minibatches},
-      {"task_instances", r.task_instances},
-      {"final_test_accuracy", math ? core::Json(r.final_test_accuracy) : core::Json(nullptr)}};
-  report["processors"] = r.processors;
-  report["memory_by_stage"] = stages;
-  core::Json placement = core::Json::array();
-  for (std::size_t p = 0; p < r.memory_plan.pe.size(); ++p) {
-    const hw::Placement& pl = r.memory_plan.pe[p];
-    core::Json sram = core::Json::object(), dram = core::Json::object();
-    for (std::size_t k = 0; k < hw::kMemoryKinds; ++k) {
-      const char* name = hw::memory_kind_name(static_cast<hw::MemoryKind>(k));
-      sram[name] = pl.sram_bytes[k];
-      dram[name] = pl.dram_bytes[k];
-    }
-    placement.push_back({{"processor", p},
-                         {"capacity_bytes", pl.capacity_bytes},
-                         {"staging_bytes", pl.staging_bytes},
-                         {"staging_task", r.memory_plan.staging_task[p]},
-                         {"sram_bytes", sram},
-                         {"dram_bytes", dram},
-                         {"sram_total_bytes", pl.sram_total()}});
-  }
-  report["memory_placement"] = placement;
-  report["layers"] = run::layers_json(
-      job,
-      [&] {
-        std::vector<std::int64_t> d;
-        for (const auto& l : r.graph.layers) d.push_back(l.delay);
-        return d;
-      }(),
-      r.reconstruction, r.measured_staleness);
-  report["units"] = r.units;
-  report["energy"] = reports::energy_json(hw.energy, r.pe_activity, r.pe_names,
-                                          static_cast<double>(r.total_cycles) * hw.period_ns,
-                                          r.minibatches, job.config.batch_size);
-  report["summary"]["energy_per_minibatch_pj"] = report["energy"].at("per_minibatch_pj");
-  std::uint64_t dram_bytes = 0;
-  for (const auto& a : r.pe_activity) dram_bytes += a.dram_bytes;
-  report["summary"]["dram_bytes"] = dram_bytes;
-  core::Json by_kind = core::Json::object();
-  for (std::size_t k = 0; k < hw::kMemoryKinds; ++k) {
-    by_kind[hw::memory_kind_name(static_cast<hw::MemoryKind>(k))] =
-        static_cast<double>(r.dram_bytes_by_kind[k]) * hw.energy.dram_pj_per_byte;
-  }
-  report["energy"]["dram_by_kind_pj"] = by_kind;
-  report["ops"] = run::ops_json(job, r.spikes);
-  report["training"] =
-      math ? run::training_json(r.epochs, r.final_test_accuracy)
-           : core::Json{{"epochs", core::Json::array()}, {"final_test_accuracy", nullptr}};
-  report["stability"] = job.stability.to_json();
-  return report;
-}
-
 }  // namespace
 
 int run_run(const std::vector<std::string>& args) {
@@ -201,9 +92,8 @@ int run_run(const std::vector<std::string>& args) {
       vm.count("set") ? vm["set"].as<std::vector<std::string>>() : std::vector<std::string>{};
   if (vm.count("threads"))
     sets.push_back("/run/threads=" + std::to_string(vm["threads"].as<int>()));
-  run::Job job = run::prepare_job(vm["config"].as<std::string>(), sets,
-                                  vm["init-from"].as<std::string>(), vm.count("no-math") == 0);
-  hardware::apply_pipedream(job);
+  run::Job job = hardware::prepare_job(vm["config"].as<std::string>(), sets,
+                                       vm["init-from"].as<std::string>(), vm.count("no-math") == 0);
   const std::string out =
       vm.count("out") ? vm["out"].as<std::string>() : "out/" + job.config.run_name;
   const bool quiet = vm.count("quiet") > 0;
@@ -278,8 +168,9 @@ int run_run(const std::vector<std::string>& args) {
     }
     if (!quiet)
       ro.progress = [](std::int64_t d, std::int64_t t) { print_progress("hardware", d, t); };
-    hardware::HardwareResult result = hardware::run_hardware(job, ro);
-    report = hardware_report(job, result, ro.math);
+    const hardware::HardwarePlan plan = hardware::plan_hardware(job);
+    hardware::HardwareResult result = hardware::run_hardware(job, plan, ro);
+    report = hardware::hardware_report(job, plan, result, ro.math);
     final_params = std::move(result.final_params);
     trace = std::move(result.trace);
   }

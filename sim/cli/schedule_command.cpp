@@ -71,7 +71,8 @@ int run_schedule(const std::vector<std::string>& args) {
       dataflow::partition_for_policy(units, *c.policy, c.stages, c.source, "/pipeline/stages");
   const dataflow::TrainingGraph graph =
       dataflow::build_training_graph(network, units, partition, *c.policy, c.batch_size);
-  const std::vector<hardware::TaskCost> costs = hardware::task_costs(graph, c.hw, network, units);
+  const std::vector<hardware::TaskCost> costs =
+      hardware::task_costs(graph, c.hw, hardware::assign_weight_units(graph, network, units));
   const hardware::NodeCycles cycles = hardware::node_cycles(costs);
   // Bytes every task moves through its PE's SRAM per minibatch (the same for every schedule).
   std::uint64_t sram_bytes = 0;

@@ -79,15 +79,31 @@ ops::Shape read_shape(core::ObjectReader& r, const std::string& key) {
   return {d[0], d[1], d[2]};
 }
 
-// hw.sram.placement's default: the order residents fill the SRAM (ARCHITECTURE.md §4b).
+// hw.sram.placement's default: the order residents fill the SRAM (ARCHITECTURE.md §4b), as
+// hw_models/memory/placement.h declares it.
 core::Json default_placement() {
-  return {"weights", "optimizer", "gradients", "ema", "in_flight", "stash", "activations"};
+  core::Json order = core::Json::array();
+  for (const hw::MemoryKind kind : hw::default_placement_order()) {
+    order.push_back(hw::memory_kind_name(kind));
+  }
+  return order;
 }
 
-std::vector<std::string> read_placement(core::ObjectReader& r, const std::string& key) {
+// "weights, optimizer, ... <last_joiner> activations": every kind, in the default order.
+std::string kind_list(const char* last_joiner) {
+  std::string out;
+  const auto& order = hw::default_placement_order();
+  for (std::size_t i = 0; i < order.size(); ++i) {
+    if (i > 0) out += i + 1 == order.size() ? last_joiner : ", ";
+    out += hw::memory_kind_name(order[i]);
+  }
+  return out;
+}
+
+std::vector<hw::MemoryKind> read_placement(core::ObjectReader& r, const std::string& key) {
   const core::Json& order = r.array(key);
   std::vector<bool> seen(hw::kMemoryKinds, false);
-  std::vector<std::string> out;
+  std::vector<hw::MemoryKind> out;
   for (std::size_t i = 0; i < order.size(); ++i) {
     const std::string where = core::pointer_append(r.pointer(key), i);
     const auto kind = order[i].is_string() ? hw::try_parse_memory_kind(order[i].get<std::string>())
@@ -95,20 +111,18 @@ std::vector<std::string> read_placement(core::ObjectReader& r, const std::string
     if (!kind) {
       throw core::ConfigError(r.file(), where,
                               "found " + core::describe_value(order[i]) +
-                                  ", expected a resident kind: weights, optimizer, gradients, "
-                                  "ema, in_flight, stash or activations");
+                                  ", expected a resident kind: " + kind_list(" or "));
     }
     if (seen[static_cast<std::size_t>(*kind)]) {
       throw core::ConfigError(r.file(), where,
                               "\"" + order[i].get<std::string>() + "\" appears twice");
     }
     seen[static_cast<std::size_t>(*kind)] = true;
-    out.push_back(order[i].get<std::string>());
+    out.push_back(*kind);
   }
   if (out.size() != hw::kMemoryKinds) {
     throw core::ConfigError(r.file(), r.pointer(key),
-                            "expected every resident kind once (weights, optimizer, gradients, "
-                            "ema, in_flight, stash, activations), found " +
+                            "expected every resident kind once (" + kind_list(", ") + "), found " +
                                 std::to_string(out.size()));
   }
   return out;

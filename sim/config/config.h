@@ -17,6 +17,7 @@
 #include "dataflow/partition.h"
 #include "dataflow/pipedream.h"
 #include "dataflow/schedule.h"
+#include "hw_models/common/memory_kind.h"
 #include "hw_models/pe/pe_types.h"
 #include "reports/energy.h"
 #include "workloads/ops/tensor.h"
@@ -53,7 +54,7 @@ struct HwConfig {
   std::int64_t dram_bytes_per_cycle = 0;  // per channel
   std::int64_t dram_channels = 0;
   std::int64_t dram_latency_cycles = 0;
-  std::vector<std::string> sram_placement;  // resident kinds, SRAM first (hw.sram.placement)
+  std::vector<hw::MemoryKind> sram_placement;  // SRAM first (hw.sram.placement)
   std::int64_t link_latency_cycles = 0;
   std::int64_t link_bytes_per_cycle = 0;
   std::int64_t ema_lanes = 0;

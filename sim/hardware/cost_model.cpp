@@ -1,7 +1,6 @@
 #include "sim/hardware/cost_model.h"
 
-#include "hw_models/ema_unit/ema_unit_params.h"
-#include "hw_models/stash_unit/stash_unit_params.h"
+#include "core/errors.h"
 #include "sim/hardware/module_params.h"
 
 namespace lpsim::hardware {
@@ -13,20 +12,14 @@ using hw::MemoryKind;
 
 std::size_t at(MemoryKind kind) { return static_cast<std::size_t>(kind); }
 
-// The kind a delayed Ba's weight operand comes from (header).
-MemoryKind ba_weight_kind(const policies::HardwareWork& work, std::int64_t delay) {
-  if (delay == 0) return MemoryKind::kWeights;
-  if (work.stash) return MemoryKind::kStash;
-  return work.backward_reads_register ? MemoryKind::kWeights : MemoryKind::kEma;
-}
-
 // Labels the node's SRAM traffic by kind; the totals are hw::task_cost's.
-void label_traffic(const dataflow::TrainingGraph& graph, const dataflow::Node& node, TaskCost& c) {
+// `ba_operand`: the kind a Ba's weight operand comes from.
+void label_traffic(const dataflow::Node& node, MemoryKind ba_operand, TaskCost& c) {
   MemoryKind a = MemoryKind::kInFlight, b = MemoryKind::kInFlight, out = MemoryKind::kInFlight;
   if (node.kind == NodeKind::kForward) {
     b = MemoryKind::kWeights;
   } else if (node.kind == NodeKind::kBackwardActivation) {
-    b = ba_weight_kind(graph.policy->hardware, graph.layers[node.unit].delay);
+    b = ba_operand;
   } else if (node.kind == NodeKind::kBackwardWeight) {
     b = MemoryKind::kActivations;
     out = MemoryKind::kGradients;
@@ -55,7 +48,11 @@ void label_traffic(const dataflow::TrainingGraph& graph, const dataflow::Node& n
 
 }  // namespace
 
-std::vector<TaskCost> task_costs(const dataflow::TrainingGraph& graph, const config::HwConfig& hw) {
+std::vector<TaskCost> task_costs(const dataflow::TrainingGraph& graph, const config::HwConfig& hw,
+                                 const std::vector<WeightUnitSlot>& units) {
+  LPSIM_ASSERT(units.empty() || units.size() == graph.layers.size(),
+               "task_costs: one weight-unit slot per layer");
+  const policies::HardwareWork& work = graph.policy->hardware;
   const hw::ProcessingElementParams pe = pe_params(hw);
   std::vector<TaskCost> costs;
   costs.reserve(graph.nodes.size());
@@ -74,8 +71,22 @@ std::vector<TaskCost> task_costs(const dataflow::TrainingGraph& graph, const con
     task.vector_ops = static_cast<std::uint64_t>(node.work.vector_ops) - task.tail_vector_ops;
     TaskCost c;
     static_cast<hw::PeTaskCost&>(c) = hw::task_cost(pe, task);
-    label_traffic(graph, node, c);
+    MemoryKind ba_operand = MemoryKind::kWeights;
+    if (node.kind == NodeKind::kBackwardActivation && !units.empty() &&
+        units[node.unit].kind != nullptr) {
+      ba_operand = units[node.unit].kind->backward_operand(work);
+    }
+    label_traffic(node, ba_operand, c);
     costs.push_back(c);
+  }
+  for (const WeightUnitSlot& slot : units) {
+    if (slot.kind == nullptr) continue;
+    const WeightUnitLayer& l = slot.layer;
+    const WeightUnitCycles w = slot.kind->cycles(work, l, hw);
+    costs[l.forward_node].unit_cycles += w.forward;
+    if (l.has_backward()) costs[l.backward_node].unit_cycles += w.backward;
+    costs[l.update_node].unit_cycles += w.update;
+    costs[l.update_node].async_cycles += w.after_update;
   }
   return costs;
 }
@@ -98,33 +109,6 @@ hw::ProcessingElementWork part_work(const TaskCost& cost, dataflow::NodePart par
     w.sram_write[at(MemoryKind::kInFlight)] -= tail.sram_write[at(MemoryKind::kInFlight)];
   }
   return w;
-}
-
-std::vector<TaskCost> task_costs(const dataflow::TrainingGraph& graph, const config::HwConfig& hw,
-                                 const models::Network& network, const models::UnitGraph& units) {
-  std::vector<TaskCost> costs = task_costs(graph, hw);
-  const policies::HardwareWork& work = graph.policy->hardware;
-  for (std::size_t u = 0; u < graph.layers.size(); ++u) {
-    if (graph.layers[u].delay == 0) continue;
-    const models::Layer& layer = network.layers[units.units[u].layer];
-    const bool has_ba = graph.ba_node[u] >= 0;
-    TaskCost& up = costs[graph.update_node[u]];
-    if (work.stash && has_ba) {
-      // The copy before the update; Ba reads the version in place.
-      up.unit_cycles +=
-          hw::transfer_cycles(stash_params(hw, 1, static_cast<std::uint64_t>(layer.weight_size())));
-    }
-    if (work.needs_vector_unit() && (has_ba || work.on_layers_without_backward())) {
-      const hw::EmaRecomputeUnitParams unit = ema_params(hw, work, layer);
-      if (work.forward_lane_ops > 0)
-        costs[graph.forward_node[u]].unit_cycles += hw::predict_cycles(unit);
-      if (has_ba && work.backward_reads_tensor) {
-        costs[graph.ba_node[u]].unit_cycles += hw::reconstruct_cycles(unit);
-      }
-      up.async_cycles += hw::update_cycles(unit);
-    }
-  }
-  return costs;
 }
 
 NodeCycles node_cycles(const std::vector<TaskCost>& costs) {

@@ -24,6 +24,7 @@
 #include "dataflow/training_graph.h"
 #include "hw_models/pe/processing_element_params.h"
 #include "sim/config/config.h"
+#include "sim/hardware/weight_unit.h"
 
 namespace lpsim::hardware {
 
@@ -38,14 +39,12 @@ struct TaskCost : hw::PeTaskCost {
 // The work of `part` of a task with cost `cost` (a kTail part is the tails alone).
 hw::ProcessingElementWork part_work(const TaskCost& cost, dataflow::NodePart part);
 
-std::vector<TaskCost> task_costs(const dataflow::TrainingGraph& graph, const config::HwConfig& hw);
-
-// The same, with the weight-version units of the graph's policy (policies::HardwareWork), on
-// layers with d > 0: the stash's copy before each update (read in place by Ba), and the
-// vector unit's prediction before F (lwp, ema_lwp), reconstruction before Ba (ema_grad,
-// ema_weight) and update after U (the EMA policies).
+// Every node's cost, with the weight-version units of `units` (weight_unit.h: per layer,
+// assign_weight_units; empty: none, every Ba reading the weight register): the cycles F, Ba
+// and U wait on a unit (unit_cycles) and its work after U (async_cycles), and a delayed Ba's
+// weight operand read from the kind its unit names.
 std::vector<TaskCost> task_costs(const dataflow::TrainingGraph& graph, const config::HwConfig& hw,
-                                 const models::Network& network, const models::UnitGraph& units);
+                                 const std::vector<WeightUnitSlot>& units = {});
 
 // What the scheduler needs of the costs (dataflow/schedule.h): per node its cycles (the PE's
 // and its units' waits), the tail part of a Ba or the loss, and the vector unit's work after U.

@@ -20,15 +20,25 @@ bool is_data_edge(EdgeKind kind) {
          kind == EdgeKind::kStoredActivation;
 }
 
-MemoryKind edge_resident(EdgeKind kind) {
-  return kind == EdgeKind::kStoredActivation ? MemoryKind::kActivations : MemoryKind::kInFlight;
-}
-
 }  // namespace
 
+MemoryKind buffer_kind(EdgeKind kind) {
+  switch (kind) {
+    case EdgeKind::kStoredActivation:
+      return MemoryKind::kActivations;
+    case EdgeKind::kActivation:
+    case EdgeKind::kGradient:
+    case EdgeKind::kWeightGradient:
+    case EdgeKind::kWeights:
+    case EdgeKind::kStashedWeights:
+      return MemoryKind::kInFlight;
+  }
+  return MemoryKind::kInFlight;
+}
+
 MemoryPlan plan_memory(const dataflow::TrainingGraph& g, const dataflow::Program& program,
-                       const models::Network& network, const models::UnitGraph& units,
-                       const config::HwConfig& hw, const std::string& config_file) {
+                       const std::vector<WeightUnitSlot>& units, const config::HwConfig& hw,
+                       const std::string& config_file) {
   const int procs = program.num_processors;
   const policies::HardwareWork& work = g.policy->hardware;
   // Which data edges have a buffer (the ones some node reads).
@@ -41,34 +51,21 @@ MemoryPlan plan_memory(const dataflow::TrainingGraph& g, const dataflow::Program
   // Residents.
   std::vector<hw::ResidentBytes> resident(procs, hw::ResidentBytes{});
   const auto unit_owner = [&](int u) { return program.processor_of_node[g.update_node[u]]; };
-  const auto delayed_ba = [&](int u) { return g.layers[u].delay > 0 && g.ba_node[u] >= 0; };
-  // The policy's vector unit (module_params.h ema_params): its tensors of unit_bytes each.
-  const auto vector_unit = [&](int u) {
-    return g.layers[u].delay > 0 && work.needs_vector_unit() &&
-           (g.ba_node[u] >= 0 || work.on_layers_without_backward());
-  };
-  const auto tensors = static_cast<std::uint64_t>(work.tensors);
-  std::vector<std::uint64_t> params_bytes(g.layers.size()), weight_bytes(g.layers.size()),
-      unit_bytes(g.layers.size());
+  std::vector<std::uint64_t> params_bytes(g.layers.size()), weight_bytes(g.layers.size());
   for (std::size_t u = 0; u < g.layers.size(); ++u) {
-    const models::Layer& layer = network.layers[units.units[u].layer];
-    params_bytes[u] = static_cast<std::uint64_t>(layer.num_params()) * kScalarBytes;
-    weight_bytes[u] = static_cast<std::uint64_t>(layer.weight_size()) * kScalarBytes;
-    unit_bytes[u] = work.covers_bias ? params_bytes[u] : weight_bytes[u];
+    const WeightUnitSlot& slot = units[u];
+    params_bytes[u] = slot.layer.param_elements * kScalarBytes;
+    weight_bytes[u] = slot.layer.weight_elements * kScalarBytes;
     hw::ResidentBytes& r = resident[unit_owner(static_cast<int>(u))];
     r[index(MemoryKind::kWeights)] += params_bytes[u];
     r[index(MemoryKind::kOptimizer)] += params_bytes[u];
     r[index(MemoryKind::kGradients)] += params_bytes[u];
-    if (delayed_ba(static_cast<int>(u)) && work.stash) {
-      r[index(MemoryKind::kStash)] +=
-          static_cast<std::uint64_t>(g.layers[u].delay) * weight_bytes[u];
-    }
-    if (vector_unit(static_cast<int>(u))) r[index(MemoryKind::kEma)] += tensors * unit_bytes[u];
+    if (slot.kind != nullptr) slot.kind->residents(work, slot.layer, r);
   }
   for (std::size_t e = 0; e < g.edges.size(); ++e) {
     if (!buffered[e]) continue;
     const dataflow::Edge& edge = g.edges[e];
-    resident[program.processor_of_first_part[edge.dst]][index(edge_resident(edge.kind))] +=
+    resident[program.processor_of_first_part[edge.dst]][index(buffer_kind(edge.kind))] +=
         static_cast<std::uint64_t>(edge.buffer_depth * edge.bytes_per_token);
   }
   // Staging: the largest task of each PE.
@@ -106,9 +103,8 @@ MemoryPlan plan_memory(const dataflow::TrainingGraph& g, const dataflow::Program
                                   " array; expected at least " + std::to_string(staging[p]));
     }
   }
-  std::vector<MemoryKind> order;
-  for (const auto& name : hw.sram_placement) order.push_back(*hw::try_parse_memory_kind(name));
-  if (order.empty()) order = hw::default_placement_order();
+  const std::vector<MemoryKind>& order =
+      hw.sram_placement.empty() ? hw::default_placement_order() : hw.sram_placement;
   for (int p = 0; p < procs; ++p) {
     plan.pe.push_back(hw::place(static_cast<std::uint64_t>(hw.sram_capacity_bytes), staging[p],
                                 resident[p], order));
@@ -128,25 +124,13 @@ MemoryPlan plan_memory(const dataflow::TrainingGraph& g, const dataflow::Program
   for (std::size_t uu = 0; uu < g.layers.size(); ++uu) {
     const int u = static_cast<int>(uu);
     const int o = unit_owner(u);
+    const WeightUnitSlot& slot = units[uu];
     const std::uint64_t params = params_bytes[uu], weights = weight_bytes[uu];
-    const bool unit = vector_unit(u);
-    // F reads the weights; a prediction (lwp, ema_lwp) also the momentum or the unit's tensor.
+    const bool delayed = g.layers[u].delay > 0;
     read(g.forward_node[u], o, MemoryKind::kWeights, params);
-    if (unit && work.forward_lane_ops > 0) {
-      if (work.forward_reads_momentum)
-        read(g.forward_node[u], o, MemoryKind::kOptimizer, unit_bytes[uu]);
-      read(g.forward_node[u], o, MemoryKind::kEma, tensors * unit_bytes[uu]);
-    }
-    if (g.ba_node[u] >= 0) {
-      const int ba = g.ba_node[u];
-      if (delayed_ba(u) && work.stash) {
-        read(ba, o, MemoryKind::kStash, weights);
-      } else if (delayed_ba(u)) {
-        if (work.backward_reads_register) read(ba, o, MemoryKind::kWeights, weights);
-        if (work.backward_reads_tensor) read(ba, o, MemoryKind::kEma, tensors * unit_bytes[uu]);
-      } else {
-        read(ba, o, MemoryKind::kWeights, weights);
-      }
+    // Ba reads the register unless its delayed weight comes from elsewhere alone.
+    if (g.ba_node[u] >= 0 && (!delayed || work.backward_reads_register)) {
+      read(g.ba_node[u], o, MemoryKind::kWeights, weights);
     }
     write(g.bw_node[u], o, MemoryKind::kGradients, params);
     const int up = g.update_node[u];
@@ -155,10 +139,18 @@ MemoryPlan plan_memory(const dataflow::TrainingGraph& g, const dataflow::Program
     write(up, o, MemoryKind::kOptimizer, params);
     read(up, o, MemoryKind::kWeights, params);
     write(up, o, MemoryKind::kWeights, params);
-    if (delayed_ba(u) && work.stash) write(up, o, MemoryKind::kStash, weights);
-    if (unit && work.update_lane_ops > 0) {
-      read(up, o, MemoryKind::kEma, tensors * unit_bytes[uu]);
-      write(up, o, MemoryKind::kEma, tensors * unit_bytes[uu]);
+    if (slot.kind == nullptr) continue;
+    // The unit's own residents: what F, Ba and U read and write of them.
+    for (const WeightUnitAccess& a : slot.kind->accesses(work, slot.layer)) {
+      const int node = a.task == NodeKind::kForward              ? g.forward_node[u]
+                       : a.task == NodeKind::kBackwardActivation ? g.ba_node[u]
+                                                                 : up;
+      LPSIM_ASSERT(node >= 0, "a weight unit accesses its memory from a task the layer lacks");
+      if (a.write) {
+        write(node, o, a.kind, a.bytes);
+      } else {
+        read(node, o, a.kind, a.bytes);
+      }
     }
   }
   for (std::size_t e = 0; e < g.edges.size(); ++e) {
@@ -166,8 +158,8 @@ MemoryPlan plan_memory(const dataflow::TrainingGraph& g, const dataflow::Program
     const dataflow::Edge& edge = g.edges[e];
     const int owner = program.processor_of_first_part[edge.dst];
     const auto bytes = static_cast<std::uint64_t>(edge.bytes_per_token);
-    if (edge.src != g.input_node) write(edge.src, owner, edge_resident(edge.kind), bytes);
-    read(edge.dst, owner, edge_resident(edge.kind), bytes);
+    if (edge.src != g.input_node) write(edge.src, owner, buffer_kind(edge.kind), bytes);
+    read(edge.dst, owner, buffer_kind(edge.kind), bytes);
   }
   return plan;
 }

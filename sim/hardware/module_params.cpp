@@ -68,12 +68,12 @@ hw::WeightStashUnitParams stash_params(const config::HwConfig& hw, std::uint64_t
   return p;
 }
 
-hw::EmaRecomputeUnitParams ema_params(const config::HwConfig& hw,
-                                      const policies::HardwareWork& work,
-                                      const models::Layer& layer) {
-  LPSIM_ASSERT(work.needs_vector_unit(), "ema_params: a policy without a vector unit");
+hw::EmaRecomputeUnitParams vector_unit_params(const config::HwConfig& hw,
+                                              const policies::HardwareWork& work,
+                                              std::uint64_t weight_elements,
+                                              std::uint64_t param_elements) {
   hw::EmaRecomputeUnitParams p;
-  p.elements = u64(work.covers_bias ? layer.num_params() : layer.weight_size());
+  p.elements = work.covers_bias ? param_elements : weight_elements;
   p.tensors = u64(work.tensors);
   p.bytes_per_element = kScalarBytes;
   p.lanes = u64(hw.ema_lanes);

@@ -14,7 +14,6 @@
 #include "hw_models/pe/processing_element_params.h"
 #include "hw_models/stash_unit/stash_unit_params.h"
 #include "sim/config/config.h"
-#include "workloads/models/network.h"
 #include "workloads/ops/tensor.h"
 #include "workloads/policies/policy.h"
 
@@ -34,10 +33,12 @@ hw::DelayBufferParams buffer_params(const config::HwConfig& hw, std::size_t dept
 // The stash of a layer holding `versions` versions of `weight_elements` elements.
 hw::WeightStashUnitParams stash_params(const config::HwConfig& hw, std::uint64_t versions,
                                        std::uint64_t weight_elements);
-// The vector unit of `layer` under a policy whose hardware does `work`
-// (work.needs_vector_unit()): |W| elements per operation, |W| + |b| when it covers biases.
-hw::EmaRecomputeUnitParams ema_params(const config::HwConfig& hw,
-                                      const policies::HardwareWork& work,
-                                      const models::Layer& layer);
+// The vector unit of a layer of |W| = weight_elements and |W| + |b| = param_elements under a
+// policy whose hardware does `work`: |W| elements per operation, |W| + |b| when it covers
+// biases.
+hw::EmaRecomputeUnitParams vector_unit_params(const config::HwConfig& hw,
+                                              const policies::HardwareWork& work,
+                                              std::uint64_t weight_elements,
+                                              std::uint64_t param_elements);
 
 }  // namespace lpsim::hardware

@@ -1,12 +1,13 @@
 #pragma once
-// The hardware run: elaborates SystemC modules from the retimed training graph and a
-// static program, trains the network with the task engine at the simulated moments, and
-// collects every unit's raw counters.
+// The hardware run: elaborates SystemC modules from a hardware plan (hardware_plan.h: the
+// retimed training graph, its static program, the modules to instantiate), trains the network
+// with the task engine at the simulated moments, and collects every unit's raw counters. The
+// report is made from them afterwards (hardware_report.h).
 //
 // Elaboration: one ProcessingElement and one SramBank per processor; a DelayBuffer on every
 // data edge (activations, gradients, stored activations), depth from the graph; a Link per
-// ordered pair of processors that exchange data; a WeightStashUnit per delayed layer under
-// `stash`, an EmaRecomputeUnit per delayed layer under the EMA policies; one shared Dram.
+// ordered pair of processors that exchange data; the weight-version unit the plan gives each
+// layer (weight_unit.h); one shared Dram.
 // Functional results follow the graph's dependencies, never the order of same-time events:
 // every task instance waits for exactly the instances it depends on, and the task engine
 // refuses any other order (workloads/reference/engine.h).
@@ -20,9 +21,9 @@
 #include "dataflow/schedule.h"
 #include "dataflow/task_program.h"
 #include "dataflow/training_graph.h"
+#include "hw_models/common/memory_kind.h"
 #include "reports/energy.h"
-#include "sim/hardware/cost_model.h"
-#include "sim/hardware/memory_plan.h"
+#include "sim/hardware/hardware_plan.h"
 #include "sim/run/job.h"
 #include "workloads/reference/trainer.h"
 
@@ -49,24 +50,21 @@ struct RunOptions {
 };
 
 struct MemoryPeaks {  // bytes, per kind
-  std::uint64_t weights = 0, optimizer = 0, stash = 0, ema = 0, activations = 0, gradients = 0,
-                in_flight = 0;
-  std::uint64_t total() const {
-    return weights + optimizer + stash + ema + activations + gradients + in_flight;
+  hw::ResidentBytes bytes{};
+  std::uint64_t& operator[](hw::MemoryKind kind) { return bytes[static_cast<std::size_t>(kind)]; }
+  std::uint64_t operator[](hw::MemoryKind kind) const {
+    return bytes[static_cast<std::size_t>(kind)];
   }
-  core::Json to_json() const;
+  MemoryPeaks& operator+=(const MemoryPeaks& other);
+  std::uint64_t total() const;
+  core::Json to_json() const;  // every kind by name, and "total"
 };
 
+// A run's raw results: counters, measured figures and the training outcome. Derived figures
+// (utilisation, throughput, energy) are made from them by the report (hardware_report.h).
 struct HardwareResult {
   bool interrupted = false;
-  dataflow::TrainingGraph graph;
-  dataflow::Program program;
-  std::optional<dataflow::Schedule> schedule;  // when pipeline.processors is set
-  dataflow::TaskGraph task_graph;
-  std::vector<TaskCost> costs;
-  MemoryPlan memory_plan;  // SRAM/DRAM placement per PE, DRAM bytes per task instance
-  hw::ResidentBytes dram_bytes_by_kind{};  // moved by the run, by the resident kind accessed
-  std::int64_t minibatches = 0;
+  std::int64_t minibatches = 0;  // that ran (fewer than planned when interrupted)
   std::uint64_t total_cycles = 0;
   double cycles_per_minibatch = 0.0;  // steady state
   // First minibatch of the periodic window measured; -1: none was found (the rate of
@@ -78,12 +76,13 @@ struct HardwareResult {
   std::vector<std::int64_t> min_staleness;       // per unit: min (the drain)
   std::vector<MemoryPeaks> stage_memory;         // measured, per processor
   std::vector<MemoryPeaks> stage_memory_analytic;
-  std::vector<core::Json> processors;  // per PE: stats and derived figures
+  std::vector<std::string> pe_names;
+  std::vector<core::Json> processors;  // per PE: its raw counters
   std::uint64_t link_bytes = 0;
   core::Json units;                              // raw counters keyed by SystemC name
   std::vector<reports::PeActivity> pe_activity;  // per PE: the energy model's counts
-  std::vector<std::string> pe_names;
-  core::Json trace;  // Chrome trace-event document (or null)
+  hw::ResidentBytes dram_bytes_by_kind{};        // moved by the run, by the resident kind accessed
+  core::Json trace;                              // Chrome trace-event document (or null)
   // Training (math on):
   std::vector<reference::EpochResult> epochs;  // completed epochs
   double final_test_accuracy = 0.0;            // with the final, drained weights
@@ -92,6 +91,7 @@ struct HardwareResult {
   std::vector<reference::SpikeStats> spikes;  // per network layer (math runs only)
 };
 
-HardwareResult run_hardware(run::Job& job, const RunOptions& options);
+HardwareResult run_hardware(const run::Job& job, const HardwarePlan& plan,
+                            const RunOptions& options);
 
 }  // namespace lpsim::hardware

@@ -1,10 +1,10 @@
 #pragma once
 // The top-level SystemC design of a hardware run (pipeline.h), private to sim/hardware. Its
 // members are defined in four units:
-//   pipeline.cpp             elaboration from the ElaborationPlan, and run_hardware()
-//   pipeline_tasks.cpp       the PE programs: firing a task instance (inputs, the stash and
-//                            EMA protocol, DRAM, compute and math, outputs)
-//   pipeline_collect.cpp     after sc_start: the result (cycles, memory, counters, training)
+//   pipeline.cpp             elaboration from the HardwarePlan, and run_hardware()
+//   pipeline_tasks.cpp       the PE programs: firing a task instance (inputs, the layer's
+//                            weight-version unit, DRAM, compute and math, outputs)
+//   pipeline_collect.cpp     after sc_start: the raw result (cycles, memory, counters, training)
 //   pipeline_checkpoint.cpp  checkpoints, and resuming from one
 
 #include <cstdint>
@@ -14,23 +14,21 @@
 #include <utility>
 #include <vector>
 
-#include "dataflow/elaboration_plan.h"
 #include "hw_models/delay_buffer/delay_buffer.h"
-#include "hw_models/ema_unit/ema_unit.h"
 #include "hw_models/link/link.h"
 #include "hw_models/memory/memory.h"
 #include "hw_models/pe/processing_element.h"
-#include "hw_models/stash_unit/stash_unit.h"
 #include "sim/hardware/pipeline.h"
 #include "sim/hardware/trace_recorder.h"
+#include "sim/hardware/weight_unit.h"
 #include "workloads/data/sampler.h"
 
 namespace lpsim::hardware {
 
-class Pipeline : public sc_core::sc_module {
+class Pipeline : public sc_core::sc_module, private WeightUnitHost {
  public:
-  Pipeline(const sc_core::sc_module_name& name, run::Job& job, const RunOptions& options,
-           HardwareResult& result);
+  Pipeline(const sc_core::sc_module_name& name, const run::Job& job, const HardwarePlan& plan,
+           const RunOptions& options, HardwareResult& result);
   // After sc_start: checks that every task ran and fills the result.
   void collect();
 
@@ -45,15 +43,6 @@ class Pipeline : public sc_core::sc_module {
   // its product). `total`: the minibatches that run, as the task started.
   void wait_for_inputs(int node, dataflow::NodePart part, std::int64_t m, std::int64_t total,
                        hw::ProcessingElement& pe, int p);
-  // F: the vector unit's prediction of the forward's weight (lwp, ema_lwp).
-  void weight_unit_at_forward(const dataflow::Node& n, std::int64_t m, hw::ProcessingElement& pe);
-  // The PE waits for one job of its layer's vector unit (a prediction or a reconstruction).
-  void wait_on_vector_unit(const dataflow::Node& n, std::int64_t m, hw::ProcessingElement& pe,
-                           void (hw::EmaRecomputeUnit::*job)(), const char* label);
-  // Ba: the weight version from the stash (freed after use) or the EMA unit's reconstruction.
-  void weight_unit_at_backward(const dataflow::Node& n, std::int64_t m, hw::ProcessingElement& pe);
-  // U: the version it overwrites goes to the stash first; the EMA unit's update is queued.
-  void weight_unit_at_update(const dataflow::Node& n, std::int64_t m, hw::ProcessingElement& pe);
   // DRAM: this task's reads must have arrived; the next task's reads start now.
   void dram_before_compute(int node, bool consumes_inputs, std::int64_t m,
                            hw::ProcessingElement& pe, int p, std::pair<int, std::int64_t> next);
@@ -63,9 +52,28 @@ class Pipeline : public sc_core::sc_module {
                       hw::ProcessingElement& pe, int p);
   void send_outputs(int node, dataflow::NodePart part, std::int64_t m, hw::ProcessingElement& pe,
                     int p);
+  // After a finished instance: its staleness (U), its minibatch's completion, progress and
+  // checkpoints (the loss), and the signal to tasks waiting on it.
+  void task_finished(const dataflow::Node& n, int node, bool finishes_node, std::int64_t m,
+                     std::int64_t total, hw::ProcessingElement& pe, int p);
   void math(int node, dataflow::NodePart part, std::int64_t m);
   void load_minibatch(std::int64_t n);
   bool tracing(std::int64_t m) const { return m >= options_.trace_begin && m < options_.trace_end; }
+
+  // --- WeightUnitHost: what a layer's weight-version unit may use at its hooks
+  std::int64_t done(int node) const override { return done_[node]; }
+  std::int64_t started(int node) const override { return started_[node]; }
+  void stall_on(hw::ProcessingElement& pe, std::int64_t m, int unit,
+                const sc_core::sc_module& module, const std::string& label, const char* category,
+                const std::function<void()>& job) override;
+
+  // --- after the run (pipeline_collect.cpp)
+  void check_drained() const;
+  void measure_rate();
+  void measure_memory();
+  void collect_counters();
+  void collect_activity();
+  void collect_training();
 
   // --- checkpoints (pipeline_checkpoint.cpp)
   // Reads the resume point of options_.resume_dir (math_from_, resume_loaded_).
@@ -74,28 +82,29 @@ class Pipeline : public sc_core::sc_module {
   void resume_state();
   void save_checkpoint(std::int64_t minibatches);
 
-  run::Job& job_;
+  const run::Job& job_;
+  const HardwarePlan& plan_;
+  const dataflow::TrainingGraph& graph_;      // plan_.graph
+  const dataflow::Program& program_;          // plan_.program
+  const dataflow::ElaborationPlan& modules_;  // plan_.elaboration
   const RunOptions& options_;
   HardwareResult& r_;
   sc_core::sc_time period_;
-  dataflow::ElaborationPlan plan_;
   std::vector<std::unique_ptr<hw::ProcessingElement>> pes_;
   std::vector<std::unique_ptr<hw::SramBank>> srams_;
   // Per PE: the task whose DRAM reads were issued ahead (prefetch) and when they arrive.
   std::vector<std::pair<int, std::int64_t>> prefetched_for_;
   std::vector<std::uint64_t> prefetch_done_;
   std::unique_ptr<hw::Dram> dram_;
-  std::map<int, std::unique_ptr<hw::DelayBuffer>> buffers_;        // by edge
-  std::map<int, std::unique_ptr<hw::DelayBuffer>> split_buffers_;  // Ba product -> tail, by node
-  std::map<int, std::uint64_t> split_bytes_;
+  std::vector<std::unique_ptr<hw::DelayBuffer>> buffers_;        // by edge (null: none)
+  std::vector<std::unique_ptr<hw::DelayBuffer>> split_buffers_;  // Ba product -> tail, by node
   std::map<std::pair<int, int>, std::unique_ptr<hw::Link>> links_;
-  std::vector<std::unique_ptr<hw::WeightStashUnit>> stash_;  // per unit (may be null)
-  std::vector<std::unique_ptr<hw::EmaRecomputeUnit>> ema_;   // per unit (may be null)
+  std::vector<std::unique_ptr<WeightUnit>> weight_units_;  // per layer group (may be null)
   std::vector<std::int64_t> done_;
   std::vector<std::int64_t> started_;  // instances whose first part (or whole) has run
   std::vector<std::unique_ptr<sc_core::sc_event>> done_event_;
   // [node][k % kSignalRing]: the cycle instance k of a node another processor orders itself
-  // behind (plan_.sync_on_done) ended, for the link latency that signal takes.
+  // behind (modules_.sync_on_done) ended, for the link latency that signal takes.
   static constexpr std::int64_t kSignalRing = 256;
   std::vector<std::vector<std::uint64_t>> signal_cycle_;
   std::unique_ptr<reference::TaskEngine> engine_;

@@ -14,10 +14,10 @@ using dataflow::NodeKind;
 using dataflow::NodePart;
 
 void Pipeline::program(int p, hw::ProcessingElement& pe) {
-  const std::int64_t iterations = r_.minibatches + r_.program.max_lag;
-  const auto& entries = r_.program.entries[p];
+  const std::int64_t iterations = plan_.minibatches + program_.max_lag;
+  const auto& entries = program_.entries[p];
   bool any_dram = false;  // without DRAM traffic nothing is prefetched
-  for (const NodeDram& d : r_.memory_plan.node) any_dram = any_dram || d.read_bytes > 0;
+  for (const NodeDram& d : plan_.memory.node) any_dram = any_dram || d.read_bytes > 0;
   // The task after entry j of iteration i that will run (as far as is known now).
   const auto next_task = [&](std::int64_t i, std::size_t j) -> std::pair<int, std::int64_t> {
     for (std::int64_t ii = i; ii < iterations && ii <= i + 1; ++ii) {
@@ -35,14 +35,14 @@ void Pipeline::program(int p, hw::ProcessingElement& pe) {
     for (std::size_t j = 0; j < entries.size(); ++j) {
       const auto& entry = entries[j];
       const std::int64_t m = i - entry.lag;
-      if (limit_ == r_.minibatches && options_.stop && options_.stop()) {
+      if (limit_ == plan_.minibatches && options_.stop && options_.stop()) {
         // Every minibatch whose forward began still finishes; no other one starts (all
         // of a minibatch's tasks depend on its forward).
         limit_ = forwards_started_;
         for (auto& e : done_event_) e->notify(sc_core::SC_ZERO_TIME);  // re-check waits
       }
       if (m < 0 || m >= limit_) continue;
-      if (r_.graph.nodes[entry.node].kind == NodeKind::kForward) {
+      if (graph_.nodes[entry.node].kind == NodeKind::kForward) {
         forwards_started_ = std::max(forwards_started_, m + 1);
       }
       run_task(entry, m, pe, p, any_dram ? next_task(i, j) : std::pair<int, std::int64_t>{-1, -1});
@@ -57,21 +57,24 @@ void Pipeline::run_task(const dataflow::ProgramEntry& entry, std::int64_t m,
   const bool consumes_inputs = part != NodePart::kTail;
   const bool finishes_node = part != NodePart::kProduct;
   const std::int64_t total = limit_;
-  const dataflow::Node& n = r_.graph.nodes[node];
+  const dataflow::Node& n = graph_.nodes[node];
   wait_for_inputs(node, part, m, total, pe, p);
-  if (n.kind == NodeKind::kForward) weight_unit_at_forward(n, m, pe);
-  if (n.kind == NodeKind::kBackwardActivation && consumes_inputs) weight_unit_at_backward(n, m, pe);
+  WeightUnit* unit = n.unit >= 0 ? weight_units_[n.unit].get() : nullptr;
+  if (unit != nullptr && n.kind == NodeKind::kForward) unit->at_forward(*this, pe, m);
+  if (unit != nullptr && n.kind == NodeKind::kBackwardActivation && consumes_inputs) {
+    unit->at_backward(*this, pe, m);
+  }
   dram_before_compute(node, consumes_inputs, m, pe, p, next);
   if (engine_ && r_.task_instances >= math_from_) math(node, part, m);
   if (consumes_inputs) ++started_[node];
-  const TaskCost& cost = r_.costs[node];
+  const TaskCost& cost = plan_.costs[node];
   const std::uint64_t task_begin = pe.now_cycles();
   pe.compute(part == NodePart::kWhole     ? cost.cycles
              : part == NodePart::kProduct ? cost.cycles - cost.tail_cycles
                                           : cost.tail_cycles,
              part_work(cost, part));
   // This task's DRAM writes drain behind it (the staging tiles hold them).
-  const NodeDram& dram = r_.memory_plan.node[node];
+  const NodeDram& dram = plan_.memory.node[node];
   if (consumes_inputs && (dram.read_bytes > 0 || dram.write_bytes > 0)) {
     pe.add_dram_traffic(dram.read_bytes, dram.write_bytes);
     if (dram.write_bytes > 0) {
@@ -89,9 +92,14 @@ void Pipeline::run_task(const dataflow::ProgramEntry& entry, std::int64_t m,
   if (engine_ && math_from_ > 0 && r_.task_instances == math_from_) resume_state();
   release_inputs(node, part, m, total, pe, p);
   send_outputs(node, part, m, pe, p);
+  if (unit != nullptr && n.kind == NodeKind::kUpdate) unit->at_update(*this, pe, m);
+  task_finished(n, node, finishes_node, m, total, pe, p);
+}
+
+void Pipeline::task_finished(const dataflow::Node& n, int node, bool finishes_node, std::int64_t m,
+                             std::int64_t total, hw::ProcessingElement& pe, int p) {
   if (n.kind == NodeKind::kUpdate) {
-    weight_unit_at_update(n, m, pe);
-    const std::int64_t staleness = done_[r_.graph.forward_node[n.unit]] - 1 - m;
+    const std::int64_t staleness = done_[graph_.forward_node[n.unit]] - 1 - m;
     std::int64_t& hi = r_.measured_staleness[n.unit];
     std::int64_t& lo = r_.min_staleness[n.unit];
     hi = hi < 0 ? staleness : std::max(hi, staleness);
@@ -107,7 +115,7 @@ void Pipeline::run_task(const dataflow::ProgramEntry& entry, std::int64_t m,
     }
   }
   if (finishes_node) {
-    if (plan_.sync_on_done[node]) {
+    if (modules_.sync_on_done[node]) {
       pe.sync();
       signal_cycle_[node][done_[node] % kSignalRing] = pe.now_cycles();
     }
@@ -118,11 +126,11 @@ void Pipeline::run_task(const dataflow::ProgramEntry& entry, std::int64_t m,
 
 void Pipeline::wait_for_inputs(int node, NodePart part, std::int64_t m, std::int64_t total,
                                hw::ProcessingElement& pe, int p) {
-  const dataflow::TrainingGraph& g = r_.graph;
+  const dataflow::TrainingGraph& g = graph_;
   if (part == NodePart::kTail) {
     // The tail of a split Ba waits for its product (and its gradient, when elsewhere).
-    hw::DelayBuffer& buf = *split_buffers_.at(node);
-    if (r_.program.processor_of_first_part[node] != p) {
+    hw::DelayBuffer& buf = *split_buffers_[node];
+    if (program_.processor_of_first_part[node] != p) {
       pe.sync();
       const sc_core::sc_time t0 = sc_core::sc_time_stamp();
       buf.wait_front(m);
@@ -132,12 +140,12 @@ void Pipeline::wait_for_inputs(int node, NodePart part, std::int64_t m, std::int
     }
     return;
   }
-  for (const auto& d : plan_.deps[node]) {
+  for (const auto& d : modules_.deps[node]) {
     const std::int64_t k = m - d.offset;
     if (k < 0 || k >= total) continue;  // an initial token, or an instance that never runs
     if (d.edge >= 0) {
-      hw::DelayBuffer& buf = *buffers_.at(d.edge);
-      if (r_.program.processor_of_node[d.src] != p) {
+      hw::DelayBuffer& buf = *buffers_[d.edge];
+      if (program_.processor_of_node[d.src] != p) {
         pe.sync();
         const sc_core::sc_time t0 = sc_core::sc_time_stamp();
         buf.wait_front(k);
@@ -157,7 +165,7 @@ void Pipeline::wait_for_inputs(int node, NodePart part, std::int64_t m, std::int
       // From another processor the signal is a token of no bytes on the link: it arrives
       // latency_cycles after src(k) ended (as the scheduler counts it, hw_models/link).
       const std::uint64_t latency = static_cast<std::uint64_t>(job_.config.hw.link_latency_cycles);
-      if (r_.program.processor_of_node[src] != p && latency > 0 && k < limit_ &&
+      if (program_.processor_of_node[src] != p && latency > 0 && k < limit_ &&
           done_[src] - k <= kSignalRing) {
         LPSIM_ASSERT(!signal_cycle_[src].empty(), "a signal across processors is synced");
         const std::uint64_t arrives = signal_cycle_[src][k % kSignalRing] + latency;
@@ -171,65 +179,16 @@ void Pipeline::wait_for_inputs(int node, NodePart part, std::int64_t m, std::int
   }
 }
 
-void Pipeline::weight_unit_at_forward(const dataflow::Node& n, std::int64_t m,
-                                      hw::ProcessingElement& pe) {
-  // A predicting policy (lwp, ema_lwp) has the unit compute the forward's weight first: it
-  // streams W (and v or ū) through its lanes, after every update queued before (U(m-1-d)).
-  if (!ema_[n.unit] || r_.graph.policy->hardware.forward_lane_ops == 0) return;
-  wait_on_vector_unit(n, m, pe, &hw::EmaRecomputeUnit::predict, "predict");
-}
-
-void Pipeline::wait_on_vector_unit(const dataflow::Node& n, std::int64_t m,
-                                   hw::ProcessingElement& pe, void (hw::EmaRecomputeUnit::*job)(),
-                                   const char* label) {
-  hw::EmaRecomputeUnit& unit = *ema_[n.unit];
+void Pipeline::stall_on(hw::ProcessingElement& pe, std::int64_t m, int unit,
+                        const sc_core::sc_module& module, const std::string& label,
+                        const char* category, const std::function<void()>& job) {
   pe.sync();
   const sc_core::sc_time t0 = sc_core::sc_time_stamp();
-  (unit.*job)();
+  job();
   pe.add_stall(hw::cycles_since(t0, period_));
   if (tracing(m)) {
-    trace_.event(trace_.unit_track(unit.name()), label, hw::time_to_cycles(t0, period_),
-                 pe.now_cycles(), m, n.unit, "ema");
-  }
-}
-
-void Pipeline::weight_unit_at_backward(const dataflow::Node& n, std::int64_t m,
-                                       hw::ProcessingElement& pe) {
-  const dataflow::TrainingGraph& g = r_.graph;
-  if (stash_[n.unit]) {
-    // The product reads W^(m) as its operand from the stash instead of the weight register
-    // (no extra cycles) and frees it. W^(m) went to the stash when U(m - d) overwrote it
-    // (versions 0..d are all W^(0), stashed once as version d and freed by Ba(d)); before
-    // that it is still the register.
-    const std::int64_t d = g.layers[n.unit].delay;
-    if (m >= d && done_[g.update_node[n.unit]] >= m - d + 1) stash_[n.unit]->release(m);
-  } else if (ema_[n.unit] && r_.graph.policy->hardware.backward_reads_tensor) {
-    wait_on_vector_unit(n, m, pe, &hw::EmaRecomputeUnit::reconstruct, "reconstruct");
-  }
-}
-
-void Pipeline::weight_unit_at_update(const dataflow::Node& n, std::int64_t m,
-                                     hw::ProcessingElement& pe) {
-  // U(m) overwrites W^(m+d): copy it to the stash first (the copy is the stash's cost, charged
-  // to the update before the weights change). When Ba(m+d) has already run from the
-  // register, nobody needs it: freed at once.
-  const dataflow::TrainingGraph& g = r_.graph;
-  const std::int64_t version = m + g.layers[n.unit].delay;
-  if (stash_[n.unit]) {
-    pe.sync();
-    const sc_core::sc_time t0 = sc_core::sc_time_stamp();
-    stash_[n.unit]->store(version);
-    pe.add_stall(hw::cycles_since(t0, period_));
-    if (tracing(m)) {
-      trace_.event(trace_.unit_track(stash_[n.unit]->name()),
-                   "store W^(" + std::to_string(version) + ")", hw::time_to_cycles(t0, period_),
-                   pe.now_cycles(), m, n.unit, "stash");
-    }
-    if (started_[g.ba_node[n.unit]] > version) stash_[n.unit]->release(version);
-  }
-  if (ema_[n.unit]) {
-    pe.sync();
-    ema_[n.unit]->update();
+    trace_.event(trace_.unit_track(module.name()), label, hw::time_to_cycles(t0, period_),
+                 pe.now_cycles(), m, unit, category);
   }
 }
 
@@ -237,16 +196,16 @@ void Pipeline::dram_before_compute(int node, bool consumes_inputs, std::int64_t 
                                    hw::ProcessingElement& pe, int p,
                                    std::pair<int, std::int64_t> next) {
   if (consumes_inputs) await_dram_reads(node, m, pe, p);
-  if (next.first >= 0 && r_.memory_plan.node[next.first].read_bytes > 0) {
+  if (next.first >= 0 && plan_.memory.node[next.first].read_bytes > 0) {
     pe.sync();
     prefetch_done_[p] =
-        dram_->reserve(r_.memory_plan.node[next.first].read_bytes, hw::Dram::Direction::kRead);
+        dram_->reserve(plan_.memory.node[next.first].read_bytes, hw::Dram::Direction::kRead);
     prefetched_for_[p] = next;
   }
 }
 
 void Pipeline::await_dram_reads(int node, std::int64_t m, hw::ProcessingElement& pe, int p) {
-  const std::uint64_t bytes = r_.memory_plan.node[node].read_bytes;
+  const std::uint64_t bytes = plan_.memory.node[node].read_bytes;
   if (bytes == 0) return;
   pe.sync();
   std::uint64_t done = prefetch_done_[p];
@@ -264,21 +223,21 @@ void Pipeline::await_dram_reads(int node, std::int64_t m, hw::ProcessingElement&
 void Pipeline::release_inputs(int node, NodePart part, std::int64_t m, std::int64_t total,
                               hw::ProcessingElement& pe, int p) {
   if (part == NodePart::kTail) {
-    if (r_.program.processor_of_first_part[node] != p) pe.sync();
-    split_buffers_.at(node)->pop();
+    if (program_.processor_of_first_part[node] != p) pe.sync();
+    split_buffers_[node]->pop();
     return;
   }
-  for (const auto& d : plan_.deps[node]) {
+  for (const auto& d : modules_.deps[node]) {
     const std::int64_t k = m - d.offset;
     if (d.edge < 0 || k < 0 || k >= total) continue;
-    if (r_.program.processor_of_node[d.src] != p) pe.sync();
-    buffers_.at(d.edge)->pop();
+    if (program_.processor_of_node[d.src] != p) pe.sync();
+    buffers_[d.edge]->pop();
   }
 }
 
 void Pipeline::send_outputs(int node, NodePart part, std::int64_t m, hw::ProcessingElement& pe,
                             int p) {
-  const dataflow::TrainingGraph& g = r_.graph;
+  const dataflow::TrainingGraph& g = graph_;
   const dataflow::Node& n = g.nodes[node];
   auto send = [&](hw::DelayBuffer& buf, int q, std::uint64_t bytes) {
     if (q == p) {
@@ -302,12 +261,13 @@ void Pipeline::send_outputs(int node, NodePart part, std::int64_t m, hw::Process
     }
   };
   if (part == NodePart::kProduct) {
-    send(*split_buffers_.at(node), r_.program.processor_of_node[node], split_bytes_.at(node));
+    hw::DelayBuffer& buf = *split_buffers_[node];
+    send(buf, program_.processor_of_node[node], buf.params().bytes_per_entry);
     return;
   }
-  for (int e : plan_.out_edges[node]) {
+  for (int e : modules_.out_edges[node]) {
     const dataflow::Edge& edge = g.edges[e];
-    send(*buffers_.at(e), r_.program.processor_of_first_part[edge.dst],
+    send(*buffers_[e], program_.processor_of_first_part[edge.dst],
          static_cast<std::uint64_t>(edge.bytes_per_token));
   }
 }
@@ -321,7 +281,7 @@ void Pipeline::load_minibatch(std::int64_t n) {
 }
 
 void Pipeline::math(int node, NodePart part, std::int64_t m) {
-  const dataflow::Node& n = r_.graph.nodes[node];
+  const dataflow::Node& n = graph_.nodes[node];
   if (part == NodePart::kProduct) {
     engine_->backward_activation_product(n.unit, m);
     return;

@@ -34,7 +34,9 @@ struct Job {
   config::Config config;
   models::Network network;
   models::UnitGraph units;
-  dataflow::Partition partition;
+  dataflow::Partition partition;  // the stages every consumer of the job uses
+  // The partition is PipeDream's (pipeline.scheduler = pipedream: hardware::prepare_job).
+  bool pipedream_stages = false;
   data::Dataset train;
   data::Dataset test;
   std::vector<reference::UnitParams> init;

@@ -10,55 +10,48 @@ namespace {
 
 hardware::MemoryPeaks sum_peaks(const std::vector<hardware::MemoryPeaks>& stages) {
   hardware::MemoryPeaks t;
-  for (const auto& m : stages) {
-    t.weights += m.weights;
-    t.optimizer += m.optimizer;
-    t.stash += m.stash;
-    t.ema += m.ema;
-    t.activations += m.activations;
-    t.gradients += m.gradients;
-    t.in_flight += m.in_flight;
-  }
+  for (const auto& m : stages) t += m;
   return t;
 }
 
 TEST(HardwareMemory, StashGrowsAsSumOfDelayTimesWeights) {
   run::Job job = testing::synthetic_job("mlp6", "stash", "per_layer", 1);
-  const hardware::HardwareResult hw = hardware::run_hardware(job, hardware::RunOptions{});
+  const auto [plan, hw] = testing::run_planned(job, hardware::RunOptions{});
   const hardware::MemoryPeaks measured = sum_peaks(hw.stage_memory);
   // fc2..fc5 have a Ba and delays 8, 6, 4, 2 (fc1 has no Ba; fc6 no delay).
   const std::uint64_t expected =
       4 * (8 * 256 * 256 + 6 * 256 * 256 + 4 * 256 * 256 + 2 * 128 * 256);
-  EXPECT_EQ(measured.stash, expected);
-  EXPECT_EQ(sum_peaks(hw.stage_memory_analytic).stash, expected);
-  EXPECT_EQ(measured.ema, 0u);
-  EXPECT_EQ(measured.activations, sum_peaks(hw.stage_memory_analytic).activations);
+  EXPECT_EQ(measured[hw::MemoryKind::kStash], expected);
+  EXPECT_EQ(sum_peaks(hw.stage_memory_analytic)[hw::MemoryKind::kStash], expected);
+  EXPECT_EQ(measured[hw::MemoryKind::kEma], 0u);
+  EXPECT_EQ(measured[hw::MemoryKind::kActivations],
+            sum_peaks(hw.stage_memory_analytic)[hw::MemoryKind::kActivations]);
 }
 
 TEST(HardwareMemory, EmaCostsOneTensorPerDelayedLayer) {
   run::Job job = testing::synthetic_job("mlp6", "ema_grad", "per_layer", 1);
-  const hardware::HardwareResult hw = hardware::run_hardware(job, hardware::RunOptions{});
+  const auto [plan, hw] = testing::run_planned(job, hardware::RunOptions{});
   const hardware::MemoryPeaks measured = sum_peaks(hw.stage_memory);
   const std::uint64_t expected = 4 * (3 * 256 * 256 + 128 * 256);
-  EXPECT_EQ(measured.ema, expected);
-  EXPECT_EQ(sum_peaks(hw.stage_memory_analytic).ema, expected);
-  EXPECT_EQ(measured.stash, 0u);
+  EXPECT_EQ(measured[hw::MemoryKind::kEma], expected);
+  EXPECT_EQ(sum_peaks(hw.stage_memory_analytic)[hw::MemoryKind::kEma], expected);
+  EXPECT_EQ(measured[hw::MemoryKind::kStash], 0u);
   // Activations held for Bw: (2·S(l) + 1)·B·a_l per layer.
   const std::uint64_t b = 16;
   const std::uint64_t acts = 4 * b * (11 * 784 + 9 * 256 + 7 * 256 + 5 * 256 + 3 * 256 + 1 * 128);
-  EXPECT_EQ(measured.activations, acts);
+  EXPECT_EQ(measured[hw::MemoryKind::kActivations], acts);
 }
 
 TEST(HardwareTiming, SteadyStateIsSetByTheSlowestStage) {
   run::Job job = testing::synthetic_job("mlp6", "none", "per_layer", 3);
   hardware::RunOptions options;
   options.math = false;
-  const hardware::HardwareResult hw = hardware::run_hardware(job, options);
-  std::vector<std::uint64_t> stage_cycles(hw.graph.num_stages, 0);
+  const auto [plan, hw] = testing::run_planned(job, options);
+  std::vector<std::uint64_t> stage_cycles(plan.graph.num_stages, 0);
   std::uint64_t all = 0;
-  for (std::size_t v = 0; v < hw.graph.nodes.size(); ++v) {
-    stage_cycles[hw.graph.nodes[v].stage] += hw.costs[v].cycles;
-    all += hw.costs[v].cycles;
+  for (std::size_t v = 0; v < plan.graph.nodes.size(); ++v) {
+    stage_cycles[plan.graph.nodes[v].stage] += plan.costs[v].cycles;
+    all += plan.costs[v].cycles;
   }
   const std::uint64_t slowest = *std::max_element(stage_cycles.begin(), stage_cycles.end());
   // fc1's stage (784 inputs) is the bottleneck and never waits: one beat per minibatch.
@@ -72,9 +65,9 @@ TEST(HardwareTiming, OneStageRunsEveryTaskBackToBack) {
   run::Job job = testing::synthetic_job("mlp3", "sync", "per_layer", 1);
   hardware::RunOptions options;
   options.math = false;
-  const hardware::HardwareResult hw = hardware::run_hardware(job, options);
+  const auto [plan, hw] = testing::run_planned(job, options);
   std::uint64_t per_minibatch = 0;
-  for (const auto& c : hw.costs) per_minibatch += c.cycles;
+  for (const auto& c : plan.costs) per_minibatch += c.cycles;
   EXPECT_EQ(hw.total_cycles, per_minibatch * static_cast<std::uint64_t>(hw.minibatches));
   EXPECT_EQ(hw.link_bytes, 0u);
 }

@@ -50,7 +50,7 @@ TEST_P(HardwareMatchesReference, FinalWeightsAndCurveAreIdentical) {
   const reference::TrainingResult ref = reference::train_reference(
       job.network, job.units, job.trainer, job.init, job.train, job.test);
   hardware::RunOptions options;
-  const hardware::HardwareResult hw = hardware::run_hardware(job, options);
+  const auto [plan, hw] = testing::run_planned(job, options);
   EXPECT_TRUE(testing::bit_equal(ref.final_params, hw.final_params));
   ASSERT_EQ(ref.epochs.size(), hw.epochs.size());
   for (std::size_t e = 0; e < ref.epochs.size(); ++e) {
@@ -61,8 +61,8 @@ TEST_P(HardwareMatchesReference, FinalWeightsAndCurveAreIdentical) {
     EXPECT_EQ(ref.reconstruction[u].error_sum, hw.reconstruction[u].error_sum);
   }
   // Stale weights were really used: the hardware's staleness is the derivation's.
-  for (std::size_t u = 0; u < hw.graph.layers.size(); ++u) {
-    EXPECT_EQ(hw.measured_staleness[u], hw.graph.layers[u].delay) << hw.graph.layers[u].name;
+  for (std::size_t u = 0; u < plan.graph.layers.size(); ++u) {
+    EXPECT_EQ(hw.measured_staleness[u], plan.graph.layers[u].delay) << plan.graph.layers[u].name;
   }
 }
 
@@ -120,7 +120,7 @@ TEST_P(HardwareMatchesReferenceSpiking, PoissonCodedNetwork) {
                                         {"/workload/network_file=" + path});
   const reference::TrainingResult ref = reference::train_reference(
       job.network, job.units, job.trainer, job.init, job.train, job.test);
-  const hardware::HardwareResult hw = hardware::run_hardware(job, hardware::RunOptions{});
+  const auto [plan, hw] = testing::run_planned(job, hardware::RunOptions{});
   EXPECT_TRUE(testing::bit_equal(ref.final_params, hw.final_params));
   EXPECT_EQ(ref.epochs.back().test_accuracy, hw.epochs.back().test_accuracy);
 }
@@ -169,7 +169,7 @@ TEST(ThreadCount, ChangesNoBitOfTheReferenceOrTheHardwareRun) {
   const reference::TrainingResult one = reference_on(1);
   const reference::TrainingResult three = reference_on(3);
   ops::set_threads(2);
-  const hardware::HardwareResult hw = hardware::run_hardware(job, hardware::RunOptions{});
+  const auto [plan, hw] = testing::run_planned(job, hardware::RunOptions{});
   ops::set_threads(1);
   EXPECT_TRUE(testing::bit_equal(one.final_params, three.final_params));
   EXPECT_TRUE(testing::bit_equal(one.final_params, hw.final_params));

@@ -29,15 +29,15 @@ struct Access {
 };
 
 // Every resident access one instance of each node makes (section 4b's table).
-std::vector<Access> access_table(const hardware::HardwareResult& r, const run::Job& job) {
-  const dataflow::TrainingGraph& g = r.graph;
+std::vector<Access> access_table(const hardware::HardwarePlan& plan, const run::Job& job) {
+  const dataflow::TrainingGraph& g = plan.graph;
   const std::string policy = g.policy->name;
   std::vector<Access> out;
   for (std::size_t u = 0; u < g.layers.size(); ++u) {
     const models::Layer& layer = job.network.layers[job.units.units[u].layer];
     const std::uint64_t params = 4 * static_cast<std::uint64_t>(layer.num_params());
     const std::uint64_t weights = 4 * static_cast<std::uint64_t>(layer.weight_size());
-    const int o = r.program.processor_of_node[g.update_node[u]];
+    const int o = plan.program.processor_of_node[g.update_node[u]];
     const bool delayed = g.layers[u].delay > 0 && g.ba_node[u] >= 0;
     out.push_back({g.forward_node[u], o, MemoryKind::kWeights, params, false});
     if (g.ba_node[u] >= 0) {
@@ -78,7 +78,7 @@ std::vector<Access> access_table(const hardware::HardwareResult& r, const run::J
     if (!data || !read_by_someone[e]) continue;
     const MemoryKind kind =
         edge.kind == EdgeKind::kStoredActivation ? MemoryKind::kActivations : MemoryKind::kInFlight;
-    const int owner = r.program.processor_of_first_part[edge.dst];
+    const int owner = plan.program.processor_of_first_part[edge.dst];
     const auto bytes = static_cast<std::uint64_t>(edge.bytes_per_token);
     if (edge.src != g.input_node) out.push_back({edge.src, owner, kind, bytes, true});
     out.push_back({edge.dst, owner, kind, bytes, false});
@@ -104,17 +104,17 @@ TEST_P(SmallSram, DramTrafficIsPlacementTimesAccessTable) {
                                          "/hw/dram/channels=2", "/hw/dram/latency_cycles=50"});
   hardware::RunOptions options;
   options.math = false;
-  const hardware::HardwareResult r = hardware::run_hardware(job, options);
-  const int procs = r.program.num_processors;
+  const auto [plan, r] = testing::run_planned(job, options);
+  const int procs = plan.program.num_processors;
   std::vector<std::uint64_t> want_read(procs, 0), want_write(procs, 0);
   std::uint64_t dram_resident = 0;
-  for (const Access& a : access_table(r, job)) {
-    const hw::Placement& pl = r.memory_plan.pe[a.owner];
+  for (const Access& a : access_table(plan, job)) {
+    const hw::Placement& pl = plan.memory.pe[a.owner];
     const auto k = static_cast<std::size_t>(a.kind);
     ASSERT_GT(pl.resident_bytes[k], 0u) << "an access to a kind the PE does not hold";
     const std::uint64_t dram = static_cast<std::uint64_t>(static_cast<long double>(a.bytes) *
                                                           pl.dram_bytes[k] / pl.resident_bytes[k]);
-    const int runs_on = r.program.processor_of_first_part[a.node];
+    const int runs_on = plan.program.processor_of_first_part[a.node];
     (a.write ? want_write : want_read)[runs_on] += dram * static_cast<std::uint64_t>(r.minibatches);
   }
   std::uint64_t total = 0;
@@ -124,7 +124,7 @@ TEST_P(SmallSram, DramTrafficIsPlacementTimesAccessTable) {
     EXPECT_EQ(pe.at("dram_read_bytes").get<std::uint64_t>(), want_read[p]) << "PE " << p;
     EXPECT_EQ(pe.at("dram_write_bytes").get<std::uint64_t>(), want_write[p]) << "PE " << p;
     total += want_read[p] + want_write[p];
-    const hw::Placement& pl = r.memory_plan.pe[p];
+    const hw::Placement& pl = plan.memory.pe[p];
     for (auto b : pl.dram_bytes) dram_resident += b;
     const core::Json& sram = r.units.at("top.sram" + std::to_string(p));
     EXPECT_LE(sram.at("peak_bytes").at("total").get<std::uint64_t>() + pl.staging_bytes,
@@ -171,7 +171,7 @@ TEST_P(SmallSramMath, StillTrainsLikeTheReferenceBitForBit) {
   const reference::TrainingResult ref = reference::train_reference(
       job.network, job.units, job.trainer, job.init, job.train, job.test);
   hardware::RunOptions options;
-  const hardware::HardwareResult hw = hardware::run_hardware(job, options);
+  const auto [plan, hw] = testing::run_planned(job, options);
   EXPECT_TRUE(testing::bit_equal(ref.final_params, hw.final_params));
   std::uint64_t dram = 0;
   for (const core::Json& pe : hw.processors) dram += pe.at("dram_read_bytes").get<std::uint64_t>();
@@ -185,16 +185,16 @@ TEST(AmpleSram, NoDramTrafficAndTheCyclesOfTheModelWithoutIt) {
                                         {"/hw/sram/capacity_bytes=1073741824"});
   hardware::RunOptions options;
   options.math = false;
-  const hardware::HardwareResult r = hardware::run_hardware(job, options);
+  const auto [plan, r] = testing::run_planned(job, options);
   EXPECT_EQ(r.units.at("top.dram").at("bytes_transferred").get<std::uint64_t>(), 0u);
-  for (const hw::Placement& pl : r.memory_plan.pe) {
+  for (const hw::Placement& pl : plan.memory.pe) {
     for (auto b : pl.dram_bytes) EXPECT_EQ(b, 0u);
   }
   // Exactly the slowest stage's work per minibatch (HardwareTiming.SteadyStateIsSetByThe
   // SlowestStage, which runs on the default 64 MiB).
-  std::vector<std::uint64_t> stage_cycles(r.graph.num_stages, 0);
-  for (std::size_t v = 0; v < r.graph.nodes.size(); ++v) {
-    stage_cycles[r.graph.nodes[v].stage] += r.costs[v].cycles;
+  std::vector<std::uint64_t> stage_cycles(plan.graph.num_stages, 0);
+  for (std::size_t v = 0; v < plan.graph.nodes.size(); ++v) {
+    stage_cycles[plan.graph.nodes[v].stage] += plan.costs[v].cycles;
   }
   ASSERT_GE(r.steady_state_from, 0);
   EXPECT_DOUBLE_EQ(r.cycles_per_minibatch, static_cast<double>(*std::max_element(

@@ -42,12 +42,12 @@ TEST_P(ScheduledRun, MatchesTheScheduleAndTheReference) {
                                          "/pipeline/backward_split=" + c.split});
   const reference::TrainingResult ref = reference::train_reference(
       job.network, job.units, job.trainer, job.init, job.train, job.test);
-  const hardware::HardwareResult hw = hardware::run_hardware(job, hardware::RunOptions{});
-  ASSERT_TRUE(hw.schedule.has_value());
-  EXPECT_EQ(hw.program.num_processors, c.processors);
+  const auto [plan, hw] = testing::run_planned(job, hardware::RunOptions{});
+  ASSERT_TRUE(plan.schedule.has_value());
+  EXPECT_EQ(plan.program.num_processors, c.processors);
   EXPECT_TRUE(testing::bit_equal(ref.final_params, hw.final_params));
   ASSERT_GE(hw.steady_state_from, 0);
-  EXPECT_DOUBLE_EQ(hw.cycles_per_minibatch, hw.schedule->period);
+  EXPECT_DOUBLE_EQ(hw.cycles_per_minibatch, plan.schedule->period);
 }
 
 std::vector<ScheduledCase> scheduled_cases() {
@@ -97,11 +97,11 @@ TEST(ScheduledRunRate, AStageFallingBehindIsNoSteadyState) {
   run::Job job = testing::synthetic_job(
       "mlp6", "lwp", "per_layer", 5, {"/pipeline/processors=3", "/pipeline/backward_split=intra"});
   hardware::RunOptions options;
-  const hardware::HardwareResult hw = hardware::run_hardware(job, options);
-  ASSERT_TRUE(hw.schedule.has_value());
+  const auto [plan, hw] = testing::run_planned(job, options);
+  ASSERT_TRUE(plan.schedule.has_value());
   EXPECT_EQ(hw.minibatches, 100);
   EXPECT_EQ(hw.steady_state_from, -1);
-  EXPECT_DOUBLE_EQ(hw.cycles_per_minibatch, hw.schedule->period);
+  EXPECT_DOUBLE_EQ(hw.cycles_per_minibatch, plan.schedule->period);
 }
 
 }  // namespace
@@ -133,33 +133,33 @@ TEST_P(PipeDreamRun, MatchesItsScheduleAndTheReference) {
   run::Job job = testing::synthetic_job(
       c.model, c.policy, "per_layer", 4,
       {"/pipeline/processors=" + std::to_string(c.processors), "/pipeline/scheduler=pipedream"});
-  hardware::apply_pipedream(job);
+  ASSERT_TRUE(job.pipedream_stages);
   const int units = static_cast<int>(job.units.units.size());
   ASSERT_GE(job.partition.num_stages, 2);
   ASSERT_LE(job.partition.num_stages, std::min(units, c.processors));
   const reference::TrainingResult ref = reference::train_reference(
       job.network, job.units, job.trainer, job.init, job.train, job.test);
-  const hardware::HardwareResult hw = hardware::run_hardware(job, hardware::RunOptions{});
-  ASSERT_TRUE(hw.schedule.has_value());
-  EXPECT_EQ(hw.program.num_processors, job.partition.num_stages);
-  const dataflow::Program stages = dataflow::stage_program(hw.graph);
+  const auto [plan, hw] = testing::run_planned(job, hardware::RunOptions{});
+  ASSERT_TRUE(plan.schedule.has_value());
+  EXPECT_EQ(plan.program.num_processors, job.partition.num_stages);
+  const dataflow::Program stages = dataflow::stage_program(plan.graph);
   for (int p = 0; p < stages.num_processors; ++p) {
-    ASSERT_EQ(hw.program.entries[p].size(), stages.entries[p].size());
+    ASSERT_EQ(plan.program.entries[p].size(), stages.entries[p].size());
     for (std::size_t i = 0; i < stages.entries[p].size(); ++i) {
-      EXPECT_EQ(hw.program.entries[p][i].node, stages.entries[p][i].node);
-      EXPECT_EQ(hw.program.entries[p][i].lag, stages.entries[p][i].lag);
+      EXPECT_EQ(plan.program.entries[p][i].node, stages.entries[p][i].node);
+      EXPECT_EQ(plan.program.entries[p][i].lag, stages.entries[p][i].lag);
     }
   }
   EXPECT_TRUE(testing::bit_equal(ref.final_params, hw.final_params));
   ASSERT_GE(hw.steady_state_from, 0);
-  EXPECT_DOUBLE_EQ(hw.cycles_per_minibatch, hw.schedule->period);
+  EXPECT_DOUBLE_EQ(hw.cycles_per_minibatch, plan.schedule->period);
   // The measured staleness is the stages' 2·S(l), not the per-layer 2·(units - 1 - l).
   for (int u = 0; u < units; ++u) {
-    EXPECT_EQ(hw.graph.layers[u].delay,
+    EXPECT_EQ(plan.graph.layers[u].delay,
               2 * (job.partition.num_stages - 1 - job.partition.stage_of_unit[u]))
         << "unit " << u;
-    if (hw.graph.layers[u].delay > 0) {
-      EXPECT_EQ(hw.measured_staleness[u], hw.graph.layers[u].delay) << "unit " << u;
+    if (plan.graph.layers[u].delay > 0) {
+      EXPECT_EQ(hw.measured_staleness[u], plan.graph.layers[u].delay) << "unit " << u;
     }
   }
 }

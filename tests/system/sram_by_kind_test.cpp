@@ -31,11 +31,11 @@ TEST_P(SramByKind, LabelsAddUpAndFollowTheTaskAndThePolicy) {
   run::Job job = testing::synthetic_job("cnn3", policy, "per_layer", 1);
   hardware::RunOptions options;
   options.math = false;
-  const hardware::HardwareResult r = hardware::run_hardware(job, options);
-  const dataflow::TrainingGraph& g = r.graph;
+  const auto [plan, r] = testing::run_planned(job, options);
+  const dataflow::TrainingGraph& g = plan.graph;
   for (std::size_t v = 0; v < g.nodes.size(); ++v) {
     const dataflow::Node& n = g.nodes[v];
-    const hardware::TaskCost& c = r.costs[v];
+    const hardware::TaskCost& c = plan.costs[v];
     SCOPED_TRACE(n.name);
     EXPECT_EQ(sum_bytes(c.sram_read), c.sram_read_bytes);
     EXPECT_EQ(sum_bytes(c.sram_write), c.sram_write_bytes);
@@ -71,7 +71,7 @@ TEST_P(SramByKind, LabelsAddUpAndFollowTheTaskAndThePolicy) {
   const reports::EnergyTable& table = job.config.hw.energy;
   const double time_ns = static_cast<double>(r.total_cycles) * job.config.hw.period_ns;
   const core::Json e = reports::energy_json(table, r.pe_activity, r.pe_names, time_ns,
-                                            r.minibatches, job.config.batch_size);
+                                            r.minibatches, job.config.batch_size, {});
   double kinds = 0.0;
   for (const auto& [kind, pj] : e.at("sram_by_kind_pj").items()) {
     EXPECT_TRUE(hw::try_parse_memory_kind(kind).has_value()) << kind;

@@ -1,10 +1,12 @@
 #pragma once
-// Jobs on synthetic data for the system tests.
+// Jobs on synthetic data for the system tests, and hardware runs of them.
 
 #include <cstring>
 #include <string>
 #include <vector>
 
+#include "sim/hardware/hardware_plan.h"
+#include "sim/hardware/pipeline.h"
 #include "sim/run/job.h"
 
 namespace lpsim::testing {
@@ -24,7 +26,18 @@ inline run::Job synthetic_job(const std::string& model, const std::string& polic
       "/workload/optimizer/weight_decay=0.0001",
       "/pipeline/stability_check=false"};
   sets.insert(sets.end(), extra.begin(), extra.end());
-  return run::prepare_job("", sets, "");
+  return hardware::prepare_job("", sets, "");
+}
+
+// A hardware run of `job` with the plan it ran.
+struct PlannedRun {
+  hardware::HardwarePlan plan;
+  hardware::HardwareResult result;
+};
+inline PlannedRun run_planned(const run::Job& job, const hardware::RunOptions& options = {}) {
+  PlannedRun r{hardware::plan_hardware(job), {}};
+  r.result = hardware::run_hardware(job, r.plan, options);
+  return r;
 }
 
 inline bool bit_equal(const std::vector<reference::UnitParams>& a,

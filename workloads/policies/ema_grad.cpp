@@ -36,6 +36,7 @@ Policy ema_grad_policy() {
   p.name = "ema_grad";
   p.description =
       "backward with W^(m+d) + c·ū, ū an EMA of the applied updates (bias-corrected): 1·|W|";
+  p.hardware.unit = "vector";
   p.hardware.tensors = 1;
   p.hardware.update_lane_ops = 2;    // ū ← (1−α)·ū + α·ΔW
   p.hardware.backward_lane_ops = 1;  // W + c·ū

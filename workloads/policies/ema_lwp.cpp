@@ -52,6 +52,7 @@ Policy ema_lwp_policy() {
       "forward with W^(n) − c·ū (the ema_grad estimate turned forwards), backward with "
       "W^(m+d): 1·(|W| + |b|)";
   p.forward = ForwardRule::kEmaPrediction;
+  p.hardware.unit = "vector";
   p.hardware.tensors = 1;
   p.hardware.covers_bias = true;
   p.hardware.update_lane_ops = 2;   // ū ← (1−α)·ū + α·ΔW

@@ -30,6 +30,7 @@ Policy ema_weight_policy() {
   Policy p;
   p.name = "ema_weight";
   p.description = "backward with W̄, an EMA of the weights (β = d/(d+1)): 1·|W|";
+  p.hardware.unit = "vector";
   p.hardware.tensors = 1;
   p.hardware.update_lane_ops = 2;  // W̄ ← β·W̄ + (1−β)·W
   p.hardware.backward_reads_register = false;

@@ -34,6 +34,7 @@ Policy lwp_policy() {
       "forward with the predicted W^(n) − lr·d·v (linear weight prediction), backward with "
       "W^(m+d); no storage beyond the momentum";
   p.forward = ForwardRule::kMomentumPrediction;
+  p.hardware.unit = "vector";
   p.hardware.covers_bias = true;
   p.hardware.forward_lane_ops = 1;  // Ŵ = W − (lr·d)·v, streamed into the forward
   p.hardware.forward_reads_momentum = true;

@@ -36,12 +36,14 @@ namespace lpsim::policies {
 // What the policy's hardware does beside the PE of a layer with d > 0 (sim/hardware builds the
 // units from it and charges it in the cost model, the memory plan and the SystemC run).
 struct HardwareWork {
-  // A hw::WeightStashUnit holds the weight versions in flight (d·|W| bytes) on layers with a Ba;
-  // Ba reads its operand from the stash.
+  // The weight-version unit beside the PE of a layer with d > 0, by its registered name
+  // (sim/hardware/weight_unit.h: "stash", "vector"), or empty: none. The unit decides which
+  // of those layers it serves, and reads the fields below.
+  std::string unit;
+  // Ba's operand is the weight its minibatch's forward used (a version kept from F to Ba:
+  // the graph gets a stashed-weights edge instead of the update's weights).
   bool stash = false;
-  // A vector unit (hw::EmaRecomputeUnit) holding `tensors` tensors of |W| elements (|W| + |b|
-  // when covers_bias). It sits beside every layer with d > 0 when forward_lane_ops > 0 (a
-  // prediction), else beside those with a Ba.
+  // The vector unit's tensors: `tensors` of |W| elements (|W| + |b| when covers_bias).
   int tensors = 0;
   bool covers_bias = false;
   int update_lane_ops = 0;    // per element, after each update (asynchronous to the PE)
@@ -52,12 +54,6 @@ struct HardwareWork {
   bool backward_reads_tensor = false;
   // The prediction reads the momentum (optimizer state) besides the weights.
   bool forward_reads_momentum = false;
-
-  bool needs_vector_unit() const {
-    return tensors > 0 || update_lane_ops > 0 || backward_lane_ops > 0 || forward_lane_ops > 0;
-  }
-  // Layers with d > 0 but no Ba (the first layer) still get the unit when it predicts.
-  bool on_layers_without_backward() const { return forward_lane_ops > 0; }
 };
 
 // What a unit policy may read of its layer.

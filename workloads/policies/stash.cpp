@@ -50,6 +50,7 @@ Policy stash_policy() {
   Policy p;
   p.name = "stash";
   p.description = "backward with exactly W^(m), a queue of versions: d·|W| per layer";
+  p.hardware.unit = "stash";
   p.hardware.stash = true;
   p.hardware.backward_reads_register = false;
   return p;

@@ -109,11 +109,17 @@ TEST(PeEnergy, EachComponentIsCountTimesTableEntry) {
   EXPECT_DOUBLE_EQ(e.link, 40 * 12.5);
   EXPECT_DOUBLE_EQ(e.statics, (2.0 + 1e-6 * 0.5 * (1 << 20)) * 100.0);  // the whole capacity
   EXPECT_DOUBLE_EQ(e.total(), e.mac + e.vector + e.sram + e.units + e.dram + e.link + e.statics);
-  const core::Json j = energy_json(t, {a, a}, {"top.pe0", "top.pe1"}, 100.0, 4, 8);
+  const core::Json j =
+      energy_json(t, {a, a}, {"top.pe0", "top.pe1"}, 100.0, 4, 8, {{"weights", 10}, {"stash", 0}});
   EXPECT_DOUBLE_EQ(j.at("total_pj").get<double>(), 2 * e.total());
   EXPECT_DOUBLE_EQ(j.at("per_minibatch_pj").get<double>(), 2 * e.total() / 4);
   EXPECT_DOUBLE_EQ(j.at("per_sample_pj").get<double>(), 2 * e.total() / 32);
   EXPECT_EQ(j.at("per_pe").at(1).at("name"), "top.pe1");
+  // DRAM energy by kind: the kinds given, their bytes at the table's energy per byte.
+  EXPECT_DOUBLE_EQ(j.at("dram_by_kind_pj").at("weights").get<double>(), 10 * 162.5);
+  EXPECT_DOUBLE_EQ(j.at("dram_by_kind_pj").at("stash").get<double>(), 0.0);
+  EXPECT_EQ(j.at("dram_by_kind_pj").size(), 2u);
+  EXPECT_DOUBLE_EQ(dram_pj(t, 80), e.dram);
   // A bank larger than the SRAM is the SRAM.
   a.sram_capacity_bytes = 8192;
   a.sram_bank_bytes = 1 << 20;

@@ -50,13 +50,17 @@ TEST(PolicyRegistry, ListsSyncFirstThenEveryPolicyByName) {
     EXPECT_NE(p->make_double, nullptr) << p->name;
     EXPECT_EQ(p->pipelined, p->name != "sync") << p->name;
     const policies::HardwareWork& w = p->hardware;
-    // A policy's backward operand comes from somewhere, and a tensor needs a unit to hold it.
+    // A policy's backward operand comes from somewhere, and a version or a tensor needs a
+    // unit to hold it (sim/hardware's weight-unit tests check that the unit is registered).
     EXPECT_TRUE(w.stash || w.backward_reads_register || w.backward_reads_tensor) << p->name;
-    if (w.backward_reads_tensor || w.tensors > 0) {
-      EXPECT_TRUE(w.needs_vector_unit()) << p->name;
+    if (w.backward_reads_tensor || w.tensors > 0 || w.forward_lane_ops > 0) {
+      EXPECT_EQ(w.unit, "vector") << p->name;
     }
     if (w.stash) {
-      EXPECT_FALSE(w.needs_vector_unit()) << p->name;
+      EXPECT_EQ(w.unit, "stash") << p->name;
+    }
+    if (!p->pipelined) {
+      EXPECT_EQ(w.unit, "") << p->name;
     }
   }
 }

@@ -1,0 +1,64 @@
+#include "sim/hardware/weight_unit.h"
+
+#include <algorithm>
+
+#include "core/errors.h"
+#include "dataflow/elaboration_plan.h"
+
+namespace lpsim::hardware {
+
+namespace {
+
+std::vector<WeightUnitRegistration>& table() {
+  static std::vector<WeightUnitRegistration> t;
+  return t;
+}
+
+}  // namespace
+
+const std::vector<WeightUnitRegistration>& weight_unit_kinds() { return table(); }
+
+const WeightUnitKind* find_weight_unit(std::string_view name) {
+  for (const WeightUnitRegistration& r : table()) {
+    if (r.name == name) return r.kind;
+  }
+  return nullptr;
+}
+
+bool register_weight_unit(WeightUnitRegistration registration) {
+  LPSIM_ASSERT(find_weight_unit(registration.name) == nullptr,
+               "weight unit '" + registration.name + "' registered twice");
+  auto& t = table();
+  t.push_back(std::move(registration));
+  std::sort(t.begin(), t.end(), [](const auto& a, const auto& b) { return a.name < b.name; });
+  return true;
+}
+
+std::vector<WeightUnitSlot> assign_weight_units(const dataflow::TrainingGraph& g,
+                                                const models::Network& network,
+                                                const models::UnitGraph& units) {
+  const policies::HardwareWork& work = g.policy->hardware;
+  const WeightUnitKind* kind = nullptr;
+  if (!work.unit.empty()) {
+    kind = find_weight_unit(work.unit);
+    LPSIM_ASSERT(kind != nullptr, "policy " + g.policy->name + " names the weight unit '" +
+                                      work.unit + "', which is not registered");
+  }
+  std::vector<WeightUnitSlot> slots(g.layers.size());
+  for (std::size_t u = 0; u < g.layers.size(); ++u) {
+    const models::Layer& layer = network.layers[units.units[u].layer];
+    WeightUnitLayer& l = slots[u].layer;
+    l.unit = static_cast<int>(u);
+    l.name = dataflow::module_name(layer.name);
+    l.delay = g.layers[u].delay;
+    l.forward_node = g.forward_node[u];
+    l.backward_node = g.ba_node[u];
+    l.update_node = g.update_node[u];
+    l.weight_elements = static_cast<std::uint64_t>(layer.weight_size());
+    l.param_elements = static_cast<std::uint64_t>(layer.num_params());
+    if (kind != nullptr && l.delay > 0 && kind->serves(work, l)) slots[u].kind = kind;
+  }
+  return slots;
+}
+
+}  // namespace lpsim::hardware
