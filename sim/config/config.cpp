@@ -331,7 +331,7 @@ const core::ParamTable<Config>& build_parameters() {
       integer_param<Config>("/hw/ema_unit/lanes", 16, 1, 1 << 20, "lanes",
                             "the policy's vector unit's own lanes (EMA updates, "
                             "reconstructions, predictions)",
-                            [](Config& c, std::int64_t v) { c.hw.ema_lanes = v; }),
+                            [](Config& c, std::int64_t v) { c.hw.vector_unit_lanes = v; }),
       Param<Config>{
           "/hw/energy", reports::default_energy_document(), "the energy table (below)", "",
           "the energy table, read by `reports/energy.cpp`: its keys are in the next table", false,

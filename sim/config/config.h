@@ -57,7 +57,7 @@ struct HwConfig {
   std::vector<hw::MemoryKind> sram_placement;  // SRAM first (hw.sram.placement)
   std::int64_t link_latency_cycles = 0;
   std::int64_t link_bytes_per_cycle = 0;
-  std::int64_t ema_lanes = 0;
+  std::int64_t vector_unit_lanes = 0;
   reports::EnergyTable energy;  // hw.energy
 };
 

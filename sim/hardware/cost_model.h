@@ -1,20 +1,20 @@
 #pragma once
 // Cycles and SRAM traffic of every task of the training graph (ARCHITECTURE.md §4), as the
 // modules' own cost models give them from their Params (module_params.h): a task's GEMMs
-// and element-wise work on the PE (hw::task_cost), the stash's copy before an update
-// (hw::transfer_cycles) and the policy's vector unit: its prediction before F, its
-// reconstruction before Ba, its update after U (hw::predict_cycles, hw::reconstruct_cycles,
-// hw::update_cycles). Spike operands are read as packed bits (models::tensor_bytes).
+// and element-wise work on the PE (hw::task_cost), and the waits its layer's weight-version
+// unit adds (weight_unit.h: the stash's copy before an update, the vector unit's prediction
+// before F, reconstruction before Ba and update after U). Spike operands are read as packed
+// bits (models::tensor_bytes).
 //
 // SRAM traffic by memory kind (for energy by kind): a GEMM's A operand is the activation or
-// activation gradient in flight, its B operand the weights under F, the weight version the
-// policy names under a delayed Ba (the stash's version under `stash`, the EMA tensor under
-// `ema_weight`; under `ema_grad` the PE streams W and its EMA unit adds c·ū, counted as the
-// unit's traffic; under `lwp` and `ema_lwp` the register, the unit having predicted F's) and the
-// input kept for Bw (`activations`) under Bw; C is in flight, or the weight-gradient register under
-// Bw. Element-wise work reads and writes in-flight tensors, except Bw's (bias and batch-norm
-// gradients: read in flight, written to `gradients`) and U's two operations per parameter (read the
-// gradient and the momentum, write the momentum and the weight).
+// activation gradient in flight, its B operand the weights under F, under a delayed Ba the
+// kind its unit names (the stash's version under `stash`, the EMA tensor under `ema_weight`;
+// under `ema_grad` the PE streams W and the vector unit adds c·ū, counted as the unit's
+// traffic; under `lwp` and `ema_lwp` the register, the unit having predicted F's) and the
+// input kept for Bw (`activations`) under Bw; C is in flight, or the weight-gradient register
+// under Bw. Element-wise work reads and writes in-flight tensors, except Bw's (bias and
+// batch-norm gradients: read in flight, written to `gradients`) and U's two operations per
+// parameter (read the gradient and the momentum, write the momentum and the weight).
 
 #include <cstdint>
 #include <vector>

@@ -68,15 +68,15 @@ hw::WeightStashUnitParams stash_params(const config::HwConfig& hw, std::uint64_t
   return p;
 }
 
-hw::EmaRecomputeUnitParams vector_unit_params(const config::HwConfig& hw,
-                                              const policies::HardwareWork& work,
-                                              std::uint64_t weight_elements,
-                                              std::uint64_t param_elements) {
-  hw::EmaRecomputeUnitParams p;
+hw::VectorUnitParams vector_unit_params(const config::HwConfig& hw,
+                                        const policies::HardwareWork& work,
+                                        std::uint64_t weight_elements,
+                                        std::uint64_t param_elements) {
+  hw::VectorUnitParams p;
   p.elements = work.covers_bias ? param_elements : weight_elements;
   p.tensors = u64(work.tensors);
   p.bytes_per_element = kScalarBytes;
-  p.lanes = u64(hw.ema_lanes);
+  p.lanes = u64(hw.vector_unit_lanes);
   p.update_lane_ops = u64(work.update_lane_ops);
   p.backward_lane_ops = u64(work.backward_lane_ops);
   p.forward_lane_ops = u64(work.forward_lane_ops);

@@ -8,11 +8,11 @@
 #include <systemc>
 
 #include "hw_models/delay_buffer/delay_buffer_params.h"
-#include "hw_models/ema_unit/ema_unit_params.h"
 #include "hw_models/link/link_params.h"
 #include "hw_models/memory/memory_params.h"
 #include "hw_models/pe/processing_element_params.h"
 #include "hw_models/stash_unit/stash_unit_params.h"
+#include "hw_models/vector_unit/vector_unit_params.h"
 #include "sim/config/config.h"
 #include "workloads/ops/tensor.h"
 #include "workloads/policies/policy.h"
@@ -36,9 +36,9 @@ hw::WeightStashUnitParams stash_params(const config::HwConfig& hw, std::uint64_t
 // The vector unit of a layer of |W| = weight_elements and |W| + |b| = param_elements under a
 // policy whose hardware does `work`: |W| elements per operation, |W| + |b| when it covers
 // biases.
-hw::EmaRecomputeUnitParams vector_unit_params(const config::HwConfig& hw,
-                                              const policies::HardwareWork& work,
-                                              std::uint64_t weight_elements,
-                                              std::uint64_t param_elements);
+hw::VectorUnitParams vector_unit_params(const config::HwConfig& hw,
+                                        const policies::HardwareWork& work,
+                                        std::uint64_t weight_elements,
+                                        std::uint64_t param_elements);
 
 }  // namespace lpsim::hardware

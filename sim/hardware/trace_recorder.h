@@ -1,6 +1,6 @@
 #pragma once
 // The hardware run's timeline as Chrome trace events (chrome://tracing, Perfetto): one
-// track per PE, then one per stash unit, EMA unit and link, in order of first use.
+// track per PE, then one per weight-version unit and link, in order of first use.
 
 #include <cstdint>
 #include <map>
@@ -17,7 +17,7 @@ class TraceRecorder {
   // PE p is track p; units and links get the tracks after the `processors` PE tracks.
   TraceRecorder(const dataflow::TrainingGraph& graph, int processors, double period_ns);
 
-  // The track of a stash unit, EMA unit or link (created on first use).
+  // The track of a weight-version unit or a link (created on first use).
   int unit_track(const std::string& name);
   // A complete event [begin, end) in cycles, of minibatch m and unit `unit` (-1: the loss).
   void event(int track, const std::string& name, std::uint64_t begin, std::uint64_t end,

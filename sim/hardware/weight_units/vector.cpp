@@ -1,11 +1,11 @@
-// The vector unit (hw::EmaRecomputeUnit) as a weight-version unit (weight_unit.h): under the
+// The vector unit (hw::VectorUnit) as a weight-version unit (weight_unit.h): under the
 // EMA and prediction policies, beside every delayed layer with a Ba, and beside the others
 // too when it predicts the forward's weight. It holds HardwareWork::tensors tensors of |W|
 // elements (|W| + |b| when the policy covers biases); it predicts before F (lwp, ema_lwp),
 // reconstructs before Ba (ema_grad, ema_weight) and updates its tensors after U, on its own
 // lanes while the PE goes on.
 
-#include "hw_models/ema_unit/ema_unit.h"
+#include "hw_models/vector_unit/vector_unit.h"
 #include "sim/hardware/module_params.h"
 #include "sim/hardware/weight_unit.h"
 
@@ -22,7 +22,7 @@ std::uint64_t tensor_bytes(const policies::HardwareWork& work, const WeightUnitL
 class VectorUnit : public WeightUnit {
  public:
   VectorUnit(const policies::HardwareWork& work, const WeightUnitLayer& layer,
-             const hw::EmaRecomputeUnitParams& params)
+             const hw::VectorUnitParams& params)
       : work_(work), layer_(layer), unit_(("ema_" + layer.name).c_str(), params) {}
 
   const sc_core::sc_module& module() const override { return unit_; }
@@ -47,14 +47,14 @@ class VectorUnit : public WeightUnit {
   core::Json counters() const override { return hw::to_json(unit_.stats()); }
 
   WeightUnitActivity activity() const override {
-    const hw::EmaRecomputeUnitStats& s = unit_.stats();
+    const hw::VectorUnitStats& s = unit_.stats();
     return {hw::MemoryKind::kEma, s.peak_bytes, s.bytes_read, s.bytes_written, s.lane_ops};
   }
 
  private:
   const policies::HardwareWork& work_;
   WeightUnitLayer layer_;
-  hw::EmaRecomputeUnit unit_;
+  hw::VectorUnit unit_;
 };
 
 class Vector : public WeightUnitKind {
@@ -64,7 +64,7 @@ class Vector : public WeightUnitKind {
   }
   WeightUnitCycles cycles(const policies::HardwareWork& work, const WeightUnitLayer& layer,
                           const config::HwConfig& hw) const override {
-    const hw::EmaRecomputeUnitParams p =
+    const hw::VectorUnitParams p =
         vector_unit_params(hw, work, layer.weight_elements, layer.param_elements);
     WeightUnitCycles c;
     if (work.forward_lane_ops > 0) c.forward = hw::predict_cycles(p);

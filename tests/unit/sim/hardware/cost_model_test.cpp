@@ -78,7 +78,7 @@ config::HwConfig cost_hw(hw::Dataflow dataflow = hw::Dataflow::kOutputStationary
   c.pe_dataflow = dataflow;
   c.vector_lanes = 4;
   c.sram_bytes_per_cycle = sram_bytes_per_cycle;
-  c.ema_lanes = 2;
+  c.vector_unit_lanes = 2;
   return c;
 }
 

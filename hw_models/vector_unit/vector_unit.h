@@ -1,5 +1,5 @@
 #pragma once
-// EmaRecomputeUnit: per layer, the vector unit of a weight-version policy (ema_unit_params.h):
+// VectorUnit: per layer, the vector unit of a weight-version policy (vector_unit_params.h):
 // holds the policy's tensors (tensors · elements · bytes_per_element bytes) and its own
 // vector lanes, working in parallel with the layer's PE. After each weight update it updates
 // its tensors; before each backward pass it reconstructs the weight that pass needs; before
@@ -19,14 +19,14 @@
 #include <deque>
 #include <systemc>
 
-#include "hw_models/ema_unit/ema_unit_params.h"
+#include "hw_models/vector_unit/vector_unit_params.h"
 
 namespace lpsim::hw {
 
-class EmaRecomputeUnit : public sc_core::sc_module {
+class VectorUnit : public sc_core::sc_module {
  public:
-  SC_HAS_PROCESS(EmaRecomputeUnit);
-  EmaRecomputeUnit(const sc_core::sc_module_name& name, const EmaRecomputeUnitParams& params);
+  SC_HAS_PROCESS(VectorUnit);
+  VectorUnit(const sc_core::sc_module_name& name, const VectorUnitParams& params);
 
   // Queues one EMA update; returns at once.
   void update();
@@ -43,8 +43,8 @@ class EmaRecomputeUnit : public sc_core::sc_module {
   std::uint64_t tensor_bytes() const {
     return params_.tensors * params_.elements * params_.bytes_per_element;
   }
-  const EmaRecomputeUnitParams& params() const { return params_; }
-  const EmaRecomputeUnitStats& stats() const { return stats_; }
+  const VectorUnitParams& params() const { return params_; }
+  const VectorUnitStats& stats() const { return stats_; }
 
  private:
   enum class Job { kUpdate, kReconstruct, kPredict };
@@ -54,8 +54,8 @@ class EmaRecomputeUnit : public sc_core::sc_module {
 
   void run_jobs();  // SC_THREAD
 
-  const EmaRecomputeUnitParams params_;
-  EmaRecomputeUnitStats stats_;
+  const VectorUnitParams params_;
+  VectorUnitStats stats_;
   std::deque<Job> jobs_;             // queued, not finished; front is in progress
   std::uint64_t jobs_queued_ = 0;    // ever queued (a job's id is its position)
   std::uint64_t jobs_finished_ = 0;  // ever finished

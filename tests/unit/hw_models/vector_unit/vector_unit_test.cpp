@@ -1,6 +1,6 @@
-// EmaRecomputeUnit: update() never blocks, reconstruct() and predict() wait for exactly the
+// VectorUnit: update() never blocks, reconstruct() and predict() wait for exactly the
 // updates queued before them, exact lane cycles for every policy's lane-op counts.
-#include "hw_models/ema_unit/ema_unit.h"
+#include "hw_models/vector_unit/vector_unit.h"
 
 #include <gtest/gtest.h>
 
@@ -22,8 +22,8 @@ using test::wait_test_cycles;
 // 1000 elements on 16 lanes: ceil(1000 / 16) = 63 issue slots; an update is 2 · 63 = 126
 // cycles, an ema_grad reconstruction 63.
 // backward_lane_ops: 1 for ema_grad (W + c·ū), 0 for ema_weight (ū read as it is).
-EmaRecomputeUnitParams ema_params(std::uint64_t backward_lane_ops) {
-  EmaRecomputeUnitParams params;
+VectorUnitParams ema_params(std::uint64_t backward_lane_ops) {
+  VectorUnitParams params;
   params.elements = 1000;
   params.bytes_per_element = 4;
   params.lanes = 16;
@@ -32,8 +32,8 @@ EmaRecomputeUnitParams ema_params(std::uint64_t backward_lane_ops) {
   return params;
 }
 
-TEST(EmaRecomputeUnit, UpdateReturnsAtOnceAndReconstructWaitsForQueuedUpdates) {
-  EmaRecomputeUnit ema("ema", ema_params(1));
+TEST(VectorUnit, UpdateReturnsAtOnceAndReconstructWaitsForQueuedUpdates) {
+  VectorUnit ema("ema", ema_params(1));
   EXPECT_EQ(ema.update_cycles(), 126u);
   EXPECT_EQ(ema.reconstruct_cycles(), 63u);
   std::vector<std::uint64_t> marks;
@@ -51,7 +51,7 @@ TEST(EmaRecomputeUnit, UpdateReturnsAtOnceAndReconstructWaitsForQueuedUpdates) {
   EXPECT_EQ(marks, (std::vector<std::uint64_t>{0, 315}));
   EXPECT_EQ(pending_after_updates, 2u);
   EXPECT_EQ(ema.pending_updates(), 0u);
-  const EmaRecomputeUnitStats& stats = ema.stats();
+  const VectorUnitStats& stats = ema.stats();
   EXPECT_EQ(stats.updates, 2u);
   EXPECT_EQ(stats.reconstructions, 1u);
   EXPECT_EQ(stats.busy_cycles, 315u);
@@ -62,8 +62,8 @@ TEST(EmaRecomputeUnit, UpdateReturnsAtOnceAndReconstructWaitsForQueuedUpdates) {
   EXPECT_EQ(stats.lane_ops, 2u * 2u * 1000u + 1000u);  // two updates, one reconstruction
 }
 
-TEST(EmaRecomputeUnit, EmaWeightReconstructionCostsNoCycles) {
-  EmaRecomputeUnit ema("ema", ema_params(0));
+TEST(VectorUnit, EmaWeightReconstructionCostsNoCycles) {
+  VectorUnit ema("ema", ema_params(0));
   EXPECT_EQ(ema.reconstruct_cycles(), 0u);
   std::vector<std::uint64_t> marks;
   Driver pe("pe", [&] {
@@ -83,8 +83,8 @@ TEST(EmaRecomputeUnit, EmaWeightReconstructionCostsNoCycles) {
   EXPECT_EQ(ema.stats().lane_ops, 2u * 2u * 1000u);  // ema_weight reads W̄: no lane work
 }
 
-TEST(EmaRecomputeUnit, ReconstructionNeverSeesALaterUpdate) {
-  EmaRecomputeUnit ema("ema", ema_params(1));
+TEST(VectorUnit, ReconstructionNeverSeesALaterUpdate) {
+  VectorUnit ema("ema", ema_params(1));
   std::uint64_t first_reconstructed = 0;
   std::uint64_t second_reconstructed = 0;
   Driver backward("backward", [&] {
@@ -106,11 +106,11 @@ TEST(EmaRecomputeUnit, ReconstructionNeverSeesALaterUpdate) {
   EXPECT_EQ(ema.stats().updates, 1u);
 }
 
-TEST(EmaRecomputeUnit, EmaLwpPredictionWaitsForQueuedUpdates) {
+TEST(VectorUnit, EmaLwpPredictionWaitsForQueuedUpdates) {
   // ema_lwp: one tensor of |W| + |b|, updated after each update, read to predict before F.
-  EmaRecomputeUnitParams params = ema_params(0);
+  VectorUnitParams params = ema_params(0);
   params.forward_lane_ops = 1;
-  EmaRecomputeUnit ema("ema", params);
+  VectorUnit ema("ema", params);
   EXPECT_EQ(ema.predict_cycles(), 63u);
   std::vector<std::uint64_t> marks;
   Driver pe("pe", [&] {
@@ -129,13 +129,13 @@ TEST(EmaRecomputeUnit, EmaLwpPredictionWaitsForQueuedUpdates) {
   EXPECT_EQ(ema.stats().lane_ops, 2u * 1000u + 2u * 1000u);
 }
 
-TEST(EmaRecomputeUnit, LwpHoldsNothingAndOnlyPredicts) {
+TEST(VectorUnit, LwpHoldsNothingAndOnlyPredicts) {
   // lwp: no tensor of its own (W and v are the PE's), no update work, 1 lane-op to predict.
-  EmaRecomputeUnitParams params = ema_params(0);
+  VectorUnitParams params = ema_params(0);
   params.tensors = 0;
   params.update_lane_ops = 0;
   params.forward_lane_ops = 1;
-  EmaRecomputeUnit lwp("lwp", params);
+  VectorUnit lwp("lwp", params);
   std::uint64_t done = 0;
   Driver pe("pe", [&] {
     lwp.update();  // nothing to do: queues nothing
@@ -152,8 +152,8 @@ TEST(EmaRecomputeUnit, LwpHoldsNothingAndOnlyPredicts) {
   EXPECT_EQ(lwp.stats().lane_ops, 1000u);
 }
 
-TEST(EmaRecomputeUnit, StatsJsonHasRawCounters) {
-  EmaRecomputeUnitStats stats;
+TEST(VectorUnit, StatsJsonHasRawCounters) {
+  VectorUnitStats stats;
   stats.updates = 1;
   stats.reconstructions = 2;
   stats.predictions = 9;

@@ -1,4 +1,4 @@
-#include "hw_models/ema_unit/ema_unit.h"
+#include "hw_models/vector_unit/vector_unit.h"
 
 #include <limits>
 #include <nlohmann/json.hpp>
@@ -10,8 +10,7 @@
 
 namespace lpsim::hw {
 
-EmaRecomputeUnit::EmaRecomputeUnit(const sc_core::sc_module_name& name,
-                                   const EmaRecomputeUnitParams& params)
+VectorUnit::VectorUnit(const sc_core::sc_module_name& name, const VectorUnitParams& params)
     : sc_core::sc_module(name), params_(params) {
   require_period(params_.period, this->name());
   LPSIM_ASSERT(params_.lanes >= 1, std::string(this->name()) + ": lanes must be >= 1");
@@ -26,33 +25,31 @@ EmaRecomputeUnit::EmaRecomputeUnit(const sc_core::sc_module_name& name,
 namespace {
 
 // An operation of `ops` lane-ops per element (0: nothing to compute, e.g. ū read as it is).
-std::uint64_t op_cycles(const EmaRecomputeUnitParams& params, std::uint64_t ops) {
+std::uint64_t op_cycles(const VectorUnitParams& params, std::uint64_t ops) {
   return ops == 0 ? 0 : vector_cycles(params.elements, params.lanes, ops);
 }
 
 }  // namespace
 
-std::uint64_t update_cycles(const EmaRecomputeUnitParams& params) {
+std::uint64_t update_cycles(const VectorUnitParams& params) {
   return op_cycles(params, params.update_lane_ops);
 }
 
-std::uint64_t reconstruct_cycles(const EmaRecomputeUnitParams& params) {
+std::uint64_t reconstruct_cycles(const VectorUnitParams& params) {
   return op_cycles(params, params.backward_lane_ops);
 }
 
-std::uint64_t predict_cycles(const EmaRecomputeUnitParams& params) {
+std::uint64_t predict_cycles(const VectorUnitParams& params) {
   return op_cycles(params, params.forward_lane_ops);
 }
 
-std::uint64_t EmaRecomputeUnit::update_cycles() const { return hw::update_cycles(params_); }
+std::uint64_t VectorUnit::update_cycles() const { return hw::update_cycles(params_); }
 
-std::uint64_t EmaRecomputeUnit::reconstruct_cycles() const {
-  return hw::reconstruct_cycles(params_);
-}
+std::uint64_t VectorUnit::reconstruct_cycles() const { return hw::reconstruct_cycles(params_); }
 
-std::uint64_t EmaRecomputeUnit::predict_cycles() const { return hw::predict_cycles(params_); }
+std::uint64_t VectorUnit::predict_cycles() const { return hw::predict_cycles(params_); }
 
-std::uint64_t EmaRecomputeUnit::cycles_of(Job job) const {
+std::uint64_t VectorUnit::cycles_of(Job job) const {
   switch (job) {
     case Job::kUpdate:
       return update_cycles();
@@ -64,7 +61,7 @@ std::uint64_t EmaRecomputeUnit::cycles_of(Job job) const {
   return 0;
 }
 
-void EmaRecomputeUnit::update() {
+void VectorUnit::update() {
   if (params_.update_lane_ops == 0) return;  // the policy keeps nothing up to date (lwp)
   jobs_.push_back(Job::kUpdate);
   ++jobs_queued_;
@@ -72,11 +69,11 @@ void EmaRecomputeUnit::update() {
   job_queued_.notify();
 }
 
-void EmaRecomputeUnit::reconstruct() { wait_for(Job::kReconstruct, reconstruct_cycles()); }
+void VectorUnit::reconstruct() { wait_for(Job::kReconstruct, reconstruct_cycles()); }
 
-void EmaRecomputeUnit::predict() { wait_for(Job::kPredict, predict_cycles()); }
+void VectorUnit::predict() { wait_for(Job::kPredict, predict_cycles()); }
 
-void EmaRecomputeUnit::wait_for(Job job, std::uint64_t own_cycles) {
+void VectorUnit::wait_for(Job job, std::uint64_t own_cycles) {
   const sc_core::sc_time start = sc_core::sc_time_stamp();
   const std::uint64_t id = jobs_queued_;
   jobs_.push_back(job);
@@ -88,7 +85,7 @@ void EmaRecomputeUnit::wait_for(Job job, std::uint64_t own_cycles) {
   stats_.caller_wait_cycles += cycles_since(start, params_.period) - own_cycles;
 }
 
-void EmaRecomputeUnit::run_jobs() {
+void VectorUnit::run_jobs() {
   for (;;) {
     while (jobs_.empty()) {
       sc_core::wait(job_queued_);
@@ -120,7 +117,7 @@ void EmaRecomputeUnit::run_jobs() {
   }
 }
 
-nlohmann::json to_json(const EmaRecomputeUnitStats& stats) {
+nlohmann::json to_json(const VectorUnitStats& stats) {
   return nlohmann::json{{"updates", stats.updates},
                         {"reconstructions", stats.reconstructions},
                         {"predictions", stats.predictions},

@@ -1,5 +1,5 @@
 #pragma once
-// Parameters and statistics of an EmaRecomputeUnit (ema_unit.h).
+// Parameters and statistics of an VectorUnit (vector_unit.h).
 
 #include <cstdint>
 #include <nlohmann/json_fwd.hpp>
@@ -12,7 +12,7 @@ namespace lpsim::hw {
 // (ema_grad, ema_weight, ema_lwp: ū ← (1−α)·ū + α·x, 2 lane-ops per element), before each
 // backward (ema_grad: W̄ = W + c·ū, 1; ema_weight: W̄ = ū read as it is, 0) and before each
 // forward (lwp: Ŵ = W − (lr·d)·v, 1; ema_lwp: Ŵ = W − c·ū, 1).
-struct EmaRecomputeUnitParams {
+struct VectorUnitParams {
   std::uint64_t elements = 0;           // per operation: |W_l|, or |W_l| + |b_l| (biases too)
   std::uint64_t tensors = 1;            // tensors of `elements` it holds (0: lwp)
   std::uint64_t bytes_per_element = 0;  // of its tensors
@@ -26,13 +26,13 @@ struct EmaRecomputeUnitParams {
 // The unit's own cost model (the scheduler's task costs use it too): an operation of k
 // lane-ops per element takes vector_cycles(elements, lanes, k) = ceil(elements / lanes) · k
 // cycles.
-std::uint64_t update_cycles(const EmaRecomputeUnitParams& params);
-std::uint64_t reconstruct_cycles(const EmaRecomputeUnitParams& params);
-std::uint64_t predict_cycles(const EmaRecomputeUnitParams& params);
+std::uint64_t update_cycles(const VectorUnitParams& params);
+std::uint64_t reconstruct_cycles(const VectorUnitParams& params);
+std::uint64_t predict_cycles(const VectorUnitParams& params);
 
 // Bytes count traffic to and from the tensors the unit holds: an update reads and writes
 // them, a reconstruction or a prediction reads them.
-struct EmaRecomputeUnitStats {
+struct VectorUnitStats {
   std::uint64_t updates = 0;  // completed updates
   std::uint64_t reconstructions = 0;
   std::uint64_t predictions = 0;
@@ -44,6 +44,6 @@ struct EmaRecomputeUnitStats {
   std::uint64_t lane_ops = 0;            // element operations, by the lane-op counts above
 };
 
-nlohmann::json to_json(const EmaRecomputeUnitStats& stats);
+nlohmann::json to_json(const VectorUnitStats& stats);
 
 }  // namespace lpsim::hw
