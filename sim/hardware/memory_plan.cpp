@@ -36,31 +36,38 @@ MemoryKind buffer_kind(EdgeKind kind) {
   return MemoryKind::kInFlight;
 }
 
-MemoryPlan plan_memory(const dataflow::TrainingGraph& g, const dataflow::Program& program,
-                       const std::vector<WeightUnitSlot>& units, const config::HwConfig& hw,
-                       const std::string& config_file) {
-  const int procs = program.num_processors;
-  const policies::HardwareWork& work = g.policy->hardware;
-  // Which data edges have a buffer (the ones some node reads).
+namespace {
+
+// Which data edges have a buffer (the ones some node reads).
+std::vector<bool> buffered_edges(const dataflow::TrainingGraph& g) {
   std::vector<bool> buffered(g.edges.size(), false);
   for (const auto& deps : dataflow::node_dependencies(g)) {
     for (const auto& d : deps) {
       if (d.edge >= 0 && is_data_edge(g.edges[d.edge].kind)) buffered[d.edge] = true;
     }
   }
-  // Residents.
-  std::vector<hw::ResidentBytes> resident(procs, hw::ResidentBytes{});
-  const auto unit_owner = [&](int u) { return program.processor_of_node[g.update_node[u]]; };
-  std::vector<std::uint64_t> params_bytes(g.layers.size()), weight_bytes(g.layers.size());
+  return buffered;
+}
+
+int owner_of_layer(const dataflow::TrainingGraph& g, const dataflow::Program& program, int u) {
+  return program.processor_of_node[g.update_node[u]];
+}
+
+// What each PE holds, by kind: a layer's parameters, momentum, gradient register and unit at
+// its update's PE; each buffer at its consumer's.
+std::vector<hw::ResidentBytes> residents(const dataflow::TrainingGraph& g,
+                                         const dataflow::Program& program,
+                                         const std::vector<WeightUnitSlot>& units,
+                                         const std::vector<bool>& buffered) {
+  std::vector<hw::ResidentBytes> resident(program.num_processors, hw::ResidentBytes{});
   for (std::size_t u = 0; u < g.layers.size(); ++u) {
     const WeightUnitSlot& slot = units[u];
-    params_bytes[u] = slot.layer.param_elements * kScalarBytes;
-    weight_bytes[u] = slot.layer.weight_elements * kScalarBytes;
-    hw::ResidentBytes& r = resident[unit_owner(static_cast<int>(u))];
-    r[index(MemoryKind::kWeights)] += params_bytes[u];
-    r[index(MemoryKind::kOptimizer)] += params_bytes[u];
-    r[index(MemoryKind::kGradients)] += params_bytes[u];
-    if (slot.kind != nullptr) slot.kind->residents(work, slot.layer, r);
+    const std::uint64_t params = slot.layer.param_elements * kScalarBytes;
+    hw::ResidentBytes& r = resident[owner_of_layer(g, program, static_cast<int>(u))];
+    r[index(MemoryKind::kWeights)] += params;
+    r[index(MemoryKind::kOptimizer)] += params;
+    r[index(MemoryKind::kGradients)] += params;
+    if (slot.kind != nullptr) slot.kind->residents(g.policy->hardware, slot.layer, r);
   }
   for (std::size_t e = 0; e < g.edges.size(); ++e) {
     if (!buffered[e]) continue;
@@ -68,19 +75,27 @@ MemoryPlan plan_memory(const dataflow::TrainingGraph& g, const dataflow::Program
     resident[program.processor_of_first_part[edge.dst]][index(buffer_kind(edge.kind))] +=
         static_cast<std::uint64_t>(edge.buffer_depth * edge.bytes_per_token);
   }
-  // Staging: the largest task of each PE.
-  MemoryPlan plan;
-  plan.staging_task.assign(procs, "");
+  return resident;
+}
+
+// Staging: per PE, the largest double-buffered tiles of its tasks, and which task that is.
+// core::ConfigError when they do not fit the SRAM.
+std::vector<std::uint64_t> staging(const dataflow::TrainingGraph& g,
+                                   const dataflow::Program& program, const config::HwConfig& hw,
+                                   const std::string& config_file,
+                                   std::vector<std::string>& staging_task) {
+  const int procs = program.num_processors;
+  staging_task.assign(procs, "");
   std::vector<std::uint64_t> staging(procs, 0);
   const hw::ArrayShape array{hw.pe_rows, hw.pe_cols};
-  const hw::Dataflow dataflow = hw.pe_dataflow;
   for (int p = 0; p < procs; ++p) {
     for (const auto& entry : program.entries[p]) {
       const dataflow::Node& n = g.nodes[entry.node];
       std::uint64_t need = 0;
       if (entry.part != dataflow::NodePart::kTail) {
         for (const auto& gemm : n.work.gemms) {
-          need = std::max(need, hw::gemm_staging_bytes(array, dataflow, {gemm.m, gemm.n, gemm.k}));
+          need = std::max(need,
+                          hw::gemm_staging_bytes(array, hw.pe_dataflow, {gemm.m, gemm.n, gemm.k}));
         }
       }
       if (n.work.vector_ops > 0) {
@@ -89,56 +104,53 @@ MemoryPlan plan_memory(const dataflow::TrainingGraph& g, const dataflow::Program
       }
       if (need > staging[p]) {
         staging[p] = need;
-        plan.staging_task[p] = n.name;
+        staging_task[p] = n.name;
       }
     }
     const auto capacity = static_cast<std::uint64_t>(hw.sram_capacity_bytes);
     if (staging[p] > capacity) {
       throw core::ConfigError(config_file, "/hw/sram/capacity_bytes",
                               "found " + std::to_string(capacity) + " bytes, but task " +
-                                  plan.staging_task[p] + " on processor " + std::to_string(p) +
+                                  staging_task[p] + " on processor " + std::to_string(p) +
                                   " needs " + std::to_string(staging[p]) +
                                   " bytes of SRAM for its double-buffered operand tiles on the " +
                                   std::to_string(hw.pe_rows) + "x" + std::to_string(hw.pe_cols) +
                                   " array; expected at least " + std::to_string(staging[p]));
     }
   }
-  const std::vector<MemoryKind>& order =
-      hw.sram_placement.empty() ? hw::default_placement_order() : hw.sram_placement;
-  for (int p = 0; p < procs; ++p) {
-    plan.pe.push_back(hw::place(static_cast<std::uint64_t>(hw.sram_capacity_bytes), staging[p],
-                                resident[p], order));
-  }
-  // Accesses.
+  return staging;
+}
+
+// The DRAM bytes of every node's accesses (the table of ARCHITECTURE.md §4b), into plan.node.
+void accesses(const dataflow::TrainingGraph& g, const dataflow::Program& program,
+              const std::vector<WeightUnitSlot>& units, const std::vector<bool>& buffered,
+              MemoryPlan& plan) {
+  const policies::HardwareWork& work = g.policy->hardware;
   plan.node.assign(g.nodes.size(), {});
-  const auto read = [&](int node, int owner, MemoryKind kind, std::uint64_t bytes) {
+  const auto access = [&](int node, int owner, MemoryKind kind, std::uint64_t bytes, bool write) {
     const std::uint64_t dram = plan.pe[owner].dram_part(kind, bytes);
-    plan.node[node].read_bytes += dram;
+    (write ? plan.node[node].write_bytes : plan.node[node].read_bytes) += dram;
     plan.node[node].bytes_by_kind[index(kind)] += dram;
   };
-  const auto write = [&](int node, int owner, MemoryKind kind, std::uint64_t bytes) {
-    const std::uint64_t dram = plan.pe[owner].dram_part(kind, bytes);
-    plan.node[node].write_bytes += dram;
-    plan.node[node].bytes_by_kind[index(kind)] += dram;
-  };
+  constexpr bool kRead = false, kWrite = true;
   for (std::size_t uu = 0; uu < g.layers.size(); ++uu) {
     const int u = static_cast<int>(uu);
-    const int o = unit_owner(u);
+    const int o = owner_of_layer(g, program, u);
     const WeightUnitSlot& slot = units[uu];
-    const std::uint64_t params = params_bytes[uu], weights = weight_bytes[uu];
-    const bool delayed = g.layers[u].delay > 0;
-    read(g.forward_node[u], o, MemoryKind::kWeights, params);
+    const std::uint64_t params = slot.layer.param_elements * kScalarBytes;
+    const std::uint64_t weights = slot.layer.weight_elements * kScalarBytes;
+    access(g.forward_node[u], o, MemoryKind::kWeights, params, kRead);
     // Ba reads the register unless its delayed weight comes from elsewhere alone.
-    if (g.ba_node[u] >= 0 && (!delayed || work.backward_reads_register)) {
-      read(g.ba_node[u], o, MemoryKind::kWeights, weights);
+    if (g.ba_node[u] >= 0 && (g.layers[u].delay == 0 || work.backward_reads_register)) {
+      access(g.ba_node[u], o, MemoryKind::kWeights, weights, kRead);
     }
-    write(g.bw_node[u], o, MemoryKind::kGradients, params);
+    access(g.bw_node[u], o, MemoryKind::kGradients, params, kWrite);
     const int up = g.update_node[u];
-    read(up, o, MemoryKind::kGradients, params);
-    read(up, o, MemoryKind::kOptimizer, params);
-    write(up, o, MemoryKind::kOptimizer, params);
-    read(up, o, MemoryKind::kWeights, params);
-    write(up, o, MemoryKind::kWeights, params);
+    access(up, o, MemoryKind::kGradients, params, kRead);
+    access(up, o, MemoryKind::kOptimizer, params, kRead);
+    access(up, o, MemoryKind::kOptimizer, params, kWrite);
+    access(up, o, MemoryKind::kWeights, params, kRead);
+    access(up, o, MemoryKind::kWeights, params, kWrite);
     if (slot.kind == nullptr) continue;
     // The unit's own residents: what F, Ba and U read and write of them.
     for (const WeightUnitAccess& a : slot.kind->accesses(work, slot.layer)) {
@@ -146,11 +158,7 @@ MemoryPlan plan_memory(const dataflow::TrainingGraph& g, const dataflow::Program
                        : a.task == NodeKind::kBackwardActivation ? g.ba_node[u]
                                                                  : up;
       LPSIM_ASSERT(node >= 0, "a weight unit accesses its memory from a task the layer lacks");
-      if (a.write) {
-        write(node, o, a.kind, a.bytes);
-      } else {
-        read(node, o, a.kind, a.bytes);
-      }
+      access(node, o, a.kind, a.bytes, a.write);
     }
   }
   for (std::size_t e = 0; e < g.edges.size(); ++e) {
@@ -158,9 +166,27 @@ MemoryPlan plan_memory(const dataflow::TrainingGraph& g, const dataflow::Program
     const dataflow::Edge& edge = g.edges[e];
     const int owner = program.processor_of_first_part[edge.dst];
     const auto bytes = static_cast<std::uint64_t>(edge.bytes_per_token);
-    if (edge.src != g.input_node) write(edge.src, owner, buffer_kind(edge.kind), bytes);
-    read(edge.dst, owner, buffer_kind(edge.kind), bytes);
+    if (edge.src != g.input_node) access(edge.src, owner, buffer_kind(edge.kind), bytes, kWrite);
+    access(edge.dst, owner, buffer_kind(edge.kind), bytes, kRead);
   }
+}
+
+}  // namespace
+
+MemoryPlan plan_memory(const dataflow::TrainingGraph& g, const dataflow::Program& program,
+                       const std::vector<WeightUnitSlot>& units, const config::HwConfig& hw,
+                       const std::string& config_file) {
+  const std::vector<bool> buffered = buffered_edges(g);
+  const std::vector<hw::ResidentBytes> resident = residents(g, program, units, buffered);
+  MemoryPlan plan;
+  const std::vector<std::uint64_t> tiles = staging(g, program, hw, config_file, plan.staging_task);
+  const std::vector<MemoryKind>& order =
+      hw.sram_placement.empty() ? hw::default_placement_order() : hw.sram_placement;
+  for (int p = 0; p < program.num_processors; ++p) {
+    plan.pe.push_back(hw::place(static_cast<std::uint64_t>(hw.sram_capacity_bytes), tiles[p],
+                                resident[p], order));
+  }
+  accesses(g, program, units, buffered, plan);
   return plan;
 }
 
