@@ -88,12 +88,7 @@ void ProcessingElement::sync() {
   wait_cycles(c, params_.period);
 }
 
-void ProcessingElement::block_until(const std::function<bool()>& ready,
-                                    const sc_core::sc_event& event) {
-  if (ready()) return;
-  sync();
-  const sc_core::sc_time start = sc_core::sc_time_stamp();
-  while (!ready()) sc_core::wait(event);
+void ProcessingElement::add_stall_since(const sc_core::sc_time& start) {
   stats_.stall_cycles += cycles_since(start, params_.period);
 }
 

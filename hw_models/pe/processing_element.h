@@ -9,6 +9,7 @@
 // buffer another PE fills, a stash or EMA unit) and at block_until(). This is exact, not an
 // approximation: nothing outside the PE can observe its time between two interactions.
 // block_until() syncs, then waits on `event` until `ready()` holds, counting stall cycles.
+// `ready` is any callable returning bool (a template: no std::function is built per call).
 // The program is a callable run in the PE's SC_THREAD; it receives the PE itself.
 
 #include <cstdint>
@@ -34,7 +35,14 @@ class ProcessingElement : public sc_core::sc_module {
   // Brings simulated time up to the PE's local time.
   void sync();
   // Blocks until ready() (re-checked whenever `event` fires); the wait counts as stall.
-  void block_until(const std::function<bool()>& ready, const sc_core::sc_event& event);
+  template <class Ready>
+  void block_until(const Ready& ready, const sc_core::sc_event& event) {
+    if (ready()) return;
+    sync();
+    const sc_core::sc_time start = sc_core::sc_time_stamp();
+    while (!ready()) sc_core::wait(event);
+    add_stall_since(start);
+  }
   // Counts time spent blocked inside another unit (the caller measured it).
   void add_stall(std::uint64_t cycles) { stats_.stall_cycles += cycles; }
   // Counts DRAM traffic of its tasks, and time blocked waiting for DRAM reads (a stall).
@@ -54,6 +62,8 @@ class ProcessingElement : public sc_core::sc_module {
 
  private:
   void run();
+  // Counts the cycles since `start` as stall (block_until).
+  void add_stall_since(const sc_core::sc_time& start);
 
   const ProcessingElementParams params_;
   ProcessingElementStats stats_;
