@@ -30,7 +30,9 @@ void DelayBuffer::wait_for_space() {
   }
   const sc_core::sc_time start = sc_core::sc_time_stamp();
   while (entries_.size() >= params_.depth_entries) {
+    ++space_waiters_;
     sc_core::wait(space_freed_);
+    --space_waiters_;
   }
   stats_.stall_cycles += cycles_since(start, params_.period);
 }
@@ -46,7 +48,7 @@ void DelayBuffer::push(std::int64_t token) {
   append(Entry{token, true});
   ++stats_.pushes;
   stats_.bytes_written += params_.bytes_per_entry;
-  token_arrived_.notify();
+  if (token_waiters_ > 0) token_arrived_.notify();
 }
 
 void DelayBuffer::reserve() {
@@ -68,12 +70,14 @@ void DelayBuffer::deliver(std::int64_t token) {
   --reserved_;
   ++stats_.pushes;
   stats_.bytes_written += params_.bytes_per_entry;
-  token_arrived_.notify();
+  if (token_waiters_ > 0) token_arrived_.notify();
 }
 
 void DelayBuffer::wait_front(std::int64_t expected) {
   while (entries_.empty() || !entries_.front().filled) {
+    ++token_waiters_;
     sc_core::wait(token_arrived_);
+    --token_waiters_;
   }
   const std::int64_t found = entries_.front().token;
   if (found != expected) {
@@ -89,7 +93,7 @@ void DelayBuffer::pop() {
   }
   entries_.pop_front();
   ++stats_.pops;
-  space_freed_.notify();
+  if (space_waiters_ > 0) space_freed_.notify();
 }
 
 nlohmann::json to_json(const DelayBufferStats& stats) {

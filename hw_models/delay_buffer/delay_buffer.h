@@ -58,6 +58,10 @@ class DelayBuffer : public sc_core::sc_module {
   std::size_t reserved_ = 0;  // entries not yet filled
   sc_core::sc_event space_freed_;
   sc_core::sc_event token_arrived_;
+  // Threads waiting on each event now: an immediate notification with no waiter does
+  // nothing, so it is skipped (most pushes and pops find nobody waiting).
+  int space_waiters_ = 0;
+  int token_waiters_ = 0;
 };
 
 }  // namespace lpsim::hw
