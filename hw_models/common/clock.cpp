@@ -9,9 +9,10 @@ namespace lpsim::hw {
 sc_core::sc_time cycles_to_time(std::uint64_t cycles, const sc_core::sc_time& period) {
   const std::uint64_t unit = period.value();
   LPSIM_ASSERT(unit > 0, "clock period is zero");
-  LPSIM_ASSERT(cycles <= std::numeric_limits<std::uint64_t>::max() / unit,
+  std::uint64_t value = 0;  // cycles · unit, checked without a division (wait_cycles' path)
+  LPSIM_ASSERT(!__builtin_mul_overflow(cycles, unit, &value),
                std::to_string(cycles) + " cycles of " + period.to_string() + " overflow sc_time");
-  return sc_core::sc_time::from_value(cycles * unit);
+  return sc_core::sc_time::from_value(value);
 }
 
 std::uint64_t time_to_cycles(const sc_core::sc_time& time, const sc_core::sc_time& period) {

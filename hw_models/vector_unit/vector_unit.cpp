@@ -19,6 +19,9 @@ VectorUnit::VectorUnit(const sc_core::sc_module_name& name, const VectorUnitPara
                                            params_.bytes_per_element / params_.tensors,
                std::string(this->name()) + ": tensor bytes overflow");
   stats_.peak_bytes = tensor_bytes();
+  update_cycles_ = hw::update_cycles(params_);
+  reconstruct_cycles_ = hw::reconstruct_cycles(params_);
+  predict_cycles_ = hw::predict_cycles(params_);
   SC_THREAD(run_jobs);
 }
 
@@ -43,11 +46,11 @@ std::uint64_t predict_cycles(const VectorUnitParams& params) {
   return op_cycles(params, params.forward_lane_ops);
 }
 
-std::uint64_t VectorUnit::update_cycles() const { return hw::update_cycles(params_); }
+std::uint64_t VectorUnit::update_cycles() const { return update_cycles_; }
 
-std::uint64_t VectorUnit::reconstruct_cycles() const { return hw::reconstruct_cycles(params_); }
+std::uint64_t VectorUnit::reconstruct_cycles() const { return reconstruct_cycles_; }
 
-std::uint64_t VectorUnit::predict_cycles() const { return hw::predict_cycles(params_); }
+std::uint64_t VectorUnit::predict_cycles() const { return predict_cycles_; }
 
 std::uint64_t VectorUnit::cycles_of(Job job) const {
   switch (job) {

@@ -62,6 +62,8 @@ class VectorUnit : public sc_core::sc_module {
   std::uint64_t pending_updates_ = 0;
   sc_core::sc_event job_queued_;
   sc_core::sc_event job_finished_;
+  // update_cycles(), reconstruct_cycles(), predict_cycles(), worked out once.
+  std::uint64_t update_cycles_ = 0, reconstruct_cycles_ = 0, predict_cycles_ = 0;
 };
 
 }  // namespace lpsim::hw
