@@ -13,6 +13,8 @@
 
 #if LPSIM_OPENBLAS
 extern "C" void openblas_set_num_threads(int);  // OpenBLAS's own (cblas.h would bring CBLAS)
+// The pthread build's: stops its worker threads (absent from a serial build, hence weak).
+extern "C" int blas_thread_shutdown_(void) __attribute__((weak));
 #endif
 
 namespace lpsim::ops {
@@ -24,8 +26,12 @@ std::atomic<int> g_threads{1};
 // Eigen's products call OpenBLAS (EIGEN_USE_BLAS). Its pthread build would split each call
 // over its own threads, by their count; here every call runs on the thread that makes it, and
 // the split is gemm.h's, a rule of the shapes alone. Set before main(), so before any product.
+// The pthread build starts its workers when it loads, and an idle worker spins on
+// sched_yield for about 2^28 cycles before it sleeps: 0.06 s of a core in every run, math or
+// not, for threads no call uses; they are stopped (a one-thread call never needs them).
 const bool g_openblas_single_threaded = [] {
   openblas_set_num_threads(1);
+  if (blas_thread_shutdown_ != nullptr) blas_thread_shutdown_();
   return true;
 }();
 #endif
