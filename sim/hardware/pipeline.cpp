@@ -75,9 +75,12 @@ Pipeline::Pipeline(const sc_core::sc_module_name& name, const run::Job& job,
         b.name.c_str(), buffer_params(hw, static_cast<std::size_t>(b.depth),
                                       static_cast<std::uint64_t>(b.bytes_per_entry)));
   }
+  link_of_.assign(static_cast<std::size_t>(procs) * procs, nullptr);
   for (const auto& [from, to] : modules_.links) {
-    links_[{from, to}] = std::make_unique<hw::Link>(
+    auto& link = links_[{from, to}];
+    link = std::make_unique<hw::Link>(
         ("link_pe" + std::to_string(from) + "_pe" + std::to_string(to)).c_str(), link_params(hw));
+    link_of_[static_cast<std::size_t>(from) * procs + to] = link.get();
   }
   const policies::HardwareWork& work = g.policy->hardware;
   weight_units_.resize(nu);

@@ -99,6 +99,7 @@ class Pipeline : public sc_core::sc_module, private WeightUnitHost {
   std::vector<std::unique_ptr<hw::DelayBuffer>> buffers_;        // by edge (null: none)
   std::vector<std::unique_ptr<hw::DelayBuffer>> split_buffers_;  // Ba product -> tail, by node
   std::map<std::pair<int, int>, std::unique_ptr<hw::Link>> links_;
+  std::vector<hw::Link*> link_of_;  // [from · processors + to] (null: none): the task path's
   std::vector<std::unique_ptr<WeightUnit>> weight_units_;  // per layer group (may be null)
   std::vector<std::int64_t> done_;
   std::vector<std::int64_t> started_;  // instances whose first part (or whole) has run

@@ -250,7 +250,7 @@ void Pipeline::send_outputs(int node, NodePart part, std::int64_t m, hw::Process
     }
     pe.sync();
     const sc_core::sc_time t0 = sc_core::sc_time_stamp();
-    hw::Link& link = *links_.at({p, q});
+    hw::Link& link = *link_of_[static_cast<std::size_t>(p) * pes_.size() + q];
     link.send(bytes, buf, m);
     pe.add_stall(hw::cycles_since(t0, period_));
     if (tracing(m)) {
