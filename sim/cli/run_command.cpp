@@ -31,16 +31,7 @@ void print_progress(const char* what, std::int64_t done, std::int64_t total) {
 }
 
 core::Json reference_report(run::Job& job, const reference::TrainingResult& r) {
-  core::Json report;
-  report["schema_version"] = reports::kReportSchemaVersion;
-  report["status"] = r.interrupted ? "interrupted" : "complete";
-  report["mode"] = "reference";
-  report["policy"] = job.config.policy->name;
-  report["spike_compensation"] = job.config.spike_compensation;
-  report["config_hash"] = config::config_hash(job.config.resolved);
-  report["run"] = {
-      {"name", job.config.run_name}, {"seed", job.config.seed}, {"threads", ops::threads()}};
-  report["network"] = run::network_json(job);
+  core::Json report = run::report_head(job, "reference", r.interrupted);
   report["hw"] = nullptr;
   report["summary"] = {{"total_cycles", nullptr},
                        {"cycles_per_minibatch", nullptr},

@@ -2,9 +2,7 @@
 
 #include "reports/derived.h"
 #include "reports/energy.h"
-#include "reports/report_writer.h"
 #include "sim/run/report_parts.h"
-#include "workloads/ops/parallel.h"
 
 namespace lpsim::hardware {
 
@@ -37,16 +35,8 @@ core::Json hardware_report(const run::Job& job, const HardwarePlan& plan, const 
                            bool math) {
   const config::HwConfig& hw = job.config.hw;
   const int procs = plan.program.num_processors;
-  core::Json report;
-  report["schema_version"] = reports::kReportSchemaVersion;
-  report["status"] = r.interrupted ? "interrupted" : "complete";
-  report["mode"] = math ? "hardware" : "hardware_timing_only";
-  report["policy"] = job.config.policy->name;
-  report["spike_compensation"] = job.config.spike_compensation;
-  report["config_hash"] = config::config_hash(job.config.resolved);
-  report["run"] = {
-      {"name", job.config.run_name}, {"seed", job.config.seed}, {"threads", ops::threads()}};
-  report["network"] = run::network_json(job);
+  core::Json report =
+      run::report_head(job, math ? "hardware" : "hardware_timing_only", r.interrupted);
   report["hw"] = {{"period_ns", hw.period_ns},
                   {"processors", procs},
                   {"pe",

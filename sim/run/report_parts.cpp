@@ -3,11 +3,27 @@
 #include <algorithm>
 #include <cstdio>
 
+#include "reports/report_writer.h"
 #include "workloads/data/checkpoint.h"
 #include "workloads/models/cost.h"
+#include "workloads/ops/parallel.h"
 #include "workloads/reference/params_io.h"
 
 namespace lpsim::run {
+
+core::Json report_head(const Job& job, const std::string& mode, bool interrupted) {
+  core::Json report;
+  report["schema_version"] = reports::kReportSchemaVersion;
+  report["status"] = interrupted ? "interrupted" : "complete";
+  report["mode"] = mode;
+  report["policy"] = job.config.policy->name;
+  report["spike_compensation"] = job.config.spike_compensation;
+  report["config_hash"] = config::config_hash(job.config.resolved);
+  report["run"] = {
+      {"name", job.config.run_name}, {"seed", job.config.seed}, {"threads", ops::threads()}};
+  report["network"] = network_json(job);
+  return report;
+}
 
 core::Json training_json(const std::vector<reference::EpochResult>& epochs,
                          double final_test_accuracy) {

@@ -8,6 +8,9 @@
 
 namespace lpsim::run {
 
+// The fields every report starts with: schema_version, status, mode, policy,
+// spike_compensation, config_hash, run, network.
+core::Json report_head(const Job& job, const std::string& mode, bool interrupted);
 // `final_test_accuracy`: with the final (drained) weights.
 core::Json training_json(const std::vector<reference::EpochResult>& epochs,
                          double final_test_accuracy);
