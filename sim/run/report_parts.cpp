@@ -195,6 +195,9 @@ std::string summary_text(const core::Json& report) {
                   st.at("max_stable_lr").get<double>(),
                   st.at("lr_exceeds_bound").get<bool>() ? " (the configured lr exceeds it)" : "");
     s += line;
+  } else if (st.contains("skipped")) {
+    s += "stability: not computed under " + st.at("skipped").get<std::string>() +
+         " (the advisory models SGD with momentum)\n";
   }
   return s;
 }
