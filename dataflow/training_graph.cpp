@@ -76,6 +76,7 @@ struct Builder {
   const Partition& part;
   const policies::Policy& policy;
   std::int64_t batch;
+  models::UpdateCost update;
   TrainingGraph g;
   std::vector<RetimingArc> arcs;  // parallel to g.edges, with targets
 
@@ -141,6 +142,7 @@ struct Builder {
     g.num_stages = k;
     g.batch = batch;
     g.policy = &policy;
+    g.update = update;
     g.forward_node.assign(nu, -1);
     g.ba_node.assign(nu, -1);
     g.bw_node.assign(nu, -1);
@@ -264,7 +266,7 @@ struct Builder {
         g.nodes[g.ba_node[u]].work += models::layer_work(layer, Task::kBackwardActivation, batch);
       }
       g.nodes[g.bw_node[u]].work += models::layer_work(layer, Task::kBackwardWeight, batch);
-      g.nodes[g.update_node[u]].work += models::layer_work(layer, Task::kUpdate, batch);
+      g.nodes[g.update_node[u]].work += models::layer_work(layer, Task::kUpdate, batch, update);
       // The unit's tail (element-wise backward of its attached layers) runs with its tail
       // owner's Ba, or with the loss (workloads/models/units.h).
       models::Work tail;
@@ -284,12 +286,12 @@ struct Builder {
 
 TrainingGraph build_training_graph(const models::Network& network, const UnitGraph& units,
                                    const Partition& partition, const policies::Policy& policy,
-                                   std::int64_t batch) {
+                                   std::int64_t batch, const models::UpdateCost& update) {
   LPSIM_ASSERT(partition.stage_of_unit.size() == units.units.size(), "one stage per unit");
   LPSIM_ASSERT(policy.pipelined || partition.num_stages == 1,
                policy.name + " training has one stage");
   LPSIM_ASSERT(batch >= 1, "batch >= 1");
-  Builder b{network, units, partition, policy, batch, {}, {}};
+  Builder b{network, units, partition, policy, batch, update, {}, {}};
   b.build();
   return std::move(b.g);
 }

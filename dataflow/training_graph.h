@@ -77,6 +77,7 @@ struct TrainingGraph {
   int num_stages = 1;
   std::int64_t batch = 1;
   const policies::Policy* policy = nullptr;  // the weight-version policy (never null once built)
+  models::UpdateCost update;                 // the optimizer's work in U and its state
   std::vector<Node> nodes;
   std::vector<Edge> edges;
   std::vector<LayerTiming> layers;  // one per unit
@@ -90,9 +91,11 @@ struct TrainingGraph {
 };
 
 // Builds and retimes the graph. An unpipelined policy (sync) needs a one-stage partition.
+// `update`: the optimizer's cost (reference::update_cost; the default is SGD's).
 TrainingGraph build_training_graph(const models::Network& network, const UnitGraph& units,
                                    const Partition& partition, const policies::Policy& policy,
-                                   std::int64_t batch);
+                                   std::int64_t batch,
+                                   const models::UpdateCost& update = models::UpdateCost{});
 
 // Work of each node in lane-operations (MACs + element-wise ops): a machine-independent
 // cost used when no hardware model is given.

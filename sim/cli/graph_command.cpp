@@ -51,6 +51,7 @@ int run_graph(const std::vector<std::string>& args) {
     throw core::UserError("", "--format", "found \"" + format + "\", expected json or dot");
   }
   std::int64_t batch = vm["batch"].as<std::int64_t>();
+  models::UpdateCost update;  // SGD's, unless a config names the optimizer
   if (batch < 1 || batch > (1 << 20)) {
     throw core::UserError("", "--batch",
                           "found " + std::to_string(batch) + ", expected 1..1048576");
@@ -79,6 +80,7 @@ int run_graph(const std::vector<std::string>& args) {
     spec_pointer = "/pipeline/stages";
     policy = c.policy;
     batch = c.batch_size;
+    update = reference::update_cost(c.optimizer);
   } else {
     network = network_from_options(vm);
     spec = dataflow::parse_stage_spec(vm["stages"].as<std::string>(), "--stages");
@@ -87,7 +89,7 @@ int run_graph(const std::vector<std::string>& args) {
   const dataflow::Partition partition =
       dataflow::partition_for_policy(units, *policy, spec, spec_file, spec_pointer);
   const dataflow::TrainingGraph graph =
-      dataflow::build_training_graph(network, units, partition, *policy, batch);
+      dataflow::build_training_graph(network, units, partition, *policy, batch, update);
   std::string text;
   if (format == "json") {
     core::Json j = dataflow::graph_to_json(graph, dataflow::node_ops(graph), "ops");

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
+#include <utility>
 
 #include "core/errors.h"
 #include "core/param_table.h"
@@ -11,6 +12,7 @@
 #include "hw_models/memory/placement.h"
 #include "hw_models/pe/pe_types.h"
 #include "workloads/models/builtin.h"
+#include "workloads/ops/optimizer.h"
 #include "workloads/ops/parallel.h"
 
 namespace lpsim::config {
@@ -77,6 +79,22 @@ ops::Shape read_shape(core::ObjectReader& r, const std::string& key) {
     d[i] = core::json_integer(a[i], r.file(), core::pointer_append(r.pointer(key), i), 1, 4096);
   }
   return {d[0], d[1], d[2]};
+}
+
+// workload.optimizer.betas: [β1, β2], each in [0, 1) (torch.optim.AdamW's domain).
+std::pair<double, double> read_betas(core::ObjectReader& r, const std::string& key) {
+  const core::Json& a = r.array(key);
+  if (a.size() != 2) r.fail(key, "found " + core::describe_value(a) + ", expected [β1, β2]");
+  double b[2] = {0.0, 0.0};
+  for (std::size_t i = 0; i < 2; ++i) {
+    const std::string where = core::pointer_append(r.pointer(key), i);
+    if (!a[i].is_number() || !(a[i].get<double>() >= 0.0 && a[i].get<double>() < 1.0)) {
+      throw core::ConfigError(
+          r.file(), where, "found " + core::describe_value(a[i]) + ", expected a number in [0, 1)");
+    }
+    b[i] = a[i].get<double>();
+  }
+  return {b[0], b[1]};
 }
 
 // hw.sram.placement's default: the order residents fill the SRAM (ARCHITECTURE.md §4b), as
@@ -210,14 +228,67 @@ const core::ParamTable<Config>& build_parameters() {
       integer_param<Config>("/workload/epochs", 1, 1, 100000, "epochs",
                             "minibatch n counts on across epochs; no flush between epochs",
                             [](Config& c, std::int64_t v) { c.epochs = v; }),
+      optional(choice_param<Config>(
+          "/workload/optimizer/kind", "sgd", [] { return ops::optimizer_kind_names(); },
+          "`sgd` (ARCHITECTURE.md §2) or `adamw` (torch.optim.AdamW, §2c); see \"Optimizers\"",
+          [](Config& c, const std::string& v) {
+            // optimizer_kind_names() lists the kinds in OptimizerKind's order.
+            const auto& names = ops::optimizer_kind_names();
+            c.optimizer.kind = static_cast<ops::OptimizerKind>(
+                std::find(names.begin(), names.end(), v) - names.begin());
+          })),
       number_param<Config>("/workload/optimizer/lr", 0.01, 0.0, 1e3, "",
-                           "SGD learning rate (ARCHITECTURE.md §2)",
+                           "learning rate (of the schedule's start)",
                            [](Config& c, double v) { c.optimizer.lr = v; }),
-      number_param<Config>("/workload/optimizer/momentum", 0.9, 0.0, 0.999999, "", "",
-                           [](Config& c, double v) { c.optimizer.momentum = v; }),
+      optional(
+          number_param<Config>("/workload/optimizer/momentum", 0.9, 0.0, 0.999999, "",
+                               "`sgd` only: μ (filled in when absent; a bad input under `adamw`)",
+                               [](Config& c, double v) { c.optimizer.momentum = v; })),
+      optional(
+          Param<
+              Config>{"/workload/optimizer/betas", core::Json::array({0.9, 0.999}),
+                      "[β1, β2], each in [0, 1)", "",
+                      "`adamw` only: the moments' decay rates (filled in when absent; a bad input "
+                      "under "
+                      "`sgd`)",
+                      false,
+                      [](core::ObjectReader& r, const std::string& key, Config& c) {
+                        const auto [b1, b2] = read_betas(r, key);
+                        c.optimizer.beta1 = b1;
+                        c.optimizer.beta2 = b2;
+                      }}),
+      optional(
+          Param<
+              Config>{"/workload/optimizer/eps", 1e-8, "(0, 1]", "",
+                      "`adamw` only: added to the denominator (filled in when absent; a bad input "
+                      "under "
+                      "`sgd`)",
+                      false,
+                      [](core::ObjectReader& r, const std::string& key, Config& c) {
+                        const double v = r.number(key, 0.0, 1.0);
+                        if (!(v > 0.0)) r.fail(key, "found 0, expected a number in (0, 1]");
+                        c.optimizer.eps = v;
+                      }}),
       number_param<Config>("/workload/optimizer/weight_decay", 0.0, 0.0, 10.0, "",
-                           "on every parameter",
+                           "λ, on every parameter: added to the gradient under `sgd`, decoupled "
+                           "(W ← W·(1 − lr·λ)) under `adamw`",
                            [](Config& c, double v) { c.optimizer.weight_decay = v; }),
+      optional(
+          Param<
+              Config>{"/workload/optimizer/clip_norm", nullptr,
+                      core::describe_range(0.0, 1e6) + " or null", "",
+                      "per-layer gradient clipping: each layer's gradient (weights and bias) "
+                      "scaled by "
+                      "min(1, clip_norm / ‖g‖) before its update; null or 0: off",
+                      false,
+                      [](core::ObjectReader& r, const std::string& key, Config& c) {
+                        if (r.has_value(key)) {
+                          c.optimizer.clip_norm = r.number(key, 0.0, 1e6);
+                        } else {
+                          r.at(key);  // null: off
+                          c.optimizer.clip_norm = 0.0;
+                        }
+                      }}),
       optional(choice_param<Config>(
           "/workload/optimizer/schedule/kind", "constant",
           [] { return reference::lr_schedule_names(); },
@@ -238,6 +309,11 @@ const core::ParamTable<Config>& build_parameters() {
       optional(number_param<Config>("/workload/optimizer/schedule/min_lr", 0.0, 0.0, 1e3, "",
                                     "`cosine`: the rate reached at the last minibatch",
                                     [](Config& c, double v) { c.optimizer.schedule.min_lr = v; })),
+      optional(integer_param<Config>(
+          "/workload/optimizer/schedule/warmup_minibatches", 0, 0, k2p40, "minibatches",
+          "linear warm-up on top of `kind`: the gradient of minibatch m gets the rate times "
+          "min(1, (m+1)/warmup_minibatches); 0: none",
+          [](Config& c, std::int64_t v) { c.optimizer.schedule.warmup_minibatches = v; })),
       nullable_string_param<Config>(
           "/workload/init_from", "checkpoint directory", "same as `--init-from`",
           [](Config& c, const std::optional<std::string>& v) { c.init_from = v; }),
@@ -370,11 +446,81 @@ void check_pipedream(const Config& c, const std::string& file) {
   }
 }
 
+// The keys that belong to one optimizer kind (ARCHITECTURE.md §2c).
+const std::vector<std::string>& optimizer_keys(ops::OptimizerKind kind) {
+  static const std::vector<std::string> sgd = {"/workload/optimizer/momentum"};
+  static const std::vector<std::string> adamw = {"/workload/optimizer/betas",
+                                                 "/workload/optimizer/eps"};
+  switch (kind) {
+    case ops::OptimizerKind::kSgd:
+      return sgd;
+    case ops::OptimizerKind::kAdamw:
+      return adamw;
+  }
+  return sgd;
+}
+
+// The kind a resolved document names (sgd when absent; a bad value is the strict read's to
+// report, meanwhile sgd).
+ops::OptimizerKind kind_named(const core::Json& doc) {
+  const core::Json::json_pointer ptr("/workload/optimizer/kind");
+  const auto& names = ops::optimizer_kind_names();
+  if (!doc.contains(ptr) || !doc.at(ptr).is_string()) return ops::OptimizerKind::kSgd;
+  const auto it = std::find(names.begin(), names.end(), doc.at(ptr).get<std::string>());
+  return it == names.end() ? ops::OptimizerKind::kSgd
+                           : static_cast<ops::OptimizerKind>(it - names.begin());
+}
+
+// An optimizer's own keys are optional in the table and absent from its defaults; once the
+// document names its kind, the keys of that kind that are absent get their defaults here. So an
+// sgd document resolves as it did before AdamW existed (momentum included: the same config
+// hash), and a key of the other kind in the resolved document is one the user gave.
+void fill_optimizer_defaults(core::Json& doc) {
+  const core::Json::json_pointer optimizer("/workload/optimizer");
+  if (!doc.contains(optimizer) || !doc.at(optimizer).is_object()) return;
+  for (const std::string& key : optimizer_keys(kind_named(doc))) {
+    const core::Json::json_pointer ptr(key);
+    if (doc.contains(ptr)) continue;
+    for (const auto& p : build_parameters().params()) {
+      if (p.pointer == key) doc[ptr] = p.default_value;
+    }
+  }
+}
+
+// A key of the other optimizer kind (after the read: the kind is valid), and spike
+// compensation, which is SGD's.
+void check_optimizer_keys(const Config& c, const std::string& file) {
+  const auto& names = ops::optimizer_kind_names();
+  const std::string& kind = names[static_cast<std::size_t>(c.optimizer.kind)];
+  for (std::size_t k = 0; k < names.size(); ++k) {
+    const auto other = static_cast<ops::OptimizerKind>(k);
+    if (other == c.optimizer.kind) continue;
+    for (const std::string& key : optimizer_keys(other)) {
+      const core::Json::json_pointer ptr(key);
+      if (!c.resolved.contains(ptr)) continue;
+      throw core::ConfigError(file, key,
+                              "found " + core::describe_value(c.resolved.at(ptr)) +
+                                  ", but this key belongs to the optimizer kind \"" + names[k] +
+                                  "\" and workload.optimizer.kind is \"" + kind + "\"; remove it");
+    }
+  }
+  if (c.spike_compensation && c.optimizer.kind != ops::OptimizerKind::kSgd) {
+    throw core::ConfigError(file, "/pipeline/spike_compensation",
+                            "found true, but spike compensation adds momentum steps and is "
+                            "defined for sgd only; the optimizer is \"" +
+                                kind + "\": use false");
+  }
+}
+
 }  // namespace
 
 const core::ParamTable<Config>& parameters() { return build_parameters(); }
 
-core::Json default_document() { return parameters().default_document(); }
+core::Json default_document() {
+  core::Json doc = parameters().default_document();
+  fill_optimizer_defaults(doc);
+  return doc;
+}
 
 int resolved_threads(const Config& c) {
   if (c.threads > 0) return c.threads;
@@ -387,7 +533,7 @@ int resolved_threads(const Config& c) {
 }
 
 Config load_config(const std::string& path, const std::vector<std::string>& overrides) {
-  core::Json doc = default_document();
+  core::Json doc = parameters().default_document();
   const std::string file = path.empty() ? "(defaults)" : path;
   if (!path.empty()) {
     const core::Json user = core::parse_json_file(path);
@@ -395,6 +541,7 @@ Config load_config(const std::string& path, const std::vector<std::string>& over
     merge_into(doc, user);
   }
   for (const auto& o : overrides) apply_override(doc, o);
+  fill_optimizer_defaults(doc);
 
   Config c;
   c.source = file;
@@ -407,6 +554,7 @@ Config load_config(const std::string& path, const std::vector<std::string>& over
                                 "(snn3, sconv3) without a network_file; use null");
   }
   if (c.scheduler == dataflow::Scheduler::kPipeDream) check_pipedream(c, file);
+  check_optimizer_keys(c, file);
   return c;
 }
 

@@ -13,8 +13,9 @@ using hw::MemoryKind;
 std::size_t at(MemoryKind kind) { return static_cast<std::size_t>(kind); }
 
 // Labels the node's SRAM traffic by kind; the totals are hw::task_cost's.
-// `ba_operand`: the kind a Ba's weight operand comes from.
-void label_traffic(const dataflow::Node& node, MemoryKind ba_operand, TaskCost& c) {
+// `ba_operand`: the kind a Ba's weight operand comes from; `state`: the optimizer's tensors.
+void label_traffic(const dataflow::Node& node, MemoryKind ba_operand, std::uint64_t state,
+                   TaskCost& c) {
   MemoryKind a = MemoryKind::kInFlight, b = MemoryKind::kInFlight, out = MemoryKind::kInFlight;
   if (node.kind == NodeKind::kForward) {
     b = MemoryKind::kWeights;
@@ -32,10 +33,13 @@ void label_traffic(const dataflow::Node& node, MemoryKind ba_operand, TaskCost& 
   }
   const std::uint64_t own = (c.vector_ops - c.tail_vector_ops) * kScalarBytes;
   if (node.kind == NodeKind::kUpdate) {
-    c.sram_read[at(MemoryKind::kGradients)] += own / 2;
-    c.sram_read[at(MemoryKind::kOptimizer)] += own - own / 2;
-    c.sram_write[at(MemoryKind::kOptimizer)] += own / 2;
-    c.sram_write[at(MemoryKind::kWeights)] += own - own / 2;
+    // Reads: the gradient and the state's tensors, 1 : state; writes: the state and the
+    // weights, state : 1 (sgd: half and half).
+    const std::uint64_t one = own / (state + 1);
+    c.sram_read[at(MemoryKind::kGradients)] += one;
+    c.sram_read[at(MemoryKind::kOptimizer)] += own - one;
+    c.sram_write[at(MemoryKind::kOptimizer)] += own - one;
+    c.sram_write[at(MemoryKind::kWeights)] += one;
   } else {
     c.sram_read[at(MemoryKind::kInFlight)] += own;
     c.sram_write[at(node.kind == NodeKind::kBackwardWeight ? MemoryKind::kGradients
@@ -76,7 +80,7 @@ std::vector<TaskCost> task_costs(const dataflow::TrainingGraph& graph, const con
         units[node.unit].kind != nullptr) {
       ba_operand = units[node.unit].kind->backward_operand(work);
     }
-    label_traffic(node, ba_operand, c);
+    label_traffic(node, ba_operand, static_cast<std::uint64_t>(graph.update.state_tensors), c);
     costs.push_back(c);
   }
   for (const WeightUnitSlot& slot : units) {

@@ -13,8 +13,10 @@
 // traffic; under `lwp` and `ema_lwp` the register, the unit having predicted F's) and the
 // input kept for Bw (`activations`) under Bw; C is in flight, or the weight-gradient register
 // under Bw. Element-wise work reads and writes in-flight tensors, except Bw's (bias and
-// batch-norm gradients: read in flight, written to `gradients`) and U's two operations per
-// parameter (read the gradient and the momentum, write the momentum and the weight).
+// batch-norm gradients: read in flight, written to `gradients`) and U's operations
+// (TrainingGraph::update: sgd's two per parameter, adamw's twelve), which read the gradient and
+// the optimizer state and write the state and the weight, each in proportion to its tensors
+// (sgd: the gradient and the momentum; adamw: the gradient, m and s).
 
 #include <cstdint>
 #include <vector>

@@ -12,7 +12,7 @@ HardwarePlan plan_hardware(const run::Job& job) {
                "a PipeDream run's job comes from hardware::prepare_job");
   HardwarePlan plan;
   plan.graph = dataflow::build_training_graph(job.network, job.units, job.partition, *c.policy,
-                                              c.batch_size);
+                                              c.batch_size, reference::update_cost(c.optimizer));
   plan.weight_units = assign_weight_units(plan.graph, job.network, job.units);
   plan.costs = task_costs(plan.graph, c.hw, plan.weight_units);
   if (c.scheduler == dataflow::Scheduler::kPipeDream) {

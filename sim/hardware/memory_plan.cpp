@@ -49,12 +49,18 @@ std::vector<bool> buffered_edges(const dataflow::TrainingGraph& g) {
   return buffered;
 }
 
+// The optimizer state of a layer whose parameters take `params` bytes.
+std::uint64_t optimizer_bytes(const dataflow::TrainingGraph& g, std::uint64_t params) {
+  return static_cast<std::uint64_t>(g.update.state_tensors) * params;
+}
+
 int owner_of_layer(const dataflow::TrainingGraph& g, const dataflow::Program& program, int u) {
   return program.processor_of_node[g.update_node[u]];
 }
 
-// What each PE holds, by kind: a layer's parameters, momentum, gradient register and unit at
-// its update's PE; each buffer at its consumer's.
+// What each PE holds, by kind: a layer's parameters, optimizer state (TrainingGraph::update:
+// sgd's momentum, adamw's two moments), gradient register and unit at its update's PE; each
+// buffer at its consumer's.
 std::vector<hw::ResidentBytes> residents(const dataflow::TrainingGraph& g,
                                          const dataflow::Program& program,
                                          const std::vector<WeightUnitSlot>& units,
@@ -65,7 +71,7 @@ std::vector<hw::ResidentBytes> residents(const dataflow::TrainingGraph& g,
     const std::uint64_t params = slot.layer.param_elements * kScalarBytes;
     hw::ResidentBytes& r = resident[owner_of_layer(g, program, static_cast<int>(u))];
     r[index(MemoryKind::kWeights)] += params;
-    r[index(MemoryKind::kOptimizer)] += params;
+    r[index(MemoryKind::kOptimizer)] += optimizer_bytes(g, params);
     r[index(MemoryKind::kGradients)] += params;
     if (slot.kind != nullptr) slot.kind->residents(g.policy->hardware, slot.layer, r);
   }
@@ -147,8 +153,8 @@ void accesses(const dataflow::TrainingGraph& g, const dataflow::Program& program
     access(g.bw_node[u], o, MemoryKind::kGradients, params, kWrite);
     const int up = g.update_node[u];
     access(up, o, MemoryKind::kGradients, params, kRead);
-    access(up, o, MemoryKind::kOptimizer, params, kRead);
-    access(up, o, MemoryKind::kOptimizer, params, kWrite);
+    access(up, o, MemoryKind::kOptimizer, optimizer_bytes(g, params), kRead);
+    access(up, o, MemoryKind::kOptimizer, optimizer_bytes(g, params), kWrite);
     access(up, o, MemoryKind::kWeights, params, kRead);
     access(up, o, MemoryKind::kWeights, params, kWrite);
     if (slot.kind == nullptr) continue;

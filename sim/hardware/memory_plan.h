@@ -2,7 +2,8 @@
 // Where each PE's residents live (SRAM or DRAM) and the DRAM traffic every task instance
 // makes because of it (ARCHITECTURE.md section 4b).
 //
-// Residents, at the PE that owns them: a layer's weights, momentum and weight-gradient
+// Residents, at the PE that owns them: a layer's weights, optimizer state (|W| + |b| per
+// tensor of TrainingGraph::update: sgd's momentum, adamw's m and s) and weight-gradient
 // register, and its weight-version unit's residents (weight_unit.h: the stash's d_l·|W_l|,
 // the vector unit's tensors) at the PE of its update U_l; each data edge's buffer
 // (buffer_depth · bytes_per_token) at the PE of its consumer, of the kind buffer_kind()
@@ -10,7 +11,8 @@
 // double-buffered tiles) and hw.sram.placement.
 // Accesses per task instance (the table of section 4b): F_l reads W_l; Ba_l reads W_l unless
 // its delayed operand comes from its unit alone (HardwareWork::backward_reads_register);
-// Bw_l writes the weight-gradient register; U_l reads it, reads and writes momentum and W_l;
+// Bw_l writes the weight-gradient register; U_l reads it, reads and writes the optimizer state
+// and W_l;
 // the unit's accesses (a stash version, its tensors, the momentum a prediction reads); a
 // data edge's producer writes a token and its consumer reads it. The DRAM bytes of an access
 // are the DRAM part of the resident's kind at its owner (Placement::dram_part).

@@ -103,7 +103,8 @@ void Pipeline::measure_memory() {
     MemoryPeaks& a = r_.stage_memory_analytic[p];
     for (MemoryPeaks* peaks : {&m, &a}) {
       (*peaks)[hw::MemoryKind::kWeights] += params;
-      (*peaks)[hw::MemoryKind::kOptimizer] += params;
+      (*peaks)[hw::MemoryKind::kOptimizer] +=
+          static_cast<std::uint64_t>(graph_.update.state_tensors) * params;
       (*peaks)[hw::MemoryKind::kGradients] += params;
     }
     if (weight_units_[u]) {

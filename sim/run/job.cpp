@@ -12,7 +12,10 @@
 namespace lpsim::run {
 
 core::Json StabilityAdvice::to_json() const {
-  if (!computed) return {{"computed", false}};
+  if (!computed) {
+    if (!skipped.empty()) return {{"computed", false}, {"skipped", skipped}};
+    return {{"computed", false}};
+  }
   // Without positive curvature the quadratic model gives no bound: null, not 0.
   const bool bounded = lambda_max > 0.0;
   core::Json layers = core::Json::array();
@@ -160,6 +163,13 @@ Job prepare_job(const std::string& config_path, const std::vector<std::string>& 
 void advise_stability(Job& job) {
   if (!job.config.stability_check || job.train.images.rows() == 0) return;
   StabilityAdvice& a = job.stability;
+  switch (job.config.optimizer.kind) {
+    case ops::OptimizerKind::kSgd:
+      break;
+    case ops::OptimizerKind::kAdamw:  // the delay model is SGD's recursion (stability.h)
+      a.skipped = "adamw";
+      return;
+  }
   const std::int64_t n = std::min<std::int64_t>(256, job.train.size());
   std::vector<std::int32_t> labels(job.train.labels.begin(), job.train.labels.begin() + n);
   const reference::CurvatureEstimate est = reference::estimate_curvature(

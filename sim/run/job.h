@@ -18,6 +18,9 @@ namespace lpsim::run {
 
 struct StabilityAdvice {
   bool computed = false;
+  // Why it was not computed although pipeline.stability_check asked for it: "adamw" (the
+  // advisory models SGD's recursion); empty otherwise.
+  std::string skipped;
   double lambda_max = 0.0;  // estimated largest Hessian eigenvalue at initialisation
   std::int64_t samples = 0;
   std::int64_t max_delay = 0;
@@ -55,7 +58,8 @@ Job prepare_job(const std::string& config_path, const std::vector<std::string>& 
 // reading any data (for `lpsim graph --config`).
 models::Network network_of_config(const config::Config& config, const std::string& config_path);
 
-// Estimates curvature and fills job.stability (no-op when pipeline.stability_check is off).
+// Estimates curvature and fills job.stability (no-op when pipeline.stability_check is off;
+// under adamw only job.stability.skipped is set: the bound is SGD's).
 void advise_stability(Job& job);
 
 }  // namespace lpsim::run

@@ -92,6 +92,7 @@ std::size_t spike_source(const models::Network& net, const models::Layer& layer)
 core::Json ops_json(const Job& job, const std::vector<reference::SpikeStats>& spikes) {
   using models::Task;
   const std::int64_t batch = job.config.batch_size;
+  const models::UpdateCost update = reference::update_cost(job.config.optimizer);
   const bool measured = spikes.size() == job.network.layers.size();
   std::int64_t slots = 0, accumulates = 0, vector_ops = 0;
   double events = 0.0;
@@ -99,7 +100,7 @@ core::Json ops_json(const Job& job, const std::vector<reference::SpikeStats>& sp
     const models::Layer& l = job.network.layers[i];
     for (Task t :
          {Task::kForward, Task::kBackwardActivation, Task::kBackwardWeight, Task::kUpdate}) {
-      const models::Work w = models::layer_work(l, t, batch);
+      const models::Work w = models::layer_work(l, t, batch, update);
       slots += w.macs();
       accumulates += w.accumulates();
       vector_ops += w.vector_ops;
@@ -210,6 +211,9 @@ std::string summary_text(const core::Json& report) {
                   st.at("max_stable_lr").get<double>(),
                   st.at("lr_exceeds_bound").get<bool>() ? " (the configured lr exceeds it)" : "");
     s += line;
+  } else if (st.contains("skipped")) {
+    s += "stability: not computed under " + st.at("skipped").get<std::string>() +
+         " (the advisory models SGD with momentum)\n";
   }
   return s;
 }

@@ -14,6 +14,8 @@ MemoryEstimate estimate_memory(const Job& job, bool math) {
   const std::vector<std::int64_t> delays =
       reference::layer_delays(job.trainer, static_cast<int>(job.units.units.size()));
   std::int64_t max_delay = 0;
+  const auto state =
+      static_cast<std::uint64_t>(ops::optimizer_state_tensors(job.config.optimizer.kind));
   std::uint64_t activations_per_sample = job.network.input_shape.size();
   for (const auto& l : job.network.layers) {
     // a LIF layer also keeps its membrane potentials for the backward pass
@@ -25,9 +27,10 @@ MemoryEstimate estimate_memory(const Job& job, bool math) {
     const std::uint64_t weight = static_cast<std::uint64_t>(l.weight_size());
     const std::uint64_t d = static_cast<std::uint64_t>(delays[u]);
     max_delay = std::max<std::int64_t>(max_delay, delays[u]);
-    // weights, momentum, one pending gradient per update in flight, an evaluation
-    // snapshot per epoch boundary, and a stash of d versions (stash policy or diagnostic)
-    e.parameters_bytes += kBytes * (params * (3 + d) + weight * (d + 1));
+    // weights, the optimizer's state (sgd 1, adamw 2 tensors), one pending gradient per
+    // update in flight, an evaluation snapshot per epoch boundary, and a stash of d versions
+    // (stash policy or diagnostic)
+    e.parameters_bytes += kBytes * (params * (2 + state + d) + weight * (d + 1));
   }
   const std::uint64_t batch = static_cast<std::uint64_t>(job.config.batch_size);
   // A minibatch keeps every layer's output from its forward until its last backward task,

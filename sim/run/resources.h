@@ -10,7 +10,7 @@
 namespace lpsim::run {
 
 struct MemoryEstimate {
-  std::uint64_t parameters_bytes = 0;  // weights, momentum, EMA, stashes, pending gradients
+  std::uint64_t parameters_bytes = 0;  // weights, optimizer state, EMA, stashes, pending gradients
   std::uint64_t in_flight_bytes = 0;   // activations and gradients of minibatches in flight
   std::uint64_t data_bytes = 0;        // the data sets in memory
   std::uint64_t total() const { return parameters_bytes + in_flight_bytes + data_bytes; }

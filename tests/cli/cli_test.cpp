@@ -630,6 +630,49 @@ TEST(RunCommand, SpikingRunResumesFromACheckpointToTheSameResult) {
   EXPECT_EQ(a.dump(), b.dump());
 }
 
+// ARCHITECTURE.md §2c end to end: an AdamW run (lwp, per-layer stages) resumed from a
+// checkpoint (its training state carries m, s and t) gives the uninterrupted run's report;
+// the report skips the stability advisory and says why, and counts two optimizer tensors.
+TEST(RunCommand, AdamwRunResumesFromACheckpointToTheSameResult) {
+  const std::string base =
+      ::testing::TempDir() + "/lpsim_adamw_resume_" + std::to_string(::getpid());
+  std::system(("rm -rf " + base + "*").c_str());
+  const std::vector<std::string> job = {
+      "--set",
+      "/workload/dataset/kind=synthetic",
+      "--set",
+      "/workload/dataset/synthetic={\"train_samples\":320,\"test_samples\":64}",
+      "--set",
+      "/workload/epochs=2",
+      "--set",
+      "/workload/batch_size=16",
+      "--set",
+      "/workload/optimizer={\"kind\":\"adamw\",\"lr\":0.001,\"weight_decay\":0.01,"
+      "\"clip_norm\":1.0,\"schedule\":{\"warmup_minibatches\":5}}",
+      "--set",
+      "/pipeline/policy=lwp"};
+  auto with = [&](std::vector<std::string> head, const std::vector<std::string>& tail) {
+    return concat(std::move(head), job, tail);
+  };
+  const Result full = run_lpsim(with({"run"}, {"--out", base + "_full"}));
+  ASSERT_EQ(full.exit_code, 0) << full.err;
+  EXPECT_NE(full.out.find("stability: not computed under adamw"), std::string::npos) << full.out;
+  ASSERT_EQ(
+      run_lpsim(with({"run", "-q"}, {"--out", base + "_ck", "--checkpoint-every", "13"})).exit_code,
+      0);
+  const Result resumed = run_lpsim(
+      with({"run", "-q"}, {"--out", base + "_resumed", "--resume", base + "_ck/checkpoint"}));
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.err;
+  const core::Json a = report_without_meta(base + "_full/report.json");
+  const core::Json b = report_without_meta(base + "_resumed/report.json");
+  EXPECT_EQ(a.dump(), b.dump());
+  EXPECT_EQ(a.at("stability"), core::Json::parse(R"({"computed": false, "skipped": "adamw"})"));
+  const core::Json& mem = a.at("summary").at("memory_peak_bytes");
+  EXPECT_EQ(mem.at("optimizer").get<std::uint64_t>(), 2 * mem.at("weights").get<std::uint64_t>());
+  const core::Json resolved = core::parse_json_file(base + "_full/config.json");
+  EXPECT_FALSE(resolved.at("workload").at("optimizer").contains("momentum"));
+}
+
 TEST(Help, EveryCommandHasHelp) {
   for (const char* cmd :
        {"run", "graph", "models", "gemm", "schedule", "check-config", "sweep", "import"}) {

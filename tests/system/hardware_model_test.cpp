@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <string>
+#include <vector>
+
 #include "sim/hardware/pipeline.h"
 #include "system_test_util.h"
 
@@ -41,6 +44,40 @@ TEST(HardwareMemory, EmaCostsOneTensorPerDelayedLayer) {
   const std::uint64_t acts = 4 * b * (11 * 784 + 9 * 256 + 7 * 256 + 5 * 256 + 3 * 256 + 1 * 128);
   EXPECT_EQ(measured[hw::MemoryKind::kActivations], acts);
 }
+
+// Optimizer state per layer (ARCHITECTURE.md §5, §2c): |W| + |b| under sgd (the momentum), twice
+// that under adamw (m and s), in the measured and analytic peaks and the memory plan; and U's
+// vector work is the rule's: 2 lane operations per parameter under sgd, 12 under adamw.
+// SystemC elaborates one design per process: one kind per test.
+class OptimizerMemory : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(OptimizerMemory, StateIsOneTensorUnderSgdAndTwoUnderAdamw) {
+  const bool adamw = GetParam() == "adamw";
+  const std::uint64_t tensors = adamw ? 2 : 1;
+  const std::int64_t lane_ops = adamw ? 12 : 2;
+  // mlp3 per layer, one layer per processor: fc1 784·256 + 256, fc2 256·128 + 128, fc3 128·10 + 10.
+  const std::vector<std::uint64_t> params = {784 * 256 + 256, 256 * 128 + 128, 128 * 10 + 10};
+  run::Job job = testing::synthetic_job(
+      "mlp3", "stash", "per_layer", 1,
+      {"/workload/optimizer/kind=" + GetParam(), "/workload/optimizer/lr=0.001"});
+  const auto [plan, hw] = testing::run_planned(job, hardware::RunOptions{});
+  ASSERT_EQ(hw.stage_memory.size(), 3u);
+  for (std::size_t u = 0; u < 3; ++u) {
+    const int p = plan.program.processor_of_node[plan.graph.update_node[u]];
+    const std::uint64_t expected = 4 * tensors * params[u];
+    EXPECT_EQ(hw.stage_memory[p][hw::MemoryKind::kOptimizer], expected) << u;
+    EXPECT_EQ(hw.stage_memory_analytic[p][hw::MemoryKind::kOptimizer], expected) << u;
+    EXPECT_EQ(
+        plan.memory.pe[p].resident_bytes[static_cast<std::size_t>(hw::MemoryKind::kOptimizer)],
+        expected)
+        << u;
+    EXPECT_EQ(plan.graph.nodes[plan.graph.update_node[u]].work.vector_ops,
+              lane_ops * static_cast<std::int64_t>(params[u]))
+        << u;
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Kinds, OptimizerMemory, ::testing::Values("sgd", "adamw"));
 
 TEST(HardwareTiming, SteadyStateIsSetByTheSlowestStage) {
   run::Job job = testing::synthetic_job("mlp6", "none", "per_layer", 3);

@@ -4,6 +4,9 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <string>
+#include <tuple>
+#include <vector>
 
 #include "sim/hardware/pipeline.h"
 #include "system_test_util.h"
@@ -20,16 +23,18 @@ struct PolicyCase {
   std::string stages;
   std::string policy;
   bool spike = false;  // pipeline.spike_compensation
+  bool adamw = false;  // workload.optimizer.kind (ARCHITECTURE.md §2c)
 };
 
 void PrintTo(const PolicyCase& c, std::ostream* os) {
-  *os << c.model << "/" << c.stages << "/" << c.policy << (c.spike ? "/spike" : "");
+  *os << c.model << "/" << c.stages << "/" << c.policy << (c.spike ? "/spike" : "")
+      << (c.adamw ? "/adamw" : "");
 }
 
 std::string policy_case_name(const ::testing::TestParamInfo<PolicyCase>& info) {
   std::string s = info.param.model + "_" + info.param.policy + "_" +
                   (info.param.stages == "per_layer" ? "perlayer" : "grouped") +
-                  (info.param.spike ? "spike" : "");
+                  (info.param.spike ? "spike" : "") + (info.param.adamw ? "adamw" : "");
   std::string out;
   for (char c : s) {
     if (std::isalnum(static_cast<unsigned char>(c))) out += c;
@@ -46,6 +51,11 @@ TEST_P(HardwareMatchesReference, FinalWeightsAndCurveAreIdentical) {
   std::vector<std::string> extra;
   if (c.model == "snn3" || c.model == "sconv3") extra.push_back("/workload/time_steps=2");
   if (c.spike) extra.push_back("/pipeline/spike_compensation=true");
+  if (c.adamw) {
+    extra.push_back("/workload/optimizer/kind=adamw");
+    extra.push_back("/workload/optimizer/lr=0.001");
+    extra.push_back("/workload/optimizer/weight_decay=0.01");
+  }
   run::Job job = testing::synthetic_job(c.model, c.policy, c.stages, 2, extra);
   const reference::TrainingResult ref = reference::train_reference(
       job.network, job.units, job.trainer, job.init, job.train, job.test);
@@ -90,6 +100,17 @@ std::vector<PolicyCase> cases() {
                                          : model == "mlp6" || model == "cnn3";
       if (policy->pipelined && spike) out.push_back({model, stages, policy->name, true});
     }
+  }
+  // AdamW (§2c) on the MLPs: the update and its state in the engine both drivers share, lwp's
+  // prediction from the moments, a stash, an EMA and the stale weights.
+  for (const auto& [model, stages, policy] :
+       std::vector<std::tuple<std::string, std::string, std::string>>{
+           {"mlp3", "per_layer", "stash"},
+           {"mlp3", "per_layer", "lwp"},
+           {"mlp6", "per_layer", "ema_grad"},
+           {"mlp6", "[2,2,2]", "none"},
+           {"mlp6", "per_layer", "lwp"}}) {
+    out.push_back({model, stages, policy, false, true});
   }
   return out;
 }

@@ -20,7 +20,7 @@ Work& Work::operator+=(const Work& other) {
   return *this;
 }
 
-Work layer_work(const Layer& layer, Task task, std::int64_t batch) {
+Work layer_work(const Layer& layer, Task task, std::int64_t batch, const UpdateCost& update) {
   Work w;
   const std::int64_t in = batch * layer.in_elements();
   const std::int64_t out = batch * layer.out_elements();
@@ -53,7 +53,7 @@ Work layer_work(const Layer& layer, Task task, std::int64_t batch) {
           if (layer.bias) w.vector_ops = out;
           break;
         case Task::kUpdate:
-          w.vector_ops = 2 * layer.num_params();
+          w.vector_ops = update.lane_ops * layer.num_params();
           break;
       }
       break;
@@ -70,7 +70,7 @@ Work layer_work(const Layer& layer, Task task, std::int64_t batch) {
           w.vector_ops = 2 * out;
           break;
         case Task::kUpdate:
-          w.vector_ops = 2 * layer.num_params();
+          w.vector_ops = update.lane_ops * layer.num_params();
           break;
       }
       break;

@@ -48,9 +48,18 @@ struct Work {
 // The four hardware tasks of a layer (LayerPipe's F, Ba, Bw, U).
 enum class Task { kForward, kBackwardActivation, kBackwardWeight, kUpdate };
 
+// The optimizer as the cost model sees it (reference::update_cost counts both from the rule;
+// the defaults are SGD's).
+struct UpdateCost {
+  std::int64_t lane_ops = 2;       // U's lane operations per parameter and update
+  std::int64_t state_tensors = 1;  // optimizer state: tensors of |W| + |b| elements
+};
+
 // Work of one task of one layer for a minibatch of `batch` samples. Layers without
-// parameters have only F and Ba work (Ba is their backward); the loss has F and Ba.
-Work layer_work(const Layer& layer, Task task, std::int64_t batch);
+// parameters have only F and Ba work (Ba is their backward); the loss has F and Ba. U's work
+// is update.lane_ops per parameter.
+Work layer_work(const Layer& layer, Task task, std::int64_t batch,
+                const UpdateCost& update = UpdateCost{});
 
 // Bytes of `elements` activation elements as they cross a link or wait in a buffer: one bit
 // each for a spike tensor (packed), ops::Scalar otherwise.

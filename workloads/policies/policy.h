@@ -10,8 +10,8 @@
 //
 // Contract of a UnitPolicy<T> (the task engine, workloads/reference/engine.h, drives it):
 //   forward_weights(u, n, lr, w, b)  before F(n); u holds W^(n) (updates 0..n-1-d applied) and
-//       the momentum after the latest of them. Returns false to use W^(n) itself, or true with
-//       w, b filled (a prediction). lr is the rate of the layer's next update, U(n-d).
+//       the optimizer state after the latest of them. Returns false to use W^(n) itself, or true
+//       with w, b filled (a prediction). lr is the rate of the layer's next update, U(n-d).
 //   forwarded(n, used)               after F(n) ran with weight `used` (a stash keeps it).
 //   backward_weight(u, m, scratch)   the weight Ba(m) multiplies by: u.weight, the policy's own
 //       state, or `scratch` filled here. When reads_current_at_backward(), the engine checks
@@ -28,6 +28,7 @@
 #include <string_view>
 #include <vector>
 
+#include "workloads/ops/optimizer.h"
 #include "workloads/ops/tensor.h"
 #include "workloads/policies/state_io.h"
 
@@ -56,15 +57,19 @@ struct HardwareWork {
   bool forward_reads_momentum = false;
 };
 
-// What a unit policy may read of its layer.
+// What a unit policy may read of its layer. The optimizer state is as the latest update left
+// it (zero before the first): sgd's momentum v, or adamw's moments m (in momentum_*) and s.
 template <typename T>
 struct UnitView {
   const ops::Mat<T>& weight;
   const ops::Vec<T>& bias;
-  const ops::Mat<T>& momentum_w;  // after the latest update (zero before the first)
+  const ops::Mat<T>& momentum_w;  // sgd: v; adamw: m
   const ops::Vec<T>& momentum_b;
-  std::int64_t delay = 0;    // d > 0
-  std::int64_t updates = 0;  // applied so far
+  std::int64_t delay = 0;       // d > 0
+  std::int64_t updates = 0;     // applied so far (adamw's t)
+  const ops::Mat<T>& second_w;  // adamw: s (empty under sgd)
+  const ops::Vec<T>& second_b;
+  const ops::UpdateRule& optimizer;
 };
 
 struct UnitSetup {

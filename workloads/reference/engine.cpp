@@ -47,6 +47,18 @@ double frobenius_distance(const ops::Mat<T>& a, const ops::Mat<T>& b) {
   return static_cast<double>((a - b).norm());
 }
 
+// Per-layer clipping: the layer's gradient (weight and bias together) scaled by
+// min(1, clip / ||g||), the L2 norm summed in double.
+template <typename T>
+void clip_to_norm(double clip, ops::Mat<T>& gw, ops::Vec<T>& gb) {
+  const double norm = std::sqrt(gw.template cast<double>().squaredNorm() +
+                                gb.template cast<double>().squaredNorm());
+  if (!(norm > clip)) return;
+  const T scale = static_cast<T>(clip / norm);
+  gw *= scale;
+  gb *= scale;
+}
+
 std::string where(const char* task, int unit, const models::UnitGraph& units, std::int64_t n) {
   return std::string(task) + "(" + (unit >= 0 ? units.units[unit].name : std::string("loss")) +
          ", minibatch " + std::to_string(n) + ")";
@@ -102,8 +114,18 @@ BasicTaskEngine<T>::BasicTaskEngine(const models::Network& network, const models
     LPSIM_ASSERT(settings_.policy->pipelined || s->d == 0,
                  settings_.policy->name + " has no delays");
     s->p = std::move(params[u]);
+    s->rule = &settings_.optimizer;
     s->momentum_w = Matrix::Zero(s->p.weight.rows(), s->p.weight.cols());
     s->momentum_b = Vector::Zero(s->p.bias.size());
+    switch (settings_.optimizer.kind) {
+      case ops::OptimizerKind::kSgd:
+        break;
+      case ops::OptimizerKind::kAdamw:
+        LPSIM_ASSERT(!settings_.spike_compensation, "spike compensation is sgd's");
+        s->second_w = Matrix::Zero(s->p.weight.rows(), s->p.weight.cols());
+        s->second_b = Vector::Zero(s->p.bias.size());
+        break;
+    }
     if (s->d > 0) {
       s->policy = settings_.policy->make<T>({s->d, has_backward_activation(u)}, s->view());
     }
@@ -534,10 +556,8 @@ void BasicTaskEngine<T>::update(int unit, std::int64_t m) {
   }
   const Layer& l = network_.layers[s.layer];
   const OptimizerSettings& opt = settings_.optimizer;
-  const T lr = static_cast<T>(
-      learning_rate(opt, m, settings_.batches_per_epoch, settings_.total_minibatches));
-  const T mu = static_cast<T>(opt.momentum);
-  const T wd = static_cast<T>(opt.weight_decay);
+  const double rate =
+      learning_rate(opt, m, settings_.batches_per_epoch, settings_.total_minibatches);
   const bool keep_before = s.policy && s.policy->wants_parameters_before_update();
   Matrix before_w;
   Vector before_b;
@@ -546,25 +566,20 @@ void BasicTaskEngine<T>::update(int unit, std::int64_t m) {
     before_b = s.p.bias;
   }
   const bool trains_bias = l.trains_bias();
-  if (settings_.spike_compensation && s.d > 0) {
-    // §2b: q = g + wd·W, v = mu·v + q, W -= lr·(a·v + b·q), a = mu^d, b = sum_{k<d} mu^k.
-    const SpikeCoefficients c = spike_coefficients(opt.momentum, s.d);
-    const T a = static_cast<T>(c.a), b = static_cast<T>(c.b);
-    Matrix q = it->second.first + wd * s.p.weight;
-    s.momentum_w = mu * s.momentum_w + q;
-    s.p.weight -= lr * (a * s.momentum_w + b * q);
-    if (trains_bias) {
-      Vector qb = it->second.second + wd * s.p.bias;
-      s.momentum_b = mu * s.momentum_b + qb;
-      s.p.bias -= lr * (a * s.momentum_b + b * qb);
-    }
-  } else {
-    s.momentum_w = mu * s.momentum_w + it->second.first + wd * s.p.weight;
-    s.p.weight -= lr * s.momentum_w;
-    if (trains_bias) {
-      s.momentum_b = mu * s.momentum_b + it->second.second + wd * s.p.bias;
-      s.p.bias -= lr * s.momentum_b;
-    }
+  if (opt.clip_norm > 0.0) clip_to_norm(opt.clip_norm, it->second.first, it->second.second);
+  switch (opt.kind) {
+    case ops::OptimizerKind::kSgd:
+      update_sgd(s, it->second, static_cast<T>(rate), trains_bias);
+      break;
+    case ops::OptimizerKind::kAdamw:
+      // §2c: t is this update's number, the same for the layer's weight and bias.
+      ops::adamw_update(opt, rate, s.updates + 1, it->second.first, s.p.weight, s.momentum_w,
+                        s.second_w);
+      if (trains_bias) {
+        ops::adamw_update(opt, rate, s.updates + 1, it->second.second, s.p.bias, s.momentum_b,
+                          s.second_b);
+      }
+      break;
   }
   s.pending.erase(it);
   ++s.updates;
@@ -577,6 +592,35 @@ void BasicTaskEngine<T>::update(int unit, std::int64_t m) {
     snap->second.p.weight = s.p.weight;
     snap->second.p.bias = s.p.bias;
     snap->second.weights = true;
+  }
+}
+
+// §2, and §2b's spike compensation: the gradient g (weight, bias) at rate lr.
+template <typename T>
+void BasicTaskEngine<T>::update_sgd(UnitState& s, const std::pair<Matrix, Vector>& g, T lr,
+                                    bool trains_bias) const {
+  const OptimizerSettings& opt = settings_.optimizer;
+  const T mu = static_cast<T>(opt.momentum);
+  const T wd = static_cast<T>(opt.weight_decay);
+  if (settings_.spike_compensation && s.d > 0) {
+    // §2b: q = g + wd·W, v = mu·v + q, W -= lr·(a·v + b·q), a = mu^d, b = sum_{k<d} mu^k.
+    const SpikeCoefficients c = spike_coefficients(opt.momentum, s.d);
+    const T a = static_cast<T>(c.a), b = static_cast<T>(c.b);
+    Matrix q = g.first + wd * s.p.weight;
+    s.momentum_w = mu * s.momentum_w + q;
+    s.p.weight -= lr * (a * s.momentum_w + b * q);
+    if (trains_bias) {
+      Vector qb = g.second + wd * s.p.bias;
+      s.momentum_b = mu * s.momentum_b + qb;
+      s.p.bias -= lr * (a * s.momentum_b + b * qb);
+    }
+  } else {
+    s.momentum_w = mu * s.momentum_w + g.first + wd * s.p.weight;
+    s.p.weight -= lr * s.momentum_w;
+    if (trains_bias) {
+      s.momentum_b = mu * s.momentum_b + g.second + wd * s.p.bias;
+      s.p.bias -= lr * s.momentum_b;
+    }
   }
 }
 

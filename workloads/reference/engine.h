@@ -67,7 +67,8 @@ struct EngineSettings {
   // The weight-version policy (workloads/policies); required.
   const policies::Policy* policy = &policies::get("none");
   // ARCHITECTURE.md §2b: the update of a layer with d > 0 adds the d momentum steps its late
-  // gradient missed (W -= lr·(mu^d·v + (sum_{k<d} mu^k)·q)); combines with every policy.
+  // gradient missed (W -= lr·(mu^d·v + (sum_{k<d} mu^k)·q)); combines with every policy, under
+  // sgd only.
   bool spike_compensation = false;
   std::vector<std::int64_t> delays;  // d_u per unit
   OptimizerSettings optimizer;
@@ -196,6 +197,8 @@ class BasicTaskEngine {
   Matrix evaluation_logits(const Matrix& images, std::int64_t n,
                            const std::vector<const Params*>& params) const;
   void count_spikes(int layer, const Context& ctx);
+  // update()'s rule under sgd (adamw's is ops::adamw_update).
+  void update_sgd(UnitState& s, const std::pair<Matrix, Vector>& g, T lr, bool trains_bias) const;
 
   const models::Network& network_;
   const models::UnitGraph& units_;
@@ -219,8 +222,14 @@ struct BasicTaskEngine<T>::UnitState {
   int layer = -1;
   std::int64_t d = 0;
   Params p;
+  // Optimizer state per parameter tensor: sgd's momentum v, or adamw's first moment m; adamw's
+  // second moment s (empty under sgd); t, adamw's step count, is `updates` (every tensor of a
+  // layer is updated together).
   Matrix momentum_w;
   Vector momentum_b;
+  Matrix second_w;
+  Vector second_b;
+  const ops::UpdateRule* rule = nullptr;  // the engine's settings_.optimizer
   std::int64_t updates = 0;
   std::map<std::int64_t, std::pair<Matrix, Vector>> pending;  // gradients by minibatch
   std::unique_ptr<policies::UnitPolicy<T>> policy;            // d > 0 only
@@ -235,7 +244,7 @@ struct BasicTaskEngine<T>::UnitState {
   std::deque<Forwarded> diagnostic;
   ReconstructionStats recon;
   policies::UnitView<T> view() const {
-    return {p.weight, p.bias, momentum_w, momentum_b, d, updates};
+    return {p.weight, p.bias, momentum_w, momentum_b, d, updates, second_w, second_b, *rule};
   }
   struct Snapshot {
     Params p;

@@ -17,7 +17,21 @@
 namespace lpsim::reference {
 namespace {
 
-constexpr std::int64_t kStateMagic = 0x6c7073696d535433;  // "lpsimST3"
+// A stream's first and last word: it names the optimizer, so that an SGD state keeps the
+// layout it had before AdamW existed (and loads), and a state never loads into an engine of
+// the other optimizer.
+constexpr std::int64_t kStateMagic = 0x6c7073696d535433;       // "lpsimST3": sgd
+constexpr std::int64_t kAdamwStateMagic = 0x6c7073696d414133;  // "lpsimAA3": adamw
+
+std::int64_t magic_of(ops::OptimizerKind kind) {
+  switch (kind) {
+    case ops::OptimizerKind::kSgd:
+      return kStateMagic;
+    case ops::OptimizerKind::kAdamw:
+      return kAdamwStateMagic;
+  }
+  return kStateMagic;
+}
 
 // The element a map's value stands for (contexts are held by pointer).
 template <typename V>
@@ -188,7 +202,9 @@ void BasicTaskEngine<T>::visit_state(Io& io, Self& self) {
   // Bounds on the counts a reader accepts: entries of a map or list (minibatches, gradient
   // parts), and elements (labels, layers, units).
   constexpr std::int64_t kMaxEntries = std::int64_t{1} << 20, kMaxElements = std::int64_t{1} << 24;
-  io.expect(kStateMagic, "bad magic number");
+  const std::int64_t magic = magic_of(self.settings_.optimizer.kind);
+  const bool adamw = self.settings_.optimizer.kind == ops::OptimizerKind::kAdamw;
+  io.expect(magic, "bad magic number, or the state of another optimizer");
   io.expect(static_cast<std::int64_t>(sizeof(T)), "another scalar type");
   io.expect(self.num_units(), "another number of layers");
   io.expect_text(self.settings_.policy->name, "another weight-version policy");
@@ -204,6 +220,10 @@ void BasicTaskEngine<T>::visit_state(Io& io, Self& self) {
     params_but_weight(s.p);
     io.matrix(s.momentum_w);
     io.vector(s.momentum_b);
+    if (adamw) {  // the second moment; t is `updates`
+      io.matrix(s.second_w);
+      io.vector(s.second_b);
+    }
     io.i64(s.updates);
     io.map(s.pending, kMaxEntries, [&io](std::int64_t, auto& g) {
       io.matrix(g.first);
@@ -260,7 +280,7 @@ void BasicTaskEngine<T>::visit_state(Io& io, Self& self) {
     io.i64(st.spikes);
     io.i64(st.elements);
   });
-  io.expect(kStateMagic, "trailing bytes or bad end marker");
+  io.expect(magic, "trailing bytes or bad end marker");
 }
 
 template <typename T>

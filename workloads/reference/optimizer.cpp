@@ -4,8 +4,10 @@
 
 namespace lpsim::reference {
 
-double learning_rate(const OptimizerSettings& opt, std::int64_t m, std::int64_t batches_per_epoch,
-                     std::int64_t total_minibatches) {
+namespace {
+
+double scheduled_rate(const OptimizerSettings& opt, std::int64_t m, std::int64_t batches_per_epoch,
+                      std::int64_t total_minibatches) {
   switch (opt.schedule.kind) {
     case LrSchedule::Kind::kConstant:
       return opt.lr;
@@ -24,6 +26,23 @@ double learning_rate(const OptimizerSettings& opt, std::int64_t m, std::int64_t 
     }
   }
   return opt.lr;
+}
+
+}  // namespace
+
+double learning_rate(const OptimizerSettings& opt, std::int64_t m, std::int64_t batches_per_epoch,
+                     std::int64_t total_minibatches) {
+  const double rate = scheduled_rate(opt, m, batches_per_epoch, total_minibatches);
+  const std::int64_t warmup = opt.schedule.warmup_minibatches;
+  if (warmup <= 0 || m + 1 >= warmup) return rate;
+  return rate * (static_cast<double>(m + 1) / static_cast<double>(warmup));
+}
+
+models::UpdateCost update_cost(const OptimizerSettings& opt) {
+  models::UpdateCost c;
+  c.lane_ops = ops::update_lane_ops(opt.kind) + (opt.clip_norm > 0.0 ? ops::kClipLaneOps : 0);
+  c.state_tensors = ops::optimizer_state_tensors(opt.kind);
+  return c;
 }
 
 SpikeCoefficients spike_coefficients(double momentum, std::int64_t delay) {

@@ -67,6 +67,63 @@ TEST(Config, ReadsEveryLearningRateScheduleKind) {
   EXPECT_EQ(kind_of("step").step_epochs, 1);  // absent: the table's default
 }
 
+// ARCHITECTURE.md §2c: the optimizer's kind picks its own keys, which get their defaults once
+// the kind is known: an sgd document resolves as before AdamW (momentum and no more; absent
+// kind), an adamw one shows betas and eps and no momentum.
+TEST(Config, TheOptimizerKindFillsInItsOwnKeys) {
+  const config::Config sgd = config::load_config("", {});
+  EXPECT_EQ(sgd.optimizer.kind, ops::OptimizerKind::kSgd);
+  const core::Json& so = sgd.resolved["workload"]["optimizer"];
+  EXPECT_EQ(so, core::Json::parse(R"({"lr": 0.01, "momentum": 0.9, "weight_decay": 0.0})"));
+  EXPECT_EQ(sgd.optimizer.clip_norm, 0.0);
+  EXPECT_EQ(sgd.optimizer.schedule.warmup_minibatches, 0);
+
+  const config::Config adamw = config::load_config(
+      "",
+      {"/workload/optimizer={\"kind\": \"adamw\", \"lr\": 0.001, \"weight_decay\": 0.1, "
+       "\"betas\": [0.8, 0.95], \"clip_norm\": 1.5, \"schedule\": {\"warmup_minibatches\": 7}}"});
+  EXPECT_EQ(adamw.optimizer.kind, ops::OptimizerKind::kAdamw);
+  EXPECT_EQ(adamw.optimizer.beta1, 0.8);
+  EXPECT_EQ(adamw.optimizer.beta2, 0.95);
+  EXPECT_EQ(adamw.optimizer.eps, 1e-8);
+  EXPECT_EQ(adamw.optimizer.weight_decay, 0.1);
+  EXPECT_EQ(adamw.optimizer.clip_norm, 1.5);
+  EXPECT_EQ(adamw.optimizer.schedule.warmup_minibatches, 7);
+  const core::Json& ao = adamw.resolved["workload"]["optimizer"];
+  EXPECT_FALSE(ao.contains("momentum"));
+  EXPECT_EQ(ao["eps"], 1e-8);
+  EXPECT_EQ(ao["betas"], core::Json::parse("[0.8, 0.95]"));
+
+  // A file that keeps the default optimizer object and names adamw by --set.
+  EXPECT_EQ(config::load_config("", {"/workload/optimizer/kind=adamw"}).optimizer.kind,
+            ops::OptimizerKind::kAdamw);
+  EXPECT_EQ(config::load_config("", {"/workload/optimizer/clip_norm=null"}).optimizer.clip_norm,
+            0.0);
+}
+
+TEST(Config, RefusesTheKeysOfTheOtherOptimizerKind) {
+  core::ConfigError e =
+      load_error("", {"/workload/optimizer/kind=adamw", "/workload/optimizer/momentum=0.9"});
+  EXPECT_EQ(e.where(), "/workload/optimizer/momentum");
+  e = load_error("", {"/workload/optimizer/betas=[0.9, 0.9]"});
+  EXPECT_EQ(e.where(), "/workload/optimizer/betas");
+  e = load_error("", {"/workload/optimizer/kind=sgd", "/workload/optimizer/eps=1e-6"});
+  EXPECT_EQ(e.where(), "/workload/optimizer/eps");
+  e = load_error("", {"/workload/optimizer/kind=adamw", "/workload/optimizer/betas=[-0.1, 0.9]"});
+  EXPECT_EQ(e.where(), "/workload/optimizer/betas/0");
+  e = load_error("", {"/workload/optimizer/kind=adamw", "/workload/optimizer/betas=[0.9]"});
+  EXPECT_EQ(e.where(), "/workload/optimizer/betas");
+  e = load_error("", {"/workload/optimizer/kind=adamw", "/workload/optimizer/eps=0"});
+  EXPECT_EQ(e.where(), "/workload/optimizer/eps");
+  e = load_error("", {"/workload/optimizer/kind=adam"});
+  EXPECT_EQ(e.where(), "/workload/optimizer/kind");
+  e = load_error("", {"/workload/optimizer/kind=adamw", "/pipeline/spike_compensation=true"});
+  EXPECT_EQ(e.where(), "/pipeline/spike_compensation");
+  // false is what sgd's default is: fine with adamw.
+  EXPECT_NO_THROW(config::load_config(
+      "", {"/workload/optimizer/kind=adamw", "/pipeline/spike_compensation=false"}));
+}
+
 TEST(Config, ErrorsNameTheFileAndThePointer) {
   const std::string path = ::testing::TempDir() + "/config_test_bad.json";
   std::ofstream(path) << R"({"hw": {"dram": {"chanels": 2}}})";

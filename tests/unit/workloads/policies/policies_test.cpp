@@ -84,8 +84,11 @@ struct Layer {
   MatD momentum_w = MatD::Zero(2, 3);
   VecD momentum_b = VecD::Zero(2);
   std::int64_t updates = 0;
+  MatD second_w;  // adamw's s
+  VecD second_b;
+  ops::UpdateRule optimizer;  // sgd unless a test says otherwise
   policies::UnitView<double> view(std::int64_t d) const {
-    return {weight, bias, momentum_w, momentum_b, d, updates};
+    return {weight, bias, momentum_w, momentum_b, d, updates, second_w, second_b, optimizer};
   }
 };
 
@@ -114,6 +117,41 @@ TEST(Lwp, ForwardUsesTheMomentumPredictionForWeightsAndBiases) {
   // The backward uses the current weights.
   MatD scratch;
   EXPECT_TRUE(unit->reads_current_at_backward());
+  EXPECT_EQ(&unit->backward_weight(l.view(d), 3, scratch), &l.weight);
+}
+
+// §2c: under adamw the prediction is the latest AdamW step d times, Ŵ = W − lr·d·(m̂/(√ŝ + eps)
+// + λ·W), m̂ = m/(1−β1^t), ŝ = s/(1−β2^t), t the updates applied; written out per element here.
+TEST(Lwp, UnderAdamwForwardUsesTheLatestAdamwStepDTimes) {
+  const std::int64_t d = 4;
+  Layer l = random_layer(5);
+  l.optimizer.kind = ops::OptimizerKind::kAdamw;
+  l.optimizer.beta1 = 0.8;
+  l.optimizer.beta2 = 0.95;
+  l.optimizer.eps = 1e-3;
+  l.optimizer.weight_decay = 0.1;
+  l.second_w = MatD::Random(2, 3).cwiseAbs();
+  l.second_b = VecD::Random(2).cwiseAbs();
+  auto unit = policies::get("lwp").make<double>({d, true}, l.view(d));
+  MatD w;
+  VecD b;
+  EXPECT_FALSE(unit->forward_weights(l.view(d), 0, 0.05, w, b));  // before the first update
+  l.updates = 3;
+  ASSERT_TRUE(unit->forward_weights(l.view(d), 7, 0.05, w, b));
+  const double c1 = 1.0 - 0.8 * 0.8 * 0.8, c2 = 1.0 - 0.95 * 0.95 * 0.95;
+  const auto predicted = [&](double w0, double m, double s) {
+    return w0 - 0.05 * 4.0 * ((m / c1) / (std::sqrt(s / c2) + 1e-3) + 0.1 * w0);
+  };
+  for (Eigen::Index i = 0; i < w.size(); ++i) {
+    EXPECT_NEAR(w.data()[i],
+                predicted(l.weight.data()[i], l.momentum_w.data()[i], l.second_w.data()[i]), 1e-15)
+        << i;
+  }
+  for (Eigen::Index i = 0; i < b.size(); ++i) {
+    EXPECT_NEAR(b[i], predicted(l.bias[i], l.momentum_b[i], l.second_b[i]), 1e-15) << i;
+  }
+  EXPECT_GT((w - l.weight).norm(), 1e-3);  // it does predict
+  MatD scratch;
   EXPECT_EQ(&unit->backward_weight(l.view(d), 3, scratch), &l.weight);
 }
 
@@ -209,7 +247,9 @@ struct Mlp3Run {
     train = data::make_synthetic(spec, data::Split::kTrain);
     test = data::make_synthetic(spec, data::Split::kTest);
   }
-  reference::TrainerSettings settings(const Policy& p, bool spike, bool per_layer) const {
+  // Under adamw (§2c) at lr 1e-3 and decoupled weight decay 1e-2.
+  reference::TrainerSettings settings(const Policy& p, bool spike, bool per_layer,
+                                      bool adamw = false) const {
     reference::TrainerSettings s;
     s.policy = &p;
     s.spike_compensation = spike;
@@ -220,6 +260,11 @@ struct Mlp3Run {
     s.optimizer.lr = 0.01;
     s.optimizer.momentum = 0.9;
     s.optimizer.weight_decay = 1e-4;
+    if (adamw) {
+      s.optimizer.kind = ops::OptimizerKind::kAdamw;
+      s.optimizer.lr = 1e-3;
+      s.optimizer.weight_decay = 1e-2;
+    }
     s.seed = 3;
     s.reconstruction_diagnostic = true;
     return s;
@@ -246,28 +291,34 @@ bool bit_equal(const std::vector<reference::UnitParams>& a,
 struct PolicyCase {
   const Policy* policy;
   bool spike;
+  bool adamw;  // §2c (spike compensation is sgd's)
 };
 
 std::vector<PolicyCase> every_policy() {
   std::vector<PolicyCase> out;
   for (const Policy* p : policies::all()) {
-    for (bool spike : {false, true}) out.push_back({p, spike});
+    for (bool spike : {false, true}) out.push_back({p, spike, false});
+    out.push_back({p, false, true});
   }
   return out;
 }
 
 std::string case_label(const ::testing::TestParamInfo<PolicyCase>& info) {
-  return info.param.policy->name + (info.param.spike ? "_spike" : "");
+  return info.param.policy->name + (info.param.spike ? "_spike" : "") +
+         (info.param.adamw ? "_adamw" : "");
 }
 
 class EveryPolicy : public ::testing::TestWithParam<PolicyCase> {};
 
-// ARCHITECTURE.md §2: with one stage every delay is 0, and every rule is plain SGD.
+// ARCHITECTURE.md §2: with one stage every delay is 0, and every rule is plain SGD (or plain
+// AdamW, §2c).
 TEST_P(EveryPolicy, OneStageEqualsSyncBitForBit) {
   static const Mlp3Run r;
-  const reference::TrainingResult sync = r.run(r.settings(policies::get("sync"), false, false));
+  const bool adamw = GetParam().adamw;
+  const reference::TrainingResult sync =
+      r.run(r.settings(policies::get("sync"), false, false, adamw));
   const reference::TrainingResult one =
-      r.run(r.settings(*GetParam().policy, GetParam().spike, false));
+      r.run(r.settings(*GetParam().policy, GetParam().spike, false, adamw));
   EXPECT_TRUE(bit_equal(sync.final_params, one.final_params));
   EXPECT_EQ(sync.final_test_accuracy, one.final_test_accuracy);
 }
@@ -279,7 +330,8 @@ TEST_P(EveryPolicy, StateSavedMidFlightResumesToTheSameBits) {
   static const Mlp3Run r;
   const Policy& p = *GetParam().policy;
   const bool per_layer = p.pipelined;
-  const reference::TrainerSettings ts = r.settings(p, GetParam().spike, per_layer);
+  const reference::TrainerSettings ts =
+      r.settings(p, GetParam().spike, per_layer, GetParam().adamw);
   reference::EngineSettings es;
   es.policy = &p;
   es.spike_compensation = GetParam().spike;
@@ -332,13 +384,21 @@ TEST_P(EveryPolicy, StateSavedMidFlightResumesToTheSameBits) {
   std::stringstream again;
   a.save_state(again);
   EXPECT_THROW(c.load_state(again, "state"), core::DataError);
+  // And by an engine of the other optimizer.
+  if (GetParam().spike) return;
+  reference::EngineSettings oo = es;
+  oo.optimizer.kind = GetParam().adamw ? ops::OptimizerKind::kSgd : ops::OptimizerKind::kAdamw;
+  reference::TaskEngine d(r.net, r.units, oo, reference::initial_parameters(r.net, r.units, 11));
+  std::stringstream third;
+  a.save_state(third);
+  EXPECT_THROW(d.load_state(third, "state"), core::DataError);
 }
 
 // Every pipelined policy still trains the synthetic task under the delays.
 TEST_P(EveryPolicy, StillLearnsTheSyntheticTaskPerLayer) {
   static const Mlp3Run r;
-  const reference::TrainingResult t =
-      r.run(r.settings(*GetParam().policy, GetParam().spike, GetParam().policy->pipelined));
+  const reference::TrainingResult t = r.run(r.settings(
+      *GetParam().policy, GetParam().spike, GetParam().policy->pipelined, GetParam().adamw));
   EXPECT_GT(t.final_test_accuracy, 0.8);
   EXPECT_LT(t.epochs.back().train_loss, t.epochs.front().train_loss);
 }

@@ -6,6 +6,8 @@
 
 #include <cstring>
 #include <sstream>
+#include <string>
+#include <utility>
 
 #include "core/errors.h"
 #include "workloads/models/builtin.h"
@@ -81,10 +83,19 @@ TEST(TaskEngine, StateSavedMidTrainingLoadsToTheSameBytesAndTrainsToTheSameBits)
     return a.rows() == b.rows() && a.cols() == b.cols() &&
            std::memcmp(a.data(), b.data(), sizeof(float) * static_cast<std::size_t>(a.size())) == 0;
   };
-  for (const char* name : {"stash", "ema_grad"}) {
-    SCOPED_TRACE(name);
+  // SGD, and AdamW (§2c: its moments m and s and the step count t come back too).
+  for (const auto& [name, kind] : {std::pair{"stash", ops::OptimizerKind::kSgd},
+                                   std::pair{"ema_grad", ops::OptimizerKind::kSgd},
+                                   std::pair{"lwp", ops::OptimizerKind::kAdamw},
+                                   std::pair{"stash", ops::OptimizerKind::kAdamw}}) {
+    SCOPED_TRACE(std::string(name) + (kind == ops::OptimizerKind::kAdamw ? " adamw" : " sgd"));
     EngineSettings settings = delayed(&policies::get(name));
     settings.reconstruction_diagnostic = true;
+    settings.optimizer.kind = kind;
+    if (kind == ops::OptimizerKind::kAdamw) {
+      settings.optimizer.lr = 1e-3;
+      settings.optimizer.weight_decay = 1e-2;
+    }
     const auto step = [&](TaskEngine& e, std::int64_t n) {
       if (n < total) {
         e.load(n, images(n), {0, 1, 2, 3});
