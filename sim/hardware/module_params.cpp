@@ -70,8 +70,8 @@ hw::WeightStashUnitParams stash_params(const config::HwConfig& hw, std::uint64_t
 
 hw::VectorUnitParams vector_unit_params(const config::HwConfig& hw,
                                         const policies::HardwareWork& work,
-                                        std::uint64_t weight_elements,
-                                        std::uint64_t param_elements) {
+                                        std::uint64_t weight_elements, std::uint64_t param_elements,
+                                        std::uint64_t optimizer_state_tensors) {
   hw::VectorUnitParams p;
   p.elements = work.covers_bias ? param_elements : weight_elements;
   p.tensors = u64(work.tensors);
@@ -79,7 +79,9 @@ hw::VectorUnitParams vector_unit_params(const config::HwConfig& hw,
   p.lanes = u64(hw.vector_unit_lanes);
   p.update_lane_ops = u64(work.update_lane_ops);
   p.backward_lane_ops = u64(work.backward_lane_ops);
-  p.forward_lane_ops = u64(work.forward_lane_ops);
+  p.forward_lane_ops = u64(optimizer_state_tensors > 1 && work.forward_lane_ops_adamw >= 0
+                               ? work.forward_lane_ops_adamw
+                               : work.forward_lane_ops);
   p.period = clock_period(hw);
   return p;
 }

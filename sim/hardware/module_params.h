@@ -34,11 +34,12 @@ hw::DelayBufferParams buffer_params(const config::HwConfig& hw, std::size_t dept
 hw::WeightStashUnitParams stash_params(const config::HwConfig& hw, std::uint64_t versions,
                                        std::uint64_t weight_elements);
 // The vector unit of a layer of |W| = weight_elements and |W| + |b| = param_elements under a
-// policy whose hardware does `work`: |W| elements per operation, |W| + |b| when it covers
-// biases.
+// policy whose hardware does `work`, with an optimizer of `optimizer_state_tensors` state
+// tensors (a prediction from m and s costs more): |W| elements per operation, |W| + |b| when
+// it covers biases.
 hw::VectorUnitParams vector_unit_params(const config::HwConfig& hw,
                                         const policies::HardwareWork& work,
-                                        std::uint64_t weight_elements,
-                                        std::uint64_t param_elements);
+                                        std::uint64_t weight_elements, std::uint64_t param_elements,
+                                        std::uint64_t optimizer_state_tensors);
 
 }  // namespace lpsim::hardware

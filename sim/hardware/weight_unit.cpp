@@ -56,6 +56,8 @@ std::vector<WeightUnitSlot> assign_weight_units(const dataflow::TrainingGraph& g
     l.update_node = g.update_node[u];
     l.weight_elements = static_cast<std::uint64_t>(layer.weight_size());
     l.param_elements = static_cast<std::uint64_t>(layer.num_params());
+    l.optimizer_state_tensors = static_cast<std::uint64_t>(g.update.state_tensors);
+    l.optimizer_state_tensors = static_cast<std::uint64_t>(g.update.state_tensors);
     if (kind != nullptr && l.delay > 0 && kind->serves(work, l)) slots[u].kind = kind;
   }
   return slots;

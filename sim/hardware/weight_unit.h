@@ -45,6 +45,7 @@ struct WeightUnitLayer {
   int forward_node = -1, backward_node = -1, update_node = -1;  // backward_node -1: no Ba
   std::uint64_t weight_elements = 0;                            // |W|
   std::uint64_t param_elements = 0;                             // |W| + |b|
+  std::uint64_t optimizer_state_tensors = 1;  // of |W| + |b| each: 1 (sgd), 2 (adamw)
   bool has_backward() const { return backward_node >= 0; }
 };
 

@@ -49,6 +49,8 @@ Policy lwp_policy() {
   p.hardware.unit = "vector";
   p.hardware.covers_bias = true;
   p.hardware.forward_lane_ops = 1;  // Ŵ = W − (lr·d)·v, streamed into the forward
+  // Ŵ = W − lr·d·(m̂/(√ŝ + eps) + λ·W): m̂ and ŝ (2), √, + eps, ÷, + λ·W (1 FMA), W − lr·d·x (1)
+  p.hardware.forward_lane_ops_adamw = 7;
   p.hardware.forward_reads_momentum = true;
   return p;
 }

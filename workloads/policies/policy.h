@@ -50,10 +50,13 @@ struct HardwareWork {
   int update_lane_ops = 0;    // per element, after each update (asynchronous to the PE)
   int backward_lane_ops = 0;  // per element, before each Ba (the Ba waits for it)
   int forward_lane_ops = 0;   // per element, before each F (the F waits for it)
+  // The same when the optimizer keeps two state tensors (adamw); -1: forward_lane_ops.
+  int forward_lane_ops_adamw = -1;
   // What Ba reads for its operand besides (or instead of) the weight register.
   bool backward_reads_register = true;
   bool backward_reads_tensor = false;
-  // The prediction reads the momentum (optimizer state) besides the weights.
+  // The prediction reads the optimizer state (the momentum; m and s under adamw) besides the
+  // weights.
   bool forward_reads_momentum = false;
 };
 

@@ -64,8 +64,8 @@ class Vector : public WeightUnitKind {
   }
   WeightUnitCycles cycles(const policies::HardwareWork& work, const WeightUnitLayer& layer,
                           const config::HwConfig& hw) const override {
-    const hw::VectorUnitParams p =
-        vector_unit_params(hw, work, layer.weight_elements, layer.param_elements);
+    const hw::VectorUnitParams p = vector_unit_params(
+        hw, work, layer.weight_elements, layer.param_elements, layer.optimizer_state_tensors);
     WeightUnitCycles c;
     if (work.forward_lane_ops > 0) c.forward = hw::predict_cycles(p);
     if (layer.has_backward() && work.backward_reads_tensor) c.backward = hw::reconstruct_cycles(p);
@@ -88,9 +88,10 @@ class Vector : public WeightUnitKind {
     const std::uint64_t one =
         (work.covers_bias ? layer.param_elements : layer.weight_elements) * kScalarBytes;
     std::vector<WeightUnitAccess> out;
-    if (work.forward_lane_ops > 0) {  // the prediction
-      if (work.forward_reads_momentum) {
-        out.push_back({NodeKind::kForward, false, hw::MemoryKind::kOptimizer, one});
+    if (work.forward_lane_ops > 0) {      // the prediction
+      if (work.forward_reads_momentum) {  // the optimizer's state: v, or m and s
+        out.push_back({NodeKind::kForward, false, hw::MemoryKind::kOptimizer,
+                       layer.optimizer_state_tensors * one});
       }
       out.push_back({NodeKind::kForward, false, hw::MemoryKind::kEma, tensors});
     }
@@ -106,7 +107,9 @@ class Vector : public WeightUnitKind {
   std::unique_ptr<WeightUnit> make(const policies::HardwareWork& work, const WeightUnitLayer& layer,
                                    const config::HwConfig& hw, std::int64_t) const override {
     return std::make_unique<VectorUnit>(
-        work, layer, vector_unit_params(hw, work, layer.weight_elements, layer.param_elements));
+        work, layer,
+        vector_unit_params(hw, work, layer.weight_elements, layer.param_elements,
+                           layer.optimizer_state_tensors));
   }
 };
 

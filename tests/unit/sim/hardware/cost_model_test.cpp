@@ -241,6 +241,36 @@ struct PolicyWant {
   std::uint64_t f1_unit, f2_unit, ba2_unit, u1_unit, u2_unit, u1_async, u2_async;
 };
 
+// lwp's prediction reads the optimizer's state: v under sgd (1 lane operation per element),
+// m and s under adamw (7: m̂ and ŝ, √, + eps, ÷, + λ·W, W − lr·d·x).
+TEST(TaskCosts, LwpPredictsFromTheOptimizersState) {
+  for (const std::int64_t state : {1, 2}) {
+    SCOPED_TRACE(state);
+    CostedGraph c{cost_mlp({8, 4, 6, 3}), {}, {}};
+    c.units = models::group_units(c.net);
+    models::UpdateCost update;
+    update.state_tensors = state;
+    update.lane_ops = state == 1 ? 2 : 12;
+    c.graph = dataflow::build_training_graph(
+        c.net, c.units, dataflow::make_partition(c.units, dataflow::StageSpec{}, "test", ""),
+        policies::get("lwp"), 2, update);
+    const std::vector<WeightUnitSlot> units = assign_weight_units(c.graph, c.net, c.units);
+    const std::vector<TaskCost> costs = task_costs(c.graph, cost_hw(), units);
+    // fc1: |W| + |b| = 8·4 + 4 = 36 elements on 2 lanes, 18 cycles per lane operation.
+    EXPECT_EQ(costs[node_named(c.graph, "F:fc1")].unit_cycles, 18u * (state == 1 ? 1 : 7));
+    ASSERT_NE(units[0].kind, nullptr);
+    std::uint64_t optimizer_read = 0;
+    for (const WeightUnitAccess& a :
+         units[0].kind->accesses(c.graph.policy->hardware, units[0].layer)) {
+      if (a.task == dataflow::NodeKind::kForward && a.kind == MemoryKind::kOptimizer) {
+        EXPECT_FALSE(a.write);
+        optimizer_read += a.bytes;
+      }
+    }
+    EXPECT_EQ(optimizer_read, static_cast<std::uint64_t>(state) * 36 * 4);
+  }
+}
+
 TEST(TaskCosts, EachPolicysUnitsChargeTheirOwnCostModels) {
   const PolicyWant wants[] = {
       // Plain delayed gradients: Ba reads the register, no unit.
