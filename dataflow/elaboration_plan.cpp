@@ -104,7 +104,12 @@ ElaborationPlan plan_elaboration(const TrainingGraph& g, const Program& program,
     }
   }
   plan.backward_lag.assign(g.layers.size(), 0);
+  plan.layer_on_one_processor.assign(g.layers.size(), false);
   for (std::size_t u = 0; u < g.layers.size(); ++u) {
+    const int p = program.processor_of_node[g.forward_node[u]];
+    plan.layer_on_one_processor[u] =
+        program.processor_of_node[g.update_node[u]] == p &&
+        (g.ba_node[u] < 0 || program.processor_of_first_part[g.ba_node[u]] == p);
     if (g.ba_node[u] < 0) continue;
     plan.backward_lag[u] = lag_of_first_part[g.ba_node[u]] - lag_of_node[g.update_node[u]];
   }

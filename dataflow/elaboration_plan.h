@@ -11,7 +11,7 @@
 // - One link per ordered pair of processors that exchange tokens.
 // - Per layer group with a Ba, how many iterations of the program its Ba starts after its U
 //   (a weight-version unit sizes itself by it: a stash holds d versions, plus that lag and
-//   one when a schedule runs Ba later).
+//   one when a schedule runs Ba later), and whether its F, Ba and U share a processor.
 // - Send order: a node's outputs leave in the order their consumers are due (the consumer's
 //   scheduled start for that minibatch), since a link is first come, first served; under the
 //   stage program, in edge order.
@@ -48,6 +48,9 @@ struct ElaborationPlan {
   std::vector<BufferPlan> split_buffers;      // split Ba nodes
   std::vector<std::pair<int, int>> links;     // (from, to) processors, in order of first use
   std::vector<std::int64_t> backward_lag;     // per layer group: Ba's lag behind U (0: no Ba)
+  // Per layer group: its F, its Ba's first part and its U run on one processor (so a unit
+  // only they call can be worked out on that processor's own time).
+  std::vector<bool> layer_on_one_processor;
 };
 
 // `schedule` and `task_graph` are null for the stage program.

@@ -45,6 +45,12 @@ class ProcessingElement : public sc_core::sc_module {
   }
   // Counts time spent blocked inside another unit (the caller measured it).
   void add_stall(std::uint64_t cycles) { stats_.stall_cycles += cycles; }
+  // Spends `cycles` blocked on a unit that works out lazily when it is done (an
+  // VectorUnit used with reconstruct_at): stall, kept as local time like compute's.
+  void stall(std::uint64_t cycles) {
+    pending_cycles_ += cycles;
+    stats_.stall_cycles += cycles;
+  }
   // Counts DRAM traffic of its tasks, and time blocked waiting for DRAM reads (a stall).
   void add_dram_traffic(std::uint64_t read_bytes, std::uint64_t write_bytes) {
     stats_.dram_read_bytes += read_bytes;

@@ -1,5 +1,6 @@
 #include "hw_models/vector_unit/vector_unit.h"
 
+#include <algorithm>
 #include <limits>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -66,6 +67,7 @@ std::uint64_t VectorUnit::cycles_of(Job job) const {
 
 void VectorUnit::update() {
   if (params_.update_lane_ops == 0) return;  // the policy keeps nothing up to date (lwp)
+  LPSIM_ASSERT(!lazy_, std::string(name()) + ": update() on a unit used lazily");
   jobs_.push_back(Job::kUpdate);
   ++jobs_queued_;
   ++pending_updates_;
@@ -77,6 +79,7 @@ void VectorUnit::reconstruct() { wait_for(Job::kReconstruct, reconstruct_cycles(
 void VectorUnit::predict() { wait_for(Job::kPredict, predict_cycles()); }
 
 void VectorUnit::wait_for(Job job, std::uint64_t own_cycles) {
+  LPSIM_ASSERT(!lazy_, std::string(name()) + ": a wait on a unit used lazily");
   const sc_core::sc_time start = sc_core::sc_time_stamp();
   const std::uint64_t id = jobs_queued_;
   jobs_.push_back(job);
@@ -88,6 +91,26 @@ void VectorUnit::wait_for(Job job, std::uint64_t own_cycles) {
   stats_.caller_wait_cycles += cycles_since(start, params_.period) - own_cycles;
 }
 
+void VectorUnit::count_finished(Job job, std::uint64_t cycles) {
+  stats_.busy_cycles += cycles;
+  switch (job) {
+    case Job::kUpdate:
+      ++stats_.updates;
+      stats_.bytes_written += tensor_bytes();
+      stats_.lane_ops += params_.update_lane_ops * params_.elements;
+      break;
+    case Job::kReconstruct:
+      ++stats_.reconstructions;
+      stats_.lane_ops += params_.backward_lane_ops * params_.elements;
+      break;
+    case Job::kPredict:
+      ++stats_.predictions;
+      stats_.lane_ops += params_.forward_lane_ops * params_.elements;
+      break;
+  }
+  stats_.bytes_read += tensor_bytes();
+}
+
 void VectorUnit::run_jobs() {
   for (;;) {
     while (jobs_.empty()) {
@@ -96,28 +119,38 @@ void VectorUnit::run_jobs() {
     const Job job = jobs_.front();
     const std::uint64_t cycles = cycles_of(job);
     wait_cycles(cycles, params_.period);
-    stats_.busy_cycles += cycles;
-    switch (job) {
-      case Job::kUpdate:
-        ++stats_.updates;
-        --pending_updates_;
-        stats_.bytes_written += tensor_bytes();
-        stats_.lane_ops += params_.update_lane_ops * params_.elements;
-        break;
-      case Job::kReconstruct:
-        ++stats_.reconstructions;
-        stats_.lane_ops += params_.backward_lane_ops * params_.elements;
-        break;
-      case Job::kPredict:
-        ++stats_.predictions;
-        stats_.lane_ops += params_.forward_lane_ops * params_.elements;
-        break;
-    }
-    stats_.bytes_read += tensor_bytes();
+    count_finished(job, cycles);
+    if (job == Job::kUpdate) --pending_updates_;
     jobs_.pop_front();
     ++jobs_finished_;
     job_finished_.notify();
   }
+}
+
+std::uint64_t VectorUnit::run_at(Job job, std::uint64_t now) {
+  LPSIM_ASSERT(jobs_queued_ == 0, std::string(name()) + ": lazy use of a unit used with waits");
+  lazy_ = true;
+  const std::uint64_t cycles = cycles_of(job);
+  idle_at_ = std::max(now, idle_at_) + cycles;
+  count_finished(job, cycles);
+  return idle_at_;
+}
+
+void VectorUnit::update_at(std::uint64_t now) {
+  if (params_.update_lane_ops == 0) return;  // as update()
+  run_at(Job::kUpdate, now);
+}
+
+std::uint64_t VectorUnit::reconstruct_at(std::uint64_t now) {
+  const std::uint64_t done = run_at(Job::kReconstruct, now);
+  stats_.caller_wait_cycles += done - now - reconstruct_cycles();
+  return done;
+}
+
+std::uint64_t VectorUnit::predict_at(std::uint64_t now) {
+  const std::uint64_t done = run_at(Job::kPredict, now);
+  stats_.caller_wait_cycles += done - now - predict_cycles();
+  return done;
 }
 
 nlohmann::json to_json(const VectorUnitStats& stats) {

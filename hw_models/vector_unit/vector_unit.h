@@ -14,6 +14,16 @@
 // caller_wait_cycles), then for its own cycles. So a reconstruction or prediction sees
 // exactly the updates queued before the call, never a later one. The queue is unbounded:
 // there is no back-pressure on update().
+//
+// Lazy use: when every caller of a unit is one SC_THREAD (a PE with lazy time), the queue
+// needs no thread of its own: update_at(now), reconstruct_at(now) and predict_at(now) take
+// the caller's own time in cycles (ProcessingElement::now_cycles, which may run ahead of
+// simulated time), block nothing and return at once; the unit keeps the cycle its queue
+// empties (idle_at). A job starts at max(now, idle_at) and ends its cycles later, which is
+// when the threaded unit, called at that same time, would run it; reconstruct_at and
+// predict_at return the cycle the job ends, where the caller resumes, and every counter
+// ends the run as the threaded calls leave it (pending_updates() stays 0). One unit is used
+// one way or the other, never both.
 
 #include <cstdint>
 #include <deque>
@@ -34,6 +44,13 @@ class VectorUnit : public sc_core::sc_module {
   void reconstruct();
   // Waits for the jobs queued so far, then predicts the forward's weight.
   void predict();
+  // Lazy use (above): `now` is the caller's cycle, never earlier than its previous call's.
+  void update_at(std::uint64_t now);
+  // Return the cycle the reconstruction or prediction ends.
+  std::uint64_t reconstruct_at(std::uint64_t now);
+  std::uint64_t predict_at(std::uint64_t now);
+  // Lazy use: the cycle every job queued so far has ended (0 before any).
+  std::uint64_t idle_at() const { return idle_at_; }
 
   // Updates queued and not yet done (including one in progress).
   std::uint64_t pending_updates() const { return pending_updates_; }
@@ -50,6 +67,10 @@ class VectorUnit : public sc_core::sc_module {
   enum class Job { kUpdate, kReconstruct, kPredict };
 
   void wait_for(Job job, std::uint64_t own_cycles);
+  // Lazy use: queues `job` at cycle `now`; returns the cycle it ends.
+  std::uint64_t run_at(Job job, std::uint64_t now);
+  // The counters of a finished job.
+  void count_finished(Job job, std::uint64_t cycles);
   std::uint64_t cycles_of(Job job) const;
 
   void run_jobs();  // SC_THREAD
@@ -60,6 +81,8 @@ class VectorUnit : public sc_core::sc_module {
   std::uint64_t jobs_queued_ = 0;    // ever queued (a job's id is its position)
   std::uint64_t jobs_finished_ = 0;  // ever finished
   std::uint64_t pending_updates_ = 0;
+  std::uint64_t idle_at_ = 0;  // lazy use: the cycle the last queued job ends
+  bool lazy_ = false;          // used lazily (update_at, reconstruct_at, predict_at)
   sc_core::sc_event job_queued_;
   sc_core::sc_event job_finished_;
   // update_cycles(), reconstruct_cycles(), predict_cycles(), worked out once.

@@ -53,6 +53,16 @@ Pipeline::Pipeline(const sc_core::sc_module_name& name, const run::Job& job,
     if (modules_.sync_on_done[v]) signal_cycle_[v].assign(kSignalRing, 0);
     done_event_.push_back(std::make_unique<sc_core::sc_event>());
   }
+  // A task's completion is notified only where a task on another processor can wait on it
+  // (a task on the same PE runs after it in program order and finds it done).
+  done_awaited_.assign(g.nodes.size(), false);
+  for (std::size_t v = 0; v < g.nodes.size(); ++v) {
+    for (const auto& d : modules_.deps[v]) {
+      if (d.edge < 0 && program_.processor_of_node[d.src] != program_.processor_of_first_part[v]) {
+        done_awaited_[d.src] = true;
+      }
+    }
+  }
   for (int p = 0; p < procs; ++p) {
     pes_.push_back(
         std::make_unique<hw::ProcessingElement>(("pe" + std::to_string(p)).c_str(), pe_params(hw)));
@@ -87,7 +97,8 @@ Pipeline::Pipeline(const sc_core::sc_module_name& name, const run::Job& job,
   for (int u = 0; u < nu; ++u) {
     const WeightUnitSlot& slot = plan.weight_units[u];
     if (slot.kind != nullptr) {
-      weight_units_[u] = slot.kind->make(work, slot.layer, hw, modules_.backward_lag[u]);
+      const WeightUnitSite site{modules_.backward_lag[u], modules_.layer_on_one_processor[u]};
+      weight_units_[u] = slot.kind->make(work, slot.layer, hw, site);
     }
   }
   if (options.math) {

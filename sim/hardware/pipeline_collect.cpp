@@ -12,6 +12,11 @@ namespace lpsim::hardware {
 void Pipeline::collect() {
   check_drained();
   r_.total_cycles = hw::time_to_cycles(sc_core::sc_time_stamp(), period_);
+  // A unit working on its caller's time has no event of its own: the run ends when its last
+  // job does, if that is later than everything else.
+  for (const auto& unit : weight_units_) {
+    if (unit) r_.total_cycles = std::max(r_.total_cycles, unit->idle_at_cycle());
+  }
   r_.interrupted = limit_ < plan_.minibatches;
   r_.minibatches = limit_;
   measure_rate();

@@ -66,6 +66,8 @@ class Pipeline : public sc_core::sc_module, private WeightUnitHost {
   void stall_on(hw::ProcessingElement& pe, std::int64_t m, int unit,
                 const sc_core::sc_module& module, const std::string& label, const char* category,
                 const std::function<void()>& job) override;
+  void trace(std::int64_t m, int unit, const sc_core::sc_module& module, const std::string& label,
+             const char* category, std::uint64_t begin, std::uint64_t end) override;
 
   // --- after the run (pipeline_collect.cpp)
   void check_drained() const;
@@ -104,6 +106,7 @@ class Pipeline : public sc_core::sc_module, private WeightUnitHost {
   std::vector<std::int64_t> done_;
   std::vector<std::int64_t> started_;  // instances whose first part (or whole) has run
   std::vector<std::unique_ptr<sc_core::sc_event>> done_event_;
+  std::vector<bool> done_awaited_;  // per node: a task on another processor may wait on it
   // [node][k % kSignalRing]: the cycle instance k of a node another processor orders itself
   // behind (modules_.sync_on_done) ended, for the link latency that signal takes.
   static constexpr std::int64_t kSignalRing = 256;

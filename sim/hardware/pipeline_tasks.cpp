@@ -120,7 +120,7 @@ void Pipeline::task_finished(const dataflow::Node& n, int node, bool finishes_no
       signal_cycle_[node][done_[node] % kSignalRing] = pe.now_cycles();
     }
     ++done_[node];
-    done_event_[node]->notify(sc_core::SC_ZERO_TIME);
+    if (done_awaited_[node]) done_event_[node]->notify(sc_core::SC_ZERO_TIME);
   }
 }
 
@@ -186,10 +186,14 @@ void Pipeline::stall_on(hw::ProcessingElement& pe, std::int64_t m, int unit,
   const sc_core::sc_time t0 = sc_core::sc_time_stamp();
   job();
   pe.add_stall(hw::cycles_since(t0, period_));
-  if (tracing(m)) {
-    trace_.event(trace_.unit_track(module.name()), label, hw::time_to_cycles(t0, period_),
-                 pe.now_cycles(), m, unit, category);
-  }
+  trace(m, unit, module, label, category, hw::time_to_cycles(t0, period_), pe.now_cycles());
+}
+
+void Pipeline::trace(std::int64_t m, int unit, const sc_core::sc_module& module,
+                     const std::string& label, const char* category, std::uint64_t begin,
+                     std::uint64_t end) {
+  if (tracing(m))
+    trace_.event(trace_.unit_track(module.name()), label, begin, end, m, unit, category);
 }
 
 void Pipeline::dram_before_compute(int node, bool consumes_inputs, std::int64_t m,

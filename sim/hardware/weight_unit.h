@@ -75,6 +75,14 @@ struct WeightUnitActivity {
   std::uint64_t lane_ops = 0;
 };
 
+// Where a layer's tasks run in the static program (dataflow/elaboration_plan.h).
+struct WeightUnitSite {
+  std::int64_t backward_lag = 0;  // iterations Ba's first part runs after U (<= 0: not later)
+  // F, Ba and U run on one processor: a unit only they call may work on that PE's own time
+  // (no thread switch; WeightUnit::idle_at_cycle says when its last job ends).
+  bool one_processor = false;
+};
+
 // What a unit may use of the run at its hooks (implemented by the Pipeline).
 class WeightUnitHost {
  public:
@@ -87,6 +95,10 @@ class WeightUnitHost {
   virtual void stall_on(hw::ProcessingElement& pe, std::int64_t m, int unit,
                         const sc_core::sc_module& module, const std::string& label,
                         const char* category, const std::function<void()>& job) = 0;
+  // Traces [begin, end) cycles on the unit's track as `label` when m is traced.
+  virtual void trace(std::int64_t m, int unit, const sc_core::sc_module& module,
+                     const std::string& label, const char* category, std::uint64_t begin,
+                     std::uint64_t end) = 0;
 };
 
 // A unit in a run: its module and its part of the PE program.
@@ -106,6 +118,9 @@ class WeightUnit {
   virtual void at_update(WeightUnitHost& host, hw::ProcessingElement& pe, std::int64_t m) {
     (void)host, (void)pe, (void)m;
   }
+  // The cycle its own work ends when it works on its caller's time (0: it does not); the
+  // run lasts at least that long.
+  virtual std::uint64_t idle_at_cycle() const { return 0; }
   virtual core::Json counters() const = 0;  // raw, report.json units.<module name>
   virtual WeightUnitActivity activity() const = 0;
 };
@@ -122,11 +137,9 @@ class WeightUnitKind {
                          hw::ResidentBytes& bytes) const = 0;
   virtual std::vector<WeightUnitAccess> accesses(const policies::HardwareWork& work,
                                                  const WeightUnitLayer& layer) const = 0;
-  // `backward_lag`: how many iterations of the static program Ba's first part runs after U
-  // (a schedule may run Ba later than the stage program does; 0 or less: not later).
   virtual std::unique_ptr<WeightUnit> make(const policies::HardwareWork& work,
                                            const WeightUnitLayer& layer, const config::HwConfig& hw,
-                                           std::int64_t backward_lag) const = 0;
+                                           const WeightUnitSite& site) const = 0;
 };
 
 struct WeightUnitRegistration {

@@ -92,7 +92,7 @@ class Counter : public hardware::WeightUnitKind {
   std::unique_ptr<hardware::WeightUnit> make(const policies::HardwareWork&,
                                              const hardware::WeightUnitLayer& layer,
                                              const config::HwConfig& hw,
-                                             std::int64_t) const override {
+                                             const hardware::WeightUnitSite&) const override {
     return std::make_unique<CounterUnit>(layer, sc_core::sc_time(hw.period_ns, sc_core::SC_NS));
   }
 };

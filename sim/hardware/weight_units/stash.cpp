@@ -81,9 +81,9 @@ class Stash : public WeightUnitKind {
   }
   std::unique_ptr<WeightUnit> make(const policies::HardwareWork&, const WeightUnitLayer& layer,
                                    const config::HwConfig& hw,
-                                   std::int64_t backward_lag) const override {
+                                   const WeightUnitSite& site) const override {
     // d versions, plus those of the iterations a schedule runs Ba later than U, and one.
-    const std::int64_t versions = layer.delay + (backward_lag > 0 ? backward_lag + 1 : 0);
+    const std::int64_t versions = layer.delay + (site.backward_lag > 0 ? site.backward_lag + 1 : 0);
     return std::make_unique<StashUnit>(
         layer, stash_params(hw, static_cast<std::uint64_t>(versions), layer.weight_elements));
   }

@@ -19,11 +19,15 @@ std::uint64_t tensor_bytes(const policies::HardwareWork& work, const WeightUnitL
          (work.covers_bias ? layer.param_elements : layer.weight_elements) * kScalarBytes;
 }
 
+// When the layer's F, Ba and U run on one PE (`lazy`), that PE works the unit's queue out on
+// its own time (hw::VectorUnit's lazy use): a prediction or reconstruction is a stall the PE
+// adds to its local time, an update is booked at the PE's cycle, and no thread switches.
+// Otherwise the PE syncs and waits on the unit's own thread.
 class VectorUnit : public WeightUnit {
  public:
   VectorUnit(const policies::HardwareWork& work, const WeightUnitLayer& layer,
-             const hw::VectorUnitParams& params)
-      : work_(work), layer_(layer), unit_(("ema_" + layer.name).c_str(), params) {}
+             const hw::VectorUnitParams& params, bool lazy)
+      : work_(work), layer_(layer), lazy_(lazy), unit_(("ema_" + layer.name).c_str(), params) {}
 
   const sc_core::sc_module& module() const override { return unit_; }
 
@@ -31,18 +35,33 @@ class VectorUnit : public WeightUnit {
     // A prediction streams W (and v or ū) through the lanes, after every update queued
     // before it (U(m-1-d)).
     if (work_.forward_lane_ops == 0) return;
-    host.stall_on(pe, m, layer_.unit, unit_, "predict", "ema", [this] { unit_.predict(); });
+    if (lazy_) {
+      wait_lazily(host, pe, m, "predict", &hw::VectorUnit::predict_at);
+    } else {
+      host.stall_on(pe, m, layer_.unit, unit_, "predict", "ema", [this] { unit_.predict(); });
+    }
   }
 
   void at_backward(WeightUnitHost& host, hw::ProcessingElement& pe, std::int64_t m) override {
     if (!work_.backward_reads_tensor) return;
-    host.stall_on(pe, m, layer_.unit, unit_, "reconstruct", "ema", [this] { unit_.reconstruct(); });
+    if (lazy_) {
+      wait_lazily(host, pe, m, "reconstruct", &hw::VectorUnit::reconstruct_at);
+    } else {
+      host.stall_on(pe, m, layer_.unit, unit_, "reconstruct", "ema",
+                    [this] { unit_.reconstruct(); });
+    }
   }
 
   void at_update(WeightUnitHost&, hw::ProcessingElement& pe, std::int64_t) override {
+    if (lazy_) {
+      unit_.update_at(pe.now_cycles());
+      return;
+    }
     pe.sync();
     unit_.update();
   }
+
+  std::uint64_t idle_at_cycle() const override { return lazy_ ? unit_.idle_at() : 0; }
 
   core::Json counters() const override { return hw::to_json(unit_.stats()); }
 
@@ -52,8 +71,18 @@ class VectorUnit : public WeightUnit {
   }
 
  private:
+  // The same wait as stall_on's, worked out on the PE's own time: it resumes when the job ends.
+  void wait_lazily(WeightUnitHost& host, hw::ProcessingElement& pe, std::int64_t m,
+                   const char* label, std::uint64_t (hw::VectorUnit::*job)(std::uint64_t)) {
+    const std::uint64_t begin = pe.now_cycles();
+    const std::uint64_t end = (unit_.*job)(begin);
+    pe.stall(end - begin);
+    host.trace(m, layer_.unit, unit_, label, "ema", begin, end);
+  }
+
   const policies::HardwareWork& work_;
   WeightUnitLayer layer_;
+  bool lazy_;
   hw::VectorUnit unit_;
 };
 
@@ -105,11 +134,13 @@ class Vector : public WeightUnitKind {
     return out;
   }
   std::unique_ptr<WeightUnit> make(const policies::HardwareWork& work, const WeightUnitLayer& layer,
-                                   const config::HwConfig& hw, std::int64_t) const override {
+                                   const config::HwConfig& hw,
+                                   const WeightUnitSite& site) const override {
     return std::make_unique<VectorUnit>(
         work, layer,
         vector_unit_params(hw, work, layer.weight_elements, layer.param_elements,
-                           layer.optimizer_state_tensors));
+                           layer.optimizer_state_tensors),
+        site.one_processor);
   }
 };
 
