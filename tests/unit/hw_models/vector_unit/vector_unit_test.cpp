@@ -171,3 +171,64 @@ TEST(VectorUnit, StatsJsonHasRawCounters) {
 
 }  // namespace
 }  // namespace lpsim::hw
+
+namespace lpsim::hw {
+namespace {
+
+// Lazy use is the threaded unit worked out on its caller's time: for a random sequence of
+// updates, reconstructions and predictions at random gaps, the cycle every call returns at
+// and every counter are the threaded unit's (one design: two units, one threaded and one
+// lazy, driven by one thread that mirrors every call on both).
+TEST(VectorUnit, LazyUseIsTheThreadedUnitOnTheCallersTime) {
+  VectorUnitParams params = ema_params(1);
+  params.forward_lane_ops = 3;
+  VectorUnit threaded("threaded", params);
+  VectorUnit lazy("lazy", params);
+  std::vector<std::uint64_t> threaded_marks, lazy_marks;
+  std::uint64_t seed = 12345;  // printed on failure
+  const auto next = [&seed](std::uint64_t n) {
+    seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+    return (seed >> 33) % n;
+  };
+  Driver pe("pe", [&] {
+    std::uint64_t lazy_now = 0;  // the lazy caller's own time, kept apart from SystemC's
+    for (int i = 0; i < 200; ++i) {
+      const std::uint64_t gap = next(200);
+      wait_test_cycles(gap);
+      lazy_now += gap;
+      switch (next(3)) {
+        case 0:
+          threaded.update();
+          lazy.update_at(lazy_now);
+          break;
+        case 1:
+          threaded.reconstruct();
+          lazy_now = lazy.reconstruct_at(lazy_now);
+          break;
+        default:
+          threaded.predict();
+          lazy_now = lazy.predict_at(lazy_now);
+          break;
+      }
+      threaded_marks.push_back(now_cycles());
+      lazy_marks.push_back(lazy_now);
+    }
+  });
+  simulate();
+  EXPECT_EQ(threaded_marks, lazy_marks) << "seed 12345";
+  const VectorUnitStats& t = threaded.stats();
+  const VectorUnitStats& l = lazy.stats();
+  EXPECT_EQ(t.updates, l.updates);
+  EXPECT_EQ(t.reconstructions, l.reconstructions);
+  EXPECT_EQ(t.predictions, l.predictions);
+  EXPECT_EQ(t.busy_cycles, l.busy_cycles);
+  EXPECT_EQ(t.caller_wait_cycles, l.caller_wait_cycles);
+  EXPECT_EQ(t.bytes_read, l.bytes_read);
+  EXPECT_EQ(t.bytes_written, l.bytes_written);
+  EXPECT_EQ(t.lane_ops, l.lane_ops);
+  EXPECT_GT(lazy.idle_at(), 0u);
+  EXPECT_GE(lazy.idle_at(), lazy_marks.back());
+}
+
+}  // namespace
+}  // namespace lpsim::hw
