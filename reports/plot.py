@@ -24,6 +24,11 @@ A sweep gives:
                        design point, colour = final test accuracy, the Pareto front (fewer
                        cycles and less memory) joined and ringed in red
   pareto_energy.png    the same against energy per minibatch (summary.energy_per_minibatch_pj)
+  seed_groups.png      from a sweep.json with "groups" (the points that differ only in
+                       /run/seed): per group, the mean with sd error bars (n-1) and each seed
+                       as a dot, one panel per figure the groups have (final test accuracy,
+                       final train loss, cycles and energy per minibatch); each group's label
+                       gives its n
   Each SWEEP file is `lpsim sweep`'s sweep.json ({"points": [{"values", "status",
   "summary", "final_test_accuracy"}, ...]}: failed points are skipped), a report, or a JSON
   array whose items are reports or objects {"point": {...}, "summary": {...},
@@ -453,6 +458,68 @@ def plot_sweep(plt, paths, out_dir):
     return written
 
 
+SEED_GROUP_FIGURES = [  # (figure in sweep.json's groups, axis label, scale)
+    ("final_test_accuracy", "final test accuracy (%)", 100.0),
+    ("final_train_loss", "final train loss (nats)", 1.0),
+    ("cycles_per_minibatch", "cycles per minibatch", 1.0),
+    ("energy_per_minibatch_pj", "energy per minibatch (uJ)", 1e-6),
+]
+
+
+def plot_seed_groups(plt, paths, out_dir):
+    """Mean +- sd across seeds per group of the sweep.json files that have "groups"."""
+    groups = []  # (label, group, [point entries])
+    for path in paths:
+        data = load_json(path)
+        if not isinstance(data, dict) or not isinstance(data.get("groups"), list):
+            continue
+        points = data.get("points") or []
+        for group in data["groups"]:
+            members = [points[i] for i in group.get("points", []) if 0 <= i < len(points)]
+            label = point_label({"values": group.get("values")}, None)
+            left = f", {group.get('left_out')} left out" if group.get("left_out") else ""
+            groups.append((f"{label}\nn={group.get('n')}{left}", group, members))
+    if not groups:
+        skip("seed_groups.png", "no sweep.json with \"groups\"")
+        return None
+    panels = [f for f in SEED_GROUP_FIGURES
+              if any(((g.get("figures") or {}).get(f[0]) or {}).get("count") for _, g, _ in groups)]
+    if not panels:
+        skip("seed_groups.png", "no group has a figure to draw")
+        return None
+    fig, axes = plt.subplots(1, len(panels), figsize=(max(4.5, 1.1 * len(groups) + 2) *
+                                                       len(panels) / 1.6, 4.8), squeeze=False)
+    xs = list(range(len(groups)))
+    for ax, (name, ylabel, scale) in zip(axes[0], panels):
+        for x, (_, group, members) in zip(xs, groups):
+            stats = (group.get("figures") or {}).get(name) or {}
+            seeds = []
+            for entry in members:
+                if entry.get("status") != "ok":
+                    continue
+                value = entry.get(name)
+                if value is None:
+                    summary = entry.get("summary") or {}
+                    value = summary.get(name)
+                if value is not None:
+                    seeds.append(float(value) * scale)
+            ax.scatter([x] * len(seeds), seeds, s=14, color="grey", zorder=2)
+            if stats.get("mean") is not None:
+                sd = stats.get("sd")
+                ax.errorbar([x], [stats["mean"] * scale],
+                            yerr=None if sd is None else [sd * scale], fmt="o",
+                            color="#4c72b0", capsize=5, markersize=7, zorder=3)
+        ax.set_xticks(xs)
+        ax.set_xlim(-0.6, len(groups) - 0.4)
+        ax.set_xticklabels([g[0] for g in groups], rotation=30, ha="right", fontsize=7)
+        ax.set_ylabel(ylabel)
+        ax.grid(alpha=0.3, axis="y")
+    fig.suptitle(f"{len(groups)} seed groups: mean with sd error bars (n-1), grey dots the seeds",
+                 fontsize=10)
+    fig.tight_layout()
+    return save(fig, out_dir, "seed_groups.png")
+
+
 def plot_energy_front(plt, rows, out_dir):
     """Cycles per minibatch against energy per minibatch, the Pareto front ringed."""
     fig, ax = plt.subplots(figsize=(7.5, 5))
@@ -514,6 +581,7 @@ def main(argv):
     try:
         if args.sweep:
             written.append(plot_sweep(plt, args.sweep, args.out))
+            written.append(plot_seed_groups(plt, args.sweep, args.out))
         else:
             report = load_json(args.report)
             if not isinstance(report, dict) or "mode" not in report:

@@ -59,8 +59,10 @@ int run_sweep(const std::vector<std::string>& args) {
       if (r.status == "skipped") ++skipped;
     }
   }
-  std::printf("%zu points: %zu ok (%zu already done), %zu failed; %s/sweep.json, %s/sweep.csv\n",
-              points.size(), ok, skipped, failed, out.c_str(), out.c_str());
+  std::printf(
+      "%zu points: %zu ok (%zu already done), %zu failed; %s/sweep.json, %s/sweep.csv, "
+      "%s/sweep_groups.csv\n",
+      points.size(), ok, skipped, failed, out.c_str(), out.c_str(), out.c_str());
   return 0;
 }
 

@@ -5,6 +5,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -220,6 +222,157 @@ std::vector<PointResult> run_points(const std::string& lpsim_binary, const std::
   return results;
 }
 
+const std::vector<std::string>& figure_names() {
+  static const std::vector<std::string> names = {
+      "total_cycles",     "cycles_per_minibatch",    "memory_total_bytes",
+      "link_bytes",       "energy_per_minibatch_pj", "final_test_accuracy",
+      "final_train_loss", "final_test_loss"};
+  return names;
+}
+
+core::Json point_figure(const core::Json& report, const std::string& name) {
+  if (report.is_null()) return core::Json();
+  const core::Json summary = report.value("summary", core::Json::object());
+  const core::Json training = report.value("training", core::Json::object());
+  if (name == "memory_total_bytes") {
+    return summary.contains("memory_peak_bytes")
+               ? summary.at("memory_peak_bytes").value("total", core::Json())
+               : core::Json();
+  }
+  if (name.rfind("final_", 0) == 0) return training.value(name, core::Json());
+  return summary.value(name, core::Json());
+}
+
+namespace {
+
+const char* const kSeedPointer = "/run/seed";
+
+std::string csv_value(const core::Json& value) {
+  std::string v = value.is_string() ? value.get<std::string>() : value.dump();
+  for (char& c : v) c = c == ',' ? ';' : c;
+  return v;
+}
+
+std::string csv_field(const core::Json& j) { return j.is_null() ? std::string() : j.dump(); }
+
+core::Json figure_statistics(const std::vector<core::Json>& values) {
+  std::vector<double> x;
+  core::Json lo, hi;
+  for (const auto& v : values) {
+    if (!v.is_number()) continue;
+    const double d = v.get<double>();
+    if (x.empty() || d < lo.get<double>()) lo = v;
+    if (x.empty() || d > hi.get<double>()) hi = v;
+    x.push_back(d);
+  }
+  core::Json out = {
+      {"count", x.size()}, {"mean", nullptr}, {"sd", nullptr}, {"min", lo}, {"max", hi}};
+  if (x.empty()) return out;
+  double sum = 0;
+  for (double d : x) sum += d;
+  const double mean = sum / static_cast<double>(x.size());
+  out["mean"] = mean;
+  if (x.size() > 1) {
+    double squares = 0;
+    for (double d : x) squares += (d - mean) * (d - mean);
+    out["sd"] = std::sqrt(squares / static_cast<double>(x.size() - 1));
+  }
+  return out;
+}
+
+}  // namespace
+
+core::Json group_points(const std::vector<Point>& points, const std::vector<PointResult>& results) {
+  std::vector<core::Json> groups;
+  std::vector<std::vector<std::size_t>> members;
+  std::map<std::string, std::size_t> by_key;
+  for (const auto& p : points) {
+    core::Json values = core::Json::object();
+    for (const auto& [ptr, value] : p.values) {
+      if (ptr != kSeedPointer) values[ptr] = value;
+    }
+    const std::string key = values.dump();
+    auto it = by_key.find(key);
+    if (it == by_key.end()) {
+      it = by_key.emplace(key, groups.size()).first;
+      groups.push_back({{"values", values}});
+      members.emplace_back();
+    }
+    members[it->second].push_back(p.index);
+  }
+  core::Json out = core::Json::array();
+  for (std::size_t g = 0; g < groups.size(); ++g) {
+    core::Json group = groups[g];
+    core::Json indices = core::Json::array(), seeds = core::Json::array(),
+               left_out = core::Json::array();
+    std::vector<const core::Json*> reports;
+    for (const std::size_t i : members[g]) {
+      indices.push_back(i);
+      const PointResult& r = results[i];
+      if (r.report.is_null()) {
+        left_out.push_back(i);
+        continue;
+      }
+      reports.push_back(&r.report);
+      core::Json seed =
+          r.report.contains("run") ? r.report.at("run").value("seed", core::Json()) : core::Json();
+      for (const auto& [ptr, value] : points[i].values) {
+        if (ptr == kSeedPointer) seed = value;
+      }
+      seeds.push_back(seed);
+    }
+    core::Json figures = core::Json::object();
+    for (const auto& name : figure_names()) {
+      std::vector<core::Json> values;
+      for (const core::Json* report : reports) values.push_back(point_figure(*report, name));
+      figures[name] = figure_statistics(values);
+    }
+    group["points"] = indices;
+    group["seeds"] = seeds;
+    group["n"] = reports.size();
+    group["left_out"] = left_out.size();
+    group["left_out_points"] = left_out;
+    group["figures"] = figures;
+    out.push_back(group);
+  }
+  return out;
+}
+
+std::string groups_csv(const core::Json& groups) {
+  std::vector<std::string> pointers;
+  for (const auto& g : groups) {
+    for (auto it = g.at("values").begin(); it != g.at("values").end(); ++it) {
+      if (std::find(pointers.begin(), pointers.end(), it.key()) == pointers.end()) {
+        pointers.push_back(it.key());
+      }
+    }
+  }
+  std::string csv = "group";
+  for (const auto& ptr : pointers) csv += "," + ptr;
+  csv += ",seeds,n,left_out";
+  for (const auto& name : figure_names()) {
+    csv += "," + name + "_mean," + name + "_sd," + name + "_min," + name + "_max";
+  }
+  csv += "\n";
+  for (std::size_t g = 0; g < groups.size(); ++g) {
+    const core::Json& group = groups[g];
+    csv += std::to_string(g);
+    for (const auto& ptr : pointers) {
+      const core::Json& values = group.at("values");
+      csv += "," + (values.contains(ptr) ? csv_value(values.at(ptr)) : std::string());
+    }
+    std::string seeds;
+    for (const auto& s : group.at("seeds")) seeds += (seeds.empty() ? "" : ";") + csv_value(s);
+    csv += "," + seeds + "," + group.at("n").dump() + "," + group.at("left_out").dump();
+    for (const auto& name : figure_names()) {
+      const core::Json& f = group.at("figures").at(name);
+      for (const char* stat : {"mean", "sd", "min", "max"}) csv += "," + csv_field(f.at(stat));
+    }
+    csv += "\n";
+  }
+  return csv;
+}
+
 void write_aggregate(const std::string& out_dir, const std::string& base_config,
                      const std::string& grid_file, const std::vector<Point>& points,
                      const std::vector<PointResult>& results) {
@@ -228,10 +381,9 @@ void write_aggregate(const std::string& out_dir, const std::string& base_config,
   if (!points.empty()) {
     for (const auto& [ptr, value] : points.front().values) csv += "," + ptr;
   }
-  csv +=
-      ",status,total_cycles,cycles_per_minibatch,memory_total_bytes,link_bytes,"
-      "energy_per_minibatch_pj,final_test_accuracy\n";
-  auto field = [](const core::Json& j) { return j.is_null() ? std::string() : j.dump(); };
+  csv += ",status";
+  for (const auto& name : figure_names()) csv += "," + name;
+  csv += "\n";
   for (const auto& p : points) {
     const PointResult& r = results[p.index];
     core::Json values = core::Json::object();
@@ -239,39 +391,28 @@ void write_aggregate(const std::string& out_dir, const std::string& base_config,
     const bool ok = !r.report.is_null();
     const core::Json summary = ok ? r.report.at("summary") : core::Json();
     const core::Json training = ok ? r.report.at("training") : core::Json();
-    list.push_back(
-        {{"index", p.index},
-         {"hash", p.hash},
-         {"values", values},
-         {"status", ok ? "ok" : "failed"},
-         {"exit_code", r.exit_code},
-         {"error", r.error.empty() ? core::Json(nullptr) : core::Json(r.error)},
-         {"summary", summary},
-         {"final_test_accuracy", ok ? training.at("final_test_accuracy") : core::Json()}});
+    list.push_back({{"index", p.index},
+                    {"hash", p.hash},
+                    {"values", values},
+                    {"status", ok ? "ok" : "failed"},
+                    {"exit_code", r.exit_code},
+                    {"error", r.error.empty() ? core::Json(nullptr) : core::Json(r.error)},
+                    {"summary", summary},
+                    {"final_test_accuracy", ok ? training.at("final_test_accuracy") : core::Json()},
+                    {"final_train_loss", point_figure(r.report, "final_train_loss")},
+                    {"final_test_loss", point_figure(r.report, "final_test_loss")}});
     csv += std::to_string(p.index) + "," + p.hash;
-    for (const auto& [ptr, value] : p.values) {
-      std::string v = value.is_string() ? value.get<std::string>() : value.dump();
-      for (char& c : v) c = c == ',' ? ';' : c;
-      csv += "," + v;
-    }
+    for (const auto& [ptr, value] : p.values) csv += "," + csv_value(value);
     csv += std::string(",") + (ok ? "ok" : "failed");
-    if (ok) {
-      csv += "," + field(summary.value("total_cycles", core::Json())) + "," +
-             field(summary.value("cycles_per_minibatch", core::Json())) + "," +
-             field(summary.contains("memory_peak_bytes")
-                       ? summary["memory_peak_bytes"].value("total", core::Json())
-                       : core::Json()) +
-             "," + field(summary.value("link_bytes", core::Json())) + "," +
-             field(summary.value("energy_per_minibatch_pj", core::Json())) + "," +
-             field(training.value("final_test_accuracy", core::Json()));
-    } else {
-      csv += ",,,,,,";
-    }
+    for (const auto& name : figure_names()) csv += "," + csv_field(point_figure(r.report, name));
     csv += "\n";
   }
-  const core::Json doc = {{"base_config", base_config}, {"grid", grid_file}, {"points", list}};
+  const core::Json groups = group_points(points, results);
+  const core::Json doc = {
+      {"base_config", base_config}, {"grid", grid_file}, {"points", list}, {"groups", groups}};
   std::filesystem::create_directories(out_dir);
   core::write_file_atomic(out_dir + "/sweep.csv", csv);
+  core::write_file_atomic(out_dir + "/sweep_groups.csv", groups_csv(groups));
   core::write_file_atomic(out_dir + "/sweep.json", doc.dump(2) + "\n");
 }
 

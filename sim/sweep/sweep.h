@@ -8,7 +8,9 @@
 // ...]}. Each point is keyed by the hash of its resolved config; its outputs go to
 // OUT/points/<hash>/. A point whose report.json is complete is not run again, so
 // re-running a sweep resumes it. A failed point is recorded with its error and does not stop
-// the others. The aggregate is OUT/sweep.json and OUT/sweep.csv, in point order.
+// the others. The aggregate is OUT/sweep.json and OUT/sweep.csv, in point order, and the
+// seed groups (points that differ only in /run/seed, with each figure's mean, sd, min, max
+// and count over their complete points) in sweep.json's "groups" and OUT/sweep_groups.csv.
 
 #include <sys/types.h>
 
@@ -66,7 +68,25 @@ std::vector<PointResult> run_mpi_sweep(const std::string& lpsim_binary,
                                        const std::vector<Point>& points, const std::string& out_dir,
                                        bool quiet, bool* is_root);
 
-// Writes OUT/sweep.json and OUT/sweep.csv (atomically).
+// The numeric figures the aggregate reports per point and per seed group, in column order.
+const std::vector<std::string>& figure_names();
+
+// One figure (a name from figure_names) of a point's report.json; null when the report is
+// null or does not have it (e.g. the accuracy of a timing-only run).
+core::Json point_figure(const core::Json& report, const std::string& name);
+
+// Groups the points that differ only in /run/seed, in the order of their first point. Each
+// group is {"values": the other coordinates, "points": indices, "seeds": the complete points'
+// seeds, "n": complete points, "left_out": failed or interrupted points, "left_out_points",
+// "figures": {name: {"count", "mean", "sd" (n-1; null below 2), "min", "max"}}}; a figure
+// counts the complete points where it is a number.
+core::Json group_points(const std::vector<Point>& points, const std::vector<PointResult>& results);
+
+// sweep_groups.csv of group_points' groups: group, the coordinates, seeds, n, left_out,
+// then <figure>_mean, _sd, _min, _max per figure.
+std::string groups_csv(const core::Json& groups);
+
+// Writes OUT/sweep.json, OUT/sweep.csv and OUT/sweep_groups.csv (atomically).
 void write_aggregate(const std::string& out_dir, const std::string& base_config,
                      const std::string& grid_file, const std::vector<Point>& points,
                      const std::vector<PointResult>& results);

@@ -404,6 +404,15 @@ TEST(SweepCommand, RunsEveryPointRecordsFailuresAndResumes) {
   EXPECT_EQ(failed, 3);
   const std::string csv = slurp(dir + "/sweep.csv");
   EXPECT_EQ(std::count(csv.begin(), csv.end(), '\n'), 7);  // header + 6 points
+  // No seed axis: every point is its own seed group, a failed one left out.
+  ASSERT_EQ(sweep.at("groups").size(), 6u);
+  for (const auto& g : sweep.at("groups")) {
+    const bool failed_group = g.at("values").at("/workload/batch_size") == 1000;
+    EXPECT_EQ(g.at("n"), failed_group ? 0 : 1) << g.dump();
+    EXPECT_EQ(g.at("left_out"), failed_group ? 1 : 0) << g.dump();
+  }
+  const std::string groups = slurp(dir + "/sweep_groups.csv");
+  EXPECT_EQ(std::count(groups.begin(), groups.end(), '\n'), 7);
   // Running it again runs only the failed points.
   const Result again = run_lpsim(args);
   ASSERT_EQ(again.exit_code, 0) << again.err;

@@ -167,7 +167,7 @@ def main():
          curve + hw_plots + ["timeline.png"], []),
         ("no_trace", [reports["hardware_scheduled"]], curve + hw_plots, ["timeline.png"]),
         ("lpsim_sweep", ["--sweep", os.path.join(args.reports, "sweep", "sweep.json")],
-         ["pareto.png", "pareto_energy.png"], []),
+         ["pareto.png", "pareto_energy.png", "seed_groups.png"], []),
     ]
     sweep = []
     for path in reports.values():
@@ -178,7 +178,8 @@ def main():
     sweep_path = os.path.join(out, "reports_array.json")
     with open(sweep_path, "w", encoding="utf-8") as f:
         json.dump(sweep, f)
-    runs.append(("reports_array", ["--sweep", sweep_path], ["pareto.png", "pareto_energy.png"], []))
+    runs.append(("reports_array", ["--sweep", sweep_path], ["pareto.png", "pareto_energy.png"],
+                 ["seed_groups.png"]))
 
     failures = 0
     for name, plot_args, expected, absent in runs:
