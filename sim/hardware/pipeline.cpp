@@ -42,27 +42,45 @@ Pipeline::Pipeline(const sc_core::sc_module_name& name, const run::Job& job,
       r_(result),
       period_(clock_period(job.config.hw)),
       trace_(plan.graph, plan.program.num_processors, job.config.hw.period_ns) {
-  const config::HwConfig& hw = job.config.hw;
-  const dataflow::TrainingGraph& g = graph_;
-  const int procs = modules_.processors;
-  const int nu = static_cast<int>(g.layers.size());
-  done_.assign(g.nodes.size(), 0);
-  started_.assign(g.nodes.size(), 0);
-  signal_cycle_.resize(g.nodes.size());
-  for (std::size_t v = 0; v < g.nodes.size(); ++v) {
+  prepare_firing();
+  elaborate();
+  if (options.math) prepare_training();
+  if (!options.resume_dir.empty()) read_resume_point();
+}
+
+// The firing state: instance counts, completion events and signals, the measurements.
+void Pipeline::prepare_firing() {
+  const std::size_t nodes = graph_.nodes.size();
+  done_.assign(nodes, 0);
+  started_.assign(nodes, 0);
+  signal_cycle_.resize(nodes);
+  for (std::size_t v = 0; v < nodes; ++v) {
     if (modules_.sync_on_done[v]) signal_cycle_[v].assign(kSignalRing, 0);
     done_event_.push_back(std::make_unique<sc_core::sc_event>());
   }
   // A task's completion is notified only where a task on another processor can wait on it
   // (a task on the same PE runs after it in program order and finds it done).
-  done_awaited_.assign(g.nodes.size(), false);
-  for (std::size_t v = 0; v < g.nodes.size(); ++v) {
+  done_awaited_.assign(nodes, false);
+  for (std::size_t v = 0; v < nodes; ++v) {
     for (const auto& d : modules_.deps[v]) {
       if (d.edge < 0 && program_.processor_of_node[d.src] != program_.processor_of_first_part[v]) {
         done_awaited_[d.src] = true;
       }
     }
   }
+  const std::size_t layers = graph_.layers.size();
+  r_.measured_staleness.assign(layers, -1);
+  r_.min_staleness.assign(layers, -1);
+  loss_cycle_.assign(plan_.minibatches, 0);
+  done_cycle_.assign(program_.num_processors, std::vector<std::uint64_t>(plan_.minibatches, 0));
+  limit_ = plan_.minibatches;
+}
+
+// The modules of the plan, in this order: PEs and their SRAMs, the DRAM, the buffers, the
+// links, the weight-version units.
+void Pipeline::elaborate() {
+  const config::HwConfig& hw = job_.config.hw;
+  const int procs = modules_.processors;
   for (int p = 0; p < procs; ++p) {
     pes_.push_back(
         std::make_unique<hw::ProcessingElement>(("pe" + std::to_string(p)).c_str(), pe_params(hw)));
@@ -73,13 +91,13 @@ Pipeline::Pipeline(const sc_core::sc_module_name& name, const run::Job& job,
   dram_ = std::make_unique<hw::Dram>("dram", dram_params(hw));
   prefetched_for_.assign(procs, {-1, -1});
   prefetch_done_.assign(procs, 0);
-  buffers_.resize(g.edges.size());
+  buffers_.resize(graph_.edges.size());
   for (const dataflow::BufferPlan& b : modules_.buffers) {
     buffers_[b.edge] = std::make_unique<hw::DelayBuffer>(
         b.name.c_str(), buffer_params(hw, static_cast<std::size_t>(b.depth),
                                       static_cast<std::uint64_t>(b.bytes_per_entry)));
   }
-  split_buffers_.resize(g.nodes.size());
+  split_buffers_.resize(graph_.nodes.size());
   for (const dataflow::BufferPlan& b : modules_.split_buffers) {
     split_buffers_[b.node] = std::make_unique<hw::DelayBuffer>(
         b.name.c_str(), buffer_params(hw, static_cast<std::size_t>(b.depth),
@@ -92,31 +110,27 @@ Pipeline::Pipeline(const sc_core::sc_module_name& name, const run::Job& job,
         ("link_pe" + std::to_string(from) + "_pe" + std::to_string(to)).c_str(), link_params(hw));
     link_of_[static_cast<std::size_t>(from) * procs + to] = link.get();
   }
-  const policies::HardwareWork& work = g.policy->hardware;
-  weight_units_.resize(nu);
-  for (int u = 0; u < nu; ++u) {
-    const WeightUnitSlot& slot = plan.weight_units[u];
-    if (slot.kind != nullptr) {
-      const WeightUnitSite site{modules_.backward_lag[u], modules_.layer_on_one_processor[u]};
-      weight_units_[u] = slot.kind->make(work, slot.layer, hw, site);
-    }
+  const policies::HardwareWork& work = graph_.policy->hardware;
+  weight_units_.resize(graph_.layers.size());
+  for (std::size_t u = 0; u < graph_.layers.size(); ++u) {
+    const WeightUnitSlot& slot = plan_.weight_units[u];
+    if (slot.kind == nullptr) continue;
+    const WeightUnitSite site{modules_.backward_lag[u], modules_.layer_on_one_processor[u]};
+    weight_units_[u] = slot.kind->make(work, slot.layer, hw, site);
   }
-  if (options.math) {
-    // The reference trainer's settings, with the delays the hardware derived (the same).
-    reference::EngineSettings es =
-        reference::engine_settings(job.trainer, nu, job.batches_per_epoch, plan.minibatches);
-    es.delays.clear();
-    for (const auto& lt : g.layers) es.delays.push_back(lt.delay);
-    engine_ = std::make_unique<reference::TaskEngine>(job.network, job.units, es, job.init);
-    sampler_ = std::make_unique<data::BatchSampler>(job.train.size(), job.config.batch_size,
-                                                    job.config.dataset.shuffle, job.config.seed);
-  }
-  if (!options.resume_dir.empty()) read_resume_point();
-  r_.measured_staleness.assign(nu, -1);
-  r_.min_staleness.assign(nu, -1);
-  loss_cycle_.assign(plan.minibatches, 0);
-  done_cycle_.assign(program_.num_processors, std::vector<std::uint64_t>(plan.minibatches, 0));
-  limit_ = plan.minibatches;
+}
+
+// The task engine with the reference trainer's settings and the delays the hardware derived
+// (the same), and the minibatch sampler.
+void Pipeline::prepare_training() {
+  reference::EngineSettings es =
+      reference::engine_settings(job_.trainer, static_cast<int>(graph_.layers.size()),
+                                 job_.batches_per_epoch, plan_.minibatches);
+  es.delays.clear();
+  for (const auto& lt : graph_.layers) es.delays.push_back(lt.delay);
+  engine_ = std::make_unique<reference::TaskEngine>(job_.network, job_.units, es, job_.init);
+  sampler_ = std::make_unique<data::BatchSampler>(job_.train.size(), job_.config.batch_size,
+                                                  job_.config.dataset.shuffle, job_.config.seed);
 }
 
 HardwareResult run_hardware(const run::Job& job, const HardwarePlan& plan,

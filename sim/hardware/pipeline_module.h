@@ -33,6 +33,11 @@ class Pipeline : public sc_core::sc_module, private WeightUnitHost {
   void collect();
 
  private:
+  // --- elaboration (pipeline.cpp)
+  void prepare_firing();
+  void elaborate();
+  void prepare_training();
+
   // --- firing (pipeline_tasks.cpp)
   void program(int p, hw::ProcessingElement& pe);
   // `next` is the task this PE runs after it (node, minibatch), or node -1: its DRAM reads
