@@ -71,8 +71,9 @@ class Pipeline : public sc_core::sc_module, private WeightUnitHost {
   void stall_on(hw::ProcessingElement& pe, std::int64_t m, int unit,
                 const sc_core::sc_module& module, const std::string& label, const char* category,
                 const std::function<void()>& job) override;
-  void trace(std::int64_t m, int unit, const sc_core::sc_module& module, const std::string& label,
-             const char* category, std::uint64_t begin, std::uint64_t end) override;
+  void trace_unit(std::int64_t m, int unit, const sc_core::sc_module& module,
+                  const std::string& label, const char* category, std::uint64_t begin,
+                  std::uint64_t end) override;
 
   // --- after the run (pipeline_collect.cpp)
   void check_drained() const;

@@ -186,12 +186,12 @@ void Pipeline::stall_on(hw::ProcessingElement& pe, std::int64_t m, int unit,
   const sc_core::sc_time t0 = sc_core::sc_time_stamp();
   job();
   pe.add_stall(hw::cycles_since(t0, period_));
-  trace(m, unit, module, label, category, hw::time_to_cycles(t0, period_), pe.now_cycles());
+  trace_unit(m, unit, module, label, category, hw::time_to_cycles(t0, period_), pe.now_cycles());
 }
 
-void Pipeline::trace(std::int64_t m, int unit, const sc_core::sc_module& module,
-                     const std::string& label, const char* category, std::uint64_t begin,
-                     std::uint64_t end) {
+void Pipeline::trace_unit(std::int64_t m, int unit, const sc_core::sc_module& module,
+                          const std::string& label, const char* category, std::uint64_t begin,
+                          std::uint64_t end) {
   if (tracing(m))
     trace_.event(trace_.unit_track(module.name()), label, begin, end, m, unit, category);
 }

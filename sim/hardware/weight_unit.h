@@ -96,9 +96,9 @@ class WeightUnitHost {
                         const sc_core::sc_module& module, const std::string& label,
                         const char* category, const std::function<void()>& job) = 0;
   // Traces [begin, end) cycles on the unit's track as `label` when m is traced.
-  virtual void trace(std::int64_t m, int unit, const sc_core::sc_module& module,
-                     const std::string& label, const char* category, std::uint64_t begin,
-                     std::uint64_t end) = 0;
+  virtual void trace_unit(std::int64_t m, int unit, const sc_core::sc_module& module,
+                          const std::string& label, const char* category, std::uint64_t begin,
+                          std::uint64_t end) = 0;
 };
 
 // A unit in a run: its module and its part of the PE program.

@@ -77,7 +77,7 @@ class VectorUnit : public WeightUnit {
     const std::uint64_t begin = pe.now_cycles();
     const std::uint64_t end = (unit_.*job)(begin);
     pe.stall(end - begin);
-    host.trace(m, layer_.unit, unit_, label, "ema", begin, end);
+    host.trace_unit(m, layer_.unit, unit_, label, "ema", begin, end);
   }
 
   const policies::HardwareWork& work_;
