@@ -297,6 +297,35 @@ TEST(NearestEvenEdges, HandComputedTiesMidpointsOverflowSubnormalsAndSpecials) {
   EXPECT_EQ(encode_e4m3(3 * 0x1p-10f), 0x02);
 }
 
+// The 8-bit formats against a brute-force reference: the nearest of the format's finite
+// values (decoded by the OCP field formula above), a tie to the code with an even last bit,
+// beyond the largest finite value the largest finite value (saturation), on random floats.
+float nearest_by_search(float x, double (*ocp)(int), int largest_code) {
+  const double a = std::fabs(static_cast<double>(x));
+  int best = 0;
+  for (int c = 1; c <= largest_code; ++c) {
+    const double d = std::fabs(ocp(c) - a), db = std::fabs(ocp(best) - a);
+    if (d < db || (d == db && (c & 1) == 0)) best = c;
+  }
+  const auto v = static_cast<float>(ocp(best));
+  return std::signbit(x) ? -v : v;
+}
+
+TEST(Ocp8BitRounding, RandomValuesRoundToTheNearestCodeFoundBySearch) {
+  Rng rng = testing::rng_for_test();
+  for (int i = 0; i < 10'000; ++i) {
+    // Exponents 2^-20 .. 2^20 with random significands, and exact ties (few low bits set).
+    auto bits = static_cast<std::uint32_t>(rng.next_u64());
+    bits = (bits & 0x807FFFFFu) | (static_cast<std::uint32_t>(107 + rng.uniform_int(41)) << 23);
+    if (i % 3 == 0) bits &= ~0xFFFFFu;
+    const float x = from_bits(bits);
+    ASSERT_TRUE(same_float(rne(x, NumberFormat::kFp8E4m3), nearest_by_search(x, ocp_e4m3, 0x7E)))
+        << std::hexfloat << x;
+    ASSERT_TRUE(same_float(rne(x, NumberFormat::kFp8E5m2), nearest_by_search(x, ocp_e5m2, 0x7B)))
+        << std::hexfloat << x;
+  }
+}
+
 // bf16 is defined on the float's bits: round the top 16 bits to nearest even, NaN kept.
 TEST(Bf16BitLevel, FourMillionRandomFloatPatternsMatchTheBitDefinition) {
   Rng rng = testing::rng_for_test();
