@@ -87,7 +87,10 @@ float round_to(float x, NumberFormat f, Rounding r, std::uint64_t random_bits) {
       up = random_bits < (rem << (64 - dropped));
     }
   } else if (r == Rounding::kStochastic) {  // kept = 0; nearest: below half the quantum
-    up = random_bits < (dropped == 64 ? significand : significand >> (dropped - 64));
+    // The probability significand / 2^dropped in 64 bits (0 once the significand's 24 bits
+    // all fall below them).
+    const int below = dropped - 64;
+    up = random_bits < (below >= 64 ? 0 : significand >> below);
   }
   float result = std::ldexp(static_cast<float>(kept + (up ? 1 : 0)), field - 150 + dropped);
   if (result > fi.largest_finite) {
