@@ -545,6 +545,30 @@ core::Json report_without_meta(const std::string& path) {
   return r;
 }
 
+// `lpsim run` of `job` whole (into BASE_full), then with a checkpoint every `every`
+// minibatches (BASE_ck) and resumed from the last one (BASE_resumed).
+struct ResumedRun {
+  Result full;
+  core::Json full_report, resumed_report;  // without meta
+};
+ResumedRun run_whole_and_resumed(const std::string& base, const std::vector<std::string>& job,
+                                 int every) {
+  ResumedRun r;
+  r.full = run_lpsim(concat({"run"}, job, {"--out", base + "_full"}));
+  EXPECT_EQ(r.full.exit_code, 0) << r.full.err;
+  const Result ck = run_lpsim(concat(
+      {"run", "-q"}, job, {"--out", base + "_ck", "--checkpoint-every", std::to_string(every)}));
+  EXPECT_EQ(ck.exit_code, 0) << ck.err;
+  const Result resumed = run_lpsim(concat(
+      {"run", "-q"}, job, {"--out", base + "_resumed", "--resume", base + "_ck/checkpoint"}));
+  EXPECT_EQ(resumed.exit_code, 0) << resumed.err;
+  if (r.full.exit_code == 0 && resumed.exit_code == 0) {
+    r.full_report = report_without_meta(base + "_full/report.json");
+    r.resumed_report = report_without_meta(base + "_resumed/report.json");
+  }
+  return r;
+}
+
 TEST(RunCommand, ResumeAfterSigkillGivesTheUninterruptedResult) {
   const std::string base = ::testing::TempDir() + "/lpsim_resume_" + std::to_string(::getpid());
   std::system(("rm -rf " + base + "*").c_str());
@@ -622,21 +646,11 @@ TEST(RunCommand, SpikingRunResumesFromACheckpointToTheSameResult) {
       "--set", "/workload/epochs=2",
       "--set", "/pipeline/stability_check=false",
       "--set", "/pipeline/policy=ema_grad"};
-  auto with = [&](std::vector<std::string> head, const std::vector<std::string>& tail) {
-    return concat(std::move(head), job, tail);
-  };
-  ASSERT_EQ(run_lpsim(with({"run", "-q"}, {"--out", base + "_full"})).exit_code, 0);
   // Checkpoints every 13 minibatches; the last one (minibatch 39 of 40) is where we resume.
-  ASSERT_EQ(
-      run_lpsim(with({"run", "-q"}, {"--out", base + "_ck", "--checkpoint-every", "13"})).exit_code,
-      0);
-  const Result resumed = run_lpsim(
-      with({"run", "-q"}, {"--out", base + "_resumed", "--resume", base + "_ck/checkpoint"}));
-  ASSERT_EQ(resumed.exit_code, 0) << resumed.err;
-  const core::Json a = report_without_meta(base + "_full/report.json");
-  const core::Json b = report_without_meta(base + "_resumed/report.json");
-  EXPECT_FALSE(a.at("ops").at("spikes").empty());
-  EXPECT_EQ(a.dump(), b.dump());
+  const ResumedRun r = run_whole_and_resumed(base, job, 13);
+  ASSERT_FALSE(r.full_report.is_null());
+  EXPECT_FALSE(r.full_report.at("ops").at("spikes").empty());
+  EXPECT_EQ(r.full_report.dump(), r.resumed_report.dump());
 }
 
 // ARCHITECTURE.md §2c end to end: an AdamW run (lwp, per-layer stages) resumed from a
@@ -660,21 +674,12 @@ TEST(RunCommand, AdamwRunResumesFromACheckpointToTheSameResult) {
       "\"clip_norm\":1.0,\"schedule\":{\"warmup_minibatches\":5}}",
       "--set",
       "/pipeline/policy=lwp"};
-  auto with = [&](std::vector<std::string> head, const std::vector<std::string>& tail) {
-    return concat(std::move(head), job, tail);
-  };
-  const Result full = run_lpsim(with({"run"}, {"--out", base + "_full"}));
-  ASSERT_EQ(full.exit_code, 0) << full.err;
-  EXPECT_NE(full.out.find("stability: not computed under adamw"), std::string::npos) << full.out;
-  ASSERT_EQ(
-      run_lpsim(with({"run", "-q"}, {"--out", base + "_ck", "--checkpoint-every", "13"})).exit_code,
-      0);
-  const Result resumed = run_lpsim(
-      with({"run", "-q"}, {"--out", base + "_resumed", "--resume", base + "_ck/checkpoint"}));
-  ASSERT_EQ(resumed.exit_code, 0) << resumed.err;
-  const core::Json a = report_without_meta(base + "_full/report.json");
-  const core::Json b = report_without_meta(base + "_resumed/report.json");
-  EXPECT_EQ(a.dump(), b.dump());
+  const ResumedRun r = run_whole_and_resumed(base, job, 13);
+  ASSERT_FALSE(r.full_report.is_null());
+  EXPECT_NE(r.full.out.find("stability: not computed under adamw"), std::string::npos)
+      << r.full.out;
+  const core::Json& a = r.full_report;
+  EXPECT_EQ(a.dump(), r.resumed_report.dump());
   EXPECT_EQ(a.at("stability"), core::Json::parse(R"({"computed": false, "skipped": "adamw"})"));
   const core::Json& mem = a.at("summary").at("memory_peak_bytes");
   EXPECT_EQ(mem.at("optimizer").get<std::uint64_t>(), 2 * mem.at("weights").get<std::uint64_t>());
