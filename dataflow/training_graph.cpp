@@ -7,7 +7,6 @@
 
 namespace lpsim::dataflow {
 
-using models::LayerKind;
 using models::Task;
 
 const char* node_kind_name(NodeKind kind) {

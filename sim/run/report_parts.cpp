@@ -52,7 +52,7 @@ core::Json layers_json(const Job& job, const std::vector<std::int64_t>& delays,
     const bool measured = u < reconstruction.size() && reconstruction[u].measured > 0;
     rows.push_back(
         {{"name", l.name},
-         {"type", models::layer_kind_name(l.kind)},
+         {"type", l.type_name()},
          {"stage", job.partition.stage_of_unit[u]},
          {"delay", delays[u]},
          {"measured_staleness",
@@ -80,8 +80,7 @@ namespace {
 // ReLU and flatten (which pass spikes on unchanged and are not counted).
 std::size_t spike_source(const models::Network& net, const models::Layer& layer) {
   int p = layer.inputs[0];
-  while (net.layers[p].kind == models::LayerKind::kRelu ||
-         net.layers[p].kind == models::LayerKind::kFlatten) {
+  while (!net.layers[p].type->counts_spikes()) {
     p = net.layers[p].inputs[0];
   }
   return static_cast<std::size_t>(p);
@@ -116,7 +115,7 @@ core::Json ops_json(const Job& job, const std::vector<reference::SpikeStats>& sp
     if (spikes[i].elements == 0) continue;
     const models::Layer& l = job.network.layers[i];
     rates.push_back({{"layer", l.name},
-                     {"type", models::layer_kind_name(l.kind)},
+                     {"type", l.type_name()},
                      {"time_steps", l.out_time},
                      {"rate", spikes[i].rate()},
                      {"spikes", spikes[i].spikes},

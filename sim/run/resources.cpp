@@ -18,8 +18,8 @@ MemoryEstimate estimate_memory(const Job& job, bool math) {
       static_cast<std::uint64_t>(ops::optimizer_state_tensors(job.config.optimizer.kind));
   std::uint64_t activations_per_sample = job.network.input_shape.size();
   for (const auto& l : job.network.layers) {
-    // a LIF layer also keeps its membrane potentials for the backward pass
-    activations_per_sample += l.out_elements() * (l.kind == models::LayerKind::kLif ? 2 : 1);
+    // its output, and what its backward keeps beside it (a LIF layer's membrane potentials)
+    activations_per_sample += l.out_elements() + l.type->saved_elements(l);
   }
   for (std::size_t u = 0; u < job.units.units.size(); ++u) {
     const models::Layer& l = job.network.layers[job.units.units[u].layer];

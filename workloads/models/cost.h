@@ -61,6 +61,13 @@ struct UpdateCost {
 Work layer_work(const Layer& layer, Task task, std::int64_t batch,
                 const UpdateCost& update = UpdateCost{});
 
+// The work of a layer lowered to GEMMs [B·Ho·Wo x patch]·[patch x O] (linear, conv2d; the
+// header's comment), its bias and col2im as lane operations.
+Work gemm_layer_work(const Layer& layer, Task task, std::int64_t batch, const UpdateCost& update,
+                     std::int64_t patch, bool col2im);
+// A parameter-free layer's work: lane operations in F and in Ba.
+Work elementwise_work(Task task, std::int64_t forward_ops, std::int64_t backward_ops);
+
 // Bytes of `elements` activation elements as they cross a link or wait in a buffer: one bit
 // each for a spike tensor (packed), ops::Scalar otherwise.
 std::int64_t tensor_bytes(std::int64_t elements, bool binary);

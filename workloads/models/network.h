@@ -18,49 +18,20 @@
 // one pipeline beat.
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
 #include "core/json_reader.h"
+#include "workloads/models/layer_type.h"
 #include "workloads/ops/spiking.h"
 #include "workloads/ops/tensor.h"
 
 namespace lpsim::models {
 
-enum class LayerKind {
-  kLinear,
-  kConv2d,
-  kBatchNorm2d,
-  kRelu,
-  kMaxPool2d,
-  kAvgPool2d,
-  kGlobalAvgPool,
-  kFlatten,
-  kAdd,
-  kSoftmaxCrossEntropy,
-  kSpikeEncode,   // [B, F] -> [B*T, F]: direct (constant current) or Poisson rate coding
-  kLif,           // leaky integrate-and-fire neurons, surrogate gradient (ops::LifParams)
-  kLeakyReadout,  // [B*T, F] -> [B, F]: leaky integrator, averaged over the T steps
-};
-
 enum class SpikeEncoding { kDirect, kPoisson };
 
-// The case labels of every layer kind without parameters, for switches that must name each
-// kind (so -Wswitch reports a new one): `LPSIM_PARAMETER_FREE_LAYER_CASES do_something();`.
-#define LPSIM_PARAMETER_FREE_LAYER_CASES                 \
-  case ::lpsim::models::LayerKind::kRelu:                \
-  case ::lpsim::models::LayerKind::kMaxPool2d:           \
-  case ::lpsim::models::LayerKind::kAvgPool2d:           \
-  case ::lpsim::models::LayerKind::kGlobalAvgPool:       \
-  case ::lpsim::models::LayerKind::kFlatten:             \
-  case ::lpsim::models::LayerKind::kAdd:                 \
-  case ::lpsim::models::LayerKind::kSoftmaxCrossEntropy: \
-  case ::lpsim::models::LayerKind::kSpikeEncode:         \
-  case ::lpsim::models::LayerKind::kLif:                 \
-  case ::lpsim::models::LayerKind::kLeakyReadout
-
-const char* layer_kind_name(LayerKind kind);
-// Every type name accepted in a network file.
+// Every type name accepted in a network file (the registry's, workloads/models/layer_type.h).
 const std::vector<std::string>& layer_type_names();
 
 // Index of the network input in Layer::inputs.
@@ -68,8 +39,8 @@ constexpr int kNetworkInput = -1;
 
 struct Layer {
   std::string name;
-  LayerKind kind = LayerKind::kRelu;
-  std::vector<int> inputs;  // producer layer indices, or kNetworkInput
+  const LayerType* type = nullptr;  // its kind (registered in workloads/layers)
+  std::vector<int> inputs;          // producer layer indices, or kNetworkInput
   // linear
   std::int64_t out_features = 0;
   // conv2d (out_channels, kernel, stride, padding, bias); pools (kernel, stride, padding)
@@ -99,14 +70,17 @@ struct Layer {
   // Elements of one sample's input / output over all its time steps.
   std::int64_t in_elements() const { return in_shape.size() * in_time; }
   std::int64_t out_elements() const { return out_shape.size() * out_time; }
+  // Attributes of kinds that keep their own (heads, context, ...): read and written by the
+  // kind alone.
+  std::map<std::string, std::int64_t> attributes;
+  std::int64_t attribute(const std::string& key) const;
+
+  const std::string& type_name() const;
   // Whether the layer trains a bias vector: linear and conv2d with `bias`, and batch norm
   // (its beta; gamma is its weight).
-  bool trains_bias() const { return bias || kind == LayerKind::kBatchNorm2d; }
-
-  bool has_params() const {
-    return kind == LayerKind::kLinear || kind == LayerKind::kConv2d ||
-           kind == LayerKind::kBatchNorm2d;
-  }
+  bool trains_bias() const;
+  bool has_params() const;
+  ParamLayout params() const;
   // Trainable parameters (weight + bias or gamma + beta).
   std::int64_t num_params() const;
   std::int64_t weight_size() const;  // elements of .weight

@@ -26,7 +26,7 @@ UnitGraph group_units(const models::Network& network) {
   };
   for (int i = 0; i < n; ++i) {
     const models::Layer& layer = network.layers[i];
-    if (layer.kind == LayerKind::kSoftmaxCrossEntropy) {
+    if (layer.type->is_loss()) {
       g.unit_of_layer[i] = kLossUnit;
       for (int p : layer.inputs) add_input(g.loss_inputs, unit_of(p));
       continue;

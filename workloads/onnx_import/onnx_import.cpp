@@ -494,6 +494,9 @@ std::string Converter::parameter_layer_name(const Node& n, int weight_input) {
 
 int Converter::add_layer(const Node& n, core::Json json, const std::string& name,
                          const std::vector<const Value*>& inputs) {
+  // The op table (Converter::dispatch) maps ONNX ops onto registered layer kinds only.
+  LPSIM_ASSERT(models::find_layer_type(json.at("type").get<std::string>()) != nullptr,
+               "the importer made a layer of an unregistered type");
   json["name"] = name;
   core::Json in = core::Json::array();
   for (const Value* v : inputs) in.push_back(layer_input_name(*v));

@@ -10,37 +10,10 @@
 namespace lpsim::reference {
 
 using models::Layer;
-using models::LayerKind;
 
 namespace {
 
 using data::mix_seed;
-
-ops::Conv2dGeometry conv_geometry(const Layer& l) {
-  ops::Conv2dGeometry g;
-  g.in = l.in_shape;
-  g.out_channels = l.out_channels;
-  g.kernel_h = l.kernel_h;
-  g.kernel_w = l.kernel_w;
-  g.stride = l.stride;
-  g.padding = l.padding;
-  return g;
-}
-
-ops::Pool2dGeometry pool_geometry(const Layer& l) {
-  ops::Pool2dGeometry g;
-  g.in = l.in_shape;
-  g.kernel_h = l.kernel_h;
-  g.kernel_w = l.kernel_w;
-  g.stride = l.stride;
-  g.padding = l.padding;
-  return g;
-}
-
-template <typename T>
-Eigen::Map<const ops::Vec<T>> as_vector(const ops::Mat<T>& m) {
-  return Eigen::Map<const ops::Vec<T>>(m.data(), m.size());
-}
 
 template <typename T>
 double frobenius_distance(const ops::Mat<T>& a, const ops::Mat<T>& b) {
@@ -75,22 +48,7 @@ std::vector<BasicUnitParams<T>> initial_parameters(const models::Network& networ
     const Layer& l = network.layers[units.units[u].layer];
     ops::Rng rng(mix_seed(seed ^ mix_seed(0x1000 + u)));
     BasicUnitParams<T>& p = params[u];
-    switch (l.kind) {
-      case LayerKind::kLinear:
-        ops::init_linear(l.out_features, l.in_shape.c, rng, p.weight, p.bias);
-        break;
-      case LayerKind::kConv2d:
-        ops::init_conv2d(conv_geometry(l), rng, p.weight, p.bias);
-        break;
-      case LayerKind::kBatchNorm2d: {
-        ops::Vec<T> gamma;
-        ops::init_batchnorm(l.in_shape.c, gamma, p.bias, p.running_mean, p.running_var);
-        p.weight = Eigen::Map<const ops::Mat<T>>(gamma.data(), 1, gamma.size());
-        break;
-      }
-      LPSIM_PARAMETER_FREE_LAYER_CASES:
-        LPSIM_ASSERT(false, "unit without parameters");
-    }
+    l.type->init(l, rng, p);
     if (!l.trains_bias()) p.bias.setZero();
   }
   return params;
@@ -131,7 +89,7 @@ BasicTaskEngine<T>::BasicTaskEngine(const models::Network& network, const models
     }
     s->keep_diagnostic =
         s->d > 0 && has_backward_activation(u) && settings_.reconstruction_diagnostic;
-    const bool is_bn = network.layers[s->layer].kind == LayerKind::kBatchNorm2d;
+    const bool is_bn = network.layers[s->layer].params().running_stats;
     for (std::int64_t v : settings_.snapshot_versions) {
       auto& snap = s->snapshots[v];
       if (v <= s->d) {
@@ -186,9 +144,7 @@ void BasicTaskEngine<T>::load(std::int64_t n, Matrix images, std::vector<std::in
   ctx->input = std::move(images);
   ctx->out.resize(nl);
   ctx->grads.resize(nl);
-  ctx->bn_saved.resize(nl);
-  ctx->argmax.resize(nl);
-  ctx->lif_saved.resize(nl);
+  ctx->saved.resize(nl);
   ctx->delta.resize(units_.units.size());
   ctx->delta_ready.assign(units_.units.size(), false);
   ctx->product_done.assign(units_.units.size(), false);
@@ -204,7 +160,7 @@ template <typename T>
 void BasicTaskEngine<T>::count_spikes(int layer, const Context& ctx) {
   const Layer& l = network_.layers[layer];
   // ReLU and flatten of spikes are the same spikes: counted once, at their source.
-  if (!l.out_binary || l.kind == LayerKind::kRelu || l.kind == LayerKind::kFlatten) return;
+  if (!l.out_binary || !l.type->counts_spikes()) return;
   spikes_[layer].spikes += ops::count_nonzero<T>(ctx.out[layer]);
   spikes_[layer].elements += ctx.out[layer].size();
 }
@@ -219,68 +175,35 @@ const ops::Mat<T>& tensor_of(const std::vector<ops::Mat<T>>& out, const ops::Mat
 
 }  // namespace
 
+template <typename T>
+models::ForwardArgs<T> BasicTaskEngine<T>::forward_args(int layer, Context& ctx, bool train) const {
+  const Layer& l = network_.layers[layer];
+  models::ForwardArgs<T> args;
+  for (int in : l.inputs) {
+    args.x.push_back(&tensor_of(ctx.out, ctx.input, in));
+    LPSIM_ASSERT(args.x.back()->rows() > 0, "input of " + l.name + " not produced yet");
+  }
+  args.y = &ctx.out[layer];
+  args.saved = &ctx.saved[layer];
+  args.train = train;
+  // A stream per (seed, layer, minibatch); evaluation batches use negative n.
+  args.stream = mix_seed(settings_.seed ^ mix_seed(0x2000 + static_cast<std::uint64_t>(layer)) ^
+                         mix_seed(0x40000000 + static_cast<std::uint64_t>(ctx.n)));
+  return args;
+}
+
 // Runs a parameter-free layer, or a parametrised one with `params` (evaluation). The
 // training forward of parametrised layers is TaskEngine::forward.
 template <typename T>
 void BasicTaskEngine<T>::forward_layer(int layer, Context& ctx, const Params& params,
                                        bool train) const {
   const Layer& l = network_.layers[layer];
-  const Matrix& x = tensor_of(ctx.out, ctx.input, l.inputs[0]);
-  LPSIM_ASSERT(x.rows() > 0, "input of " + l.name + " not produced yet");
-  Matrix& y = ctx.out[layer];
-  switch (l.kind) {
-    case LayerKind::kLinear:
-      ops::linear_forward(x, params.weight, params.bias, y);
-      break;
-    case LayerKind::kConv2d:
-      ops::conv2d_forward(x, params.weight, params.bias, conv_geometry(l), y);
-      break;
-    case LayerKind::kBatchNorm2d:
-      LPSIM_ASSERT(!train, "training batch norm runs in forward()");
-      ops::batchnorm2d_forward_eval(x, l.in_shape, as_vector(params.weight), params.bias,
-                                    params.running_mean, params.running_var, y);
-      break;
-    case LayerKind::kRelu:
-      ops::relu_forward(x, y);
-      break;
-    case LayerKind::kMaxPool2d:
-      ops::maxpool2d_forward(x, pool_geometry(l), y, ctx.argmax[layer]);
-      break;
-    case LayerKind::kAvgPool2d:
-      ops::avgpool2d_forward(x, pool_geometry(l), y);
-      break;
-    case LayerKind::kGlobalAvgPool:
-      ops::global_avgpool_forward(x, l.in_shape, y);
-      break;
-    case LayerKind::kFlatten:
-      y = x;
-      break;
-    case LayerKind::kAdd:
-      ops::residual_add_forward(x, tensor_of(ctx.out, ctx.input, l.inputs[1]), y);
-      break;
-    case LayerKind::kSpikeEncode:
-      if (l.encoding == models::SpikeEncoding::kPoisson) {
-        // A stream per (seed, layer, minibatch); evaluation batches use negative n.
-        ops::Rng rng(mix_seed(settings_.seed ^
-                              mix_seed(0x2000 + static_cast<std::uint64_t>(layer)) ^
-                              mix_seed(0x40000000 + static_cast<std::uint64_t>(ctx.n))));
-        ops::encode_poisson<T>(x, l.time_steps, l.gain, l.offset, rng, y);
-      } else {
-        ops::encode_direct<T>(x, l.time_steps, y);
-      }
-      break;
-    case LayerKind::kLif:
-      ops::lif_forward<T>(x, l.in_time, l.lif, y, ctx.lif_saved[layer]);
-      break;
-    case LayerKind::kLeakyReadout: {
-      Matrix membrane;
-      ops::leaky_integrator_forward<T>(x, l.in_time, l.readout_alpha, membrane);
-      ops::time_mean_forward<T>(membrane, l.in_time, y);
-      break;
-    }
-    case LayerKind::kSoftmaxCrossEntropy:
-      LPSIM_ASSERT(false, "the loss is not a forward layer");
-  }
+  models::ForwardArgs<T> args = forward_args(layer, ctx, train);
+  args.weight = &params.weight;
+  args.bias = &params.bias;
+  args.running_mean = &params.running_mean;
+  args.running_var = &params.running_var;
+  l.type->forward(l, args);
 }
 
 template <typename T>
@@ -312,26 +235,20 @@ void BasicTaskEngine<T>::forward(int unit, std::int64_t n) {
     s.diagnostic.push_back({n, s.p.weight, weight == &s.p.weight ? Matrix() : predicted_w});
   }
   const Layer& l = network_.layers[s.layer];
-  if (l.kind == LayerKind::kBatchNorm2d) {
-    const Matrix& x = tensor_of(ctx.out, ctx.input, l.inputs[0]);
-    ops::batchnorm2d_forward_train(x, l.in_shape, as_vector(*weight), *bias, s.p.running_mean,
-                                   s.p.running_var, ctx.out[s.layer], ctx.bn_saved[s.layer]);
+  models::ForwardArgs<T> args = forward_args(s.layer, ctx, true);
+  args.weight = weight;
+  args.bias = bias;
+  args.updated_mean = &s.p.running_mean;
+  args.updated_var = &s.p.running_var;
+  args.ws = &conv_ws_;
+  l.type->forward(l, args);
+  if (l.params().running_stats) {
     auto snap = s.snapshots.find(n + 1);
     if (snap != s.snapshots.end()) {
       snap->second.p.running_mean = s.p.running_mean;
       snap->second.p.running_var = s.p.running_var;
       snap->second.stats = true;
     }
-  } else if (l.kind == LayerKind::kConv2d) {
-    const Matrix& x = tensor_of(ctx.out, ctx.input, l.inputs[0]);
-    ops::conv2d_forward(x, *weight, *bias, conv_geometry(l), ctx.out[s.layer], conv_ws_);
-  } else if (weight == &s.p.weight) {
-    forward_layer(s.layer, ctx, s.p, true);
-  } else {
-    Params p;
-    p.weight = std::move(predicted_w);
-    p.bias = std::move(predicted_b);
-    forward_layer(s.layer, ctx, p, true);
   }
   for (int a : units_.units[unit].attached) {
     forward_layer(a, ctx, Params{}, true);
@@ -374,48 +291,18 @@ void BasicTaskEngine<T>::run_tail(int unit, Context& ctx) {
     const int a = *it;
     const Layer& l = network_.layers[a];
     const Matrix dy = take_gradient(ctx, a);
-    Matrix dx;
-    switch (l.kind) {
-      case LayerKind::kRelu:
-        ops::relu_backward(dy, ctx.out[a], dx);
-        break;
-      case LayerKind::kMaxPool2d:
-        ops::maxpool2d_backward(dy, ctx.argmax[a], pool_geometry(l), dx);
-        break;
-      case LayerKind::kAvgPool2d:
-        ops::avgpool2d_backward(dy, pool_geometry(l), dx);
-        break;
-      case LayerKind::kGlobalAvgPool:
-        ops::global_avgpool_backward(dy, l.in_shape, dx);
-        break;
-      case LayerKind::kFlatten:
-        dx = dy;
-        break;
-      case LayerKind::kLif:
-        ops::lif_backward<T>(dy, ctx.lif_saved[a], l.in_time, l.lif, dx);
-        ctx.lif_saved[a].membrane.resize(0, 0);
-        break;
-      case LayerKind::kLeakyReadout: {
-        Matrix dmembrane;
-        ops::time_mean_backward<T>(dy, l.in_time, dmembrane);
-        ops::leaky_integrator_backward<T>(dmembrane, l.in_time, l.readout_alpha, dx);
-        break;
-      }
-      case LayerKind::kAdd: {
-        Matrix da, db;
-        ops::residual_add_backward(dy, da, db);
-        add_gradient(ctx, l.inputs[0], a, std::move(da));
-        add_gradient(ctx, l.inputs[1], a, std::move(db));
-        continue;
-      }
-      case LayerKind::kLinear:
-      case LayerKind::kConv2d:
-      case LayerKind::kBatchNorm2d:
-      case LayerKind::kSoftmaxCrossEntropy:
-      case LayerKind::kSpikeEncode:
-        LPSIM_ASSERT(false, "a parametrised layer in a tail");
+    models::BackwardArgs<T> args;
+    args.dy = &dy;
+    for (int in : l.inputs) args.x.push_back(&tensor_of(ctx.out, ctx.input, in));
+    args.y = &ctx.out[a];
+    args.saved = &ctx.saved[a];
+    args.ws = &conv_ws_;
+    l.type->backward_input(l, args);
+    ctx.saved[a].clear();
+    LPSIM_ASSERT(args.dx.size() == l.inputs.size(), "one gradient per input of " + l.name);
+    for (std::size_t j = 0; j < l.inputs.size(); ++j) {
+      add_gradient(ctx, l.inputs[j], a, std::move(args.dx[j]));
     }
-    add_gradient(ctx, l.inputs[0], a, std::move(dx));
   }
   ctx.delta[unit] = take_gradient(ctx, units_.units[unit].layer);
   ctx.delta_ready[unit] = true;
@@ -488,22 +375,15 @@ void BasicTaskEngine<T>::backward_activation_product(int unit, std::int64_t m) {
   const Layer& l = network_.layers[s.layer];
   const int in = l.inputs[0];
   if (in != models::kNetworkInput) {
-    Matrix dx;
-    switch (l.kind) {
-      case LayerKind::kLinear:
-        ops::linear_backward_input(ctx.delta[unit], *used, dx);
-        break;
-      case LayerKind::kConv2d:
-        ops::conv2d_backward_input(ctx.delta[unit], *used, conv_geometry(l), dx, conv_ws_);
-        break;
-      case LayerKind::kBatchNorm2d:
-        ops::batchnorm2d_backward_input(ctx.delta[unit], as_vector(*used), ctx.bn_saved[s.layer],
-                                        dx);
-        break;
-      LPSIM_PARAMETER_FREE_LAYER_CASES:
-        LPSIM_ASSERT(false, "unit layer without parameters");
-    }
-    add_gradient(ctx, in, s.layer, std::move(dx));
+    models::BackwardArgs<T> args;
+    args.dy = &ctx.delta[unit];
+    args.x.push_back(&tensor_of(ctx.out, ctx.input, in));
+    args.y = &ctx.out[s.layer];
+    args.saved = &ctx.saved[s.layer];
+    args.weight = used;
+    args.ws = &conv_ws_;
+    l.type->backward_input(l, args);
+    add_gradient(ctx, in, s.layer, std::move(args.dx.at(0)));
   }
   if (s.policy) s.policy->backward_done(m);
   if (s.keep_diagnostic) s.diagnostic.pop_front();
@@ -519,25 +399,14 @@ void BasicTaskEngine<T>::backward_weight(int unit, std::int64_t m) {
                               " before its output gradient is complete");
   }
   const Layer& l = network_.layers[s.layer];
-  const Matrix& x = tensor_of(ctx.out, ctx.input, l.inputs[0]);
-  Matrix gw;
-  Vector gb;
-  switch (l.kind) {
-    case LayerKind::kLinear:
-      ops::linear_backward_weights(x, ctx.delta[unit], gw, gb);
-      break;
-    case LayerKind::kConv2d:
-      ops::conv2d_backward_weights(x, ctx.delta[unit], conv_geometry(l), gw, gb, conv_ws_);
-      break;
-    case LayerKind::kBatchNorm2d: {
-      Vector dgamma;
-      ops::batchnorm2d_backward_weights(ctx.delta[unit], ctx.bn_saved[s.layer], dgamma, gb);
-      gw = Eigen::Map<const Matrix>(dgamma.data(), 1, dgamma.size());
-      break;
-    }
-    LPSIM_PARAMETER_FREE_LAYER_CASES:
-      LPSIM_ASSERT(false, "unit layer without parameters");
-  }
+  models::WeightGradArgs<T> args;
+  args.dy = &ctx.delta[unit];
+  args.x = &tensor_of(ctx.out, ctx.input, l.inputs[0]);
+  args.saved = &ctx.saved[s.layer];
+  args.ws = &conv_ws_;
+  l.type->backward_weights(l, args);
+  Matrix gw = std::move(args.gw);
+  Vector gb = std::move(args.gb);
   if (!l.trains_bias()) gb.setZero();
   s.pending.emplace(m, std::make_pair(std::move(gw), std::move(gb)));
   task_done(m);
@@ -710,8 +579,7 @@ typename BasicTaskEngine<T>::Matrix BasicTaskEngine<T>::evaluation_logits(
   ctx.input = images;
   ctx.n = n;
   ctx.out.resize(network_.layers.size());
-  ctx.argmax.resize(network_.layers.size());
-  ctx.lif_saved.resize(network_.layers.size());
+  ctx.saved.resize(network_.layers.size());
   for (std::size_t i = 0; i < network_.layers.size(); ++i) {
     const int li = static_cast<int>(i);
     if (li == network_.loss) continue;

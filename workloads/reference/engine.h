@@ -30,10 +30,7 @@
 
 #include "workloads/models/network.h"
 #include "workloads/models/units.h"
-#include "workloads/ops/batchnorm.h"
 #include "workloads/ops/conv2d.h"
-#include "workloads/ops/pool.h"
-#include "workloads/ops/spiking.h"
 #include "workloads/ops/tensor.h"
 #include "workloads/policies/policy.h"
 #include "workloads/reference/optimizer.h"
@@ -48,12 +45,7 @@ inline constexpr std::int64_t kEvaluationBatch = 1000;
 // beta [C]; running statistics for batch norm only. T is the scalar of training (float,
 // ops::Scalar) or double (gradient checks).
 template <typename T>
-struct BasicUnitParams {
-  ops::Mat<T> weight;
-  ops::Vec<T> bias;
-  ops::Vec<T> running_mean;
-  ops::Vec<T> running_var;
-};
+using BasicUnitParams = models::LayerParams<T>;
 using UnitParams = BasicUnitParams<ops::Scalar>;
 
 // PyTorch-default initialisation of every unit, from one seed (a stream per unit). Each draw
@@ -192,6 +184,7 @@ class BasicTaskEngine {
   Matrix take_gradient(Context& ctx, int layer);
   void run_tail(int unit, Context& ctx);
   void task_done(std::int64_t n);
+  models::ForwardArgs<T> forward_args(int layer, Context& ctx, bool train) const;
   void forward_layer(int layer, Context& ctx, const Params& params, bool train) const;
   // The evaluation forward of one batch (ctx.n = n) with `params` per unit: the logits.
   Matrix evaluation_logits(const Matrix& images, std::int64_t n,
@@ -263,10 +256,8 @@ struct BasicTaskEngine<T>::Context {
   std::vector<std::vector<std::pair<int, Matrix>>> grads;  // per layer: (contributor, part)
   std::vector<Matrix> delta;                               // per unit: gradient at its layer
   std::vector<bool> delta_ready;
-  std::vector<bool> product_done;                // per unit: Ba's matrix product ran
-  std::vector<ops::BatchNormSaved<T>> bn_saved;  // per layer (batch norm only)
-  std::vector<ops::ArgmaxIndices> argmax;        // per layer (max pool only)
-  std::vector<ops::LifSaved<T>> lif_saved;       // per layer (LIF only)
+  std::vector<bool> product_done;            // per unit: Ba's matrix product ran
+  std::vector<models::LayerSaved<T>> saved;  // per layer: what its backward reads
   int remaining = 0;
 };
 

@@ -17,11 +17,11 @@
 namespace lpsim::reference {
 namespace {
 
-// A stream's first and last word: it names the optimizer, so that an SGD state keeps the
-// layout it had before AdamW existed (and loads), and a state never loads into an engine of
-// the other optimizer.
-constexpr std::int64_t kStateMagic = 0x6c7073696d535433;       // "lpsimST3": sgd
-constexpr std::int64_t kAdamwStateMagic = 0x6c7073696d414133;  // "lpsimAA3": adamw
+// A stream's first and last word: it names the optimizer, so that a state never loads into an
+// engine of the other optimizer, and the layout's version (4: a layer's saved tensors are
+// one list, since layer kinds became registered types), so that an older state is refused.
+constexpr std::int64_t kStateMagic = 0x6c7073696d535434;       // "lpsimST4": sgd
+constexpr std::int64_t kAdamwStateMagic = 0x6c7073696d414134;  // "lpsimAA4": adamw
 
 std::int64_t magic_of(ops::OptimizerKind kind) {
   switch (kind) {
@@ -204,7 +204,7 @@ void BasicTaskEngine<T>::visit_state(Io& io, Self& self) {
   constexpr std::int64_t kMaxEntries = std::int64_t{1} << 20, kMaxElements = std::int64_t{1} << 24;
   const std::int64_t magic = magic_of(self.settings_.optimizer.kind);
   const bool adamw = self.settings_.optimizer.kind == ops::OptimizerKind::kAdamw;
-  io.expect(magic, "bad magic number, or the state of another optimizer");
+  io.expect(magic, "bad magic number: the state of another optimizer or of an older lpsim");
   io.expect(static_cast<std::int64_t>(sizeof(T)), "another scalar type");
   io.expect(self.num_units(), "another number of layers");
   io.expect_text(self.settings_.policy->name, "another weight-version policy");
@@ -260,15 +260,10 @@ void BasicTaskEngine<T>::visit_state(Io& io, Self& self) {
     io.sequence(c.delta, kMaxElements, [&io](auto& m) { io.matrix(m); });
     io.bools(c.delta_ready);
     io.bools(c.product_done);
-    io.fixed(c.bn_saved, nl, [&io](auto& b) {
-      io.i64(b.shape.c);
-      io.i64(b.shape.h);
-      io.i64(b.shape.w);
-      io.matrix(b.x_hat);
-      io.vector(b.inv_std);
+    io.fixed(c.saved, nl, [&io](auto& saved) {
+      io.sequence(saved.tensors, kMaxEntries, [&io](auto& m) { io.matrix(m); });
+      io.matrix(saved.indices);
     });
-    io.fixed(c.argmax, nl, [&io](auto& a) { io.matrix(a); });
-    io.fixed(c.lif_saved, nl, [&io](auto& ls) { io.matrix(ls.membrane); });
     io.i64(c.remaining);
   });
   io.sequence(self.results_, std::int64_t{1} << 32, [&io](auto& r) {

@@ -8,22 +8,6 @@ namespace lpsim::reference {
 namespace {
 
 using models::Layer;
-using models::LayerKind;
-
-std::vector<std::int64_t> weight_shape(const Layer& l) {
-  switch (l.kind) {
-    case LayerKind::kLinear:
-      return {l.out_features, l.in_shape.c};
-    case LayerKind::kConv2d:
-      return {l.out_channels, l.in_shape.c, l.kernel_h, l.kernel_w};
-    case LayerKind::kBatchNorm2d:
-      return {l.in_shape.c};
-    LPSIM_PARAMETER_FREE_LAYER_CASES:
-      break;
-  }
-  throw core::InternalError("weight_shape of a " + std::string(models::layer_kind_name(l.kind)) +
-                            " layer, which has no weights");
-}
 
 data::NamedTensor tensor(const std::string& name, std::vector<std::int64_t> shape, const float* p,
                          std::int64_t n) {
@@ -43,11 +27,13 @@ std::vector<data::NamedTensor> to_named_tensors(const models::Network& network,
   for (std::size_t u = 0; u < units.units.size(); ++u) {
     const Layer& l = network.layers[units.units[u].layer];
     const UnitParams& p = params[u];
-    out.push_back(tensor(l.name + ".weight", weight_shape(l), p.weight.data(), p.weight.size()));
+    const models::ParamLayout layout = l.params();
+    out.push_back(
+        tensor(l.name + ".weight", layout.weight_shape, p.weight.data(), p.weight.size()));
     if (l.trains_bias()) {
       out.push_back(tensor(l.name + ".bias", {p.bias.size()}, p.bias.data(), p.bias.size()));
     }
-    if (l.kind == LayerKind::kBatchNorm2d) {
+    if (layout.running_stats) {
       out.push_back(tensor(l.name + ".running_mean", {p.running_mean.size()}, p.running_mean.data(),
                            p.running_mean.size()));
       out.push_back(tensor(l.name + ".running_var", {p.running_var.size()}, p.running_var.data(),
@@ -80,19 +66,17 @@ std::vector<UnitParams> params_from_checkpoint(const models::Network& network,
   for (std::size_t u = 0; u < units.units.size(); ++u) {
     const Layer& l = network.layers[units.units[u].layer];
     UnitParams& p = params[u];
-    const std::vector<std::int64_t> ws = weight_shape(l);
-    const data::NamedTensor* w = fetch(l.name + ".weight", ws);
-    const std::int64_t rows = l.kind == LayerKind::kBatchNorm2d ? 1 : ws[0];
-    const std::int64_t cols = static_cast<std::int64_t>(w->data.size()) / rows;
-    p.weight = Eigen::Map<const ops::Matrix>(w->data.data(), rows, cols);
-    const std::int64_t out_size = l.kind == LayerKind::kBatchNorm2d ? l.in_shape.c : ws[0];
+    const models::ParamLayout layout = l.params();
+    const data::NamedTensor* w = fetch(l.name + ".weight", layout.weight_shape);
+    p.weight = Eigen::Map<const ops::Matrix>(w->data.data(), layout.rows, layout.cols);
+    const std::int64_t out_size = layout.bias;
     if (l.trains_bias()) {
       const data::NamedTensor* b = fetch(l.name + ".bias", {out_size});
       p.bias = Eigen::Map<const ops::Vector>(b->data.data(), out_size);
     } else {
       p.bias = ops::Vector::Zero(out_size);
     }
-    if (l.kind == LayerKind::kBatchNorm2d) {
+    if (layout.running_stats) {
       const data::NamedTensor* m = fetch(l.name + ".running_mean", {out_size});
       const data::NamedTensor* v = fetch(l.name + ".running_var", {out_size});
       p.running_mean = Eigen::Map<const ops::Vector>(m->data.data(), out_size);

@@ -210,7 +210,7 @@ TEST(OnnxImport, FoldsIdentityAndTheShapeComputationOfAView) {
   g.output("y", 5);
   const ImportedModel m = import(g);
   ASSERT_EQ(m.network.layers.size(), 3u);  // flatten, fc, loss
-  EXPECT_EQ(m.network.layers[0].kind, models::LayerKind::kFlatten);
+  EXPECT_EQ(m.network.layers[0].type_name(), "flatten");
   EXPECT_EQ(m.folded.at("Shape"), 1);
   EXPECT_EQ(m.folded.at("Identity"), 1);
 }
@@ -244,9 +244,9 @@ TEST(OnnxImport, ConvBatchNormAndPoolsMapWithTheirAttributes) {
   EXPECT_EQ(L[0].padding, 1);
   EXPECT_EQ(L[0].out_shape, (ops::Shape{4, 4, 4}));
   EXPECT_EQ(L[1].name, "bn");
-  EXPECT_EQ(L[2].kind, models::LayerKind::kAvgPool2d);
+  EXPECT_EQ(L[2].type_name(), "avgpool2d");
   EXPECT_EQ(L[2].name, "pool");
-  EXPECT_EQ(L[3].kind, models::LayerKind::kGlobalAvgPool);
+  EXPECT_EQ(L[3].type_name(), "global_avgpool");
   EXPECT_EQ(m.folded.at("Flatten"), 1);
   EXPECT_EQ(m.tensors.size(), 6u);  // conv.weight, bn x4, fc.weight
   EXPECT_EQ(tensor(m, "bn.running_var").data, (std::vector<float>{1, 1, 1, 1}));

@@ -103,7 +103,7 @@ struct Problem {
   // or linear layer without bias keeps a zero bias the engine never trains).
   Eigen::Index trainable(int unit) const {
     const models::Layer& l = layer_of(unit);
-    const bool bias = l.bias || l.kind == models::LayerKind::kBatchNorm2d;
+    const bool bias = l.trains_bias();
     return params[unit].weight.size() + (bias ? params[unit].bias.size() : 0);
   }
 };
