@@ -16,3 +16,4 @@
 #include "workloads/ops/rng.h"
 #include "workloads/ops/spiking.h"
 #include "workloads/ops/tensor.h"
+#include "workloads/ops/transformer.h"
