@@ -215,7 +215,8 @@ struct Builder {
       add_edge(g.bw_node[u], g.update_node[u], EdgeKind::kWeightGradient, 0, wbytes, 0);
       add_edge(g.update_node[u], g.forward_node[u], EdgeKind::kWeights, 1 + d, wbytes, std::nullopt,
                1);
-      if (g.ba_node[u] >= 0) {
+      // A Ba that reads the weights (not an embedding's) gets them, stashed or current.
+      if (g.ba_node[u] >= 0 && layer.type->backward_reads_weights()) {
         if (policy.hardware.stash) {
           add_edge(g.forward_node[u], g.ba_node[u], EdgeKind::kStashedWeights, 0, wbytes,
                    std::nullopt);

@@ -52,11 +52,10 @@ std::vector<WeightUnitSlot> assign_weight_units(const dataflow::TrainingGraph& g
     l.name = dataflow::module_name(layer.name);
     l.delay = g.layers[u].delay;
     l.forward_node = g.forward_node[u];
-    l.backward_node = g.ba_node[u];
+    l.backward_node = layer.type->backward_reads_weights() ? g.ba_node[u] : -1;
     l.update_node = g.update_node[u];
     l.weight_elements = static_cast<std::uint64_t>(layer.weight_size());
     l.param_elements = static_cast<std::uint64_t>(layer.num_params());
-    l.optimizer_state_tensors = static_cast<std::uint64_t>(g.update.state_tensors);
     l.optimizer_state_tensors = static_cast<std::uint64_t>(g.update.state_tensors);
     if (kind != nullptr && l.delay > 0 && kind->serves(work, l)) slots[u].kind = kind;
   }

@@ -42,9 +42,10 @@ struct WeightUnitLayer {
   int unit = -1;           // index of the layer group (dataflow's LayerTiming::unit)
   std::string name;        // the layer's name as a SystemC name (module_name)
   std::int64_t delay = 0;  // d > 0
-  int forward_node = -1, backward_node = -1, update_node = -1;  // backward_node -1: no Ba
-  std::uint64_t weight_elements = 0;                            // |W|
-  std::uint64_t param_elements = 0;                             // |W| + |b|
+  // backward_node -1: no Ba, or a Ba that does not read the weights (an embedding's)
+  int forward_node = -1, backward_node = -1, update_node = -1;
+  std::uint64_t weight_elements = 0;          // |W|
+  std::uint64_t param_elements = 0;           // |W| + |b|
   std::uint64_t optimizer_state_tensors = 1;  // of |W| + |b| each: 1 (sgd), 2 (adamw)
   bool has_backward() const { return backward_node >= 0; }
 };

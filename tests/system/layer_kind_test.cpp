@@ -58,9 +58,9 @@ const char* kNetwork = R"({"name": "sq", "input": {"shape": [1, 28, 28]},
    {"name": "loss", "type": "softmax_cross_entropy"}]})";
 
 std::string network_file() {
-  const std::string path = std::string(std::getenv("TEST_TMPDIR") ? std::getenv("TEST_TMPDIR")
-                                                                   : "/tmp") +
-                           "/signed_square_net.json";
+  const std::string path =
+      std::string(std::getenv("TEST_TMPDIR") ? std::getenv("TEST_TMPDIR") : "/tmp") +
+      "/signed_square_net.json";
   std::ofstream(path) << kNetwork;
   return path;
 }
@@ -72,8 +72,7 @@ TEST(NewLayerKind, IsReadWrittenAndCosted) {
   EXPECT_EQ(net.layers[sq].type_name(), "signed_square");
   EXPECT_EQ(net.layers[sq].out_shape, (ops::Shape{32, 1, 1}));
   EXPECT_FALSE(net.layers[sq].has_params());
-  const models::Network again =
-      models::parse_network(models::network_to_json(net), "written.json");
+  const models::Network again = models::parse_network(models::network_to_json(net), "written.json");
   EXPECT_EQ(models::network_to_json(again), models::network_to_json(net));
   EXPECT_EQ(models::layer_work(net.layers[sq], models::Task::kForward, 4).vector_ops,
             4 * 32 * kForwardLaneOps);
@@ -125,8 +124,8 @@ TEST(NewLayerKind, BackwardIsTheLossGradient) {
 
 // Trained on the hardware, pipelined under stash: the reference trainer's weights.
 TEST(NewLayerKind, RunsOnTheHardwareAsTheReference) {
-  const run::Job job = testing::synthetic_job(
-      "mlp3", "stash", "per_layer", 1, {"/workload/network_file=" + network_file()});
+  const run::Job job = testing::synthetic_job("mlp3", "stash", "per_layer", 1,
+                                              {"/workload/network_file=" + network_file()});
   ASSERT_EQ(job.network.layers[job.network.find("sq2")].type_name(), "signed_square");
   const auto [plan, hw] = testing::run_planned(job);
   const reference::TrainingResult ref = reference::train_reference(

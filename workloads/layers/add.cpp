@@ -19,9 +19,9 @@ class Add : public LayerKernels<Add> {
     }
     l.out_shape = a.shape;
     if (b.time != a.time) {
-      ctx.fail("inputs", "add needs inputs with equal time steps, found " +
-                             std::to_string(a.time) + " from \"" + a.name + "\" and " +
-                             std::to_string(b.time) + " from \"" + b.name + "\"");
+      ctx.fail("inputs", "add needs inputs with equal time steps, found " + std::to_string(a.time) +
+                             " from \"" + a.name + "\" and " + std::to_string(b.time) + " from \"" +
+                             b.name + "\"");
     }
   }
   Work work(const Layer& l, Task task, std::int64_t batch, const UpdateCost& /*u*/) const override {

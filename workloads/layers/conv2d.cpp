@@ -1,8 +1,9 @@
 // conv2d: a 2-D convolution lowered to one GEMM over the batch (im2col). Weight [O, C, kh, kw].
+#include "workloads/ops/conv2d.h"
+
 #include "workloads/layers/geometry.h"
 #include "workloads/models/cost.h"
 #include "workloads/models/network.h"
-#include "workloads/ops/conv2d.h"
 #include "workloads/ops/init.h"
 
 namespace lpsim::models {

@@ -28,10 +28,9 @@ std::int64_t window_output(const Layer& layer, const InferContext& ctx, std::int
                            std::int64_t kernel) {
   const std::int64_t span = size + 2 * layer.padding - kernel;
   if (span < 0) {
-    ctx.mismatch("kernel_size", "kernel " + std::to_string(kernel) +
-                                    " is larger than the padded input " +
-                                    shape_text(ctx.in[0].shape) + " from \"" + ctx.in[0].name +
-                                    "\"");
+    ctx.mismatch("kernel_size",
+                 "kernel " + std::to_string(kernel) + " is larger than the padded input " +
+                     shape_text(ctx.in[0].shape) + " from \"" + ctx.in[0].name + "\"");
   }
   return span / layer.stride + 1;
 }

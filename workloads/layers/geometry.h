@@ -18,4 +18,11 @@ std::int64_t window_output(const Layer& layer, const InferContext& ctx, std::int
 ops::Conv2dGeometry conv_geometry(const Layer& layer);
 ops::Pool2dGeometry pool_geometry(const Layer& layer);
 
+// w [rows, cols] drawn from N(0, std²), row-major, each draw rounded to T.
+template <typename T>
+void init_normal(ops::Rng& rng, double std, std::int64_t rows, std::int64_t cols, ops::Mat<T>& w) {
+  w.resize(rows, cols);
+  for (std::int64_t i = 0; i < w.size(); ++i) w.data()[i] = static_cast<T>(rng.normal(0.0, std));
+}
+
 }  // namespace lpsim::models

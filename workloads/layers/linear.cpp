@@ -1,8 +1,10 @@
 // linear: y = x·Wᵀ + b, per row (per sample, time step or token). Weight [out, in].
+#include "workloads/ops/linear.h"
+
+#include "workloads/layers/geometry.h"
 #include "workloads/models/cost.h"
 #include "workloads/models/network.h"
 #include "workloads/ops/init.h"
-#include "workloads/ops/linear.h"
 
 namespace lpsim::models {
 namespace {
@@ -13,10 +15,12 @@ class Linear : public LayerKernels<Linear> {
     l.out_features = r.integer("out_features", 1, kMaxDim);
     declared_in = r.integer("in_features", 0, 1, kMaxDim);
     l.bias = r.boolean("bias", true);
+    l.init_std = r.number("init_std", 0.0, 0.0, 1e6);
   }
   void write(const Layer& l, core::Json& out) const override {
     out["out_features"] = l.out_features;
     if (!l.bias) out["bias"] = false;
+    if (l.init_std > 0.0) out["init_std"] = l.init_std;
   }
   void infer(Layer& l, const InferContext& ctx) const override {
     const ops::Shape x = ctx.in[0].shape;
@@ -30,7 +34,11 @@ class Linear : public LayerKernels<Linear> {
   }
   bool has_params() const override { return true; }
   ParamLayout params(const Layer& l) const override {
-    return {{l.out_features, l.in_shape.c}, l.out_features, l.in_shape.c, l.out_features, l.bias,
+    return {{l.out_features, l.in_shape.c},
+            l.out_features,
+            l.in_shape.c,
+            l.out_features,
+            l.bias,
             false};
   }
   Work work(const Layer& l, Task task, std::int64_t batch, const UpdateCost& u) const override {
@@ -52,7 +60,12 @@ class Linear : public LayerKernels<Linear> {
   }
   template <typename T>
   void init_t(const Layer& l, ops::Rng& rng, LayerParams<T>& p) const {
-    ops::init_linear(l.out_features, l.in_shape.c, rng, p.weight, p.bias);
+    if (l.init_std > 0.0) {
+      init_normal(rng, l.init_std, l.out_features, l.in_shape.c, p.weight);
+      p.bias.setZero(l.out_features);
+    } else {
+      ops::init_linear(l.out_features, l.in_shape.c, rng, p.weight, p.bias);
+    }
   }
 };
 

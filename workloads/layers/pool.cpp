@@ -1,11 +1,12 @@
 // maxpool2d and avgpool2d: windowed pooling of an NCHW tensor; global_avgpool: the mean of
 // each channel.
+#include "workloads/ops/pool.h"
+
 #include <algorithm>
 
 #include "workloads/layers/geometry.h"
 #include "workloads/models/cost.h"
 #include "workloads/models/network.h"
-#include "workloads/ops/pool.h"
 
 namespace lpsim::models {
 namespace {

@@ -16,7 +16,8 @@ class SoftmaxCrossEntropy : public LayerKernels<SoftmaxCrossEntropy> {
                        shape_text(x) + " from \"" + ctx.in[0].name + "\"");
     }
     l.out_shape = {1, 1, 1};
-    if (ctx.in[0].time != 1) {
+    // A token model's loss takes a target per position (the rows of a sample).
+    if (ctx.in[0].time != 1 && !ctx.in[0].sequence) {
       ctx.fail("inputs", "softmax_cross_entropy needs one time step, found " +
                              std::to_string(ctx.in[0].time) + " from \"" + ctx.in[0].name +
                              "\" (insert a leaky_readout layer to average the time steps)");

@@ -1,9 +1,10 @@
 // The spiking kinds (issue 8; workloads/ops/spiking.h): spike_encode turns each sample into T
 // time steps, lif runs leaky integrate-and-fire neurons over them, leaky_readout averages
 // them away again.
+#include "workloads/ops/spiking.h"
+
 #include "workloads/models/cost.h"
 #include "workloads/models/network.h"
-#include "workloads/ops/spiking.h"
 
 namespace lpsim::models {
 namespace {
@@ -44,7 +45,8 @@ class SpikeEncode : public LayerKernels<SpikeEncode> {
     // direct: a copy per step; Poisson: a random draw and a compare per step
     Work w;
     const std::int64_t out = batch * l.out_elements();
-    if (task == Task::kForward) w.vector_ops = l.encoding == SpikeEncoding::kPoisson ? 2 * out : out;
+    if (task == Task::kForward)
+      w.vector_ops = l.encoding == SpikeEncoding::kPoisson ? 2 * out : out;
     return w;
   }
   template <typename T>

@@ -1,5 +1,7 @@
 #include "workloads/models/builtin.h"
 
+#include <cmath>
+
 #include "core/errors.h"
 
 namespace lpsim::models {
@@ -164,7 +166,62 @@ core::Json sconv3(const ops::Shape& in, std::int64_t classes, std::int64_t time_
   return {{"name", "sconv3"}, {"input", input_json(in)}, {"layers", layers}};
 }
 
+// A GPT-style decoder (ARCHITECTURE.md §3b): nanoGPT's names without "transformer.", no
+// dropout, an untied head without bias; GPT-2's initialisation.
+core::Json gpt(const std::string& name, const GptShape& g) {
+  const std::int64_t c = g.width;
+  const double std = 0.02;
+  const double proj_std = 0.02 / std::sqrt(2.0 * static_cast<double>(g.blocks));
+  auto lin = [](const std::string& n, std::int64_t out, double init, const std::string& input) {
+    core::Json j = {{"name", n}, {"type", "linear"}, {"out_features", out}, {"init_std", init}};
+    if (!input.empty()) j["inputs"] = {input};
+    return j;
+  };
+  auto with_inputs = [](core::Json j, std::vector<std::string> inputs) {
+    j["inputs"] = inputs;
+    return j;
+  };
+  core::Json layers = core::Json::array();
+  layers.push_back({{"name", "wte"},
+                    {"type", "embedding"},
+                    {"num_embeddings", g.vocab},
+                    {"embedding_dim", c},
+                    {"init_std", std}});
+  layers.push_back({{"name", "wpe"},
+                    {"type", "position_embedding"},
+                    {"context", g.context},
+                    {"embedding_dim", c},
+                    {"init_std", std}});
+  std::string stream = "wpe";
+  for (std::int64_t i = 0; i < g.blocks; ++i) {
+    const std::string h = "h." + std::to_string(i) + ".";
+    layers.push_back(with_inputs(simple(h + "ln_1", "layernorm"), {stream}));
+    layers.push_back(lin(h + "attn.c_attn", 3 * c, std, ""));
+    core::Json attn = simple(h + "attn.attention", "causal_self_attention");
+    attn["heads"] = g.heads;
+    layers.push_back(attn);
+    layers.push_back(lin(h + "attn.c_proj", c, proj_std, ""));
+    layers.push_back(with_inputs(simple(h + "add_1", "add"), {stream, h + "attn.c_proj"}));
+    layers.push_back(simple(h + "ln_2", "layernorm"));
+    layers.push_back(lin(h + "mlp.c_fc", 4 * c, std, ""));
+    layers.push_back(simple(h + "mlp.gelu", "gelu"));
+    layers.push_back(lin(h + "mlp.c_proj", c, proj_std, ""));
+    layers.push_back(with_inputs(simple(h + "add_2", "add"), {h + "add_1", h + "mlp.c_proj"}));
+    stream = h + "add_2";
+  }
+  layers.push_back(with_inputs(simple("ln_f", "layernorm"), {stream}));
+  core::Json head = lin("lm_head", g.vocab, std, "");
+  head["bias"] = false;
+  layers.push_back(head);
+  layers.push_back(simple("loss", "softmax_cross_entropy"));
+  return {
+      {"name", name}, {"input", {{"shape", {g.context}}, {"dtype", "int64"}}}, {"layers", layers}};
+}
+
 }  // namespace
+
+const GptShape kGptTiny = {256, 64, 128, 4, 4};
+const GptShape kGptSmall = {256, 128, 384, 6, 6};
 
 const std::vector<BuiltinInfo>& builtin_models() {
   static const std::vector<BuiltinInfo> models = {
@@ -180,6 +237,12 @@ const std::vector<BuiltinInfo>& builtin_models() {
       {"sconv3",
        "spiking cnn3: direct encoding over T = 8 steps, LIF in place of ReLU, "
        "leaky-integrator readout"},
+      {"gpt_tiny",
+       "GPT decoder: byte vocabulary 256, context 64, width 128, 4 heads, 4 blocks (nanoGPT "
+       "names, untied head)"},
+      {"gpt_small",
+       "GPT decoder: byte vocabulary 256, context 128, width 384, 6 heads, 6 blocks "
+       "(nanoGPT's character-level shape, no dropout, untied head)"},
   };
   return models;
 }
@@ -205,6 +268,8 @@ core::Json builtin_model_json(const std::string& name, const ops::Shape& input_s
   if (name == "resnet18") return resnet18(input_shape, num_classes);
   if (name == "vgg16") return vgg16(input_shape, num_classes, true);
   if (name == "vgg16_nobn") return vgg16(input_shape, num_classes, false);
+  if (name == "gpt_tiny") return gpt(name, kGptTiny);
+  if (name == "gpt_small") return gpt(name, kGptSmall);
   std::string known;
   for (const auto& m : builtin_models()) known += (known.empty() ? "" : ", ") + m.name;
   throw core::ConfigError("", pointer, "unknown model \"" + name + "\"; built-in models: " + known);

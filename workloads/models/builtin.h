@@ -12,6 +12,9 @@
 //             readout (leaky_readout), loss
 //   sconv3    spiking cnn3: encode, conv1, lif1, pool1, conv2, lif2, pool2, flatten, fc,
 //             readout, loss
+//   gpt_tiny, gpt_small  decoder-only transformers (GptShape): wte, wpe, h.<i>.{ln_1,
+//             attn.c_attn, attn.attention, attn.c_proj, add_1, ln_2, mlp.c_fc, mlp.gelu,
+//             mlp.c_proj, add_2}, ln_f, lm_head, loss
 // Every model is generated as a network document and read by parse_network, so it obeys
 // the same rules as a user's file. The input shape and class count come from the data set.
 
@@ -32,6 +35,18 @@ bool is_builtin_model(const std::string& name);
 // Time steps of the spiking models when none are asked for.
 constexpr std::int64_t kDefaultTimeSteps = 8;
 bool is_spiking_builtin(const std::string& name);
+
+// The decoder-only transformers (ARCHITECTURE.md §3b): their input is a token window of
+// `context` ids and their classes the vocabulary, whatever the data set (which must match).
+struct GptShape {
+  std::int64_t vocab = 256;
+  std::int64_t context = 64;
+  std::int64_t width = 128;
+  std::int64_t heads = 4;
+  std::int64_t blocks = 4;
+};
+extern const GptShape kGptTiny;   // gpt_tiny
+extern const GptShape kGptSmall;  // gpt_small
 
 // Throws core::ConfigError (file "", pointer `pointer`) for an unknown name. `time_steps` (> 0)
 // sets T of a spiking model; 0 keeps kDefaultTimeSteps; other models ignore it.

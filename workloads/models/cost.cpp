@@ -28,11 +28,13 @@ Work gemm_layer_work(const Layer& layer, Task task, std::int64_t batch, const Up
                      std::int64_t patch, bool col2im) {
   Work w;
   const std::int64_t out = batch * layer.out_elements();
-  // One GEMM per time step.
+  // One GEMM per time step; token positions are rows of one GEMM.
+  const std::int64_t steps = layer.in_sequence ? 1 : layer.in_time;
   auto gemms = [&](Gemm g) {
-    for (std::int64_t t = 0; t < layer.in_time; ++t) w.gemms.push_back(g);
+    for (std::int64_t t = 0; t < steps; ++t) w.gemms.push_back(g);
   };
-  const std::int64_t pixels = batch * layer.out_shape.h * layer.out_shape.w;
+  const std::int64_t rows = layer.in_sequence ? layer.in_time : 1;
+  const std::int64_t pixels = batch * rows * layer.out_shape.h * layer.out_shape.w;
   const std::int64_t outc = layer.out_shape.c;
   switch (task) {
     case Task::kForward:
@@ -41,13 +43,13 @@ Work gemm_layer_work(const Layer& layer, Task task, std::int64_t batch, const Up
       break;
     case Task::kBackwardActivation:
       gemms({pixels, patch, outc, false, false});
-      if (col2im) w.vector_ops = layer.in_time * pixels * patch;  // col2im accumulation
+      if (col2im) w.vector_ops = steps * pixels * patch;  // col2im accumulation
       break;
     case Task::kBackwardWeight:
       // dW = sum over t of delta_t^T x_t: the T products accumulate into the same dW
       // tiles, so the array streams them back to back as one GEMM with K = T*B*Ho*Wo
       // (no drain between steps).
-      w.gemms.push_back({outc, patch, pixels * layer.in_time, false, layer.in_binary});
+      w.gemms.push_back({outc, patch, pixels * steps, false, layer.in_binary});
       if (layer.bias) w.vector_ops = out;
       break;
     case Task::kUpdate:

@@ -42,8 +42,8 @@ std::int64_t InferContext::checked_mul(std::int64_t a, std::int64_t b) const {
 void InferContext::check_declared(const std::string& key, std::int64_t found,
                                   const std::string& unit) const {
   if (declared_in != 0 && declared_in != found) {
-    mismatch(key, "declared " + std::to_string(declared_in) + " but \"" + in[0].name +
-                      "\" gives " + std::to_string(found) + unit);
+    mismatch(key, "declared " + std::to_string(declared_in) + " but \"" + in[0].name + "\" gives " +
+                      std::to_string(found) + unit);
   }
 }
 

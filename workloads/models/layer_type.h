@@ -46,11 +46,13 @@ enum class Task;
 
 // What a layer reads from one of its inputs, for inference.
 struct LayerInput {
-  ops::Shape shape;     // per sample and time step
+  ops::Shape shape;  // per sample and time step
   std::int64_t time = 1;
   bool binary = false;  // only 0/1 spikes
   bool is_network_input = false;
-  std::string name;  // as the file names it ("input" or a layer)
+  bool tokens = false;    // token ids (the network input of a token model)
+  bool sequence = false;  // the rows of a sample are token positions, not time steps
+  std::string name;       // as the file names it ("input" or a layer)
 };
 
 // Where a kind's inference runs: its inputs and the place of its faults.
@@ -123,8 +125,8 @@ struct ForwardArgs {
   const ops::Vec<T>* running_var = nullptr;
   ops::Vec<T>* updated_mean = nullptr;
   ops::Vec<T>* updated_var = nullptr;
-  std::uint64_t stream = 0;                  // seed of this layer's random draws this minibatch
-  ops::Conv2dWorkspace<T>* ws = nullptr;     // scratch (null in evaluation)
+  std::uint64_t stream = 0;               // seed of this layer's random draws this minibatch
+  ops::Conv2dWorkspace<T>* ws = nullptr;  // scratch (null in evaluation)
 };
 
 template <typename T>
@@ -162,6 +164,8 @@ class LayerType {
   // Sets layer.out_shape, out_time and out_binary (in_shape, in_time and in_binary are set).
   virtual void infer(Layer& layer, const InferContext& ctx) const = 0;
   virtual bool is_loss() const { return false; }
+  // Whether it reads token ids (only such a kind may read a token input).
+  virtual bool reads_tokens() const { return false; }
   // Whether its output spikes count as made here (ReLU and flatten pass spikes on).
   virtual bool counts_spikes() const { return true; }
 
@@ -244,10 +248,10 @@ const LayerType* find_layer_type(const std::string& name);
 // Every kind, by name.
 const std::vector<const LayerType*>& layer_types();
 
-#define LPSIM_REGISTER_LAYER_TYPE(CLASS, NAME, SUMMARY)                                    \
-  namespace {                                                                              \
-  CLASS lpsim_layer_type_instance_##CLASS{};                                               \
-  [[maybe_unused]] const bool lpsim_layer_type_registered_##CLASS =                        \
+#define LPSIM_REGISTER_LAYER_TYPE(CLASS, NAME, SUMMARY)                                        \
+  namespace {                                                                                  \
+  CLASS lpsim_layer_type_instance_##CLASS{};                                                   \
+  [[maybe_unused]] const bool lpsim_layer_type_registered_##CLASS =                            \
       ::lpsim::models::register_layer_type(&lpsim_layer_type_instance_##CLASS, NAME, SUMMARY); \
   }
 

@@ -58,8 +58,10 @@ void infer(Layer& layer, const std::vector<LayerInput>& in, std::int64_t declare
   layer.in_shape = x.shape;
   layer.in_time = x.time;
   layer.in_binary = x.binary;
+  layer.in_sequence = x.sequence;
   layer.out_time = x.time;
   layer.out_binary = false;
+  layer.out_sequence = x.sequence;
   const InferContext ctx(in, file, pointer, declared_in);
   layer.type->infer(layer, ctx);
   ctx.checked_mul(
@@ -153,6 +155,12 @@ Network parse_network(const core::Json& doc, const std::string& file) {
     }
     net.input_shape = {dims[0], dims[1], dims[2]};
     checked_mul(dims[0], checked_mul(dims[1], dims[2], file, sp), file, sp);
+    // A token sequence [T]: int64 ids, read by an embedding layer.
+    net.token_input = input.choice("dtype", "float32", {"float32", "int64"}) == "int64";
+    if (net.token_input && shape.size() != 1) {
+      input.fail("shape", "found " + core::describe_value(shape) +
+                              ", expected [T] (a token sequence) for dtype int64");
+    }
     input.finish();
   }
   const core::Json& layers_json = top.array("layers");
@@ -244,10 +252,18 @@ Network parse_network(const core::Json& doc, const std::string& file) {
       if (p == kNetworkInput) {
         info.shape = net.input_shape;
         info.is_network_input = true;
+        info.tokens = net.token_input;
+        if (info.tokens && !raw[i].layer.type->reads_tokens()) {
+          throw core::ConfigError(file, core::pointer_append(ptr, "inputs"),
+                                  "the network input holds token ids (dtype int64): only an "
+                                  "embedding layer can read it, found a " +
+                                      raw[i].layer.type_name() + " layer");
+        }
       } else {
         info.shape = raw[p].layer.out_shape;
         info.time = raw[p].layer.out_time;
         info.binary = raw[p].layer.out_binary;
+        info.sequence = raw[p].layer.out_sequence;
       }
       in_info.push_back(info);
     }
@@ -295,6 +311,7 @@ Network parse_network(const core::Json& doc, const std::string& file) {
   }
   net.loss = new_index[loss_file];
   net.num_classes = net.layers[net.loss].in_shape.c;
+  net.labels_per_sample = net.layers[net.loss].in_time;
   return net;
 }
 
@@ -318,7 +335,9 @@ core::Json network_to_json(const Network& network) {
                          ? core::Json::array({network.input_shape.c})
                          : core::Json::array({network.input_shape.c, network.input_shape.h,
                                               network.input_shape.w});
-  return {{"name", network.name}, {"input", {{"shape", shape}}}, {"layers", layers}};
+  core::Json input = {{"shape", shape}};
+  if (network.token_input) input["dtype"] = "int64";
+  return {{"name", network.name}, {"input", input}, {"layers", layers}};
 }
 
 }  // namespace lpsim::models

@@ -50,6 +50,9 @@ struct Layer {
   std::int64_t stride = 1;
   std::int64_t padding = 0;
   bool bias = true;
+  // linear, embedding, position_embedding: weights drawn from N(0, init_std²) and a zero
+  // bias (GPT's initialisation); 0: the kind's PyTorch default.
+  double init_std = 0.0;
   // spike_encode
   std::int64_t time_steps = 1;
   SpikeEncoding encoding = SpikeEncoding::kDirect;
@@ -66,6 +69,10 @@ struct Layer {
   std::int64_t out_time = 1;  // time steps of the output
   bool in_binary = false;     // the input holds only 0/1 spikes (accumulates, not MACs)
   bool out_binary = false;    // the output holds only 0/1 spikes
+  // The rows of a sample are token positions (independent, one GEMM over all of them), not
+  // time steps (a recurrence, one GEMM per step).
+  bool in_sequence = false;
+  bool out_sequence = false;
 
   // Elements of one sample's input / output over all its time steps.
   std::int64_t in_elements() const { return in_shape.size() * in_time; }
@@ -89,9 +96,12 @@ struct Layer {
 
 struct Network {
   std::string name;
-  std::string origin;  // file it came from, or "built-in model NAME"
-  ops::Shape input_shape;
+  std::string origin;        // file it came from, or "built-in model NAME"
+  ops::Shape input_shape;    // a token input: {T, 1, 1}
+  bool token_input = false;  // "dtype": "int64": token ids [T] per sample
   std::int64_t num_classes = 0;
+  // Labels per sample: 1, or T for a token model (a next-token target per position).
+  std::int64_t labels_per_sample = 1;
   std::vector<Layer> layers;  // topological order (file order where it is one)
   int loss = -1;              // index of the loss layer
 

@@ -84,11 +84,11 @@ BasicTaskEngine<T>::BasicTaskEngine(const models::Network& network, const models
         s->second_b = Vector::Zero(s->p.bias.size());
         break;
     }
-    if (s->d > 0) {
-      s->policy = settings_.policy->make<T>({s->d, has_backward_activation(u)}, s->view());
-    }
-    s->keep_diagnostic =
-        s->d > 0 && has_backward_activation(u) && settings_.reconstruction_diagnostic;
+    // Only a Ba that reads the weights needs a version of them (not an embedding's).
+    const bool ba_reads_weights =
+        has_backward_activation(u) && network.layers[s->layer].type->backward_reads_weights();
+    if (s->d > 0) s->policy = settings_.policy->make<T>({s->d, ba_reads_weights}, s->view());
+    s->keep_diagnostic = s->d > 0 && ba_reads_weights && settings_.reconstruction_diagnostic;
     const bool is_bn = network.layers[s->layer].params().running_stats;
     for (std::int64_t v : settings_.snapshot_versions) {
       auto& snap = s->snapshots[v];
@@ -136,7 +136,9 @@ template <typename T>
 void BasicTaskEngine<T>::load(std::int64_t n, Matrix images, std::vector<std::int32_t> labels) {
   LPSIM_ASSERT(contexts_.count(n) == 0, "minibatch loaded twice");
   LPSIM_ASSERT(images.cols() == network_.input_shape.size(), "input width");
-  LPSIM_ASSERT(static_cast<std::size_t>(images.rows()) == labels.size(), "one label per sample");
+  LPSIM_ASSERT(
+      static_cast<std::size_t>(images.rows() * network_.labels_per_sample) == labels.size(),
+      "labels_per_sample labels per sample");
   auto ctx = std::make_unique<Context>();
   const std::size_t nl = network_.layers.size();
   ctx->n = n;
@@ -352,14 +354,19 @@ void BasicTaskEngine<T>::backward_activation_product(int unit, std::int64_t m) {
     throw core::InternalError(where("Ba", unit, units_, m) +
                               " before its output gradient is complete");
   }
-  // The weight this product uses (ARCHITECTURE.md §2): the policy's.
-  if ((!s.policy || s.policy->reads_current_at_backward()) && s.updates != m) {
+  const Layer& l = network_.layers[s.layer];
+  // The weight this product uses (ARCHITECTURE.md §2): the policy's; none for a kind whose
+  // Ba does not read its weights (an embedding's).
+  const bool reads_weights = l.type->backward_reads_weights();
+  if (reads_weights && (!s.policy || s.policy->reads_current_at_backward()) && s.updates != m) {
     throw core::InternalError(where("Ba", unit, units_, m) +
                               " must see W^(m+d): " + std::to_string(m) +
                               " updates applied, found " + std::to_string(s.updates));
   }
   Matrix scratch;
-  const Matrix* used = s.policy ? &s.policy->backward_weight(s.view(), m, scratch) : &s.p.weight;
+  const Matrix* used = !reads_weights ? nullptr
+                       : s.policy     ? &s.policy->backward_weight(s.view(), m, scratch)
+                                      : &s.p.weight;
   if (s.keep_diagnostic) {
     // Consistency error (§2b): ||W_bwd - W_fwd(m)|| / ||W^(m+d) - W^(m)||.
     LPSIM_ASSERT(!s.diagnostic.empty() && s.diagnostic.front().m == m,
@@ -372,7 +379,6 @@ void BasicTaskEngine<T>::backward_activation_product(int unit, std::int64_t m) {
       ++s.recon.measured;
     }
   }
-  const Layer& l = network_.layers[s.layer];
   const int in = l.inputs[0];
   if (in != models::kNetworkInput) {
     models::BackwardArgs<T> args;
@@ -385,7 +391,7 @@ void BasicTaskEngine<T>::backward_activation_product(int unit, std::int64_t m) {
     l.type->backward_input(l, args);
     add_gradient(ctx, in, s.layer, std::move(args.dx.at(0)));
   }
-  if (s.policy) s.policy->backward_done(m);
+  if (s.policy && reads_weights) s.policy->backward_done(m);
   if (s.keep_diagnostic) s.diagnostic.pop_front();
   ctx.product_done[unit] = true;
 }
@@ -550,24 +556,29 @@ EvalResult BasicTaskEngine<T>::evaluate(const Matrix& images,
     params[u] = version ? &state_[u]->snapshots.at(*version).p : &state_[u]->p;
   }
   const std::int64_t total = images.rows();
+  // A token model has a label per position: the loss and the accuracy are per token.
+  const std::int64_t per = network_.labels_per_sample;
+  LPSIM_ASSERT(static_cast<std::int64_t>(labels.size()) == total * per, "labels per sample");
+  // `batch` rows of labels at a time (it bounds the memory, not the result).
+  batch = std::max<std::int64_t>(1, batch / per);
   double loss_sum = 0.0;
   std::int64_t correct = 0;
   for (std::int64_t start = 0; start < total; start += batch) {
     const std::int64_t b = std::min(batch, total - start);
-    const std::vector<std::int32_t> batch_labels(labels.begin() + start,
-                                                 labels.begin() + start + b);
+    const std::vector<std::int32_t> batch_labels(labels.begin() + start * per,
+                                                 labels.begin() + (start + b) * per);
     // n = -1 - start: the Poisson encoders' evaluation streams.
     const Matrix logits = evaluation_logits(images.middleRows(start, b), -1 - start, params);
     Matrix probs;
     loss_sum +=
         static_cast<double>(ops::softmax_cross_entropy_forward(logits, batch_labels, probs)) *
-        static_cast<double>(b);
+        static_cast<double>(b * per);
     correct += ops::count_correct(logits, batch_labels);
   }
   EvalResult r;
   if (total > 0) {
-    r.loss = loss_sum / static_cast<double>(total);
-    r.accuracy = static_cast<double>(correct) / static_cast<double>(total);
+    r.loss = loss_sum / static_cast<double>(total * per);
+    r.accuracy = static_cast<double>(correct) / static_cast<double>(total * per);
   }
   return r;
 }

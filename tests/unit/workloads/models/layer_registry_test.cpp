@@ -30,9 +30,9 @@ TEST(LayerRegistry, NamesEveryKindOnce) {
     EXPECT_EQ(find_layer_type(t->name()), t);
     EXPECT_FALSE(t->summary().empty()) << t->name();
   }
-  for (const char* n : {"linear", "conv2d", "batchnorm2d", "relu", "maxpool2d", "avgpool2d",
-                        "global_avgpool", "flatten", "add", "softmax_cross_entropy",
-                        "spike_encode", "lif", "leaky_readout"}) {
+  for (const char* n :
+       {"linear", "conv2d", "batchnorm2d", "relu", "maxpool2d", "avgpool2d", "global_avgpool",
+        "flatten", "add", "softmax_cross_entropy", "spike_encode", "lif", "leaky_readout"}) {
     EXPECT_EQ(names.count(n), 1u) << n;
   }
   EXPECT_EQ(find_layer_type("no_such_kind"), nullptr);
@@ -85,8 +85,8 @@ TEST(LayerRegistry, ReadmeDocumentsEveryKind) {
 }
 
 TEST(LayerRegistry, AnUnknownTypeListsTheRegisteredOnes) {
-  const core::Json doc = core::Json::parse(
-      R"({"input": {"shape": [4]}, "layers": [{"name": "a", "type": "nope"}]})");
+  const core::Json doc =
+      core::Json::parse(R"({"input": {"shape": [4]}, "layers": [{"name": "a", "type": "nope"}]})");
   try {
     parse_network(doc, "n.json");
     FAIL() << "accepted an unknown type";
