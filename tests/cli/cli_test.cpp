@@ -253,6 +253,43 @@ TEST(TokensCommand, BadInputsExitTwoAndWriteNothing) {
   std::system(("rm -rf " + shell_quote(dir)).c_str());
 }
 
+// A token data set is checked before anything runs: its directory, then the model it is read for.
+TEST(CheckConfigCommand, RefusesATokenDataSetItCannotRead) {
+  const std::string dir = fresh_dir("tokens_config");
+  write_text_file(dir + "/a.txt", std::string(100, 'x'));
+  ASSERT_EQ(
+      run_lpsim({"tokens", dir + "/a.txt", "--context", "8", "--out", dir + "/set"}).exit_code, 0);
+  std::remove((dir + "/set/test.npy").c_str());
+  const std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
+      {{"--set", "/workload/dataset/kind=tokens", "--set",
+        "/workload/dataset/path=" + dir + "/none"},
+       "/workload/dataset/path: \"" + dir + "/none\" is not a directory"},
+      {{"--set", "/workload/dataset/kind=tokens", "--set",
+        "/workload/dataset/path=" + dir + "/set"},
+       "/workload/dataset/path: \"" + dir + "/set\" holds no test.npy"},
+      {{"--set", "/workload/dataset/kind=synthetic_tokens"},
+       "/workload/model: workload.dataset.kind \"synthetic_tokens\" holds token windows, but the "
+       "network \"mlp3\" has no embedding layer"},
+  };
+  for (const auto& [args, fragment] : cases) {
+    std::vector<std::string> full = {"check-config"};
+    full.insert(full.end(), args.begin(), args.end());
+    const Result r = run_lpsim(full);
+    EXPECT_EQ(r.exit_code, 2) << fragment << "\nstderr: " << r.err;
+    EXPECT_NE(r.err.find(fragment), std::string::npos) << r.err;
+  }
+  ASSERT_EQ(
+      run_lpsim({"tokens", dir + "/a.txt", "--context", "8", "--out", dir + "/set"}).exit_code, 0);
+  const Result r = run_lpsim({"check-config", "--set", "/workload/dataset/kind=tokens", "--set",
+                              "/workload/dataset/path=" + dir + "/set"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("/workload/network_file: found null, but workload.dataset.kind \"tokens\" "
+                       "takes its context and vocabulary from the model"),
+            std::string::npos)
+      << r.err;
+  std::system(("rm -rf " + shell_quote(dir)).c_str());
+}
+
 TEST(GemmCommand, MatchesScaleSimPlusOne) {
   // First row of shared/reference/scalesim_v2_gemm_cycles.csv: SCALE-Sim prints 961.
   const Result r = run_lpsim({"gemm", "--rows", "4", "--cols", "16", "--dataflow", "os", "--m",
