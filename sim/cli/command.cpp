@@ -13,6 +13,8 @@ const std::vector<Command>& commands() {
       {"models", "list the built-in models with parameter counts", run_models},
       {"import", "import an ONNX model and its weights as a network file and checkpoint",
        run_import},
+      {"tokens", "cut text files into a tokens data set (train.npy, test.npy) for a context",
+       run_tokens},
       {"policies", "list the weight-version policies and their hardware work", run_policies},
       {"gemm", "cycles of one GEMM on the PE array (SCALE-Sim v2 compute model)", run_gemm},
   };

@@ -25,5 +25,6 @@ int run_schedule(const std::vector<std::string>& args);
 int run_check_config(const std::vector<std::string>& args);
 int run_sweep(const std::vector<std::string>& args);
 int run_import(const std::vector<std::string>& args);
+int run_tokens(const std::vector<std::string>& args);
 
 }  // namespace lpsim::cli

@@ -186,11 +186,16 @@ const core::ParamTable<Config>& build_parameters() {
       choice_param<Config>(
           "/workload/dataset/kind", "fashion_mnist",
           [] {
-            return std::vector<std::string>{"fashion_mnist", "synthetic"};
+            return std::vector<std::string>{"fashion_mnist", "synthetic", "tokens",
+                                            "synthetic_tokens"};
           },
-          "", [](Config& c, const std::string& v) { c.dataset.kind = v; }),
+          "`tokens`: windows of token ids for a model of context T and vocabulary V (its input "
+          "[T] and its embedding's rows); see \"Data sets\"",
+          [](Config& c, const std::string& v) { c.dataset.kind = v; }),
       string_param<Config>("/workload/dataset/path", "/usr/share/datasets/fashion-mnist",
-                           "directory", "IDX files, gzipped or not",
+                           "directory",
+                           "`fashion_mnist`: IDX files, gzipped or not; `tokens`: `train.npy` and "
+                           "`test.npy` (`lpsim tokens`)",
                            [](Config& c, const std::string& v) { c.dataset.path = v; }),
       integer_param<Config>("/workload/dataset/train_limit", 0, 0, k2p40, "samples",
                             "the first N training samples; 0: all",
@@ -223,6 +228,22 @@ const core::ParamTable<Config>& build_parameters() {
           number_param<Config>("/workload/dataset/synthetic/noise_std", 1.2, 0.0, 100.0, "",
                                "standard deviation of the noise around each class prototype",
                                [](Config& c, double v) { c.dataset.synthetic_noise_std = v; })),
+      optional(integer_param<Config>(
+          "/workload/dataset/synthetic_tokens/context", 32, 1, 4096, "tokens",
+          "synthetic token windows: T, the model's context (a seeded Markov chain, \"Data sets\")",
+          [](Config& c, std::int64_t v) { c.dataset.synthetic_tokens_context = v; })),
+      optional(integer_param<Config>(
+          "/workload/dataset/synthetic_tokens/vocab", 64, 2, 65536, "tokens",
+          "synthetic token windows: the vocabulary V",
+          [](Config& c, std::int64_t v) { c.dataset.synthetic_tokens_vocab = v; })),
+      optional(integer_param<Config>(
+          "/workload/dataset/synthetic_tokens/train_samples", 4096, 1, 1 << 20, "windows",
+          "synthetic token windows: training set size",
+          [](Config& c, std::int64_t v) { c.dataset.synthetic_tokens_train = v; })),
+      optional(integer_param<Config>(
+          "/workload/dataset/synthetic_tokens/test_samples", 512, 1, 1 << 20, "windows",
+          "synthetic token windows: test set size",
+          [](Config& c, std::int64_t v) { c.dataset.synthetic_tokens_test = v; })),
       integer_param<Config>("/workload/batch_size", 32, 1, 1 << 16, "samples", "",
                             [](Config& c, std::int64_t v) { c.batch_size = v; }),
       integer_param<Config>("/workload/epochs", 1, 1, 100000, "epochs",
@@ -419,6 +440,21 @@ const core::ParamTable<Config>& build_parameters() {
   return table;
 }
 
+// A synthetic token set is held in memory as floats: at most kMaxSyntheticTokens tokens.
+void check_synthetic_tokens(const Config& c, const std::string& file) {
+  const DatasetConfig& d = c.dataset;
+  const std::int64_t tokens =
+      (d.synthetic_tokens_train + d.synthetic_tokens_test) * (d.synthetic_tokens_context + 1);
+  if (tokens > kMaxSyntheticTokens) {
+    throw core::ConfigError(
+        file, "/workload/dataset/synthetic_tokens/train_samples",
+        "found " + std::to_string(d.synthetic_tokens_train) + " training and " +
+            std::to_string(d.synthetic_tokens_test) + " test windows of " +
+            std::to_string(d.synthetic_tokens_context + 1) + " tokens: " + std::to_string(tokens) +
+            " tokens, expected at most " + std::to_string(kMaxSyntheticTokens) + " (2^28)");
+  }
+}
+
 // PipeDream chooses the stages and runs fused backward tasks on pipelined minibatches.
 void check_pipedream(const Config& c, const std::string& file) {
   if (!c.processors) {
@@ -553,6 +589,7 @@ Config load_config(const std::string& path, const std::vector<std::string>& over
                                 ", but time steps apply only to a built-in spiking model "
                                 "(snn3, sconv3) without a network_file; use null");
   }
+  if (c.dataset.kind == "synthetic_tokens") check_synthetic_tokens(c, file);
   if (c.scheduler == dataflow::Scheduler::kPipeDream) check_pipedream(c, file);
   check_optimizer_keys(c, file);
   return c;

@@ -29,8 +29,8 @@ namespace lpsim::config {
 // The defaults of every field are in one place, the parameter table (parameters() below);
 // a Config comes from load_config, never from these structs' own initialisers.
 struct DatasetConfig {
-  std::string kind;  // fashion_mnist | synthetic
-  std::string path;
+  std::string kind;              // fashion_mnist | synthetic | tokens | synthetic_tokens
+  std::string path;              // fashion_mnist, tokens
   std::int64_t train_limit = 0;  // 0: the whole file
   std::int64_t test_limit = 0;
   bool shuffle = false;
@@ -40,7 +40,15 @@ struct DatasetConfig {
   std::int64_t synthetic_train = 0;
   std::int64_t synthetic_test = 0;
   double synthetic_noise_std = 0.0;
+  // synthetic_tokens only (workloads/data/tokens.h)
+  std::int64_t synthetic_tokens_context = 0;
+  std::int64_t synthetic_tokens_vocab = 0;
+  std::int64_t synthetic_tokens_train = 0;
+  std::int64_t synthetic_tokens_test = 0;
 };
+
+// The most tokens (windows x (context + 1), both splits) a synthetic token set may hold.
+inline constexpr std::int64_t kMaxSyntheticTokens = std::int64_t{1} << 28;
 
 struct HwConfig {
   double period_ns = 0.0;

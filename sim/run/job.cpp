@@ -5,6 +5,7 @@
 #include "core/errors.h"
 #include "workloads/data/checkpoint.h"
 #include "workloads/data/synthetic.h"
+#include "workloads/data/tokens.h"
 #include "workloads/models/builtin.h"
 #include "workloads/reference/params_io.h"
 #include "workloads/reference/stability.h"
@@ -39,8 +40,100 @@ std::string relative_to(const std::string& path, const std::string& config_path)
   return (base / path).string();
 }
 
+std::int64_t limited(std::int64_t limit, std::int64_t count) {
+  return limit > 0 ? std::min(limit, count) : count;
+}
+
+data::SyntheticTokensSpec synthetic_tokens_spec(const config::Config& c) {
+  const config::DatasetConfig& d = c.dataset;
+  data::SyntheticTokensSpec spec;
+  spec.context = d.synthetic_tokens_context;
+  spec.vocab = d.synthetic_tokens_vocab;
+  spec.train_count = limited(d.train_limit, d.synthetic_tokens_train);
+  spec.test_count = limited(d.test_limit, d.synthetic_tokens_test);
+  spec.seed = c.seed;
+  return spec;
+}
+
+// workload.dataset.path of a `tokens` set: a directory holding both splits' files.
+void check_tokens_directory(const config::Config& c) {
+  const std::string& dir = c.dataset.path;
+  if (!std::filesystem::is_directory(dir)) {
+    throw core::ConfigError(c.source, "/workload/dataset/path",
+                            "\"" + dir +
+                                "\" is not a directory (a tokens data set is a directory "
+                                "holding train.npy and test.npy; `lpsim tokens` makes one)");
+  }
+  for (const data::Split split : {data::Split::kTrain, data::Split::kTest}) {
+    const std::filesystem::path file = std::filesystem::path(dir) / data::tokens_file_name(split);
+    if (!std::filesystem::is_regular_file(file)) {
+      throw core::ConfigError(c.source, "/workload/dataset/path",
+                              "\"" + dir + "\" holds no " + data::tokens_file_name(split) +
+                                  " (a tokens data set is a directory holding train.npy and "
+                                  "test.npy; `lpsim tokens` makes one)");
+    }
+  }
+}
+
+// The context T and vocabulary V of the model a token set is loaded for: its input [T] and its
+// classes (the head's outputs, the embedding's rows).
+struct TokenModelShape {
+  std::int64_t context = 0;
+  std::int64_t vocab = 0;
+};
+
+TokenModelShape token_model_shape(const models::Network& net, const config::Config& c) {
+  const std::string file = c.network_file.value_or(c.source);
+  const std::string where = c.network_file ? "/input/shape" : "/workload/model";
+  if (net.input_shape.h != 1 || net.input_shape.w != 1) {
+    throw core::ConfigError(file, where,
+                            "the network's input is " + std::to_string(net.input_shape.c) + "x" +
+                                std::to_string(net.input_shape.h) + "x" +
+                                std::to_string(net.input_shape.w) +
+                                ", but a tokens data set needs [T], T token ids (the context)");
+  }
+  if (net.num_classes > data::kMaxTokenVocab) {
+    throw core::ConfigError(file, "/layers",
+                            "the network's vocabulary of " + std::to_string(net.num_classes) +
+                                " tokens exceeds 2^24 = " + std::to_string(data::kMaxTokenVocab) +
+                                ": token ids are held as exact float32 values");
+  }
+  return {net.input_shape.c, net.num_classes};
+}
+
+// A token data set (labels per sample > 1) is read by a model that starts with an embedding of
+// token ids; any other model would read the ids as features.
+void check_token_model(const models::Network& net, const config::Config& c) {
+  if (net.token_input) return;
+  throw core::ConfigError(
+      c.network_file.value_or(c.source), c.network_file ? "/layers" : "/workload/model",
+      "workload.dataset.kind \"" + c.dataset.kind + "\" holds token windows, but the network \"" +
+          net.name + "\" does not read token ids (its input is not {\"shape\": [T], \"dtype\": "
+          "\"int64\"} read by an embedding layer; ARCHITECTURE.md §3b)");
+}
+
 void load_data(Job& job, bool need_samples) {
   const config::DatasetConfig& d = job.config.dataset;
+  if (d.kind == "synthetic_tokens") {
+    const data::SyntheticTokensSpec spec = synthetic_tokens_spec(job.config);
+    if (!need_samples) {
+      auto shape_only = [&](std::int64_t count) {
+        data::Dataset ds;
+        ds.sample_shape = ops::Shape{spec.context, 1, 1};
+        ds.labels_per_sample = spec.context;
+        ds.num_classes = static_cast<int>(spec.vocab);
+        ds.labels.assign(static_cast<std::size_t>(count * spec.context), 0);
+        ds.origin = "synthetic_tokens (shape only)";
+        return ds;
+      };
+      job.train = shape_only(spec.train_count);
+      job.test = shape_only(spec.test_count);
+      return;
+    }
+    job.train = data::make_synthetic_tokens(spec, data::Split::kTrain);
+    job.test = data::make_synthetic_tokens(spec, data::Split::kTest);
+    return;
+  }
   if (d.kind == "synthetic" && !need_samples) {
     auto shape_only = [&](std::int64_t count, const char* origin) {
       data::Dataset ds;
@@ -87,9 +180,25 @@ void load_data(Job& job, bool need_samples) {
 
 models::Network network_of_config(const config::Config& c, const std::string& config_path) {
   if (c.network_file) return models::load_network_file(relative_to(*c.network_file, config_path));
+  if (c.dataset.kind == "tokens") {
+    // The context and vocabulary are the model's (the files do not state V).
+    if (!models::is_token_builtin(c.model)) {
+      throw core::ConfigError(c.source, "/workload/model",
+                              "found \"" + c.model +
+                                  "\", but workload.dataset.kind \"tokens\" needs a token model "
+                                  "(gpt_tiny, gpt_small or a network file whose input is "
+                                  "{\"shape\": [T], \"dtype\": \"int64\"})");
+    }
+    return models::builtin_model(c.model);
+  }
   const bool synthetic = c.dataset.kind == "synthetic";
-  const ops::Shape shape = synthetic ? c.dataset.synthetic_shape : ops::Shape{1, 28, 28};
-  const std::int64_t classes = synthetic ? c.dataset.synthetic_classes : 10;
+  const bool synthetic_tokens = c.dataset.kind == "synthetic_tokens";
+  const ops::Shape shape = synthetic          ? c.dataset.synthetic_shape
+                           : synthetic_tokens ? ops::Shape{c.dataset.synthetic_tokens_context, 1, 1}
+                                              : ops::Shape{1, 28, 28};
+  const std::int64_t classes = synthetic          ? c.dataset.synthetic_classes
+                               : synthetic_tokens ? c.dataset.synthetic_tokens_vocab
+                                                  : 10;
   try {
     return models::builtin_model(c.model, shape, classes, c.time_steps);
   } catch (const core::ConfigError& e) {
@@ -97,33 +206,87 @@ models::Network network_of_config(const config::Config& c, const std::string& co
   }
 }
 
+namespace {
+
+// The network for a data set already loaded: a network file (which must match the samples'
+// shape and classes) or a built-in model built for them.
+models::Network network_for_data(const config::Config& c, const std::string& config_path,
+                                 const data::Dataset& train) {
+  if (c.network_file) {
+    models::Network net = models::load_network_file(relative_to(*c.network_file, config_path));
+    if (net.input_shape != train.sample_shape) {
+      throw core::ConfigError(*c.network_file, "/input/shape",
+                              "the network's input does not match the data set's samples (" +
+                                  std::to_string(train.sample_shape.c) + "x" +
+                                  std::to_string(train.sample_shape.h) + "x" +
+                                  std::to_string(train.sample_shape.w) + ")");
+    }
+    if (net.num_classes != train.num_classes) {
+      throw core::ConfigError(*c.network_file, "/layers",
+                              "the network has " + std::to_string(net.num_classes) +
+                                  " outputs but the data set " + std::to_string(train.num_classes) +
+                                  " classes");
+    }
+    return net;
+  }
+  models::Network net;
+  try {
+    net = models::builtin_model(c.model, train.sample_shape, train.num_classes, c.time_steps);
+  } catch (const core::ConfigError& e) {
+    throw core::ConfigError(c.source, "/workload/model", e.problem());
+  }
+  // A built-in token model has its own context and vocabulary: the synthetic set must agree.
+  if (net.token_input && c.dataset.kind == "synthetic_tokens") {
+    if (net.input_shape != train.sample_shape) {
+      throw core::ConfigError(c.source, "/workload/dataset/synthetic_tokens/context",
+                              "found windows of " + std::to_string(train.sample_shape.c) +
+                                  " tokens, but " + c.model + "'s context is " +
+                                  std::to_string(net.input_shape.c));
+    }
+    if (net.num_classes != train.num_classes) {
+      throw core::ConfigError(c.source, "/workload/dataset/synthetic_tokens/vocab",
+                              "found a vocabulary of " + std::to_string(train.num_classes) +
+                                  ", but " + c.model + "'s is " +
+                                  std::to_string(net.num_classes));
+    }
+  }
+  return net;
+}
+
+// A `tokens` set: the windows' length and the ids' range are the model's (ARCHITECTURE.md §3b),
+// so the network comes first, then the files are loaded and checked for its context T and
+// vocabulary V.
+void load_token_data(Job& job, const std::string& config_path) {
+  const config::Config& c = job.config;
+  check_tokens_directory(c);
+  job.network = network_of_config(c, config_path);
+  check_token_model(job.network, c);
+  const TokenModelShape shape = token_model_shape(job.network, c);
+  job.train = data::load_tokens(c.dataset.path, data::Split::kTrain, shape.context, shape.vocab,
+                                c.dataset.train_limit);
+  job.test = data::load_tokens(c.dataset.path, data::Split::kTest, shape.context, shape.vocab,
+                               c.dataset.test_limit);
+}
+
+}  // namespace
+
 Job prepare_job(const std::string& config_path, const std::vector<std::string>& overrides,
                 const std::string& init_from, bool need_samples) {
   Job job;
   job.config = config::load_config(config_path, overrides);
   config::Config& c = job.config;
-  load_data(job, need_samples);
-  if (c.network_file) {
-    job.network = models::load_network_file(relative_to(*c.network_file, config_path));
-    if (job.network.input_shape != job.train.sample_shape) {
-      throw core::ConfigError(*c.network_file, "/input/shape",
-                              "the network's input does not match the data set's samples (" +
-                                  std::to_string(job.train.sample_shape.c) + "x" +
-                                  std::to_string(job.train.sample_shape.h) + "x" +
-                                  std::to_string(job.train.sample_shape.w) + ")");
-    }
-    if (job.network.num_classes != job.train.num_classes) {
-      throw core::ConfigError(*c.network_file, "/layers",
-                              "the network has " + std::to_string(job.network.num_classes) +
-                                  " outputs but the data set " +
-                                  std::to_string(job.train.num_classes) + " classes");
-    }
+  if (c.dataset.kind == "tokens") {
+    load_token_data(job, config_path);
   } else {
-    try {
-      job.network = models::builtin_model(c.model, job.train.sample_shape, job.train.num_classes,
-                                          c.time_steps);
-    } catch (const core::ConfigError& e) {
-      throw core::ConfigError(c.source, "/workload/model", e.problem());
+    load_data(job, need_samples);
+    job.network = network_for_data(c, config_path, job.train);
+    if (c.dataset.kind == "synthetic_tokens") {
+      check_token_model(job.network, c);
+    } else if (job.network.token_input) {
+      throw core::ConfigError(c.source, "/workload/dataset/kind",
+                              "found \"" + c.dataset.kind + "\", but the network \"" +
+                                  job.network.name +
+                                  "\" reads token ids: give a tokens or synthetic_tokens set");
     }
   }
   job.units = models::group_units(job.network);
@@ -171,7 +334,9 @@ void advise_stability(Job& job) {
       return;
   }
   const std::int64_t n = std::min<std::int64_t>(256, job.train.size());
-  std::vector<std::int32_t> labels(job.train.labels.begin(), job.train.labels.begin() + n);
+  std::vector<std::int32_t> labels(
+      job.train.labels.begin(),
+      job.train.labels.begin() + static_cast<std::ptrdiff_t>(n * job.train.labels_per_sample));
   const reference::CurvatureEstimate est = reference::estimate_curvature(
       job.network, job.units, job.init, job.train.images.topRows(n), labels, 12, job.config.seed);
   a.computed = true;

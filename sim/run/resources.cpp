@@ -37,8 +37,10 @@ MemoryEstimate estimate_memory(const Job& job, bool math) {
   // max_delay beats later, so max_delay + 1 are in flight; gradients of one more are live.
   e.in_flight_bytes =
       kBytes * activations_per_sample * batch * static_cast<std::uint64_t>(max_delay + 2);
+  // The samples and their labels (one per token of a token set: as many as its inputs).
   e.data_bytes =
-      kBytes * static_cast<std::uint64_t>(job.train.images.size() + job.test.images.size());
+      kBytes * static_cast<std::uint64_t>(job.train.images.size() + job.test.images.size()) +
+      sizeof(std::int32_t) * (job.train.labels.size() + job.test.labels.size());
   if (!math) {
     e.parameters_bytes = kBytes * static_cast<std::uint64_t>(job.network.num_params());  // init
     e.in_flight_bytes = 0;

@@ -10,12 +10,14 @@
 #include <algorithm>
 #include <csignal>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <sstream>
 
 #include "core/json_reader.h"
 #include "tests/sanitizer.h"
+#include "workloads/data/npy.h"
 
 extern char** environ;
 
@@ -166,6 +168,139 @@ TEST(ModelsCommand, ListsEveryBuiltinModel) {
   for (const char* want : {"mlp3", "mlp6", "cnn3", "resnet18"}) {
     EXPECT_NE(std::find(names.begin(), names.end(), want), names.end()) << want;
   }
+}
+
+// A fresh scratch directory for one test (ctest runs the cases of this file in parallel).
+std::string fresh_dir(const std::string& name) {
+  const std::string dir =
+      ::testing::TempDir() + "/lpsim_cli_" + name + "_" + std::to_string(::getpid());
+  std::system(("rm -rf " + shell_quote(dir) + " && mkdir -p " + shell_quote(dir)).c_str());
+  return dir;
+}
+
+void write_text_file(const std::string& path, const std::string& text) {
+  std::ofstream out(path, std::ios::binary);
+  out << text;
+}
+
+TEST(TokensCommand, CutsTheTextsIntoWindowsAndSplitsOffTheLastTenth) {
+  const std::string dir = fresh_dir("tokens");
+  const std::string a = "abcdefghijklmnopqrstuvwxyz", b = "0123456789ABCDEFGHIJ";
+  write_text_file(dir + "/a.txt", a);
+  write_text_file(dir + "/b.txt", b);
+  const std::string out = dir + "/made/fortunes_3";
+  const Result r =
+      run_lpsim({"tokens", dir + "/a.txt", dir + "/b.txt", "--context", "3", "--out", out});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  // L = 46, T = 3: n = floor(45 / 3) = 15 windows of 4 bytes, the last floor(15 / 10) = 1 for test.
+  EXPECT_EQ(r.out, "read 46 bytes from 2 files; context 3: 15 windows of 4 bytes, 14 in " + out +
+                       "/train.npy, 1 in " + out + "/test.npy (uint8)\n");
+  const std::string text = a + b;
+  const data::NpyArray<std::int64_t> train = data::read_npy<std::int64_t>(out + "/train.npy");
+  const data::NpyArray<std::int64_t> test = data::read_npy<std::int64_t>(out + "/test.npy");
+  EXPECT_EQ(train.stored, data::DType::kUint8);
+  EXPECT_EQ(test.stored, data::DType::kUint8);
+  ASSERT_EQ(train.shape, (std::vector<std::int64_t>{14, 4}));
+  ASSERT_EQ(test.shape, (std::vector<std::int64_t>{1, 4}));
+  for (std::size_t i = 0; i < 14; ++i) {
+    for (std::size_t t = 0; t < 4; ++t) {
+      EXPECT_EQ(train.data[i * 4 + t], static_cast<unsigned char>(text[i * 3 + t]))
+          << i << " " << t;
+    }
+  }
+  EXPECT_EQ(std::string(train.data.begin(), train.data.begin() + 8), "abcddefg");
+  // Window 8 spans the two files; window 14, bytes [42, 46), is the test split.
+  EXPECT_EQ(std::string(train.data.begin() + 32, train.data.begin() + 36), "yz01");
+  EXPECT_EQ(std::string(test.data.begin(), test.data.end()), "GHIJ");
+  // Only the two files: the temporaries were renamed.
+  std::vector<std::string> names;
+  for (const auto& e : std::filesystem::directory_iterator(out)) {
+    names.push_back(e.path().filename().string());
+  }
+  std::sort(names.begin(), names.end());
+  EXPECT_EQ(names, (std::vector<std::string>{"test.npy", "train.npy"}));
+  std::system(("rm -rf " + shell_quote(dir)).c_str());
+}
+
+TEST(TokensCommand, BadInputsExitTwoAndWriteNothing) {
+  const std::string dir = fresh_dir("tokens_bad");
+  write_text_file(dir + "/short.txt", "abc");
+  write_text_file(dir + "/empty.txt", "");
+  const std::string out = dir + "/out";
+  const std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
+      {{"--context", "4", "--out", out}, "TEXT: give the text files to read"},
+      {{dir + "/absent.txt", "--context", "4", "--out", out},
+       dir + "/absent.txt: missing input file"},
+      {{dir, "--context", "4", "--out", out}, dir + ": not a regular file"},
+      {{dir + "/empty.txt", "--context", "4", "--out", out}, "the input (1 file) holds no bytes"},
+      {{dir + "/short.txt", dir + "/empty.txt", "--context", "3", "--out", out},
+       "the input holds 3 bytes, too few for one window of context 3 (4 bytes)"},
+      {{dir + "/short.txt", "--context", "0", "--out", out}, "--context: found 0, expected 1.."},
+      {{dir + "/short.txt", "--out", out}, "--context: give the model's context T"},
+      {{dir + "/short.txt", "--context", "1"}, "--out: give the directory to write"},
+      {{dir + "/short.txt", "--context", "1", "--out", dir + "/short.txt/x"},
+       dir + "/short.txt/x: cannot make the output directory"},
+  };
+  for (const auto& [args, fragment] : cases) {
+    std::vector<std::string> full = {"tokens"};
+    full.insert(full.end(), args.begin(), args.end());
+    const Result r = run_lpsim(full);
+    EXPECT_EQ(r.exit_code, 2) << fragment << "\nstderr: " << r.err;
+    EXPECT_NE(r.err.find(fragment), std::string::npos) << r.err;
+    EXPECT_TRUE(r.out.empty()) << r.out;
+    EXPECT_NE(std::system(("test -e " + shell_quote(out)).c_str()), 0) << fragment;
+  }
+  std::system(("rm -rf " + shell_quote(dir)).c_str());
+}
+
+// A token data set is checked before anything runs: its directory, then the model it is read for.
+TEST(CheckConfigCommand, RefusesATokenDataSetItCannotRead) {
+  const std::string dir = fresh_dir("tokens_config");
+  write_text_file(dir + "/a.txt", std::string(100, 'x'));
+  ASSERT_EQ(
+      run_lpsim({"tokens", dir + "/a.txt", "--context", "8", "--out", dir + "/set"}).exit_code, 0);
+  std::remove((dir + "/set/test.npy").c_str());
+  const std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
+      {{"--set", "/workload/dataset/kind=tokens", "--set",
+        "/workload/dataset/path=" + dir + "/none"},
+       "/workload/dataset/path: \"" + dir + "/none\" is not a directory"},
+      {{"--set", "/workload/dataset/kind=tokens", "--set",
+        "/workload/dataset/path=" + dir + "/set"},
+       "/workload/dataset/path: \"" + dir + "/set\" holds no test.npy"},
+      {{"--set", "/workload/dataset/kind=synthetic_tokens"},
+       "/workload/model: workload.dataset.kind \"synthetic_tokens\" holds token windows, but the "
+       "network \"mlp3\" does not read token ids"},
+      {{"--set", "/workload/dataset/kind=synthetic_tokens", "--set", "/workload/model=gpt_tiny"},
+       "/workload/dataset/synthetic_tokens/context: found windows of 32 tokens, but gpt_tiny's "
+       "context is 64"},
+      {{"--set", "/workload/model=gpt_tiny"},
+       "/workload/dataset/kind: found \"fashion_mnist\", but the network \"gpt_tiny\" reads "
+       "token ids"},
+  };
+  for (const auto& [args, fragment] : cases) {
+    std::vector<std::string> full = {"check-config"};
+    full.insert(full.end(), args.begin(), args.end());
+    const Result r = run_lpsim(full);
+    EXPECT_EQ(r.exit_code, 2) << fragment << "\nstderr: " << r.err;
+    EXPECT_NE(r.err.find(fragment), std::string::npos) << r.err;
+  }
+  ASSERT_EQ(
+      run_lpsim({"tokens", dir + "/a.txt", "--context", "8", "--out", dir + "/set"}).exit_code, 0);
+  const Result r = run_lpsim({"check-config", "--set", "/workload/dataset/kind=tokens", "--set",
+                              "/workload/dataset/path=" + dir + "/set"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("/workload/model: found \"mlp3\", but workload.dataset.kind \"tokens\" "
+                       "needs a token model"),
+            std::string::npos)
+      << r.err;
+  // gpt_tiny's context is 64: windows of 8 + 1 tokens are another length.
+  const Result g = run_lpsim({"check-config", "--set", "/workload/dataset/kind=tokens", "--set",
+                              "/workload/dataset/path=" + dir + "/set", "--set",
+                              "/workload/model=gpt_tiny"});
+  EXPECT_EQ(g.exit_code, 2);
+  EXPECT_NE(g.err.find("train.npy"), std::string::npos) << g.err;
+  EXPECT_NE(g.err.find("65"), std::string::npos) << g.err;
+  std::system(("rm -rf " + shell_quote(dir)).c_str());
 }
 
 TEST(GemmCommand, MatchesScaleSimPlusOne) {
@@ -688,8 +823,8 @@ TEST(RunCommand, AdamwRunResumesFromACheckpointToTheSameResult) {
 }
 
 TEST(Help, EveryCommandHasHelp) {
-  for (const char* cmd :
-       {"run", "graph", "models", "gemm", "schedule", "check-config", "sweep", "import"}) {
+  for (const char* cmd : {"run", "graph", "models", "gemm", "schedule", "check-config", "sweep",
+                          "import", "tokens"}) {
     const Result r = run_lpsim({cmd, "--help"});
     EXPECT_EQ(r.exit_code, 0) << cmd;
     EXPECT_NE(r.out.find("usage: lpsim"), std::string::npos) << cmd;

@@ -1,9 +1,11 @@
 #pragma once
-// Data sets held in memory: Fashion-MNIST (or any IDX image/label pair) and seeded
-// synthetic sets for fast tests.
+// Data sets held in memory: Fashion-MNIST (or any IDX image/label pair), token windows
+// (tokens.h) and seeded synthetic sets for fast tests.
 //
-// Shapes (legend in workloads/ops/tensor.h): images [N, C*H*W], one normalised sample per
-// row in CHW order; labels [N] with values in [0, num_classes).
+// Shapes (legend in workloads/ops/tensor.h; L labels per sample): images [N, C*H*W], one
+// normalised sample per row in CHW order; labels [N*L] sample-major with values in
+// [0, num_classes). An image set has L = 1; a token set has L = T, one next-token target per
+// input position (tokens.h).
 //
 // Contract: loaders read whole files and check them (see idx.h); a limit keeps the first
 // `limit` samples in file order. Normalisation is computed in float exactly as
@@ -24,13 +26,16 @@ enum class Split { kTrain, kTest };
 const char* split_name(Split split);
 
 struct Dataset {
-  ops::Shape sample_shape;           // C, H, W of one sample
-  ops::Matrix images;                // [N, C*H*W], normalised
-  std::vector<std::int32_t> labels;  // [N]
-  int num_classes = 0;
-  std::string origin;  // where it came from, for reports and messages
+  ops::Shape sample_shape;             // C, H, W of one sample ({T, 1, 1} for tokens)
+  ops::Matrix images;                  // [N, C*H*W], normalised (token ids for tokens)
+  std::vector<std::int32_t> labels;    // [N * labels_per_sample], sample-major
+  std::int64_t labels_per_sample = 1;  // 1 for images, T for tokens
+  int num_classes = 0;                 // classes, or the vocabulary V of a token set
+  std::string origin;                  // where it came from, for reports and messages
 
-  std::int64_t size() const { return static_cast<std::int64_t>(labels.size()); }
+  // The number of samples N: the rows of images (a timing-only run's shape-only set has
+  // labels but no rows, so the count is taken from the labels).
+  std::int64_t size() const { return static_cast<std::int64_t>(labels.size()) / labels_per_sample; }
 };
 
 // Fashion-MNIST channel statistics (torchvision's customary values).

@@ -8,6 +8,7 @@
 #include <fstream>
 #include <limits>
 #include <type_traits>
+#include <utility>
 
 #include "core/errors.h"
 #include "workloads/data/file_io.h"
@@ -23,6 +24,10 @@ constexpr std::size_t kAlign = 64;
 constexpr std::size_t kGrowthAxisMaxDigits = 21;
 
 constexpr std::int64_t kInt64Max = std::numeric_limits<std::int64_t>::max();
+
+constexpr DType kAllDTypes[] = {DType::kFloat32, DType::kFloat64, DType::kInt32,
+                                DType::kInt64,   DType::kUint8,   DType::kUint16};
+constexpr const char* kSupportedDescrs = "'<f4', '<f8', '<i4', '<i8', '|u1', '<u2'";
 
 std::string at_byte(std::int64_t offset) { return fmt::format("byte {}", offset); }
 
@@ -63,8 +68,8 @@ class HeaderParser {
         if (peek() == '[') {
           throw core::DataError(
               path_, at_byte(fields.descr_at),
-              "unsupported dtype: a structured dtype (descr is a list); supported: "
-              "'<f4', '<f8', '<i4', '<i8'");
+              std::string("unsupported dtype: a structured dtype (descr is a list); supported: ") +
+                  kSupportedDescrs);
         }
         fields.descr = parse_string("a quoted dtype string");
       } else if (key == "fortran_order") {
@@ -256,10 +261,21 @@ double load_element(const unsigned char* p, DType dtype) {
 }
 
 std::int64_t load_integer(const unsigned char* p, DType dtype) {
-  if (dtype == DType::kInt32) {
-    return static_cast<std::int32_t>(load_le<std::uint32_t>(p));
+  switch (dtype) {
+    case DType::kUint8:
+      return p[0];
+    case DType::kUint16:
+      return load_le<std::uint16_t>(p);
+    case DType::kInt32:
+      return static_cast<std::int32_t>(load_le<std::uint32_t>(p));
+    case DType::kInt64:
+      return static_cast<std::int64_t>(load_le<std::uint64_t>(p));
+    case DType::kFloat32:
+    case DType::kFloat64:
+      break;
   }
-  return static_cast<std::int64_t>(load_le<std::uint64_t>(p));
+  LPSIM_ASSERT(false, "load_integer on a float dtype");
+  return 0;
 }
 
 template <typename T>
@@ -267,10 +283,10 @@ constexpr DType native_dtype() {
   if constexpr (std::is_same_v<T, float>) return DType::kFloat32;
   if constexpr (std::is_same_v<T, double>) return DType::kFloat64;
   if constexpr (std::is_same_v<T, std::int32_t>) return DType::kInt32;
+  if constexpr (std::is_same_v<T, std::uint8_t>) return DType::kUint8;
+  if constexpr (std::is_same_v<T, std::uint16_t>) return DType::kUint16;
   return DType::kInt64;
 }
-
-bool is_integer(DType dtype) { return dtype == DType::kInt32 || dtype == DType::kInt64; }
 
 std::int64_t file_size_or_throw(std::ifstream& in, const std::string& path) {
   in.seekg(0, std::ios::end);
@@ -357,7 +373,7 @@ NpyHeader read_header(std::ifstream& in, const std::string& path) {
 
   const HeaderParser::Fields fields = HeaderParser(path, text, text_at).parse();
   const std::optional<DType> dtype = [&]() -> std::optional<DType> {
-    for (DType d : {DType::kFloat32, DType::kFloat64, DType::kInt32, DType::kInt64}) {
+    for (DType d : kAllDTypes) {
       if (fields.descr == dtype_descr(d)) return d;
     }
     return std::nullopt;
@@ -365,8 +381,7 @@ NpyHeader read_header(std::ifstream& in, const std::string& path) {
   if (!dtype) {
     throw core::DataError(
         path, at_byte(fields.descr_at),
-        fmt::format("unsupported dtype '{}' (supported: '<f4', '<f8', '<i4', '<i8')",
-                    fields.descr));
+        fmt::format("unsupported dtype '{}' (supported: {})", fields.descr, kSupportedDescrs));
   }
   if (fields.fortran_order) {
     throw core::DataError(path, "header",
@@ -406,10 +421,64 @@ NpyHeader read_header(std::ifstream& in, const std::string& path) {
   return header;
 }
 
+// Appends one element as `stored`, little-endian (an integer value must fit the dtype).
+template <typename T>
+void store_element(std::string& out, T value, DType stored) {
+  switch (stored) {
+    case DType::kFloat32: {
+      const float f = static_cast<float>(value);
+      std::uint32_t bits;
+      std::memcpy(&bits, &f, 4);
+      store_le(out, bits);
+      return;
+    }
+    case DType::kFloat64: {
+      const double d = static_cast<double>(value);
+      std::uint64_t bits;
+      std::memcpy(&bits, &d, 8);
+      store_le(out, bits);
+      return;
+    }
+    case DType::kUint8:
+      store_le(out, static_cast<std::uint8_t>(value));
+      return;
+    case DType::kUint16:
+      store_le(out, static_cast<std::uint16_t>(value));
+      return;
+    case DType::kInt32:
+      store_le(out, static_cast<std::uint32_t>(static_cast<std::int32_t>(value)));
+      return;
+    case DType::kInt64:
+      store_le(out, static_cast<std::uint64_t>(static_cast<std::int64_t>(value)));
+      return;
+  }
+}
+
+// The range of an integer dtype, for checking what is written.
+std::pair<std::int64_t, std::int64_t> integer_range(DType dtype) {
+  switch (dtype) {
+    case DType::kUint8:
+      return {0, 255};
+    case DType::kUint16:
+      return {0, 65535};
+    case DType::kInt32:
+      return {std::numeric_limits<std::int32_t>::min(), std::numeric_limits<std::int32_t>::max()};
+    case DType::kInt64:
+    case DType::kFloat32:
+    case DType::kFloat64:
+      break;
+  }
+  return {std::numeric_limits<std::int64_t>::min(), kInt64Max};
+}
+
 template <typename T>
 std::string encode(const std::vector<std::int64_t>& shape, const T* data, DType stored) {
-  LPSIM_ASSERT(stored == DType::kFloat32 || stored == DType::kFloat64,
-               "encode_npy writes float32 or float64");
+  if constexpr (std::is_integral_v<T>) {
+    LPSIM_ASSERT(dtype_is_integer(stored), "encode_npy writes integers as an integer dtype");
+  } else {
+    LPSIM_ASSERT(stored == DType::kFloat32 || stored == DType::kFloat64,
+                 "encode_npy writes floats as float32 or float64");
+  }
   std::string dict = fmt::format("{{'descr': '{}', 'fortran_order': False, 'shape': {}, }}",
                                  dtype_descr(stored), shape_text(shape));
   if (!shape.empty()) {
@@ -440,19 +509,16 @@ std::string encode(const std::vector<std::int64_t>& shape, const T* data, DType 
   out += dict;
   out.append(pad, ' ');
   out.push_back('\n');
-  for (std::int64_t i = 0; i < elements; ++i) {
-    if (stored == DType::kFloat32) {
-      const float f = static_cast<float>(data[i]);
-      std::uint32_t bits;
-      std::memcpy(&bits, &f, 4);
-      store_le(out, bits);
-    } else {
-      const double d = static_cast<double>(data[i]);
-      std::uint64_t bits;
-      std::memcpy(&bits, &d, 8);
-      store_le(out, bits);
+  if constexpr (std::is_integral_v<T>) {
+    const auto [lo, hi] = integer_range(stored);
+    for (std::int64_t i = 0; i < elements; ++i) {
+      const auto v = static_cast<std::int64_t>(data[i]);
+      LPSIM_ASSERT(v >= lo && v <= hi, fmt::format("encode_npy: value {} of element {} does "
+                                                   "not fit {}",
+                                                   v, i, dtype_name(stored)));
     }
   }
+  for (std::int64_t i = 0; i < elements; ++i) store_element(out, data[i], stored);
   return out;
 }
 
@@ -468,12 +534,16 @@ const char* dtype_name(DType dtype) {
       return "int32";
     case DType::kInt64:
       return "int64";
+    case DType::kUint8:
+      return "uint8";
+    case DType::kUint16:
+      return "uint16";
   }
   return "?";
 }
 
 std::optional<DType> dtype_from_name(const std::string& name) {
-  for (DType d : {DType::kFloat32, DType::kFloat64, DType::kInt32, DType::kInt64}) {
+  for (DType d : kAllDTypes) {
     if (name == dtype_name(d)) return d;
   }
   return std::nullopt;
@@ -489,12 +559,42 @@ const char* dtype_descr(DType dtype) {
       return "<i4";
     case DType::kInt64:
       return "<i8";
+    case DType::kUint8:
+      return "|u1";
+    case DType::kUint16:
+      return "<u2";
   }
   return "?";
 }
 
 std::size_t dtype_size(DType dtype) {
-  return dtype == DType::kFloat32 || dtype == DType::kInt32 ? 4 : 8;
+  switch (dtype) {
+    case DType::kUint8:
+      return 1;
+    case DType::kUint16:
+      return 2;
+    case DType::kFloat32:
+    case DType::kInt32:
+      return 4;
+    case DType::kFloat64:
+    case DType::kInt64:
+      return 8;
+  }
+  return 8;
+}
+
+bool dtype_is_integer(DType dtype) {
+  switch (dtype) {
+    case DType::kInt32:
+    case DType::kInt64:
+    case DType::kUint8:
+    case DType::kUint16:
+      return true;
+    case DType::kFloat32:
+    case DType::kFloat64:
+      return false;
+  }
+  return false;
 }
 
 std::int64_t shape_elements(const std::vector<std::int64_t>& shape) {
@@ -539,10 +639,11 @@ NpyArray<T> read_npy(const std::string& path) {
     return array;
   }
   if constexpr (std::is_integral_v<T>) {
-    if (!is_integer(header.dtype)) {
-      throw core::DataError(path, "header",
-                            fmt::format("holds {} data, expected an integer dtype ('<i4' or '<i8')",
-                                        dtype_name(header.dtype)));
+    if (!dtype_is_integer(header.dtype)) {
+      throw core::DataError(
+          path, "header",
+          fmt::format("holds {} data, expected an integer dtype ('<i4', '<i8', '|u1' or '<u2')",
+                      dtype_name(header.dtype)));
     }
   }
   std::vector<unsigned char> raw(bytes);
@@ -560,7 +661,7 @@ NpyArray<T> read_npy(const std::string& path) {
                                           dtype_name(native_dtype<T>())));
       }
       array.data[static_cast<std::size_t>(i)] = static_cast<T>(v);
-    } else if (is_integer(header.dtype)) {
+    } else if (dtype_is_integer(header.dtype)) {
       array.data[static_cast<std::size_t>(i)] = static_cast<T>(load_integer(p, header.dtype));
     } else {
       array.data[static_cast<std::size_t>(i)] = static_cast<T>(load_element(p, header.dtype));
@@ -582,6 +683,16 @@ std::string encode_npy(const std::vector<std::int64_t>& shape, const double* dat
   return encode(shape, data, stored);
 }
 
+std::string encode_npy(const std::vector<std::int64_t>& shape, const std::uint8_t* data,
+                       DType stored) {
+  return encode(shape, data, stored);
+}
+
+std::string encode_npy(const std::vector<std::int64_t>& shape, const std::int64_t* data,
+                       DType stored) {
+  return encode(shape, data, stored);
+}
+
 void write_npy(const std::string& path, const std::vector<std::int64_t>& shape,
                const std::vector<float>& data, DType stored) {
   LPSIM_ASSERT(static_cast<std::int64_t>(data.size()) == shape_elements(shape),
@@ -591,6 +702,20 @@ void write_npy(const std::string& path, const std::vector<std::int64_t>& shape,
 
 void write_npy(const std::string& path, const std::vector<std::int64_t>& shape,
                const std::vector<double>& data, DType stored) {
+  LPSIM_ASSERT(static_cast<std::int64_t>(data.size()) == shape_elements(shape),
+               "write_npy: data size does not match the shape");
+  write_file_atomically(path, encode_npy(shape, data.data(), stored));
+}
+
+void write_npy(const std::string& path, const std::vector<std::int64_t>& shape,
+               const std::vector<std::uint8_t>& data, DType stored) {
+  LPSIM_ASSERT(static_cast<std::int64_t>(data.size()) == shape_elements(shape),
+               "write_npy: data size does not match the shape");
+  write_file_atomically(path, encode_npy(shape, data.data(), stored));
+}
+
+void write_npy(const std::string& path, const std::vector<std::int64_t>& shape,
+               const std::vector<std::int64_t>& data, DType stored) {
   LPSIM_ASSERT(static_cast<std::int64_t>(data.size()) == shape_elements(shape),
                "write_npy: data size does not match the shape");
   write_file_atomically(path, encode_npy(shape, data.data(), stored));

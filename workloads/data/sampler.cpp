@@ -1,5 +1,6 @@
 #include "workloads/data/sampler.h"
 
+#include <algorithm>
 #include <numeric>
 #include <string>
 
@@ -56,15 +57,19 @@ std::vector<std::int64_t> BatchSampler::minibatch(std::int64_t n) const {
 
 void gather(const Dataset& data, const std::vector<std::int64_t>& indices, ops::Matrix& images,
             std::vector<std::int32_t>& labels) {
+  const std::int64_t per = data.labels_per_sample;
+  LPSIM_ASSERT(per >= 1 && static_cast<std::int64_t>(data.labels.size()) == data.size() * per,
+               "gather: the labels are not labels_per_sample per sample");
   const auto b = static_cast<Eigen::Index>(indices.size());
   images.resize(b, data.images.cols());
-  labels.resize(indices.size());
+  labels.resize(indices.size() * static_cast<std::size_t>(per));
   for (Eigen::Index r = 0; r < b; ++r) {
     const std::int64_t i = indices[static_cast<std::size_t>(r)];
     LPSIM_ASSERT(i >= 0 && i < data.size() && i < data.images.rows(),
                  "gather: sample index " + std::to_string(i) + " outside the data set");
     images.row(r) = data.images.row(i);
-    labels[static_cast<std::size_t>(r)] = data.labels[static_cast<std::size_t>(i)];
+    std::copy_n(data.labels.begin() + static_cast<std::ptrdiff_t>(i * per), per,
+                labels.begin() + static_cast<std::ptrdiff_t>(r * per));
   }
 }
 

@@ -8,7 +8,8 @@
 // derive_seed(seed, e), so it is the same on every platform and run. Minibatch n counted
 // across epochs (the pipeline's numbering) is minibatch n mod floor(N/B) of epoch
 // n div floor(N/B).
-// Shapes (legend in workloads/ops/tensor.h): a gathered batch is images [B, F], labels [B].
+// Shapes (legend in workloads/ops/tensor.h; L = Dataset::labels_per_sample): a gathered
+// batch is images [B, F], labels [B*L] sample-major (L = 1 for images, T for tokens).
 
 #include <cstdint>
 #include <vector>
@@ -48,11 +49,12 @@ class BatchSampler {
 // One assembled minibatch.
 struct Batch {
   ops::Matrix images;                // [B, F]
-  std::vector<std::int32_t> labels;  // [B]
+  std::vector<std::int32_t> labels;  // [B*L]
 };
 
-// Copies rows `indices` of data into images [B, F] and labels [B] (resized as needed, so a
-// caller can reuse its buffers). Every index must lie in [0, data.size()).
+// Copies rows `indices` of data into images [B, F] and each sample's L labels into labels
+// [B*L] (resized as needed, so a caller can reuse its buffers). Every index must lie in
+// [0, data.size()).
 void gather(const Dataset& data, const std::vector<std::int64_t>& indices, ops::Matrix& images,
             std::vector<std::int32_t>& labels);
 Batch gather(const Dataset& data, const std::vector<std::int64_t>& indices);

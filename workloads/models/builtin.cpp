@@ -254,6 +254,10 @@ bool is_builtin_model(const std::string& name) {
   return false;
 }
 
+bool is_token_builtin(const std::string& name) {
+  return name == "gpt_tiny" || name == "gpt_small";
+}
+
 bool is_spiking_builtin(const std::string& name) { return name == "snn3" || name == "sconv3"; }
 
 core::Json builtin_model_json(const std::string& name, const ops::Shape& input_shape,

@@ -47,6 +47,7 @@ struct GptShape {
 };
 extern const GptShape kGptTiny;   // gpt_tiny
 extern const GptShape kGptSmall;  // gpt_small
+bool is_token_builtin(const std::string& name);
 
 // Throws core::ConfigError (file "", pointer `pointer`) for an unknown name. `time_steps` (> 0)
 // sets T of a spiking model; 0 keeps kDefaultTimeSteps; other models ignore it.

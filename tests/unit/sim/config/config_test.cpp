@@ -6,6 +6,7 @@
 
 #include <fstream>
 #include <string>
+#include <tuple>
 
 #include "core/errors.h"
 
@@ -164,6 +165,45 @@ TEST(Config, PipeDreamNamesTheKeyItCannotRunWith) {
   EXPECT_EQ(e.where(), "/pipeline/policy");
   EXPECT_NE(e.problem().find("one stage"), std::string::npos) << e.problem();
   EXPECT_EQ(load_error("", {"/pipeline/scheduler=gpipe"}).where(), "/pipeline/scheduler");
+}
+
+TEST(Config, ReadsTheTokenDataSetKinds) {
+  const config::Config tokens = config::load_config(
+      "", {"/workload/dataset/kind=tokens", "/workload/dataset/path=data/fortunes_64"});
+  EXPECT_EQ(tokens.dataset.kind, "tokens");
+  EXPECT_EQ(tokens.dataset.path, "data/fortunes_64");
+  // The synthetic keys are optional: absent from the resolved document, their defaults apply.
+  EXPECT_FALSE(tokens.resolved["workload"]["dataset"].contains("synthetic_tokens"));
+  EXPECT_EQ(tokens.dataset.synthetic_tokens_context, 32);
+  EXPECT_EQ(tokens.dataset.synthetic_tokens_vocab, 64);
+  const config::Config synthetic = config::load_config(
+      "",
+      {"/workload/dataset/kind=synthetic_tokens",
+       R"(/workload/dataset/synthetic_tokens={"context": 16, "vocab": 256, "train_samples": 100, "test_samples": 10})"});
+  EXPECT_EQ(synthetic.dataset.synthetic_tokens_context, 16);
+  EXPECT_EQ(synthetic.dataset.synthetic_tokens_vocab, 256);
+  EXPECT_EQ(synthetic.dataset.synthetic_tokens_train, 100);
+  EXPECT_EQ(synthetic.dataset.synthetic_tokens_test, 10);
+}
+
+TEST(Config, RefusesBadSyntheticTokenSetsByPointer) {
+  const auto with = [](const std::string& object) {
+    return std::vector<std::string>{"/workload/dataset/kind=synthetic_tokens",
+                                    "/workload/dataset/synthetic_tokens=" + object};
+  };
+  for (const auto& [object, pointer, fragment] :
+       {std::tuple<std::string, std::string, std::string>{
+            R"({"vocab": 1})", "/workload/dataset/synthetic_tokens/vocab", "found 1"},
+        {R"({"context": 0})", "/workload/dataset/synthetic_tokens/context", "found 0"},
+        {R"({"test_samples": 0})", "/workload/dataset/synthetic_tokens/test_samples", "found 0"},
+        {R"({"contxt": 8})", "/workload/dataset/synthetic_tokens/contxt", "unknown key"},
+        {R"({"context": 4096, "train_samples": 100000})",
+         "/workload/dataset/synthetic_tokens/train_samples", "expected at most 268435456"}}) {
+    const core::ConfigError e = load_error("", with(object));
+    EXPECT_EQ(e.where(), pointer) << e.what();
+    EXPECT_NE(e.problem().find(fragment), std::string::npos) << e.what();
+  }
+  EXPECT_EQ(load_error("", {"/workload/dataset/kind=text"}).where(), "/workload/dataset/kind");
 }
 
 TEST(Config, HashIgnoresThreadsOnly) {

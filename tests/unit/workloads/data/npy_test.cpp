@@ -9,6 +9,7 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <utility>
 
 #include "test_util.h"
 
@@ -204,8 +205,52 @@ TEST(NpyRejectsMalformedFiles, NumPyFilesWeDoNotSupport) {
                                 "numpy_fortran_f4.npy", {"fortran_order is True", "C-order"});
   expect_error<core::DataError>([] { read_npy<float>(kNpyFixtures + "numpy_big_endian_f4.npy"); },
                                 "numpy_big_endian_f4.npy", {"unsupported dtype '>f4'"});
-  expect_error<core::DataError>([] { read_npy<float>(kNpyFixtures + "numpy_u1.npy"); },
-                                "numpy_u1.npy", {"unsupported dtype '|u1'", "'<f4', '<f8'"});
+}
+
+TEST(NpyReadsWhatNumPyWrote, Uint8AndOurBytesEqualNumPys) {
+  const NpyArray<std::int64_t> u1 = read_npy<std::int64_t>(kNpyFixtures + "numpy_u1.npy");
+  EXPECT_EQ(u1.stored, DType::kUint8);
+  EXPECT_EQ(u1.shape, (std::vector<std::int64_t>{3}));
+  EXPECT_EQ(u1.data, (std::vector<std::int64_t>{0, 1, 2}));
+  EXPECT_EQ(read_npy<float>(kNpyFixtures + "numpy_u1.npy").data[2], 2.0f);
+  const std::vector<std::uint8_t> values = {0, 1, 2};
+  EXPECT_EQ(as_bytes(encode_npy({3}, values.data())), read_bytes(kNpyFixtures + "numpy_u1.npy"));
+}
+
+TEST(NpyRoundTripsExactly, IntegerDtypesIncludingTheirExtremes) {
+  ScratchDir dir;
+  const std::string path = dir.file("i.npy");
+  const std::vector<std::pair<DType, std::vector<std::int64_t>>> cases = {
+      {DType::kUint8, {0, 1, 127, 128, 255, 7}},
+      {DType::kUint16, {0, 255, 256, 65535, 1000, 2}},
+      {DType::kInt32, {-2147483648LL, -1, 0, 1, 2147483647, 5}},
+      {DType::kInt64,
+       {std::numeric_limits<std::int64_t>::min(), -1, 0, 1,
+        std::numeric_limits<std::int64_t>::max(), 1LL << 40}},
+  };
+  for (const auto& [dtype, values] : cases) {
+    SCOPED_TRACE(dtype_name(dtype));
+    write_npy(path, {2, 3}, values, dtype);
+    const NpyHeader header = read_npy_header(path);
+    EXPECT_EQ(header.dtype, dtype);
+    EXPECT_EQ(header.data_offset + 6 * static_cast<std::int64_t>(dtype_size(dtype)),
+              static_cast<std::int64_t>(read_bytes(path).size()));
+    const NpyArray<std::int64_t> back = read_npy<std::int64_t>(path);
+    EXPECT_EQ(back.stored, dtype);
+    EXPECT_EQ(back.shape, (std::vector<std::int64_t>{2, 3}));
+    EXPECT_EQ(back.data, values);
+    EXPECT_TRUE(dtype_is_integer(dtype));
+    EXPECT_EQ(dtype_from_name(dtype_name(dtype)), dtype);
+  }
+  EXPECT_EQ(std::string(dtype_descr(DType::kUint16)), "<u2");
+  EXPECT_FALSE(dtype_is_integer(DType::kFloat32));
+  // A value that does not fit the integer target is refused with the element named.
+  write_npy(path, {1}, std::vector<std::int64_t>{3000000000LL}, DType::kInt64);
+  expect_error<core::DataError>([&] { read_npy<std::int32_t>(path); }, path,
+                                {"value 3000000000 of element 0", "int32"});
+  // A value that does not fit the dtype written is a bug of the caller.
+  EXPECT_THROW(write_npy(path, {1}, std::vector<std::int64_t>{256}, DType::kUint8),
+               core::InternalError);
 }
 
 struct BadFile {
@@ -262,7 +307,10 @@ TEST(NpyRejectsMalformedFiles, EveryFaultNamesFileAndProblem) {
        {"header syntax", "after the header"}},
       {"dtype",
        npy_with_header("{'descr': '<c8', 'fortran_order': False, 'shape': (2,), }", eight),
-       {"unsupported dtype '<c8'"}},
+       {"unsupported dtype '<c8'", "'|u1', '<u2'"}},
+      {"int16",
+       npy_with_header("{'descr': '<i2', 'fortran_order': False, 'shape': (2,), }", eight),
+       {"unsupported dtype '<i2'"}},
       {"structured",
        npy_with_header("{'descr': [('a', '<f4')], 'fortran_order': False, 'shape': (2,), }", eight),
        {"unsupported dtype", "structured"}},

@@ -11,6 +11,7 @@
 
 #include "core/errors.h"
 #include "workloads/data/synthetic.h"
+#include "workloads/data/tokens.h"
 
 namespace lpsim::data {
 namespace {
@@ -116,6 +117,32 @@ TEST(GatherCopiesSelectedRows, ImagesAndLabels) {
   EXPECT_EQ(images.rows(), 2);
   EXPECT_EQ(labels.size(), 2u);
   EXPECT_EQ(images.row(1), data.images.row(4));
+}
+
+TEST(GatherCopiesSelectedRows, EveryLabelOfATokenWindowSampleMajor) {
+  SyntheticTokensSpec spec;
+  spec.context = 5;
+  spec.vocab = 16;
+  spec.train_count = 12;
+  const Dataset data = make_synthetic_tokens(spec, Split::kTrain);
+  ASSERT_EQ(data.size(), 12);
+  const std::vector<std::int64_t> indices = {7, 0, 11};
+  const Batch batch = gather(data, indices);
+  ASSERT_EQ(batch.images.rows(), 3);
+  ASSERT_EQ(batch.labels.size(), 15u);
+  for (std::size_t r = 0; r < indices.size(); ++r) {
+    EXPECT_EQ(batch.images.row(static_cast<Eigen::Index>(r)), data.images.row(indices[r]));
+    for (std::size_t t = 0; t < 5; ++t) {
+      EXPECT_EQ(batch.labels[r * 5 + t], data.labels[static_cast<std::size_t>(indices[r]) * 5 + t]);
+    }
+  }
+  // A sampler over the windows draws sample indices, not label indices.
+  const BatchSampler sampler(data.size(), 4, true, 2);
+  EXPECT_EQ(sampler.batches_per_epoch(), 3);
+  std::vector<std::int32_t> labels(1);
+  ops::Matrix images;
+  gather(data, sampler.batch(0, 2), images, labels);
+  EXPECT_EQ(labels.size(), 20u);
 }
 
 TEST(GatherCopiesSelectedRows, OutOfRangeIndexIsAnInternalError) {
