@@ -1,0 +1,97 @@
+// Decoder-only transformers on the SystemC hardware (issue 30, ARCHITECTURE.md §3b): a GPT
+// block in miniature, pipelined one stage per layer, trains to the reference trainer's weights
+// bit for bit under every weight-version policy and both optimizers; its embeddings, whose Ba
+// reads no weights, get no weight versions.
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "system_test_util.h"
+#include "workloads/policies/policy.h"
+
+namespace lpsim {
+namespace {
+
+const char* kTinyGpt = R"({"name": "tiny_gpt", "input": {"shape": [8], "dtype": "int64"},
+ "layers": [
+   {"name": "wte", "type": "embedding", "num_embeddings": 16, "embedding_dim": 16, "init_std": 0.1},
+   {"name": "wpe", "type": "position_embedding", "context": 8, "embedding_dim": 16, "init_std": 0.1},
+   {"name": "h.0.ln_1", "type": "layernorm"},
+   {"name": "h.0.attn.c_attn", "type": "linear", "out_features": 48, "init_std": 0.1},
+   {"name": "h.0.attn.attention", "type": "causal_self_attention", "heads": 2},
+   {"name": "h.0.attn.c_proj", "type": "linear", "out_features": 16, "init_std": 0.05},
+   {"name": "h.0.add_1", "type": "add", "inputs": ["wpe", "h.0.attn.c_proj"]},
+   {"name": "h.0.ln_2", "type": "layernorm"},
+   {"name": "h.0.mlp.c_fc", "type": "linear", "out_features": 64, "init_std": 0.1},
+   {"name": "h.0.mlp.gelu", "type": "gelu"},
+   {"name": "h.0.mlp.c_proj", "type": "linear", "out_features": 16, "init_std": 0.05},
+   {"name": "h.0.add_2", "type": "add", "inputs": ["h.0.add_1", "h.0.mlp.c_proj"]},
+   {"name": "ln_f", "type": "layernorm"},
+   {"name": "lm_head", "type": "linear", "out_features": 16, "bias": false, "init_std": 0.1},
+   {"name": "loss", "type": "softmax_cross_entropy"}]})";
+
+std::string network_file() {
+  const char* dir = std::getenv("TEST_TMPDIR");
+  const std::string path = std::string(dir != nullptr ? dir : "/tmp") + "/tiny_gpt_system.json";
+  std::ofstream(path) << kTinyGpt;
+  return path;
+}
+
+run::Job gpt_job(const std::string& policy, const std::string& optimizer) {
+  std::vector<std::string> sets = {
+      "/workload/network_file=" + network_file(),
+      "/pipeline/policy=" + policy,
+      "/pipeline/stages=per_layer",
+      "/workload/dataset/kind=synthetic_tokens",
+      "/workload/dataset/synthetic_tokens={\"context\":8,\"vocab\":16,\"train_samples\":96,"
+      "\"test_samples\":16}",
+      "/workload/batch_size=4",
+      "/workload/epochs=1",
+      "/workload/optimizer/kind=" + optimizer,
+      "/workload/optimizer/lr=" + std::string(optimizer == "adamw" ? "0.001" : "0.05"),
+      "/pipeline/stability_check=false"};
+  if (optimizer == "sgd") sets.push_back("/workload/optimizer/momentum=0.9");
+  return hardware::prepare_job("", sets, "");
+}
+
+class TinyGptOnTheHardware
+    : public ::testing::TestWithParam<std::tuple<std::string, std::string>> {};
+
+TEST_P(TinyGptOnTheHardware, TrainsToTheReferenceWeights) {
+  const auto& [policy, optimizer] = GetParam();
+  const run::Job job = gpt_job(policy, optimizer);
+  ASSERT_EQ(job.units.units.size(), 10u);
+  const auto [plan, hw] = testing::run_planned(job);
+  const reference::TrainingResult ref = reference::train_reference(
+      job.network, job.units, job.trainer, job.init, job.train, job.test);
+  EXPECT_TRUE(testing::bit_equal(ref.final_params, hw.final_params));
+  EXPECT_FALSE(testing::bit_equal(job.init, hw.final_params));  // it trained
+  EXPECT_EQ(hw.minibatches, 24);
+  // Whatever the policy, the embeddings (whose Ba reads no weights) get no weight version;
+  // the delayed layers after them do, under a policy with a unit.
+  int served = 0;
+  for (const auto& slot : plan.weight_units) {
+    if (slot.layer.name == "wte" || slot.layer.name == "wpe") {
+      EXPECT_FALSE(slot.layer.has_backward()) << slot.layer.name;
+    } else if (slot.kind != nullptr) {
+      ++served;
+    }
+  }
+  const bool has_unit = !policies::get(policy).hardware.unit.empty();
+  EXPECT_EQ(served > 0, has_unit) << served;
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Policies, TinyGptOnTheHardware,
+    ::testing::Values(std::make_tuple("sync", "sgd"), std::make_tuple("none", "sgd"),
+                      std::make_tuple("stash", "sgd"), std::make_tuple("ema_grad", "sgd"),
+                      std::make_tuple("ema_weight", "sgd"), std::make_tuple("lwp", "sgd"),
+                      std::make_tuple("ema_lwp", "sgd"), std::make_tuple("stash", "adamw"),
+                      std::make_tuple("ema_weight", "adamw"), std::make_tuple("lwp", "adamw")),
+    [](const auto& test) { return std::get<0>(test.param) + "_" + std::get<1>(test.param); });
+
+}  // namespace
+}  // namespace lpsim
