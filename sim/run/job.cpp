@@ -108,7 +108,8 @@ void check_token_model(const models::Network& net, const config::Config& c) {
   throw core::ConfigError(
       c.network_file.value_or(c.source), c.network_file ? "/layers" : "/workload/model",
       "workload.dataset.kind \"" + c.dataset.kind + "\" holds token windows, but the network \"" +
-          net.name + "\" does not read token ids (its input is not {\"shape\": [T], \"dtype\": "
+          net.name +
+          "\" does not read token ids (its input is not {\"shape\": [T], \"dtype\": "
           "\"int64\"} read by an embedding layer; ARCHITECTURE.md §3b)");
 }
 
@@ -246,8 +247,7 @@ models::Network network_for_data(const config::Config& c, const std::string& con
     if (net.num_classes != train.num_classes) {
       throw core::ConfigError(c.source, "/workload/dataset/synthetic_tokens/vocab",
                               "found a vocabulary of " + std::to_string(train.num_classes) +
-                                  ", but " + c.model + "'s is " +
-                                  std::to_string(net.num_classes));
+                                  ", but " + c.model + "'s is " + std::to_string(net.num_classes));
     }
   }
   return net;

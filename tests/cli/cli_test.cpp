@@ -294,9 +294,9 @@ TEST(CheckConfigCommand, RefusesATokenDataSetItCannotRead) {
             std::string::npos)
       << r.err;
   // gpt_tiny's context is 64: windows of 8 + 1 tokens are another length.
-  const Result g = run_lpsim({"check-config", "--set", "/workload/dataset/kind=tokens", "--set",
-                              "/workload/dataset/path=" + dir + "/set", "--set",
-                              "/workload/model=gpt_tiny"});
+  const Result g =
+      run_lpsim({"check-config", "--set", "/workload/dataset/kind=tokens", "--set",
+                 "/workload/dataset/path=" + dir + "/set", "--set", "/workload/model=gpt_tiny"});
   EXPECT_EQ(g.exit_code, 2);
   EXPECT_NE(g.err.find("train.npy"), std::string::npos) << g.err;
   EXPECT_NE(g.err.find("65"), std::string::npos) << g.err;

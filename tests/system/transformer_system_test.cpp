@@ -57,8 +57,8 @@ run::Job gpt_job(const std::string& policy, const std::string& optimizer) {
   return hardware::prepare_job("", sets, "");
 }
 
-class TinyGptOnTheHardware
-    : public ::testing::TestWithParam<std::tuple<std::string, std::string>> {};
+class TinyGptOnTheHardware : public ::testing::TestWithParam<std::tuple<std::string, std::string>> {
+};
 
 TEST_P(TinyGptOnTheHardware, TrainsToTheReferenceWeights) {
   const auto& [policy, optimizer] = GetParam();

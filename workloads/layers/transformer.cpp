@@ -1,10 +1,11 @@
 // The kinds of decoder-only transformers (ARCHITECTURE.md §3b; kernels in
 // workloads/ops/transformer.h). A sample's T token positions are T consecutive rows
 // (Layer::in_sequence): a per-token linear is one GEMM over B·T rows.
+#include "workloads/ops/transformer.h"
+
 #include "workloads/layers/geometry.h"
 #include "workloads/models/cost.h"
 #include "workloads/models/network.h"
-#include "workloads/ops/transformer.h"
 
 namespace lpsim::models {
 namespace {
@@ -37,9 +38,10 @@ class Embedding : public LayerKernels<Embedding> {
   bool reads_tokens() const override { return true; }
   void infer(Layer& l, const InferContext& ctx) const override {
     if (!ctx.in[0].tokens) {
-      ctx.fail("inputs", "embedding reads token ids: \"input\" of a network whose input is "
-                         "{\"shape\": [T], \"dtype\": \"int64\"}, found \"" +
-                             ctx.in[0].name + "\"");
+      ctx.fail("inputs",
+               "embedding reads token ids: \"input\" of a network whose input is "
+               "{\"shape\": [T], \"dtype\": \"int64\"}, found \"" +
+                   ctx.in[0].name + "\"");
     }
     l.out_shape = {l.attribute("embedding_dim"), 1, 1};
     l.out_time = ctx.in[0].shape.c;  // T positions
@@ -97,8 +99,10 @@ class PositionEmbedding : public LayerKernels<PositionEmbedding> {
   void infer(Layer& l, const InferContext& ctx) const override {
     const LayerInput& x = ctx.in[0];
     if (!x.sequence) {
-      ctx.fail("inputs", "position_embedding needs a token sequence (an embedding's output), "
-                         "found \"" + x.name + "\"");
+      ctx.fail("inputs",
+               "position_embedding needs a token sequence (an embedding's output), "
+               "found \"" +
+                   x.name + "\"");
     }
     if (x.time != l.attribute("context")) {
       ctx.mismatch("context", "declared " + std::to_string(l.attribute("context")) +
@@ -151,8 +155,8 @@ class LayerNorm : public LayerKernels<LayerNorm> {
   void infer(Layer& l, const InferContext& ctx) const override {
     const ops::Shape x = ctx.in[0].shape;
     if (x.h != 1 || x.w != 1) {
-      ctx.mismatch("inputs", "layernorm expects a flat input per position, found " +
-                                 shape_text(x) + " from \"" + ctx.in[0].name + "\"");
+      ctx.mismatch("inputs", "layernorm expects a flat input per position, found " + shape_text(x) +
+                                 " from \"" + ctx.in[0].name + "\"");
     }
     l.out_shape = x;
   }
@@ -216,21 +220,24 @@ class CausalSelfAttention : public LayerKernels<CausalSelfAttention> {
   void read(core::ObjectReader& r, Layer& l, std::int64_t& /*declared_in*/) const override {
     l.attributes["heads"] = r.integer("heads", 1, kMaxDim);
   }
-  void write(const Layer& l, core::Json& out) const override { out["heads"] = l.attribute("heads"); }
+  void write(const Layer& l, core::Json& out) const override {
+    out["heads"] = l.attribute("heads");
+  }
   void infer(Layer& l, const InferContext& ctx) const override {
     const LayerInput& x = ctx.in[0];
     if (!x.sequence) {
       ctx.fail("inputs", "causal_self_attention needs a token sequence, found \"" + x.name + "\"");
     }
     if (x.shape.h != 1 || x.shape.w != 1 || x.shape.c % 3 != 0) {
-      ctx.mismatch("inputs", "causal_self_attention expects [T, 3C] (q, k and v side by side), "
-                             "found a width of " + shape_text(x.shape) + " from \"" + x.name +
-                             "\", not divisible by 3");
+      ctx.mismatch("inputs",
+                   "causal_self_attention expects [T, 3C] (q, k and v side by side), "
+                   "found a width of " +
+                       shape_text(x.shape) + " from \"" + x.name + "\", not divisible by 3");
     }
     const std::int64_t c = x.shape.c / 3, heads = l.attribute("heads");
     if (c % heads != 0) {
-      ctx.fail("heads", "found " + std::to_string(heads) + " heads, which do not divide the width " +
-                            std::to_string(c));
+      ctx.fail("heads", "found " + std::to_string(heads) +
+                            " heads, which do not divide the width " + std::to_string(c));
     }
     l.out_shape = {c, 1, 1};
     ctx.checked_mul(ctx.checked_mul(heads, x.time), x.time);

@@ -254,9 +254,7 @@ bool is_builtin_model(const std::string& name) {
   return false;
 }
 
-bool is_token_builtin(const std::string& name) {
-  return name == "gpt_tiny" || name == "gpt_small";
-}
+bool is_token_builtin(const std::string& name) { return name == "gpt_tiny" || name == "gpt_small"; }
 
 bool is_spiking_builtin(const std::string& name) { return name == "snn3" || name == "sconv3"; }
 
