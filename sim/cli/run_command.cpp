@@ -42,7 +42,7 @@ core::Json reference_report(run::Job& job, const reference::TrainingResult& r) {
   report["ops"] = run::ops_json(job, r.spikes);
   report["units"] = core::Json::object();
   report["energy"] = nullptr;
-  report["training"] = run::training_json(r.epochs, r.final_test_accuracy);
+  report["training"] = run::training_json(r.epochs, r.final_test_accuracy, job.network.token_input);
   report["stability"] = job.stability.to_json();
   return report;
 }

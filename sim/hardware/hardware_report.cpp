@@ -96,7 +96,7 @@ core::Json hardware_report(const run::Job& job, const HardwarePlan& plan, const 
   report["energy"] = energy;
   report["ops"] = run::ops_json(job, r.spikes);
   report["training"] =
-      math ? run::training_json(r.epochs, r.final_test_accuracy)
+      math ? run::training_json(r.epochs, r.final_test_accuracy, job.network.token_input)
            : core::Json{{"epochs", core::Json::array()}, {"final_test_accuracy", nullptr}};
   report["stability"] = job.stability.to_json();
   return report;

@@ -1,6 +1,7 @@
 #include "sim/run/report_parts.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 
 #include "reports/report_writer.h"
@@ -26,21 +27,30 @@ core::Json report_head(const Job& job, const std::string& mode, bool interrupted
 }
 
 core::Json training_json(const std::vector<reference::EpochResult>& epochs,
-                         double final_test_accuracy) {
+                         double final_test_accuracy, bool tokens) {
+  // A token model's loss in bits per token (per byte for a byte vocabulary): nats / ln 2.
+  auto bits = [](double nats) { return nats / std::log(2.0); };
   core::Json list = core::Json::array();
   for (const auto& e : epochs) {
-    list.push_back({{"epoch", e.epoch},
-                    {"train_loss", e.train_loss},
-                    {"train_accuracy", e.train_accuracy},
-                    {"test_loss", e.test_loss},
-                    {"test_accuracy", e.test_accuracy}});
+    core::Json row = {{"epoch", e.epoch},
+                      {"train_loss", e.train_loss},
+                      {"train_accuracy", e.train_accuracy},
+                      {"test_loss", e.test_loss},
+                      {"test_accuracy", e.test_accuracy}};
+    if (tokens) row["test_bits_per_token"] = bits(e.test_loss);
+    list.push_back(row);
   }
-  return {{"epochs", list},
-          {"final_test_accuracy", final_test_accuracy},
-          {"final_test_loss",
-           epochs.empty() ? core::Json(nullptr) : core::Json(epochs.back().test_loss)},
-          {"final_train_loss",
-           epochs.empty() ? core::Json(nullptr) : core::Json(epochs.back().train_loss)}};
+  core::Json t = {{"epochs", list},
+                  {"final_test_accuracy", final_test_accuracy},
+                  {"final_test_loss",
+                   epochs.empty() ? core::Json(nullptr) : core::Json(epochs.back().test_loss)},
+                  {"final_train_loss",
+                   epochs.empty() ? core::Json(nullptr) : core::Json(epochs.back().train_loss)}};
+  if (tokens) {
+    t["final_test_bits_per_token"] =
+        epochs.empty() ? core::Json(nullptr) : core::Json(bits(epochs.back().test_loss));
+  }
+  return t;
 }
 
 core::Json layers_json(const Job& job, const std::vector<std::int64_t>& delays,
@@ -71,6 +81,7 @@ core::Json network_json(const Job& job) {
           {"origin", job.network.origin},
           {"parameters", job.network.num_params()},
           {"parametrised_layers", job.units.units.size()},
+          {"labels_per_sample", job.network.labels_per_sample},
           {"stages", job.partition.num_stages}};
 }
 
@@ -196,9 +207,21 @@ std::string summary_text(const core::Json& report) {
     }
   }
   for (const auto& e : report.at("training").at("epochs")) {
-    std::snprintf(line, sizeof(line), "epoch %lld: train loss %.4f, test accuracy %.2f%%\n",
-                  static_cast<long long>(e.at("epoch").get<std::int64_t>()),
-                  e.at("train_loss").get<double>(), 100.0 * e.at("test_accuracy").get<double>());
+    if (e.contains("test_bits_per_token")) {
+      std::snprintf(line, sizeof(line),
+                    "epoch %lld: train loss %.4f, test %.4f bits per token, next-token accuracy "
+                    "%.2f%%\n",
+                    static_cast<long long>(e.at("epoch").get<std::int64_t>()),
+                    e.at("train_loss").get<double>(),
+                    e.at("test_bits_per_token").is_number()
+                        ? e.at("test_bits_per_token").get<double>()
+                        : std::nan(""),
+                    100.0 * e.at("test_accuracy").get<double>());
+    } else {
+      std::snprintf(line, sizeof(line), "epoch %lld: train loss %.4f, test accuracy %.2f%%\n",
+                    static_cast<long long>(e.at("epoch").get<std::int64_t>()),
+                    e.at("train_loss").get<double>(), 100.0 * e.at("test_accuracy").get<double>());
+    }
     s += line;
   }
   const core::Json& st = report.at("stability");

@@ -11,9 +11,10 @@ namespace lpsim::run {
 // The fields every report starts with: schema_version, status, mode, policy,
 // spike_compensation, config_hash, run, network.
 core::Json report_head(const Job& job, const std::string& mode, bool interrupted);
-// `final_test_accuracy`: with the final (drained) weights.
+// `final_test_accuracy`: with the final (drained) weights. `tokens`: a token model (a label per
+// position), whose test loss is also given in bits per token.
 core::Json training_json(const std::vector<reference::EpochResult>& epochs,
-                         double final_test_accuracy);
+                         double final_test_accuracy, bool tokens);
 // One row per unit. `measured_staleness` empty for the reference run.
 core::Json layers_json(const Job& job, const std::vector<std::int64_t>& delays,
                        const std::vector<reference::ReconstructionStats>& reconstruction,

@@ -30,26 +30,32 @@ core::Json tiny_gpt() {
   auto lin = [](const std::string& n, std::int64_t out, double init) {
     return core::Json{{"name", n}, {"type", "linear"}, {"out_features", out}, {"init_std", init}};
   };
-  layers.push_back({{"name", "wte"}, {"type", "embedding"}, {"num_embeddings", kVocab},
-                    {"embedding_dim", kWidth}, {"init_std", 0.3}});
-  layers.push_back({{"name", "wpe"}, {"type", "position_embedding"}, {"context", kContext},
-                    {"embedding_dim", kWidth}, {"init_std", 0.3}});
+  layers.push_back({{"name", "wte"},
+                    {"type", "embedding"},
+                    {"num_embeddings", kVocab},
+                    {"embedding_dim", kWidth},
+                    {"init_std", 0.3}});
+  layers.push_back({{"name", "wpe"},
+                    {"type", "position_embedding"},
+                    {"context", kContext},
+                    {"embedding_dim", kWidth},
+                    {"init_std", 0.3}});
   std::string stream = "wpe";
   for (int i = 0; i < kBlocks; ++i) {
     const std::string h = "h." + std::to_string(i) + ".";
     layers.push_back({{"name", h + "ln_1"}, {"type", "layernorm"}, {"inputs", {stream}}});
     layers.push_back(lin(h + "attn.c_attn", 3 * kWidth, 0.3));
-    layers.push_back({{"name", h + "attn.attention"}, {"type", "causal_self_attention"},
-                      {"heads", kHeads}});
+    layers.push_back(
+        {{"name", h + "attn.attention"}, {"type", "causal_self_attention"}, {"heads", kHeads}});
     layers.push_back(lin(h + "attn.c_proj", kWidth, 0.2));
-    layers.push_back({{"name", h + "add_1"}, {"type", "add"},
-                      {"inputs", {stream, h + "attn.c_proj"}}});
+    layers.push_back(
+        {{"name", h + "add_1"}, {"type", "add"}, {"inputs", {stream, h + "attn.c_proj"}}});
     layers.push_back({{"name", h + "ln_2"}, {"type", "layernorm"}});
     layers.push_back(lin(h + "mlp.c_fc", 4 * kWidth, 0.3));
     layers.push_back({{"name", h + "mlp.gelu"}, {"type", "gelu"}});
     layers.push_back(lin(h + "mlp.c_proj", kWidth, 0.2));
-    layers.push_back({{"name", h + "add_2"}, {"type", "add"},
-                      {"inputs", {h + "add_1", h + "mlp.c_proj"}}});
+    layers.push_back(
+        {{"name", h + "add_2"}, {"type", "add"}, {"inputs", {h + "add_1", h + "mlp.c_proj"}}});
     stream = h + "add_2";
   }
   layers.push_back({{"name", "ln_f"}, {"type", "layernorm"}, {"inputs", {stream}}});
@@ -112,7 +118,8 @@ TEST_P(GptAgainstTorch, OneStageTrainingEqualsTorchInFloat64) {
     for (int u = 0; u < nu; ++u) {
       const models::Layer& l = net.layers[units.units[u].layer];
       out << l.name << ".weight " << init[u].weight.size() << "\n";
-      for (Eigen::Index i = 0; i < init[u].weight.size(); ++i) out << init[u].weight.data()[i] << "\n";
+      for (Eigen::Index i = 0; i < init[u].weight.size(); ++i)
+        out << init[u].weight.data()[i] << "\n";
       if (l.trains_bias()) {
         out << l.name << ".bias " << init[u].bias.size() << "\n";
         for (Eigen::Index i = 0; i < init[u].bias.size(); ++i) out << init[u].bias[i] << "\n";
