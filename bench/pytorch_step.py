@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """One SGD training step (forward, loss, backward, momentum update) of lpsim's mlp3, cnn3 and
-resnet18 in PyTorch, at batch 32 on [1,28,28] inputs, as the peer lpsim's speed is measured
-against (issue 14). Prints milliseconds per step per model and thread count as JSON lines.
+resnet18 in PyTorch, at batch 32 on [1,28,28] inputs, and one AdamW step of gpt_small at batch
+16 on 128-token windows, as the peer lpsim's speed is measured against (issues 14 and 30). Prints milliseconds per step per model and thread count as JSON lines.
 
     pytorch_step.py [--threads N ...] [--steps S] [--models mlp3 cnn3 resnet18]
 
@@ -10,7 +10,10 @@ reference BLAS and the comparison would flatter lpsim); run it with /usr/bin/pyt
 models are built layer for layer as workloads/models/builtin.cpp builds them.
 """
 import argparse
+import ctypes
 import json
+import os
+import sys
 import time
 
 import torch
@@ -64,21 +67,55 @@ class ResNet18(nn.Module):
         return self.fc(torch.flatten(nn.functional.adaptive_avg_pool2d(x, 1), 1))
 
 
-MODELS = {"mlp3": mlp3, "cnn3": cnn3, "resnet18": ResNet18}
+def gpt_small():
+    """nanoGPT's modules as tests/unit/workloads/reference/gpt_torch.py builds them (the model
+    lpsim's GPT equals in float64): vocabulary 256, context 128, width 384, 6 heads, 6 blocks."""
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests",
+                                    "unit", "workloads", "reference"))
+    import gpt_torch  # pylint: disable=import-outside-toplevel
+    return gpt_torch.Gpt(256, 128, 384, 6, 6)
 
 
-def step_ms(model_name, threads, steps, batch=32):
+MODELS = {"mlp3": mlp3, "cnn3": cnn3, "resnet18": ResNet18, "gpt_small": gpt_small}
+# gpt_small trains with AdamW at batch 16 on 128-token windows (issue 30), the others with SGD
+# at batch 32 on [1, 28, 28].
+BATCH = {"gpt_small": 16}
+
+
+def set_blas_threads(threads):
+    """torch.set_num_threads does not reach Debian's OpenBLAS (a pthread build torch links as
+    libblas.so.3), which otherwise runs every GEMM on all cores: a "1-thread" torch step then
+    used both cores of a 2-core machine. Found and fixed in issue 30; set it directly."""
+    path = loaded_blas()
+    if "openblas" in path:
+        ctypes.CDLL(path).openblas_set_num_threads(threads)
+
+
+def step_ms(model_name, threads, steps):
     torch.set_num_threads(threads)
+    set_blas_threads(threads)
     torch.manual_seed(1)
     model = MODELS[model_name]()
-    opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
-    loss_fn = nn.CrossEntropyLoss()
-    x = torch.randn(batch, 1, 28, 28)
-    y = torch.randint(0, 10, (batch,))
+    batch = BATCH.get(model_name, 32)
+    if model_name == "gpt_small":
+        opt = torch.optim.AdamW(model.parameters(), lr=1e-3, weight_decay=0.01)
+        w = torch.randint(0, 256, (batch, 129))
+        x, y = w[:, :128], w[:, 1:]
+
+        def loss():
+            return nn.functional.cross_entropy(model(x).reshape(-1, 256), y.reshape(-1))
+    else:
+        opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+        loss_fn = nn.CrossEntropyLoss()
+        x = torch.randn(batch, 1, 28, 28)
+        y = torch.randint(0, 10, (batch,))
+
+        def loss():
+            return loss_fn(model(x), y)
 
     def one():
         opt.zero_grad(set_to_none=True)
-        loss_fn(model(x), y).backward()
+        loss().backward()
         opt.step()
 
     for _ in range(2):  # warm-up
@@ -103,10 +140,11 @@ def loaded_blas():
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--threads", type=int, nargs="+", default=[1, torch.get_num_threads()])
-    parser.add_argument("--steps", type=int, default=0, help="0: 200 (mlp3), 50 (cnn3), 5 (resnet18)")
+    parser.add_argument("--steps", type=int, default=0,
+                        help="0: 200 (mlp3), 50 (cnn3), 5 (resnet18), 5 (gpt_small)")
     parser.add_argument("--models", nargs="+", default=list(MODELS))
     args = parser.parse_args()
-    default_steps = {"mlp3": 200, "cnn3": 50, "resnet18": 5}
+    default_steps = {"mlp3": 200, "cnn3": 50, "resnet18": 5, "gpt_small": 5}
     for name in args.models:
         for t in sorted(set(args.threads)):
             ms = step_ms(name, t, args.steps or default_steps[name])

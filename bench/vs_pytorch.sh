@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# Training speed against PyTorch on the same CPU (issue 14): milliseconds per minibatch of
-# mlp3, cnn3 and resnet18 at batch 32 on Fashion-MNIST ([1,28,28]), for `lpsim run` (the SystemC model
+# Training speed against PyTorch on the same CPU (issues 14 and 30): milliseconds per minibatch
+# of mlp3, cnn3 and resnet18 at batch 32 on Fashion-MNIST ([1,28,28]) and of gpt_small with
+# AdamW at batch 16 on 128-token windows, for `lpsim run` (the SystemC model
 # with the math), `lpsim run --reference` and PyTorch (bench/pytorch_step.py), each at 1 thread
-# and at every core (lpsim --threads N, torch.set_num_threads(N)), and the ratios
+# and at every core (lpsim --threads N; torch.set_num_threads(N) and OpenBLAS's own thread count,
+# which torch.set_num_threads does not reach), and the ratios
 # lpsim / PyTorch at equal threads.
 #
 # lpsim runs policy sync, the step PyTorch takes: with delays, the first 2·S minibatches of an
@@ -27,8 +29,16 @@ seconds() {
   shift 2
   local t0 t1
   t0=$(date +%s.%N)
-  "$LPSIM" run -q "$@" --set /workload/model="$model" \
-    --set /workload/dataset/train_limit=$((n * 32)) --set /workload/dataset/test_limit=32 \
+  local data=(--set /workload/dataset/train_limit=$((n * 32))
+    --set /workload/dataset/test_limit=32)
+  if [[ $model == gpt_small ]]; then
+    # AdamW at batch 16 on 128-token windows (a synthetic token set), as pytorch_step.py
+    data=(--set /workload/dataset/kind=synthetic_tokens
+      --set "/workload/dataset/synthetic_tokens={\"context\":128,\"vocab\":256,\"train_samples\":$((n * 16)),\"test_samples\":16}"
+      --set /workload/batch_size=16 --set /workload/optimizer/kind=adamw
+      --set /workload/optimizer/lr=0.001)
+  fi
+  "$LPSIM" run -q "$@" --set /workload/model="$model" "${data[@]}" \
     --set /pipeline/stability_check=false --set /pipeline/reconstruction_diagnostic=false \
     --set /pipeline/policy=sync \
     --out "$work/out" > /dev/null
@@ -46,17 +56,17 @@ ms_per_minibatch() {
   echo "($b - $a) * 1000 / ($n2 - $n1)" | bc -l
 }
 
-declare -A N1=([mlp3]=100 [cnn3]=20 [resnet18]=2)
-declare -A N2=([mlp3]=600 [cnn3]=120 [resnet18]=12)
+declare -A N1=([mlp3]=100 [cnn3]=20 [resnet18]=2 [gpt_small]=2)
+declare -A N2=([mlp3]=600 [cnn3]=120 [resnet18]=12 [gpt_small]=7)
 cores=$(nproc)
 # This workplace sets OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE for old OpenBLAS builds; they
 # slow a current one, so PyTorch runs without them (never changed for tests or CI).
 torch_json=$(env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE /usr/bin/python3 bench/pytorch_step.py \
-  --threads 1 "$cores")
+  --threads 1 "$cores" --models mlp3 cnn3 resnet18 gpt_small)
 echo "$torch_json" | head -1 | jq -r '"PyTorch \(.torch), BLAS \(.blas)"'
 printf "%-9s %7s %12s %14s %12s %12s %12s\n" model threads "lpsim run" "--reference" "torch" \
   "run/torch" "ref/torch"
-for model in mlp3 cnn3 resnet18; do
+for model in mlp3 cnn3 resnet18 gpt_small; do
   for t in 1 "$cores"; do
     hw=$(ms_per_minibatch "$model" "${N1[$model]}" "${N2[$model]}" --threads "$t")
     ref=$(ms_per_minibatch "$model" "${N1[$model]}" "${N2[$model]}" --threads "$t" --reference)
