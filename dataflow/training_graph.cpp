@@ -127,6 +127,21 @@ struct Builder {
     return bytes;
   }
 
+  // What unit u's F keeps for the backward: its input (for Bw), and what the backward of its
+  // attached layers reads beyond their inputs and outputs (an attention's q, k, v and P, a
+  // GELU's input, a LIF layer's membrane: LayerType::saved_elements). Those are read by the
+  // tail, in its owner's Ba, a beat or two before Bw_u: holding them as long as the input
+  // over-counts them by at most that.
+  std::int64_t stored_bytes(const Unit& unit) const {
+    const models::Layer& layer = net.layers[unit.layer];
+    std::int64_t bytes = models::tensor_bytes(batch * layer.in_elements(), layer.in_binary);
+    for (int a : unit.attached) {
+      const models::Layer& al = net.layers[a];
+      bytes += models::tensor_bytes(batch * al.type->saved_elements(al), false);
+    }
+    return bytes;
+  }
+
   std::vector<int> unit_layers(int u) const {
     std::vector<int> ls = {units.units[u].layer};
     ls.insert(ls.end(), units.units[u].attached.begin(), units.units[u].attached.end());
@@ -210,8 +225,8 @@ struct Builder {
       const models::Layer& layer = net.layers[unit.layer];
       const std::int64_t d = 2 * to_loss[u];
       const std::int64_t wbytes = layer.num_params() * kScalarBytes;
-      add_edge(g.forward_node[u], g.bw_node[u], EdgeKind::kStoredActivation, 0,
-               models::tensor_bytes(batch * layer.in_elements(), layer.in_binary), std::nullopt);
+      add_edge(g.forward_node[u], g.bw_node[u], EdgeKind::kStoredActivation, 0, stored_bytes(unit),
+               std::nullopt);
       add_edge(g.bw_node[u], g.update_node[u], EdgeKind::kWeightGradient, 0, wbytes, 0);
       add_edge(g.update_node[u], g.forward_node[u], EdgeKind::kWeights, 1 + d, wbytes, std::nullopt,
                1);

@@ -33,7 +33,8 @@ enum class NodeKind { kInput, kForward, kBackwardActivation, kBackwardWeight, kU
 enum class EdgeKind {
   kActivation,        // F -> F, In -> F, F -> Loss: a forward activation
   kGradient,          // Loss/Ba -> Ba/Bw: an activation gradient
-  kStoredActivation,  // F_l -> Bw_l: the input activation kept for the weight gradient
+  kStoredActivation,  // F_l -> Bw_l: the input activation kept for the weight gradient, and what
+                      // the backward of l's attached layers reads (LayerType::saved_elements)
   kWeightGradient,    // Bw_l -> U_l
   kWeights,           // U_l -> F_l and U_l -> Ba_l: the weight register
   kStashedWeights,    // F_l -> Ba_l under `stash`: the weight version F used

@@ -112,11 +112,12 @@ void expect_same_bits_for_every_thread_count(const F& compute) {
 }
 
 TEST_F(SplitKernels, GemmIsTheSameForEveryThreadCountAndCloseToOneProduct) {
-  // A wide and a tall product, and a transposed operand.
+  // A wide and a tall product, and a transposed operand; each is split along C's longer side
+  // (gemm_parts(shorter, longer, k)): c1 and c3 in 2 blocks (of columns, of rows), c2 in 3.
   const Matrix a = Matrix::Random(300, 200), b = Matrix::Random(200, 700);
   const Matrix tall = Matrix::Random(900, 150), wide = Matrix::Random(150, 90);
   ASSERT_GT(gemm_parts(300, 700, 200), 1);
-  ASSERT_GT(gemm_parts(700, 300, 200), 1);
+  ASSERT_GT(gemm_parts(90, 900, 150), 1);
   expect_same_bits_for_every_thread_count([&] {
     Matrix c1(300, 700), c2(900, 90), c3(700, 300);
     gemm(c1, a, b);
