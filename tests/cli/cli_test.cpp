@@ -130,6 +130,35 @@ TEST(GraphCommand, PrintsTheRetimedGraphAsJson) {
   for (const auto& e : j.at("edges")) EXPECT_GE(e.at("delay").get<std::int64_t>(), 0);
 }
 
+// A GPT's graph and schedule: every layer but the embeddings (whose Ba reads no weights) gets
+// a stashed version under stash; the attention's products are GEMMs of its F node.
+TEST(GraphCommand, GptTinyUnderStash) {
+  const Result r = run_lpsim(
+      {"graph", "--model", "gpt_tiny", "--stages", "8,6,6,8", "--policy", "stash", "--batch", "4"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const core::Json j = core::Json::parse(r.out);
+  EXPECT_EQ(j.at("layers").size(), 28u);
+  int stashed = 0;
+  for (const auto& e : j.at("edges")) {
+    if (e.at("kind") != "stashed_weights") continue;
+    ++stashed;
+    EXPECT_NE(e.at("to"), "Ba:wpe");
+  }
+  EXPECT_EQ(stashed, 26);
+  bool attention_gemms = false;
+  for (const auto& n : j.at("nodes")) {
+    // F of h.0.attn.c_attn: its linear (one GEMM over B·T rows) and the attention's 2 per
+    // sample and head (4 samples x 4 heads).
+    if (n.at("name") == "F:h.0.attn.c_attn") attention_gemms = n.at("gemms").size() == 1 + 2 * 16;
+  }
+  EXPECT_TRUE(attention_gemms);
+  const Result s = run_lpsim({"schedule", "--set", "/workload/model=gpt_tiny", "--set",
+                              "/workload/dataset/kind=synthetic_tokens", "--set",
+                              "/workload/dataset/synthetic_tokens={\"context\":64,\"vocab\":256}",
+                              "--set", "/pipeline/stages=[8,6,6,8]"});
+  EXPECT_EQ(s.exit_code, 0) << s.err;
+}
+
 TEST(GraphCommand, WritesDotToAFile) {
   const std::string path = ::testing::TempDir() + "/lpsim_graph.dot";
   std::remove(path.c_str());
