@@ -28,26 +28,42 @@ ProcessingElementWork& ProcessingElementWork::operator+=(const ProcessingElement
 
 PeTaskCost task_cost(const ProcessingElementParams& params, const PeTask& task) {
   PeTaskCost c;
-  for (const PeGemm& g : task.gemms) {
-    if (g.shape.m == 0 || g.shape.n == 0 || g.shape.k == 0) continue;
-    const GemmTiming t = gemm_timing(params.array, params.dataflow, g.shape);
-    c.gemm_cycles += t.cycles;
-    c.macs += t.macs;
-    if (g.binary) c.accumulates += t.macs;
-    c.sram_read_bytes += g.read_bytes;
-    c.sram_write_bytes += g.write_bytes;
-  }
+  // The GEMMs of `gemms` into c; their cycles and SRAM bytes.
+  struct Sums {
+    std::uint64_t cycles = 0, macs = 0, read = 0, write = 0;
+  };
+  auto run = [&](const std::vector<PeGemm>& gemms) {
+    Sums s;
+    for (const PeGemm& g : gemms) {
+      if (g.shape.m == 0 || g.shape.n == 0 || g.shape.k == 0) continue;
+      const GemmTiming t = gemm_timing(params.array, params.dataflow, g.shape);
+      s.cycles += t.cycles;
+      s.macs += t.macs;
+      if (g.binary) c.accumulates += t.macs;
+      s.read += g.read_bytes;
+      s.write += g.write_bytes;
+    }
+    c.gemm_cycles += s.cycles;
+    c.macs += s.macs;
+    c.sram_read_bytes += s.read;
+    c.sram_write_bytes += s.write;
+    return s;
+  };
+  const Sums own = run(task.gemms);
+  const Sums tail = run(task.tail_gemms);
+  c.tail_macs = tail.macs;
+  c.tail_gemm_read_bytes = tail.read;
+  c.tail_gemm_write_bytes = tail.write;
   const std::uint64_t bytes = task.bytes_per_element;
   const std::uint64_t own_vector = vector_cycles(task.vector_ops, params.vector_lanes);
   const std::uint64_t tail_vector = vector_cycles(task.tail_vector_ops, params.vector_lanes);
-  const std::uint64_t own_bytes =
-      c.sram_read_bytes + c.sram_write_bytes + 2 * bytes * task.vector_ops;
+  const std::uint64_t own_bytes = own.read + own.write + 2 * bytes * task.vector_ops;
   c.vector_cycles = own_vector + tail_vector;
-  c.tail_cycles = stretch_for_memory(tail_vector, 2 * bytes * task.tail_vector_ops,
+  c.tail_cycles = stretch_for_memory(tail.cycles + tail_vector,
+                                     tail.read + tail.write + 2 * bytes * task.tail_vector_ops,
                                      params.sram_bytes_per_cycle);
-  c.cycles =
-      stretch_for_memory(c.gemm_cycles + own_vector, own_bytes, params.sram_bytes_per_cycle) +
-      c.tail_cycles;
+  c.cycles = stretch_for_memory(own.cycles + own_vector, own_bytes, params.sram_bytes_per_cycle) +
+             c.tail_cycles;
   c.vector_ops = task.vector_ops + task.tail_vector_ops;
   c.tail_vector_ops = task.tail_vector_ops;
   c.sram_read_bytes += bytes * c.vector_ops;

@@ -33,9 +33,10 @@ struct ProcessingElementWork {
 };
 
 // One task as the PE runs it: its GEMMs on the systolic array, its own element-wise work on
-// the vector unit, and the element-wise tails of other units it runs (LayerPipe's
-// element-wise part of Ba, which intra+inter splitting moves; each element read and written
-// once). Bytes are as stored (a spike operand packed one bit per element).
+// the vector unit, and the tails of other units it runs (LayerPipe's element-wise part of Ba,
+// which intra+inter splitting moves; each element read and written once): element-wise work,
+// and, for an attention's backward, GEMMs with both operands streamed. Bytes are as stored (a spike
+// operand packed one bit per element).
 struct PeGemm {
   GemmShape shape;
   std::uint64_t read_bytes = 0;   // A and B
@@ -43,7 +44,8 @@ struct PeGemm {
   bool binary = false;            // a spike operand: accumulates, not MACs
 };
 struct PeTask {
-  std::vector<PeGemm> gemms;
+  std::vector<PeGemm> gemms;          // own
+  std::vector<PeGemm> tail_gemms;     // other units' tails
   std::uint64_t vector_ops = 0;       // own element operations
   std::uint64_t tail_vector_ops = 0;  // other units' tails
   std::uint64_t bytes_per_element = 4;
@@ -64,8 +66,11 @@ struct PeTaskCost {
   std::uint64_t accumulates = 0;  // the part of macs on spike (0/1) operands
   std::uint64_t vector_ops = 0;   // element operations, the tails' included
   std::uint64_t tail_vector_ops = 0;
-  std::uint64_t sram_read_bytes = 0;   // GEMM operands and element-wise inputs
-  std::uint64_t sram_write_bytes = 0;  // GEMM results and element-wise outputs
+  std::uint64_t tail_macs = 0;              // the tails' GEMM slots (included in macs)
+  std::uint64_t tail_gemm_read_bytes = 0;   // the tails' GEMM operands (included below)
+  std::uint64_t tail_gemm_write_bytes = 0;  // the tails' GEMM results (included below)
+  std::uint64_t sram_read_bytes = 0;        // GEMM operands and element-wise inputs
+  std::uint64_t sram_write_bytes = 0;       // GEMM results and element-wise outputs
 };
 
 PeTaskCost task_cost(const ProcessingElementParams& params, const PeTask& task);

@@ -1,5 +1,7 @@
 #include "sim/hardware/cost_model.h"
 
+#include <algorithm>
+
 #include "core/errors.h"
 #include "sim/hardware/module_params.h"
 
@@ -27,9 +29,12 @@ void label_traffic(const dataflow::Node& node, MemoryKind ba_operand, std::uint6
   }
   for (const auto& g : node.work.gemms) {
     if (g.m == 0 || g.n == 0 || g.k == 0) continue;
+    // An attention's products (in F, or in a tail) stream both operands and their result.
+    const MemoryKind gb = g.streamed ? MemoryKind::kInFlight : b;
+    const MemoryKind go = g.streamed ? MemoryKind::kInFlight : out;
     c.sram_read[at(a)] += static_cast<std::uint64_t>(models::tensor_bytes(g.m * g.k, g.a_binary));
-    c.sram_read[at(b)] += static_cast<std::uint64_t>(models::tensor_bytes(g.k * g.n, g.b_binary));
-    c.sram_write[at(out)] += kScalarBytes * static_cast<std::uint64_t>(g.m * g.n);
+    c.sram_read[at(gb)] += static_cast<std::uint64_t>(models::tensor_bytes(g.k * g.n, g.b_binary));
+    c.sram_write[at(go)] += kScalarBytes * static_cast<std::uint64_t>(g.m * g.n);
   }
   const std::uint64_t own = (c.vector_ops - c.tail_vector_ops) * kScalarBytes;
   if (node.kind == NodeKind::kUpdate) {
@@ -60,17 +65,30 @@ std::vector<TaskCost> task_costs(const dataflow::TrainingGraph& graph, const con
   const hw::ProcessingElementParams pe = pe_params(hw);
   std::vector<TaskCost> costs;
   costs.reserve(graph.nodes.size());
+  auto pe_gemm = [](const models::Gemm& g) {
+    const auto read =
+        models::tensor_bytes(g.m * g.k, g.a_binary) + models::tensor_bytes(g.k * g.n, g.b_binary);
+    return hw::PeGemm{{g.m, g.n, g.k},
+                      static_cast<std::uint64_t>(read),
+                      kScalarBytes * static_cast<std::uint64_t>(g.m * g.n),
+                      g.binary()};
+  };
   for (const auto& node : graph.nodes) {
     hw::PeTask task;
     task.bytes_per_element = kScalarBytes;
-    for (const auto& g : node.work.gemms) {
-      const auto read =
-          models::tensor_bytes(g.m * g.k, g.a_binary) + models::tensor_bytes(g.k * g.n, g.b_binary);
-      task.gemms.push_back({{g.m, g.n, g.k},
-                            static_cast<std::uint64_t>(read),
-                            kScalarBytes * static_cast<std::uint64_t>(g.m * g.n),
-                            g.binary()});
+    // The node's work holds its tails' GEMMs too (an attention's backward): apart here.
+    std::vector<models::Gemm> own = node.work.gemms;
+    for (const models::Gemm& t : node.tail_work.gemms) {
+      auto same = [&t](const models::Gemm& g) {
+        return g.m == t.m && g.n == t.n && g.k == t.k && g.a_binary == t.a_binary &&
+               g.b_binary == t.b_binary && g.streamed == t.streamed;
+      };
+      auto it = std::find_if(own.begin(), own.end(), same);
+      LPSIM_ASSERT(it != own.end(), "a tail GEMM missing from its node's work");
+      own.erase(it);
+      task.tail_gemms.push_back(pe_gemm(t));
     }
+    for (const auto& g : own) task.gemms.push_back(pe_gemm(g));
     task.tail_vector_ops = static_cast<std::uint64_t>(node.tail_work.vector_ops);
     task.vector_ops = static_cast<std::uint64_t>(node.work.vector_ops) - task.tail_vector_ops;
     TaskCost c;
@@ -98,8 +116,11 @@ std::vector<TaskCost> task_costs(const dataflow::TrainingGraph& graph, const con
 hw::ProcessingElementWork part_work(const TaskCost& cost, dataflow::NodePart part) {
   hw::ProcessingElementWork tail;
   tail.vector_ops = cost.tail_vector_ops;
-  tail.sram_read[at(MemoryKind::kInFlight)] = kScalarBytes * cost.tail_vector_ops;
-  tail.sram_write[at(MemoryKind::kInFlight)] = kScalarBytes * cost.tail_vector_ops;
+  tail.macs = cost.tail_macs;
+  tail.sram_read[at(MemoryKind::kInFlight)] =
+      kScalarBytes * cost.tail_vector_ops + cost.tail_gemm_read_bytes;
+  tail.sram_write[at(MemoryKind::kInFlight)] =
+      kScalarBytes * cost.tail_vector_ops + cost.tail_gemm_write_bytes;
   if (part == dataflow::NodePart::kTail) return tail;
   hw::ProcessingElementWork w;
   w.macs = cost.macs - cost.accumulates;
@@ -109,6 +130,7 @@ hw::ProcessingElementWork part_work(const TaskCost& cost, dataflow::NodePart par
   w.sram_write = cost.sram_write;
   if (part == dataflow::NodePart::kProduct) {
     w.vector_ops -= tail.vector_ops;
+    w.macs -= tail.macs;
     w.sram_read[at(MemoryKind::kInFlight)] -= tail.sram_read[at(MemoryKind::kInFlight)];
     w.sram_write[at(MemoryKind::kInFlight)] -= tail.sram_write[at(MemoryKind::kInFlight)];
   }

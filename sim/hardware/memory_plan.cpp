@@ -146,8 +146,10 @@ void accesses(const dataflow::TrainingGraph& g, const dataflow::Program& program
     const std::uint64_t params = slot.layer.param_elements * kScalarBytes;
     const std::uint64_t weights = slot.layer.weight_elements * kScalarBytes;
     access(g.forward_node[u], o, MemoryKind::kWeights, params, kRead);
-    // Ba reads the register unless its delayed weight comes from elsewhere alone.
-    if (g.ba_node[u] >= 0 && (g.layers[u].delay == 0 || work.backward_reads_register)) {
+    // Ba reads the register unless its delayed weight comes from elsewhere alone, or it reads
+    // no weights at all (an embedding's: then the unit sees no Ba either).
+    // (WeightUnitLayer::backward_node is -1 for those.)
+    if (slot.layer.has_backward() && (g.layers[u].delay == 0 || work.backward_reads_register)) {
       access(g.ba_node[u], o, MemoryKind::kWeights, weights, kRead);
     }
     access(g.bw_node[u], o, MemoryKind::kGradients, params, kWrite);

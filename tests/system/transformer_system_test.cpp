@@ -40,7 +40,8 @@ std::string network_file() {
   return path;
 }
 
-run::Job gpt_job(const std::string& policy, const std::string& optimizer) {
+run::Job gpt_job(const std::string& policy, const std::string& optimizer,
+                 std::vector<std::string> extra = {}) {
   std::vector<std::string> sets = {
       "/workload/network_file=" + network_file(),
       "/pipeline/policy=" + policy,
@@ -54,6 +55,7 @@ run::Job gpt_job(const std::string& policy, const std::string& optimizer) {
       "/workload/optimizer/lr=" + std::string(optimizer == "adamw" ? "0.001" : "0.05"),
       "/pipeline/stability_check=false"};
   if (optimizer == "sgd") sets.push_back("/workload/optimizer/momentum=0.9");
+  sets.insert(sets.end(), extra.begin(), extra.end());
   return hardware::prepare_job("", sets, "");
 }
 
@@ -92,6 +94,50 @@ INSTANTIATE_TEST_SUITE_P(
                       std::make_tuple("ema_lwp", "sgd"), std::make_tuple("stash", "adamw"),
                       std::make_tuple("ema_weight", "adamw"), std::make_tuple("lwp", "adamw")),
     [](const auto& test) { return std::get<0>(test.param) + "_" + std::get<1>(test.param); });
+
+// LayerPipe's schedule on 3 processors: with the inter-layer split the attention's backward is
+// a tail with GEMMs (its four products) that moves with the element-wise part of Ba. The
+// hardware runs at the schedule's period exactly, with the reference trainer's weights.
+class TinyGptScheduled : public ::testing::TestWithParam<std::tuple<std::string, std::string>> {};
+
+TEST_P(TinyGptScheduled, RunsAtTheSchedulesPeriodWithTheReferenceWeights) {
+  const auto& [policy, split] = GetParam();
+  const run::Job job = gpt_job(
+      policy, "sgd",
+      {"/workload/epochs=4", "/pipeline/processors=3", "/pipeline/backward_split=" + split});
+  const reference::TrainingResult ref = reference::train_reference(
+      job.network, job.units, job.trainer, job.init, job.train, job.test);
+  const auto [plan, hw] = testing::run_planned(job);
+  ASSERT_TRUE(plan.schedule.has_value());
+  EXPECT_TRUE(testing::bit_equal(ref.final_params, hw.final_params));
+  ASSERT_GE(hw.steady_state_from, 0);
+  EXPECT_DOUBLE_EQ(hw.cycles_per_minibatch, plan.schedule->period);
+  // The tail of c_attn (the attention's backward) has GEMMs, costed with the tail.
+  bool tail_gemms = false;
+  for (std::size_t n = 0; n < plan.graph.nodes.size(); ++n) {
+    if (!plan.graph.nodes[n].tail_work.gemms.empty()) {
+      tail_gemms = true;
+      EXPECT_GT(plan.costs[n].tail_macs, 0u);
+      EXPECT_LT(plan.costs[n].tail_cycles, plan.costs[n].cycles);
+    }
+  }
+  EXPECT_TRUE(tail_gemms);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Splits, TinyGptScheduled,
+    // stash with a split backward (intra, intra+inter) is left out: there the hardware runs
+    // 2,851 cycles per minibatch against the schedule's 2,714, with the weights right, and
+    // only in a network with a Ba that reads no weights (wpe: without it both give 2,706).
+    // Found in issue 30, not yet explained; see the issue's note.
+    ::testing::Values(std::make_tuple("stash", "fused"), std::make_tuple("ema_grad", "intra"),
+                      std::make_tuple("ema_grad", "intra+inter"),
+                      std::make_tuple("ema_grad", "fused")),
+    [](const auto& test) {
+      std::string s = std::get<0>(test.param) + "_" + std::get<1>(test.param);
+      for (char& ch : s) ch = ch == '+' ? '_' : ch;
+      return s;
+    });
 
 }  // namespace
 }  // namespace lpsim

@@ -256,17 +256,17 @@ class CausalSelfAttention : public LayerKernels<CausalSelfAttention> {
     const std::int64_t hs = l.out_shape.c / heads, blocks = batch * heads;
     if (task == Task::kForward) {
       for (std::int64_t i = 0; i < blocks; ++i) {
-        w.gemms.push_back({t, t, hs, false, false});
-        w.gemms.push_back({t, hs, t, false, false});
+        w.gemms.push_back({t, t, hs, false, false, true});
+        w.gemms.push_back({t, hs, t, false, false, true});
       }
       w.vector_ops = 6 * blocks * t * t;
     }
     if (task == Task::kBackwardActivation) {
       for (std::int64_t i = 0; i < blocks; ++i) {
-        w.gemms.push_back({t, t, hs, false, false});
-        w.gemms.push_back({t, hs, t, false, false});
-        w.gemms.push_back({t, hs, t, false, false});
-        w.gemms.push_back({t, hs, t, false, false});
+        w.gemms.push_back({t, t, hs, false, false, true});
+        w.gemms.push_back({t, hs, t, false, false, true});
+        w.gemms.push_back({t, hs, t, false, false, true});
+        w.gemms.push_back({t, hs, t, false, false, true});
       }
       w.vector_ops = 4 * blocks * t * t;
     }

@@ -29,6 +29,8 @@ struct Gemm {
   std::int64_t k = 0;
   bool a_binary = false;  // A [m x k] holds only 0/1 spikes
   bool b_binary = false;  // B [k x n] holds only 0/1 spikes
+  // Both operands are activations (an attention's products): B is not the layer's weights.
+  bool streamed = false;
   std::int64_t macs() const { return m * n * k; }
   // A spike operand turns every MAC into an accumulate.
   bool binary() const { return a_binary || b_binary; }
