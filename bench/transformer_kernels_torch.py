@@ -19,6 +19,8 @@ import time
 import torch
 import torch.nn.functional as F
 
+import pytorch_step  # bench/pytorch_step.py: set_blas_threads
+
 B, T, C, HEADS = 16, 128, 384, 6
 
 
@@ -84,6 +86,7 @@ def main():
 
     for threads in args.threads:
         torch.set_num_threads(threads)
+        pytorch_step.set_blas_threads(threads)  # torch.set_num_threads misses OpenBLAS
         clock = time.thread_time if threads == 1 else time.perf_counter
         af = best_seconds(attention_forward, clock)
         afb = best_seconds(attention_forward_backward, clock)
