@@ -1,4 +1,5 @@
-// `lpsim models`: the built-in networks with their parameter counts.
+// `lpsim models`: the built-in networks with their parameter counts; `--types`: the layer types
+// a network file may use, from the registry (workloads/models/layer_type.h).
 
 #include <cstdio>
 #include <iostream>
@@ -7,6 +8,7 @@
 #include "sim/cli/command.h"
 #include "sim/cli/options.h"
 #include "workloads/models/builtin.h"
+#include "workloads/models/layer_type.h"
 
 namespace lpsim::cli {
 
@@ -16,9 +18,31 @@ int run_models(const std::vector<std::string>& args) {
                         "input shape C,H,W the models are built for")(
       "classes", po::value<std::int64_t>()->default_value(10), "number of classes")(
       "json", "print JSON")("show", po::value<std::string>(),
-                            "print one model's network document (a starting point for a file)");
+                            "print one model's network document (a starting point for a file)")(
+      "types", "list the layer types a network file may use (the registered kinds)");
   po::variables_map vm;
-  if (!parse_options("models", "[--input-shape C,H,W] [--json | --show NAME]", options, args, vm)) {
+  if (!parse_options("models", "[--input-shape C,H,W] [--json | --show NAME | --types]", options,
+                     args, vm)) {
+    return 0;
+  }
+  if (vm.count("types")) {
+    core::Json types = core::Json::array();
+    for (const models::LayerType* t : models::layer_types()) {
+      types.push_back({{"type", t->name()},
+                       {"parameters", t->has_params()},
+                       {"backward_reads_weights", t->backward_reads_weights()},
+                       {"summary", t->summary()}});
+    }
+    if (vm.count("json")) {
+      std::cout << types.dump(2) << "\n";
+      return 0;
+    }
+    std::printf("%-22s %-10s %s\n", "type", "parameters", "summary");
+    for (const auto& t : types) {
+      std::printf("%-22s %-10s %s\n", t["type"].get<std::string>().c_str(),
+                  t["parameters"].get<bool>() ? "yes" : "no",
+                  t["summary"].get<std::string>().c_str());
+    }
     return 0;
   }
   const ops::Shape shape = parse_shape_option(vm["input-shape"].as<std::string>(), "--input-shape");

@@ -188,6 +188,23 @@ TEST(CommandLine, AnArgumentThatIsNotUtf8IsABadInput) {
   EXPECT_NE(std::system("test -e /tmp/lpsim_bad_input_should_not_exist"), 0);
 }
 
+// --types lists the registry: every kind a network file may use, with whether it has
+// parameters and whether its Ba reads them.
+TEST(ModelsCommand, TypesListsTheRegisteredKinds) {
+  const Result r = run_lpsim({"models", "--types", "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const core::Json j = core::Json::parse(r.out);
+  std::map<std::string, core::Json> by_name;
+  for (const auto& t : j) by_name[t.at("type").get<std::string>()] = t;
+  for (const char* n : {"linear", "conv2d", "lif", "embedding", "causal_self_attention", "gelu"}) {
+    EXPECT_EQ(by_name.count(n), 1u) << n;
+  }
+  EXPECT_TRUE(by_name.at("embedding").at("parameters").get<bool>());
+  EXPECT_FALSE(by_name.at("embedding").at("backward_reads_weights").get<bool>());
+  EXPECT_TRUE(by_name.at("layernorm").at("backward_reads_weights").get<bool>());
+  EXPECT_FALSE(by_name.at("gelu").at("parameters").get<bool>());
+}
+
 TEST(ModelsCommand, ListsEveryBuiltinModel) {
   const Result r = run_lpsim({"models", "--json"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
