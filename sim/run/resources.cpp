@@ -18,8 +18,10 @@ MemoryEstimate estimate_memory(const Job& job, bool math) {
       static_cast<std::uint64_t>(ops::optimizer_state_tensors(job.config.optimizer.kind));
   std::uint64_t activations_per_sample = job.network.input_shape.size();
   for (const auto& l : job.network.layers) {
-    // its output, and what its backward keeps beside it (a LIF layer's membrane potentials)
-    activations_per_sample += l.out_elements() + l.type->saved_elements(l);
+    // its output, what the engine keeps for its backward (batch norm's x̂, max pooling's argmax,
+    // a LIF layer's membrane, attention's P), and its output gradient (a unit's is held from
+    // its tail until both its Ba and Bw ran; an element-wise layer's while its tail runs)
+    activations_per_sample += 2 * l.out_elements() + l.type->host_saved_elements(l);
   }
   for (std::size_t u = 0; u < job.units.units.size(); ++u) {
     const models::Layer& l = job.network.layers[job.units.units[u].layer];
@@ -45,6 +47,12 @@ MemoryEstimate estimate_memory(const Job& job, bool math) {
     e.parameters_bytes = kBytes * static_cast<std::uint64_t>(job.network.num_params());  // init
     e.in_flight_bytes = 0;
   }
+  // Measured: a tiny run resides in 28 MB (issue 30); OpenBLAS keeps a 32 MiB GEMM buffer per
+  // thread that multiplies.
+  constexpr std::uint64_t kMiB = 1u << 20;
+  const auto threads =
+      static_cast<std::uint64_t>(std::max(1, config::resolved_threads(job.config)));
+  e.runtime_bytes = 64 * kMiB + 32 * kMiB * threads;
   return e;
 }
 
@@ -78,7 +86,7 @@ void check_resources(const Job& job, bool math) {
           " of memory (parameters and "
           "their stashes " +
           gb(e.parameters_bytes) + ", minibatches in flight " + gb(e.in_flight_bytes) + ", data " +
-          gb(e.data_bytes) + ") but " + gb(available) +
+          gb(e.data_bytes) + ", the program " + gb(e.runtime_bytes) + ") but " + gb(available) +
           " are available; reduce the model, the batch, the pipeline depth or use "
           "--no-math for timing only");
 }

@@ -13,7 +13,11 @@ struct MemoryEstimate {
   std::uint64_t parameters_bytes = 0;  // weights, optimizer state, EMA, stashes, pending gradients
   std::uint64_t in_flight_bytes = 0;   // activations and gradients of minibatches in flight
   std::uint64_t data_bytes = 0;        // the data sets in memory
-  std::uint64_t total() const { return parameters_bytes + in_flight_bytes + data_bytes; }
+  // The program itself: code, libraries, SystemC, and OpenBLAS's buffers per thread.
+  std::uint64_t runtime_bytes = 0;
+  std::uint64_t total() const {
+    return parameters_bytes + in_flight_bytes + data_bytes + runtime_bytes;
+  }
 };
 
 // What a run of `job` needs in host memory (math on) or for the timing model alone.

@@ -39,6 +39,8 @@ class BatchNorm2d : public LayerKernels<BatchNorm2d> {
     ctx.check_declared("num_features", ctx.in[0].shape.c, " channels");
     l.out_shape = ctx.in[0].shape;
   }
+  // x̂, one value per output (and C inverse deviations, per minibatch: negligible).
+  std::int64_t host_saved_elements(const Layer& l) const override { return l.out_elements(); }
   bool has_params() const override { return true; }
   ParamLayout params(const Layer& l) const override {
     const std::int64_t c = l.in_shape.c;

@@ -42,6 +42,8 @@ class WindowPool : public LayerKernels<K> {
 
 class MaxPool2d : public WindowPool<MaxPool2d> {
  public:
+  // The argmax of each output (int32).
+  std::int64_t host_saved_elements(const Layer& l) const override { return l.out_elements(); }
   void infer(Layer& l, const InferContext& ctx) const override {
     WindowPool::infer(l, ctx);
     l.out_binary = ctx.in[0].binary;  // the max of 0/1 values is 0/1

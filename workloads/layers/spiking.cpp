@@ -91,6 +91,7 @@ class Lif : public LayerKernels<Lif> {
   }
   // The membrane potential, one value per output, held for the backward.
   std::int64_t saved_elements(const Layer& l) const override { return l.out_elements(); }
+  std::int64_t host_saved_elements(const Layer& l) const override { return l.out_elements(); }
   Work work(const Layer& l, Task task, std::int64_t batch, const UpdateCost& /*u*/) const override {
     // u = alpha u + I - theta s, s = (u > theta); adjoint g = alpha g' + sigma'(u - theta) dS
     Work w;

@@ -160,6 +160,10 @@ class LayerNorm : public LayerKernels<LayerNorm> {
     }
     l.out_shape = x;
   }
+  // x̂ and one inverse deviation per position.
+  std::int64_t host_saved_elements(const Layer& l) const override {
+    return l.in_elements() + l.in_time;
+  }
   bool has_params() const override { return true; }
   ParamLayout params(const Layer& l) const override {
     const std::int64_t c = l.in_shape.c;
@@ -245,6 +249,10 @@ class CausalSelfAttention : public LayerKernels<CausalSelfAttention> {
   // P, B·heads·T² values, and q, k, v (its input, which no unit holds for its Bw).
   std::int64_t saved_elements(const Layer& l) const override {
     return l.attribute("heads") * l.in_time * l.in_time + l.in_elements();
+  }
+  // P (q, k and v are c_attn's output, which the engine keeps as such).
+  std::int64_t host_saved_elements(const Layer& l) const override {
+    return l.attribute("heads") * l.in_time * l.in_time;
   }
   // Per sample and head: F S = Q·Kᵀ [T x hs]·[hs x T] and O = P·V [T x T]·[T x hs]; Ba
   // dP = dO·Vᵀ, dV = Pᵀ·dO, dQ = dS·K, dK = dSᵀ·Q; both operands streamed, the whole T x T

@@ -14,6 +14,7 @@
 //                       versions or EMA tensors)
 //   work                its F, Ba, Bw and U as GEMMs and lane operations (cost.h)
 //   saved_elements      what its backward holds beyond its input and output, per sample
+//   host_saved_elements what lpsim's engine keeps for it (the simulator's memory estimate)
 //   forward, backward_input, backward_weights, init
 //                       its math, over float (training) and double (gradient checks): write
 //                       one template of each and derive from LayerKernels (below)
@@ -178,6 +179,10 @@ class LayerType {
   virtual Work work(const Layer& layer, Task task, std::int64_t batch,
                     const UpdateCost& update) const = 0;
   virtual std::int64_t saved_elements(const Layer& /*layer*/) const { return 0; }
+  // What lpsim's own engine keeps per sample in the layer's LayerSaved (4 bytes each), for the
+  // estimate of the simulator's memory: it may keep more than the hardware must (batch norm's
+  // x̂, which hardware recomputes from the input) or less (what is another layer's output).
+  virtual std::int64_t host_saved_elements(const Layer& /*layer*/) const { return 0; }
 
   // Math.
   virtual void forward(const Layer& layer, ForwardArgs<float>& a) const = 0;

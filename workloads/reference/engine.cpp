@@ -150,6 +150,7 @@ void BasicTaskEngine<T>::load(std::int64_t n, Matrix images, std::vector<std::in
   ctx->delta.resize(units_.units.size());
   ctx->delta_ready.assign(units_.units.size(), false);
   ctx->product_done.assign(units_.units.size(), false);
+  ctx->weight_done.assign(units_.units.size(), false);
   ctx->remaining = tasks_per_minibatch_;
   for (int l : units_.input_attached) {
     forward_layer(l, *ctx, Params{}, true);
@@ -394,6 +395,7 @@ void BasicTaskEngine<T>::backward_activation_product(int unit, std::int64_t m) {
   if (s.policy && reads_weights) s.policy->backward_done(m);
   if (s.keep_diagnostic) s.diagnostic.pop_front();
   ctx.product_done[unit] = true;
+  release_backward(unit, ctx);
 }
 
 template <typename T>
@@ -415,6 +417,8 @@ void BasicTaskEngine<T>::backward_weight(int unit, std::int64_t m) {
   Vector gb = std::move(args.gb);
   if (!l.trains_bias()) gb.setZero();
   s.pending.emplace(m, std::make_pair(std::move(gw), std::move(gb)));
+  ctx.weight_done[unit] = true;
+  release_backward(unit, ctx);
   task_done(m);
 }
 
@@ -497,6 +501,15 @@ void BasicTaskEngine<T>::update_sgd(UnitState& s, const std::pair<Matrix, Vector
       s.p.bias -= lr * s.momentum_b;
     }
   }
+}
+
+// Once Ba's product (when the unit has one) and Bw have both read them, the unit's output
+// gradient and its layer's saved tensors are dead: freed before the minibatch retires.
+template <typename T>
+void BasicTaskEngine<T>::release_backward(int unit, Context& ctx) {
+  if (!ctx.weight_done[unit] || (has_backward_activation(unit) && !ctx.product_done[unit])) return;
+  ctx.delta[unit] = Matrix();
+  ctx.saved[units_.units[unit].layer].clear();
 }
 
 template <typename T>

@@ -184,6 +184,7 @@ class BasicTaskEngine {
   Matrix take_gradient(Context& ctx, int layer);
   void run_tail(int unit, Context& ctx);
   void task_done(std::int64_t n);
+  void release_backward(int unit, Context& ctx);
   models::ForwardArgs<T> forward_args(int layer, Context& ctx, bool train) const;
   void forward_layer(int layer, Context& ctx, const Params& params, bool train) const;
   // The evaluation forward of one batch (ctx.n = n) with `params` per unit: the logits.
@@ -257,6 +258,7 @@ struct BasicTaskEngine<T>::Context {
   std::vector<Matrix> delta;                               // per unit: gradient at its layer
   std::vector<bool> delta_ready;
   std::vector<bool> product_done;            // per unit: Ba's matrix product ran
+  std::vector<bool> weight_done;             // per unit: Bw ran
   std::vector<models::LayerSaved<T>> saved;  // per layer: what its backward reads
   int remaining = 0;
 };

@@ -260,6 +260,7 @@ void BasicTaskEngine<T>::visit_state(Io& io, Self& self) {
     io.sequence(c.delta, kMaxElements, [&io](auto& m) { io.matrix(m); });
     io.bools(c.delta_ready);
     io.bools(c.product_done);
+    io.bools(c.weight_done);
     io.fixed(c.saved, nl, [&io](auto& saved) {
       io.sequence(saved.tensors, kMaxEntries, [&io](auto& m) { io.matrix(m); });
       io.matrix(saved.indices);
