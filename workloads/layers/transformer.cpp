@@ -22,19 +22,51 @@ Work update_work(const Layer& l, Task task, const UpdateCost& u) {
   return w;
 }
 
-// embedding: token ids [B, T] -> [B*T, C]; weight [V, C] (nn.Embedding).
-class Embedding : public LayerKernels<Embedding> {
+// What both embedding tables share: a weight [rows, C] (`rows_key` rows: the vocabulary or the
+// context) drawn from N(0, init_std²) (1 by default, as nn.Embedding), no bias, a Ba that reads
+// no weights, and one lane operation per output element in F (a gather or an add) and in Bw
+// (a scatter-add or a sum over the batch).
+template <class K>
+class Table : public LayerKernels<K> {
  public:
+  explicit Table(const char* rows_key) : rows_key_(rows_key) {}
   void read(core::ObjectReader& r, Layer& l, std::int64_t& /*declared_in*/) const override {
-    l.attributes["num_embeddings"] = r.integer("num_embeddings", 1, kMaxDim);
+    l.attributes[rows_key_] = r.integer(rows_key_, 1, kMaxDim);
     l.attributes["embedding_dim"] = r.integer("embedding_dim", 1, kMaxDim);
-    l.init_std = r.number("init_std", 1.0, 1e-12, 1e6);  // nn.Embedding: N(0, 1)
+    l.init_std = r.number("init_std", 1.0, 1e-12, 1e6);
   }
   void write(const Layer& l, core::Json& out) const override {
-    out["num_embeddings"] = l.attribute("num_embeddings");
+    out[rows_key_] = l.attribute(rows_key_);
     out["embedding_dim"] = l.attribute("embedding_dim");
     out["init_std"] = l.init_std;
   }
+  bool has_params() const override { return true; }
+  bool backward_reads_weights() const override { return false; }
+  ParamLayout params(const Layer& l) const override {
+    const std::int64_t rows = l.attribute(rows_key_), c = l.attribute("embedding_dim");
+    return {{rows, c}, rows, c, 0, false, false};
+  }
+  Work work(const Layer& l, Task task, std::int64_t batch, const UpdateCost& u) const override {
+    Work w = update_work(l, task, u);
+    if (task == Task::kForward || task == Task::kBackwardWeight) {
+      w.vector_ops = batch * l.out_elements();
+    }
+    return w;
+  }
+  template <typename T>
+  void init_t(const Layer& l, ops::Rng& rng, LayerParams<T>& p) const {
+    init_normal(rng, l.init_std, l.attribute(rows_key_), l.attribute("embedding_dim"), p.weight);
+    p.bias.resize(0);
+  }
+
+ private:
+  const char* rows_key_;
+};
+
+// embedding: token ids [B, T] -> [B*T, C]; weight [V, C] (nn.Embedding).
+class Embedding : public Table<Embedding> {
+ public:
+  Embedding() : Table("num_embeddings") {}
   bool reads_tokens() const override { return true; }
   void infer(Layer& l, const InferContext& ctx) const override {
     if (!ctx.in[0].tokens) {
@@ -47,20 +79,6 @@ class Embedding : public LayerKernels<Embedding> {
     l.out_time = ctx.in[0].shape.c;  // T positions
     l.out_sequence = true;
     ctx.checked_mul(l.attribute("num_embeddings"), l.attribute("embedding_dim"));
-  }
-  bool has_params() const override { return true; }
-  bool backward_reads_weights() const override { return false; }
-  ParamLayout params(const Layer& l) const override {
-    const std::int64_t v = l.attribute("num_embeddings"), c = l.attribute("embedding_dim");
-    return {{v, c}, v, c, 0, false, false};
-  }
-  // F gathers a row per token, Bw adds one into dW per token.
-  Work work(const Layer& l, Task task, std::int64_t batch, const UpdateCost& u) const override {
-    Work w = update_work(l, task, u);
-    if (task == Task::kForward || task == Task::kBackwardWeight) {
-      w.vector_ops = batch * l.out_elements();
-    }
-    return w;
   }
   template <typename T>
   void forward_t(const Layer& /*l*/, ForwardArgs<T>& a) const {
@@ -75,27 +93,12 @@ class Embedding : public LayerKernels<Embedding> {
     ops::embedding_backward_weights<T>(*a.x, *a.dy, l.attribute("num_embeddings"), a.gw);
     a.gb.resize(0);
   }
-  template <typename T>
-  void init_t(const Layer& l, ops::Rng& rng, LayerParams<T>& p) const {
-    init_normal(rng, l.init_std, l.attribute("num_embeddings"), l.attribute("embedding_dim"),
-                p.weight);
-    p.bias.resize(0);
-  }
 };
 
 // position_embedding: x + weight [T, C] broadcast over the batch (nanoGPT's wpe, added).
-class PositionEmbedding : public LayerKernels<PositionEmbedding> {
+class PositionEmbedding : public Table<PositionEmbedding> {
  public:
-  void read(core::ObjectReader& r, Layer& l, std::int64_t& /*declared_in*/) const override {
-    l.attributes["context"] = r.integer("context", 1, kMaxDim);
-    l.attributes["embedding_dim"] = r.integer("embedding_dim", 1, kMaxDim);
-    l.init_std = r.number("init_std", 1.0, 1e-12, 1e6);  // nn.Embedding: N(0, 1)
-  }
-  void write(const Layer& l, core::Json& out) const override {
-    out["context"] = l.attribute("context");
-    out["embedding_dim"] = l.attribute("embedding_dim");
-    out["init_std"] = l.init_std;
-  }
+  PositionEmbedding() : Table("context") {}
   void infer(Layer& l, const InferContext& ctx) const override {
     const LayerInput& x = ctx.in[0];
     if (!x.sequence) {
@@ -115,24 +118,11 @@ class PositionEmbedding : public LayerKernels<PositionEmbedding> {
     }
     l.out_shape = x.shape;
   }
-  bool has_params() const override { return true; }
-  bool backward_reads_weights() const override { return false; }
-  ParamLayout params(const Layer& l) const override {
-    const std::int64_t t = l.attribute("context"), c = l.attribute("embedding_dim");
-    return {{t, c}, t, c, 0, false, false};
-  }
-  // F adds, Bw sums over the batch; Ba passes its gradient on.
-  Work work(const Layer& l, Task task, std::int64_t batch, const UpdateCost& u) const override {
-    Work w = update_work(l, task, u);
-    if (task == Task::kForward || task == Task::kBackwardWeight) {
-      w.vector_ops = batch * l.out_elements();
-    }
-    return w;
-  }
   template <typename T>
   void forward_t(const Layer& /*l*/, ForwardArgs<T>& a) const {
     ops::position_embedding_forward<T>(*a.x[0], *a.weight, *a.y);
   }
+  // Ba passes its gradient on.
   template <typename T>
   void backward_input_t(const Layer& /*l*/, BackwardArgs<T>& a) const {
     a.dx.assign(1, *a.dy);
@@ -141,11 +131,6 @@ class PositionEmbedding : public LayerKernels<PositionEmbedding> {
   void backward_weights_t(const Layer& l, WeightGradArgs<T>& a) const {
     ops::position_embedding_backward_weights<T>(*a.dy, l.attribute("context"), a.gw);
     a.gb.resize(0);
-  }
-  template <typename T>
-  void init_t(const Layer& l, ops::Rng& rng, LayerParams<T>& p) const {
-    init_normal(rng, l.init_std, l.attribute("context"), l.attribute("embedding_dim"), p.weight);
-    p.bias.resize(0);
   }
 };
 
