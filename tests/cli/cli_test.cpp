@@ -155,7 +155,7 @@ TEST(GraphCommand, GptTinyUnderStash) {
   const Result s = run_lpsim({"schedule", "--set", "/workload/model=gpt_tiny", "--set",
                               "/workload/dataset/kind=synthetic_tokens", "--set",
                               "/workload/dataset/synthetic_tokens={\"context\":64,\"vocab\":256}",
-                              "--set", "/pipeline/stages=[8,6,6,8]"});
+                              "--set", "/pipeline/stages=[8,6,6,8]", "--procs", "2"});
   EXPECT_EQ(s.exit_code, 0) << s.err;
 }
 
