@@ -2,6 +2,7 @@
 
 #include <fstream>
 #include <sstream>
+#include <vector>
 
 #include "core/errors.h"
 #include "workloads/reference/trainer.h"
@@ -35,6 +36,8 @@ MemoryEstimate estimate_memory(const Job& job, bool math) {
     e.parameters_bytes += kBytes * (params * (2 + state + d) + weight * (d + 1));
   }
   const std::uint64_t batch = static_cast<std::uint64_t>(job.config.batch_size);
+  e.batch = job.config.batch_size;
+  e.max_delay = max_delay;
   // A minibatch keeps every layer's output from its forward until its last backward task,
   // max_delay beats later, so max_delay + 1 are in flight; gradients of one more are live.
   e.in_flight_bytes =
@@ -70,6 +73,33 @@ std::uint64_t available_memory() {
   return 0;
 }
 
+std::string what_would_fit(const MemoryEstimate& e, std::uint64_t available) {
+  const std::uint64_t fixed = e.parameters_bytes + e.data_bytes + e.runtime_bytes;
+  if (e.in_flight_bytes == 0 || fixed >= available) {
+    return "the parameters, their stashes and the data alone exceed it: a smaller model or data "
+           "set";
+  }
+  const std::uint64_t room = available - fixed;
+  std::vector<std::string> ways;
+  // The minibatches in flight scale with the batch and with the deepest delay + 2 (a stage
+  // fewer shortens the deepest delay by 2); the stashes shrink too, which is not counted, so
+  // these bounds are safe.
+  const double per_sample = static_cast<double>(e.in_flight_bytes) / static_cast<double>(e.batch);
+  const auto batch = static_cast<std::int64_t>(static_cast<double>(room) / per_sample);
+  if (batch >= 1) ways.push_back("a batch of at most " + std::to_string(batch));
+  const double per_minibatch =
+      static_cast<double>(e.in_flight_bytes) / static_cast<double>(e.max_delay + 2);
+  const auto delay = static_cast<std::int64_t>(static_cast<double>(room) / per_minibatch) - 2;
+  if (delay >= 0 && delay < e.max_delay) {
+    ways.push_back("at most " + std::to_string(delay / 2 + 1) + " stages (delays of at most " +
+                   std::to_string(delay - delay % 2) + ") at this batch");
+  }
+  if (ways.empty()) return "a smaller model, batch or pipeline depth";
+  std::string s = "it would fit with " + ways[0];
+  for (std::size_t i = 1; i < ways.size(); ++i) s += " or with " + ways[i];
+  return s;
+}
+
 void check_resources(const Job& job, bool math) {
   const MemoryEstimate e = estimate_memory(job, math);
   const std::uint64_t available = available_memory();
@@ -87,8 +117,7 @@ void check_resources(const Job& job, bool math) {
           "their stashes " +
           gb(e.parameters_bytes) + ", minibatches in flight " + gb(e.in_flight_bytes) + ", data " +
           gb(e.data_bytes) + ", the program " + gb(e.runtime_bytes) + ") but " + gb(available) +
-          " are available; reduce the model, the batch, the pipeline depth or use "
-          "--no-math for timing only");
+          " are available; " + what_would_fit(e, available) + ", or use --no-math for timing only");
 }
 
 }  // namespace lpsim::run

@@ -15,6 +15,9 @@ struct MemoryEstimate {
   std::uint64_t data_bytes = 0;        // the data sets in memory
   // The program itself: code, libraries, SystemC, and OpenBLAS's buffers per thread.
   std::uint64_t runtime_bytes = 0;
+  // What in_flight_bytes scales with: the batch, and the deepest delay (+2 minibatches).
+  std::int64_t batch = 1;
+  std::int64_t max_delay = 0;
   std::uint64_t total() const {
     return parameters_bytes + in_flight_bytes + data_bytes + runtime_bytes;
   }
@@ -22,6 +25,11 @@ struct MemoryEstimate {
 
 // What a run of `job` needs in host memory (math on) or for the timing model alone.
 MemoryEstimate estimate_memory(const Job& job, bool math);
+
+// For a run that does not fit `available` bytes: the largest batch, and the fewest stages' worth
+// of delay, with which its estimate would ("it would fit with a batch of at most 12 or with
+// at most 5 stages (delays of at most 8) at this batch").
+std::string what_would_fit(const MemoryEstimate& e, std::uint64_t available);
 
 // MemAvailable from /proc/meminfo (bytes); 0 when unknown.
 std::uint64_t available_memory();
