@@ -2,8 +2,6 @@
 // (workloads/data/tokens.h): their bytes in the order given, cut into windows of T+1 bytes,
 // DIR/train.npy and DIR/test.npy (uint8).
 
-#include <cerrno>
-#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -12,6 +10,7 @@
 #include "core/errors.h"
 #include "sim/cli/command.h"
 #include "sim/cli/options.h"
+#include "workloads/data/file_io.h"
 #include "workloads/data/tokens.h"
 
 namespace lpsim::cli {
@@ -33,14 +32,7 @@ void append_file(const std::string& path, std::string& out) {
                           "not a regular file (lpsim tokens reads text files, not directories: "
                           "give the files themselves)");
   }
-  errno = 0;
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    const int err = errno;
-    throw core::DataError(path, "",
-                          std::string("cannot open the file for reading: ") +
-                              (err == 0 ? "unknown error" : std::strerror(err)));
-  }
+  std::ifstream in = data::open_for_reading(path);
   std::ostringstream text;
   text << in.rdbuf();
   if (in.bad()) throw core::DataError(path, "", "cannot read the file");

@@ -53,6 +53,18 @@ void write_file_atomically(const std::string& path, const std::string& bytes) {
   }
 }
 
+std::ifstream open_for_reading(const std::string& path) {
+  errno = 0;
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    const int err = errno;
+    throw core::DataError(path, "",
+                          std::string("cannot open the file for reading: ") +
+                              (err == 0 ? "unknown error" : std::strerror(err)));
+  }
+  return in;
+}
+
 void sync_directory(const std::string& dir) {
   const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0) return;

@@ -7,11 +7,15 @@
 // fault throws core::DataError naming the target and the system's reason; the temporary is
 // removed.
 
+#include <fstream>
 #include <string>
 
 namespace lpsim::data {
 
 void write_file_atomically(const std::string& path, const std::string& bytes);
+
+// The file opened for binary reading; core::DataError naming it and the system's reason if not.
+std::ifstream open_for_reading(const std::string& path);
 
 // Flushes a directory's entries (after renames) to disk; best effort, never throws.
 void sync_directory(const std::string& dir);

@@ -296,18 +296,6 @@ std::int64_t file_size_or_throw(std::ifstream& in, const std::string& path) {
   return static_cast<std::int64_t>(size);
 }
 
-std::ifstream open_or_throw(const std::string& path) {
-  errno = 0;
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    const int err = errno;
-    throw core::DataError(path, "",
-                          std::string("cannot open the file for reading: ") +
-                              (err == 0 ? "unknown error" : std::strerror(err)));
-  }
-  return in;
-}
-
 // Reads the header; leaves `in` positioned at the data and returns the header with
 // data_offset set; checks that exactly the announced data follows.
 NpyHeader read_header(std::ifstream& in, const std::string& path) {
@@ -617,13 +605,13 @@ std::string shape_text(const std::vector<std::int64_t>& shape) {
 }
 
 NpyHeader read_npy_header(const std::string& path) {
-  std::ifstream in = open_or_throw(path);
+  std::ifstream in = open_for_reading(path);
   return read_header(in, path);
 }
 
 template <typename T>
 NpyArray<T> read_npy(const std::string& path) {
-  std::ifstream in = open_or_throw(path);
+  std::ifstream in = open_for_reading(path);
   const NpyHeader header = read_header(in, path);
   NpyArray<T> array;
   array.shape = header.shape;

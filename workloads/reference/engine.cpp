@@ -89,7 +89,9 @@ BasicTaskEngine<T>::BasicTaskEngine(const models::Network& network, const models
         has_backward_activation(u) && network.layers[s->layer].type->backward_reads_weights();
     if (s->d > 0) s->policy = settings_.policy->make<T>({s->d, ba_reads_weights}, s->view());
     s->keep_diagnostic = s->d > 0 && ba_reads_weights && settings_.reconstruction_diagnostic;
-    const bool is_bn = network.layers[s->layer].params().running_stats;
+    s->trains_bias = network.layers[s->layer].trains_bias();
+    s->running_stats = network.layers[s->layer].params().running_stats;
+    const bool is_bn = s->running_stats;
     for (std::int64_t v : settings_.snapshot_versions) {
       auto& snap = s->snapshots[v];
       if (v <= s->d) {
@@ -245,7 +247,7 @@ void BasicTaskEngine<T>::forward(int unit, std::int64_t n) {
   args.updated_var = &s.p.running_var;
   args.ws = &conv_ws_;
   l.type->forward(l, args);
-  if (l.params().running_stats) {
+  if (s.running_stats) {
     auto snap = s.snapshots.find(n + 1);
     if (snap != s.snapshots.end()) {
       snap->second.p.running_mean = s.p.running_mean;
@@ -415,7 +417,7 @@ void BasicTaskEngine<T>::backward_weight(int unit, std::int64_t m) {
   l.type->backward_weights(l, args);
   Matrix gw = std::move(args.gw);
   Vector gb = std::move(args.gb);
-  if (!l.trains_bias()) gb.setZero();
+  if (!s.trains_bias) gb.setZero();
   s.pending.emplace(m, std::make_pair(std::move(gw), std::move(gb)));
   ctx.weight_done[unit] = true;
   release_backward(unit, ctx);
@@ -433,7 +435,6 @@ void BasicTaskEngine<T>::update(int unit, std::int64_t m) {
   if (it == s.pending.end()) {
     throw core::InternalError(where("U", unit, units_, m) + " before its weight gradient");
   }
-  const Layer& l = network_.layers[s.layer];
   const OptimizerSettings& opt = settings_.optimizer;
   const double rate =
       learning_rate(opt, m, settings_.batches_per_epoch, settings_.total_minibatches);
@@ -444,7 +445,7 @@ void BasicTaskEngine<T>::update(int unit, std::int64_t m) {
     before_w = s.p.weight;
     before_b = s.p.bias;
   }
-  const bool trains_bias = l.trains_bias();
+  const bool trains_bias = s.trains_bias;
   if (opt.clip_norm > 0.0) clip_to_norm(opt.clip_norm, it->second.first, it->second.second);
   switch (opt.kind) {
     case ops::OptimizerKind::kSgd:

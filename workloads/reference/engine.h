@@ -224,6 +224,9 @@ struct BasicTaskEngine<T>::UnitState {
   Matrix second_w;
   Vector second_b;
   const ops::UpdateRule* rule = nullptr;  // the engine's settings_.optimizer
+  // The layer's ParamLayout facts, read once (not per task).
+  bool trains_bias = false;
+  bool running_stats = false;
   std::int64_t updates = 0;
   std::map<std::int64_t, std::pair<Matrix, Vector>> pending;  // gradients by minibatch
   std::unique_ptr<policies::UnitPolicy<T>> policy;            // d > 0 only
