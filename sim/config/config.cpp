@@ -344,6 +344,16 @@ const core::ParamTable<Config>& build_parameters() {
                     [](core::ObjectReader& r, const std::string& key, Config& c) {
                       c.stages = dataflow::parse_stage_spec(r.at(key), r.file(), r.pointer(key));
                     }},
+      Param<Config>{"/pipeline/activations", "keep",
+                    "`keep`, `recompute`, `offload`, or a list with one per stage", "",
+                    "what a stage holds for its backward: every saved tensor (`keep`), only its "
+                    "input, rerunning its forward with the backward's weights (`recompute`), or "
+                    "what `keep` holds, in DRAM (`offload`); see \"Activation memory\"",
+                    false,
+                    [](core::ObjectReader& r, const std::string& key, Config& c) {
+                      c.activations =
+                          dataflow::parse_activation_spec(r.at(key), r.file(), r.pointer(key));
+                    }},
       choice_param<Config>(
           "/pipeline/policy", "ema_grad", [] { return policies::names(); },
           "the weights the forward and backward passes use (`sync` = one stage; `lpsim "
@@ -591,6 +601,14 @@ Config load_config(const std::string& path, const std::vector<std::string>& over
   }
   if (c.dataset.kind == "synthetic_tokens") check_synthetic_tokens(c, file);
   if (c.scheduler == dataflow::Scheduler::kPipeDream) check_pipedream(c, file);
+  if (c.processors && !c.activations.all_keep()) {
+    // §4c: recompute and offload are defined for stage-program runs.
+    throw core::ConfigError(file, "/pipeline/activations",
+                            "found " + dataflow::activation_spec_json(c.activations).dump() +
+                                ", but with pipeline.processors set (" +
+                                std::to_string(*c.processors) +
+                                ") only \"keep\" is supported: set processors to null");
+  }
   check_optimizer_keys(c, file);
   return c;
 }

@@ -14,6 +14,7 @@
 
 #include "core/json_reader.h"
 #include "core/param_table.h"
+#include "dataflow/activations.h"
 #include "dataflow/partition.h"
 #include "dataflow/pipedream.h"
 #include "dataflow/schedule.h"
@@ -85,6 +86,8 @@ struct Config {
   reference::OptimizerSettings optimizer;
   std::optional<std::string> init_from;
   dataflow::StageSpec stages;
+  // What each stage holds for its backward (ARCHITECTURE.md §4c); the job resolves it per stage.
+  dataflow::ActivationSpec activations;
   const policies::Policy* policy = nullptr;
   bool spike_compensation = false;  // ARCHITECTURE.md §2b
   std::optional<std::int64_t> processors;

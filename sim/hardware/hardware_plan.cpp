@@ -48,6 +48,13 @@ HardwarePlan plan_hardware(const run::Job& job) {
 run::Job prepare_job(const std::string& config_path, const std::vector<std::string>& overrides,
                      const std::string& init_from, bool need_samples) {
   run::Job job = run::prepare_job(config_path, overrides, init_from, need_samples);
+  for (dataflow::ActivationChoice a : job.activations) {
+    if (a != dataflow::ActivationChoice::kKeep) {  // in progress (issue 31)
+      throw core::ConfigError(job.config.source, "/pipeline/activations",
+                              "the hardware model does not run recompute or offload yet: use "
+                              "--reference");
+    }
+  }
   if (job.config.scheduler == dataflow::Scheduler::kPipeDream) {
     const dataflow::Partition stages = pipedream_stages(job.network, job.units, job.config,
                                                         static_cast<int>(*job.config.processors))
@@ -55,6 +62,9 @@ run::Job prepare_job(const std::string& config_path, const std::vector<std::stri
     job.partition = stages;
     job.trainer.stage_of_unit = stages.stage_of_unit;
     job.trainer.num_stages = stages.num_stages;
+    // With processors set every stage keeps its activations (config.cpp refuses the others).
+    job.activations.assign(stages.num_stages, dataflow::ActivationChoice::kKeep);
+    job.trainer.recompute_stage.assign(stages.num_stages, false);
     job.pipedream_stages = true;
   }
   return job;

@@ -292,6 +292,8 @@ Job prepare_job(const std::string& config_path, const std::vector<std::string>& 
   job.units = models::group_units(job.network);
   job.partition =
       dataflow::partition_for_policy(job.units, *c.policy, c.stages, c.source, "/pipeline/stages");
+  job.activations = dataflow::activations_per_stage(c.activations, job.partition.num_stages,
+                                                    c.source, "/pipeline/activations");
   if (c.batch_size > job.train.size()) {
     throw core::ConfigError(c.source, "/workload/batch_size",
                             "found " + std::to_string(c.batch_size) + ", larger than the " +
@@ -314,6 +316,10 @@ Job prepare_job(const std::string& config_path, const std::vector<std::string>& 
   t.spike_compensation = c.spike_compensation;
   t.stage_of_unit = job.partition.stage_of_unit;
   t.num_stages = job.partition.num_stages;
+  t.recompute_stage.clear();
+  for (dataflow::ActivationChoice a : job.activations) {
+    t.recompute_stage.push_back(a == dataflow::ActivationChoice::kRecompute);
+  }
   t.optimizer = c.optimizer;
   t.batch_size = c.batch_size;
   t.epochs = c.epochs;

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "dataflow/activations.h"
 #include "dataflow/partition.h"
 #include "sim/config/config.h"
 #include "workloads/data/dataset.h"
@@ -38,6 +39,8 @@ struct Job {
   models::Network network;
   models::UnitGraph units;
   dataflow::Partition partition;  // the stages every consumer of the job uses
+  // pipeline.activations, one per stage of `partition` (ARCHITECTURE.md §4c).
+  std::vector<dataflow::ActivationChoice> activations;
   // The partition is PipeDream's (pipeline.scheduler = pipedream: hardware::prepare_job).
   bool pipedream_stages = false;
   data::Dataset train;

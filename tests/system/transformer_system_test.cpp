@@ -4,6 +4,7 @@
 // reads no weights, get no weight versions.
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <fstream>
 #include <string>
@@ -33,9 +34,12 @@ const char* kTinyGpt = R"({"name": "tiny_gpt", "input": {"shape": [8], "dtype": 
    {"name": "lm_head", "type": "linear", "out_features": 16, "bias": false, "init_std": 0.1},
    {"name": "loss", "type": "softmax_cross_entropy"}]})";
 
+// One file per test process: ctest -j runs the parametrised cases side by side, and one
+// truncating the file while another reads it failed a case now and then.
 std::string network_file() {
   const char* dir = std::getenv("TEST_TMPDIR");
-  const std::string path = std::string(dir != nullptr ? dir : "/tmp") + "/tiny_gpt_system.json";
+  const std::string path = std::string(dir != nullptr ? dir : "/tmp") + "/tiny_gpt_system_" +
+                           std::to_string(::getpid()) + ".json";
   std::ofstream(path) << kTinyGpt;
   return path;
 }

@@ -12,23 +12,43 @@ class EmaGrad : public UnitPolicy<T> {
   using Matrix = typename UnitPolicy<T>::Matrix;
   using Vector = typename UnitPolicy<T>::Vector;
   EmaGrad(const UnitSetup& setup, const UnitView<T>& initial)
-      : d_(setup.delay), ema_(Matrix::Zero(initial.weight.rows(), initial.weight.cols())) {}
+      : d_(setup.delay),
+        ema_(Matrix::Zero(initial.weight.rows(), initial.weight.cols())),
+        bias_(setup.bias) {
+    if (bias_) ema_b_ = Vector::Zero(initial.bias.size());
+  }
 
   const Matrix& backward_weight(const UnitView<T>& u, std::int64_t, Matrix& scratch) override {
     if (u.updates == 0) return u.weight;
     scratch = u.weight + static_cast<T>(ema_step_scale(d_, u.updates)) * ema_;
     return scratch;
   }
-  bool wants_parameters_before_update() const override { return true; }
-  void updated(const UnitView<T>& u, const Matrix* before_w, const Vector*) override {
-    ema_of_update(d_, *before_w, u.weight, ema_);
+  // Under recompute (§4c) the bias is reconstructed by the same rule.
+  const Vector& backward_bias(const UnitView<T>& u, std::int64_t, Vector& scratch) override {
+    LPSIM_ASSERT(bias_, "ema_grad keeps no bias average");
+    if (u.updates == 0) return u.bias;
+    scratch = u.bias + static_cast<T>(ema_step_scale(d_, u.updates)) * ema_b_;
+    return scratch;
   }
-  void save(StateWriter& w) const override { w.matrix(ema_); }
-  void load(StateReader& r) override { r.matrix(ema_); }
+  bool wants_parameters_before_update() const override { return true; }
+  void updated(const UnitView<T>& u, const Matrix* before_w, const Vector* before_b) override {
+    ema_of_update(d_, *before_w, u.weight, ema_);
+    if (bias_) ema_of_update(d_, *before_b, u.bias, ema_b_);
+  }
+  void save(StateWriter& w) const override {
+    w.matrix(ema_);
+    if (bias_) w.vector(ema_b_);
+  }
+  void load(StateReader& r) override {
+    r.matrix(ema_);
+    if (bias_) r.vector(ema_b_);
+  }
 
  private:
   std::int64_t d_;
   Matrix ema_;  // ū: EMA of W^(k) − W^(k+1)
+  bool bias_;
+  Vector ema_b_;  // its bias, under recompute
 };
 
 Policy ema_grad_policy() {

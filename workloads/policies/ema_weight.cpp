@@ -11,19 +11,35 @@ class EmaWeight : public UnitPolicy<T> {
   using Matrix = typename UnitPolicy<T>::Matrix;
   using Vector = typename UnitPolicy<T>::Vector;
   EmaWeight(const UnitSetup& setup, const UnitView<T>& initial)
-      : d_(setup.delay), ema_(initial.weight) {}
+      : d_(setup.delay), ema_(initial.weight), bias_(setup.bias) {
+    if (bias_) ema_b_ = initial.bias;
+  }
 
   const Matrix& backward_weight(const UnitView<T>&, std::int64_t, Matrix&) override { return ema_; }
+  // Under recompute (§4c) the bias follows the same EMA.
+  const Vector& backward_bias(const UnitView<T>&, std::int64_t, Vector&) override {
+    LPSIM_ASSERT(bias_, "ema_weight keeps no bias average");
+    return ema_b_;
+  }
   void updated(const UnitView<T>& u, const Matrix*, const Vector*) override {
     const T beta = static_cast<T>(static_cast<double>(d_) / static_cast<double>(d_ + 1));
     ema_ = beta * ema_ + (T(1) - beta) * u.weight;
+    if (bias_) ema_b_ = beta * ema_b_ + (T(1) - beta) * u.bias;
   }
-  void save(StateWriter& w) const override { w.matrix(ema_); }
-  void load(StateReader& r) override { r.matrix(ema_); }
+  void save(StateWriter& w) const override {
+    w.matrix(ema_);
+    if (bias_) w.vector(ema_b_);
+  }
+  void load(StateReader& r) override {
+    r.matrix(ema_);
+    if (bias_) r.vector(ema_b_);
+  }
 
  private:
   std::int64_t d_;
   Matrix ema_;  // W̄
+  bool bias_;
+  Vector ema_b_;  // its bias, under recompute
 };
 
 Policy ema_weight_policy() {

@@ -12,11 +12,13 @@
 //   forward_weights(u, n, lr, w, b)  before F(n); u holds W^(n) (updates 0..n-1-d applied) and
 //       the optimizer state after the latest of them. Returns false to use W^(n) itself, or true
 //       with w, b filled (a prediction). lr is the rate of the layer's next update, U(n-d).
-//   forwarded(n, used)               after F(n) ran with weight `used` (a stash keeps it).
+//   forwarded(n, used, used_bias)    after F(n) ran with these parameters (a stash keeps them).
 //   backward_weight(u, m, scratch)   the weight Ba(m) multiplies by: u.weight, the policy's own
 //       state, or `scratch` filled here. When reads_current_at_backward(), the engine checks
 //       that u holds W^(m+d) (exactly m updates applied).
-//   backward_done(m)                 after Ba(m).
+//   backward_bias(u, m, scratch)     the bias of the same version (a recomputed forward reads
+//       it, ARCHITECTURE.md §4c; only asked of a policy made with UnitSetup::bias).
+//   backward_done(m)                 after Ba(m) (under recompute: once W_b is made).
 //   updated(u, before_w, before_b)   after each update of the layer; before_* are the
 //       parameters before it when wants_parameters_before_update(), else null.
 //   save / load                      the policy's whole state, for checkpoints.
@@ -77,7 +79,8 @@ struct UnitView {
 
 struct UnitSetup {
   std::int64_t delay = 0;     // d > 0
-  bool has_backward = false;  // the layer has a Ba task
+  bool has_backward = false;  // a task reads the backward weight (a Ba, or a recomputed forward)
+  bool bias = false;          // the backward version's bias is read too (recompute, §4c)
 };
 
 template <typename T>
@@ -92,11 +95,17 @@ class UnitPolicy {
     (void)u, (void)n, (void)lr, (void)w, (void)b;
     return false;
   }
-  virtual void forwarded(std::int64_t n, const Matrix& used) { (void)n, (void)used; }
+  virtual void forwarded(std::int64_t n, const Matrix& used, const Vector& used_bias) {
+    (void)n, (void)used, (void)used_bias;
+  }
   virtual bool reads_current_at_backward() const { return true; }
   virtual const Matrix& backward_weight(const UnitView<T>& u, std::int64_t m, Matrix& scratch) {
     (void)m, (void)scratch;
     return u.weight;
+  }
+  virtual const Vector& backward_bias(const UnitView<T>& u, std::int64_t m, Vector& scratch) {
+    (void)m, (void)scratch;
+    return u.bias;
   }
   virtual void backward_done(std::int64_t m) { (void)m; }
   virtual bool wants_parameters_before_update() const { return false; }

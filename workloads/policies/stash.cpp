@@ -12,10 +12,14 @@ template <typename T>
 class Stash : public UnitPolicy<T> {
  public:
   using Matrix = typename UnitPolicy<T>::Matrix;
-  Stash(const UnitSetup& setup, const UnitView<T>&) : keep_(setup.has_backward) {}
+  using Vector = typename UnitPolicy<T>::Vector;
+  Stash(const UnitSetup& setup, const UnitView<T>&)
+      : keep_(setup.has_backward), keep_bias_(setup.bias) {}
 
-  void forwarded(std::int64_t n, const Matrix& used) override {
-    if (keep_) stash_.emplace_back(n, used);
+  void forwarded(std::int64_t n, const Matrix& used, const Vector& used_bias) override {
+    if (!keep_) return;
+    stash_.emplace_back(n, used);
+    if (keep_bias_) biases_.push_back(used_bias);
   }
   bool reads_current_at_backward() const override { return false; }
   const Matrix& backward_weight(const UnitView<T>&, std::int64_t m, Matrix&) override {
@@ -23,13 +27,22 @@ class Stash : public UnitPolicy<T> {
                  "stash does not hold the weight of minibatch " + std::to_string(m));
     return stash_.front().second;
   }
-  void backward_done(std::int64_t) override { stash_.pop_front(); }
+  const Vector& backward_bias(const UnitView<T>&, std::int64_t m, Vector&) override {
+    LPSIM_ASSERT(keep_bias_ && !biases_.empty() && stash_.front().first == m,
+                 "stash does not hold the bias of minibatch " + std::to_string(m));
+    return biases_.front();
+  }
+  void backward_done(std::int64_t) override {
+    stash_.pop_front();
+    if (keep_bias_) biases_.pop_front();
+  }
   void save(StateWriter& w) const override {
     w.i64(static_cast<std::int64_t>(stash_.size()));
     for (const auto& [v, m] : stash_) {
       w.i64(v);
       w.matrix(m);
     }
+    for (const Vector& b : biases_) w.vector(b);
   }
   void load(StateReader& r) override {
     stash_.clear();
@@ -39,11 +52,15 @@ class Stash : public UnitPolicy<T> {
       stash_.emplace_back(v, Matrix());
       r.matrix(stash_.back().second);
     }
+    biases_.assign(keep_bias_ ? stash_.size() : 0, Vector());
+    for (Vector& b : biases_) r.vector(b);
   }
 
  private:
   bool keep_;
+  bool keep_bias_;
   std::deque<std::pair<std::int64_t, Matrix>> stash_;  // (minibatch, weight its forward used)
+  std::deque<Vector> biases_;                          // its bias, under recompute
 };
 
 Policy stash_policy() {

@@ -62,10 +62,22 @@ BasicTaskEngine<T>::BasicTaskEngine(const models::Network& network, const models
   LPSIM_ASSERT(static_cast<int>(settings_.delays.size()) == nu, "one delay per unit");
   LPSIM_ASSERT(static_cast<int>(params.size()) == nu, "one parameter set per unit");
   tails_owned_by_unit_.assign(nu, {});
+  // §4c: stages, and which of them recompute.
+  std::vector<int> stage_of_unit(nu, 0);
+  if (!settings_.stage_of_unit.empty()) {
+    LPSIM_ASSERT(static_cast<int>(settings_.stage_of_unit.size()) == nu, "one stage per unit");
+    stage_of_unit = settings_.stage_of_unit;
+  }
+  for (int st : stage_of_unit) num_stages_ = std::max(num_stages_, st + 1);
+  LPSIM_ASSERT(settings_.recompute_stage.empty() ||
+                   static_cast<int>(settings_.recompute_stage.size()) == num_stages_,
+               "one activation choice per stage");
+  for (bool r : settings_.recompute_stage) recompute_any_ = recompute_any_ || r;
   int ba_count = 0;
   for (int u = 0; u < nu; ++u) {
     auto s = std::make_unique<UnitState>();
     s->layer = units.units[u].layer;
+    s->stage = stage_of_unit[u];
     s->d = settings_.delays[u];
     LPSIM_ASSERT(s->d >= 0, "negative delay");
     LPSIM_ASSERT(settings_.policy != nullptr, "a weight-version policy");
@@ -87,7 +99,11 @@ BasicTaskEngine<T>::BasicTaskEngine(const models::Network& network, const models
     // Only a Ba that reads the weights needs a version of them (not an embedding's).
     const bool ba_reads_weights =
         has_backward_activation(u) && network.layers[s->layer].type->backward_reads_weights();
-    if (s->d > 0) s->policy = settings_.policy->make<T>({s->d, ba_reads_weights}, s->view());
+    // A recomputed forward reads the backward's version of every unit of its stage (§4c).
+    const bool rerun = recomputes(s->stage);
+    if (s->d > 0) {
+      s->policy = settings_.policy->make<T>({s->d, ba_reads_weights || rerun, rerun}, s->view());
+    }
     s->keep_diagnostic = s->d > 0 && ba_reads_weights && settings_.reconstruction_diagnostic;
     s->trains_bias = network.layers[s->layer].trains_bias();
     s->running_stats = network.layers[s->layer].params().running_stats;
@@ -112,6 +128,135 @@ BasicTaskEngine<T>::BasicTaskEngine(const models::Network& network, const models
   }
   tasks_per_minibatch_ = 2 * nu + ba_count + 1;
   spikes_.assign(network.layers.size(), {});
+  if (recompute_any_) plan_recompute();
+}
+
+// §4c: the layers each stage's backward reads (a unit's layer: its stage; a layer attached to
+// a unit: its tail owner's, whose Ba runs its backward; the loss and what the loss's tails
+// read: the last stage), which outputs no other stage reads (dropped after the forward under
+// recompute), and the backward tasks of each stage per minibatch.
+template <typename T>
+void BasicTaskEngine<T>::plan_recompute() {
+  const int nl = static_cast<int>(network_.layers.size());
+  const int last = num_stages_ - 1;
+  layer_stage_.assign(nl, -1);
+  stage_layers_.assign(num_stages_, {});
+  stage_units_.assign(num_stages_, {});
+  stage_backward_tasks_.assign(num_stages_, 0);
+  for (int u = 0; u < num_units(); ++u) {
+    const int st = state_[u]->stage;
+    layer_stage_[state_[u]->layer] = st;
+    const int owner = units_.units[u].tail_owner;
+    for (int a : units_.units[u].attached) {
+      layer_stage_[a] = owner == models::kLossUnit ? last : state_[owner]->stage;
+    }
+    stage_units_[st].push_back(u);
+    stage_backward_tasks_[st] += 1 + (has_backward_activation(u) ? 2 : 0);  // Bw, Ba's two parts
+  }
+  layer_stage_[network_.loss] = last;
+  stage_backward_tasks_[last] += 1;  // the loss
+  forward_reads_.assign(nl, 0);
+  read_by_other_stage_.assign(nl, false);
+  for (int c = 0; c < nl; ++c) {
+    if (c != network_.loss && layer_stage_[c] >= 0) stage_layers_[layer_stage_[c]].push_back(c);
+    for (int in : network_.layers[c].inputs) {
+      if (in == models::kNetworkInput) continue;
+      ++forward_reads_[in];
+      if (layer_stage_[in] != layer_stage_[c]) read_by_other_stage_[in] = true;
+    }
+  }
+}
+
+template <typename T>
+bool BasicTaskEngine<T>::recomputes(int stage) const {
+  return !settings_.recompute_stage.empty() && stage >= 0 &&
+         settings_.recompute_stage.at(static_cast<std::size_t>(stage));
+}
+
+template <typename T>
+void BasicTaskEngine<T>::forward_reads_done(int layer, Context& ctx) {
+  if (!recompute_any_) return;
+  for (int in : network_.layers[layer].inputs) {
+    if (in == models::kNetworkInput) continue;
+    if (--ctx.reads_left[in] == 0 && recomputes(layer_stage_[in]) && !read_by_other_stage_[in]) {
+      ctx.out[in] = Matrix();  // recomputed before the stage's backward
+    }
+  }
+}
+
+template <typename T>
+void BasicTaskEngine<T>::drop_saved_if_recomputed(int layer, Context& ctx) {
+  if (recompute_any_ && recomputes(layer_stage_[layer])) ctx.saved[layer].clear();
+}
+
+template <typename T>
+void BasicTaskEngine<T>::check_rerun(int stage, const Context& ctx, const char* task,
+                                     int unit) const {
+  if (!ctx.rerun[stage]) {
+    throw core::InternalError(where(task, unit, units_, ctx.n) + " before stage " +
+                              std::to_string(stage) + " recomputed its activations");
+  }
+}
+
+template <typename T>
+void BasicTaskEngine<T>::stage_task_done(int stage, Context& ctx) {
+  if (!recomputes(stage) || --ctx.stage_left[stage] > 0) return;
+  for (int l : stage_layers_[stage]) {
+    ctx.out[l] = Matrix();
+    ctx.saved[l].clear();
+  }
+  for (int u : stage_units_[stage]) {
+    ctx.backward_w[u] = Matrix();
+    ctx.backward_b[u] = Vector();
+  }
+}
+
+template <typename T>
+void BasicTaskEngine<T>::recompute(int stage, std::int64_t m) {
+  LPSIM_ASSERT(recomputes(stage), "recompute() of a stage that keeps its activations");
+  Context& ctx = context(m, "R", -1);
+  if (ctx.rerun[stage]) {
+    throw core::InternalError("R(stage " + std::to_string(stage) + ", minibatch " +
+                              std::to_string(m) + ") ran twice");
+  }
+  // W_b, made once per unit and held until its backward ends.
+  for (int u : stage_units_[stage]) {
+    UnitState& s = *state_[u];
+    if ((!s.policy || s.policy->reads_current_at_backward()) && s.updates != m) {
+      throw core::InternalError(where("R", u, units_, m) +
+                                " must see W^(m+d): " + std::to_string(m) +
+                                " updates applied, found " + std::to_string(s.updates));
+    }
+    if (s.policy) {
+      Matrix scratch;
+      Vector scratch_b;
+      ctx.backward_w[u] = s.policy->backward_weight(s.view(), m, scratch);
+      ctx.backward_b[u] = s.policy->backward_bias(s.view(), m, scratch_b);
+      s.policy->backward_done(m);
+    } else {
+      ctx.backward_w[u] = s.p.weight;
+      ctx.backward_b[u] = s.p.bias;
+    }
+  }
+  // The stage's forward of m again, in network order, from the stage's inputs.
+  for (int l : stage_layers_[stage]) {
+    const int u = units_.unit_of_layer[l];
+    if (!network_.layers[l].has_params()) {
+      forward_layer(l, ctx, Params{}, true);
+      continue;
+    }
+    const UnitState& s = *state_[u];
+    models::ForwardArgs<T> args = forward_args(l, ctx, true);
+    args.weight = &ctx.backward_w[u];
+    args.bias = &ctx.backward_b[u];
+    Vector mean = s.p.running_mean, var = s.p.running_var;  // the rerun's updates are dropped
+    args.updated_mean = &mean;
+    args.updated_var = &var;
+    args.ws = &conv_ws_;
+    network_.layers[l].type->forward(network_.layers[l], args);
+  }
+  ctx.rerun[stage] = true;
+  ctx.stage_left[stage] = stage_backward_tasks_[stage];
 }
 
 template <typename T>
@@ -154,9 +299,17 @@ void BasicTaskEngine<T>::load(std::int64_t n, Matrix images, std::vector<std::in
   ctx->product_done.assign(units_.units.size(), false);
   ctx->weight_done.assign(units_.units.size(), false);
   ctx->remaining = tasks_per_minibatch_;
+  if (recompute_any_) {
+    ctx->reads_left = forward_reads_;
+    ctx->rerun.assign(num_stages_, false);
+    ctx->stage_left.assign(num_stages_, 0);
+    ctx->backward_w.resize(units_.units.size());
+    ctx->backward_b.resize(units_.units.size());
+  }
   for (int l : units_.input_attached) {
     forward_layer(l, *ctx, Params{}, true);
     count_spikes(l, *ctx);
+    forward_reads_done(l, *ctx);
   }
   contexts_.emplace(n, std::move(ctx));
 }
@@ -234,7 +387,7 @@ void BasicTaskEngine<T>::forward(int unit, std::int64_t n) {
       weight = &predicted_w;
       bias = &predicted_b;
     }
-    s.policy->forwarded(n, *weight);
+    s.policy->forwarded(n, *weight, *bias);
   }
   if (s.keep_diagnostic) {
     s.diagnostic.push_back({n, s.p.weight, weight == &s.p.weight ? Matrix() : predicted_w});
@@ -247,6 +400,8 @@ void BasicTaskEngine<T>::forward(int unit, std::int64_t n) {
   args.updated_var = &s.p.running_var;
   args.ws = &conv_ws_;
   l.type->forward(l, args);
+  drop_saved_if_recomputed(s.layer, ctx);
+  forward_reads_done(s.layer, ctx);
   if (s.running_stats) {
     auto snap = s.snapshots.find(n + 1);
     if (snap != s.snapshots.end()) {
@@ -258,6 +413,8 @@ void BasicTaskEngine<T>::forward(int unit, std::int64_t n) {
   for (int a : units_.units[unit].attached) {
     forward_layer(a, ctx, Params{}, true);
     count_spikes(a, ctx);
+    drop_saved_if_recomputed(a, ctx);
+    forward_reads_done(a, ctx);
   }
   task_done(n);
 }
@@ -316,6 +473,8 @@ void BasicTaskEngine<T>::run_tail(int unit, Context& ctx) {
 template <typename T>
 void BasicTaskEngine<T>::loss(std::int64_t n) {
   Context& ctx = context(n, "Loss", -1);
+  const int last = num_stages_ - 1;
+  if (recomputes(last)) check_rerun(last, ctx, "Loss", -1);
   const Layer& l = network_.layers[network_.loss];
   const Matrix& logits = tensor_of(ctx.out, ctx.input, l.inputs[0]);
   LPSIM_ASSERT(logits.rows() > 0, "logits of minibatch " + std::to_string(n) + " not produced");
@@ -329,6 +488,8 @@ void BasicTaskEngine<T>::loss(std::int64_t n) {
   for (int u : tails_owned_by_loss_) run_tail(u, ctx);
   if (static_cast<std::int64_t>(results_.size()) <= n) results_.resize(n + 1);
   results_[n] = r;
+  forward_reads_done(network_.loss, ctx);
+  stage_task_done(last, ctx);
   task_done(n);
 }
 
@@ -345,6 +506,7 @@ void BasicTaskEngine<T>::backward_activation_tail(int unit, std::int64_t m) {
     throw core::InternalError(where("Ba.tail", unit, units_, m) + " before its matrix product");
   }
   for (int p : tails_owned_by_unit_[unit]) run_tail(p, ctx);
+  stage_task_done(state_[unit]->stage, ctx);
   task_done(m);
 }
 
@@ -361,13 +523,18 @@ void BasicTaskEngine<T>::backward_activation_product(int unit, std::int64_t m) {
   // The weight this product uses (ARCHITECTURE.md §2): the policy's; none for a kind whose
   // Ba does not read its weights (an embedding's).
   const bool reads_weights = l.type->backward_reads_weights();
-  if (reads_weights && (!s.policy || s.policy->reads_current_at_backward()) && s.updates != m) {
+  // Under recompute (§4c) the rerun made W_b and checked the version.
+  const bool rerun = recomputes(s.stage);
+  if (rerun) check_rerun(s.stage, ctx, "Ba", unit);
+  if (!rerun && reads_weights && (!s.policy || s.policy->reads_current_at_backward()) &&
+      s.updates != m) {
     throw core::InternalError(where("Ba", unit, units_, m) +
                               " must see W^(m+d): " + std::to_string(m) +
                               " updates applied, found " + std::to_string(s.updates));
   }
   Matrix scratch;
   const Matrix* used = !reads_weights ? nullptr
+                       : rerun        ? &ctx.backward_w[unit]
                        : s.policy     ? &s.policy->backward_weight(s.view(), m, scratch)
                                       : &s.p.weight;
   if (s.keep_diagnostic) {
@@ -394,10 +561,11 @@ void BasicTaskEngine<T>::backward_activation_product(int unit, std::int64_t m) {
     l.type->backward_input(l, args);
     add_gradient(ctx, in, s.layer, std::move(args.dx.at(0)));
   }
-  if (s.policy && reads_weights) s.policy->backward_done(m);
+  if (s.policy && reads_weights && !rerun) s.policy->backward_done(m);
   if (s.keep_diagnostic) s.diagnostic.pop_front();
   ctx.product_done[unit] = true;
   release_backward(unit, ctx);
+  stage_task_done(s.stage, ctx);
 }
 
 template <typename T>
@@ -408,6 +576,7 @@ void BasicTaskEngine<T>::backward_weight(int unit, std::int64_t m) {
     throw core::InternalError(where("Bw", unit, units_, m) +
                               " before its output gradient is complete");
   }
+  if (recomputes(s.stage)) check_rerun(s.stage, ctx, "Bw", unit);
   const Layer& l = network_.layers[s.layer];
   models::WeightGradArgs<T> args;
   args.dy = &ctx.delta[unit];
@@ -421,6 +590,7 @@ void BasicTaskEngine<T>::backward_weight(int unit, std::int64_t m) {
   s.pending.emplace(m, std::make_pair(std::move(gw), std::move(gb)));
   ctx.weight_done[unit] = true;
   release_backward(unit, ctx);
+  stage_task_done(s.stage, ctx);
   task_done(m);
 }
 

@@ -72,6 +72,12 @@ struct EngineSettings {
   // Evaluation snapshots: for each version V listed, keep W_u^(V) of every unit and the
   // batch-norm running statistics after F_u(V-1).
   std::vector<std::int64_t> snapshot_versions;
+  // ARCHITECTURE.md §4c: the stage of every unit, and per stage whether it recomputes its
+  // activations (empty: every stage keeps them). A recomputing stage drops its layers' saved
+  // tensors and internal outputs after the forward; recompute(s, m) reruns the stage's forward
+  // of m with the backward's weights W_b, which its Ba then uses.
+  std::vector<int> stage_of_unit;
+  std::vector<bool> recompute_stage;
   // Seeds the Poisson spike encoders: minibatch n's spikes come from a stream of (seed,
   // layer, n), so they do not depend on the order tasks run in.
   std::uint64_t seed = 0;
@@ -133,6 +139,16 @@ class BasicTaskEngine {
   void backward_activation_tail(int unit, std::int64_t m);
   void backward_weight(int unit, std::int64_t m);
   void update(int unit, std::int64_t m);
+  // §4c: the rerun of stage s's forward of minibatch m with each unit's backward weights W_b
+  // (made here once and held until the unit's backward ends), no batch-norm running statistics
+  // updated. Under recompute it must precede every backward task of the stage for m (and the
+  // loss, in the last stage); every unit of the stage must hold W^(m+d) (after U(m-1)).
+  void recompute(int stage, std::int64_t m);
+  bool recomputes(int stage) const;
+  // The stage whose backward reads `layer`'s tensors: its unit's, or for a layer attached to a
+  // unit its tail owner's (the loss: the last stage); -1 for the input's pre-processing.
+  int backward_stage_of_layer(int layer) const { return layer_stage_[layer]; }
+  int num_stages() const { return num_stages_; }
 
   bool has_backward_activation(int unit) const;
   int num_units() const { return static_cast<int>(units_.units.size()); }
@@ -185,6 +201,16 @@ class BasicTaskEngine {
   void run_tail(int unit, Context& ctx);
   void task_done(std::int64_t n);
   void release_backward(int unit, Context& ctx);
+  // §4c bookkeeping: after `layer`'s forward, its inputs' remaining forward reads; a recomputing
+  // stage's tensor no other stage reads is dropped after its last one.
+  void plan_recompute();
+  void forward_reads_done(int layer, Context& ctx);
+  void drop_saved_if_recomputed(int layer, Context& ctx);
+  // Throws unless stage s has rerun minibatch m (a recomputing stage's backward task).
+  void check_rerun(int stage, const Context& ctx, const char* task, int unit) const;
+  // One backward task of stage s for ctx's minibatch ended: after the last one, the rerun's
+  // tensors are freed.
+  void stage_task_done(int stage, Context& ctx);
   models::ForwardArgs<T> forward_args(int layer, Context& ctx, bool train) const;
   void forward_layer(int layer, Context& ctx, const Params& params, bool train) const;
   // The evaluation forward of one batch (ctx.n = n) with `params` per unit: the logits.
@@ -207,6 +233,15 @@ class BasicTaskEngine {
   std::vector<std::vector<int>> tails_owned_by_unit_;  // units whose tail each unit runs
   std::vector<int> tails_owned_by_loss_;
   int tasks_per_minibatch_ = 0;
+  // §4c (filled when a stage recomputes; see recompute()).
+  bool recompute_any_ = false;
+  int num_stages_ = 1;
+  std::vector<int> layer_stage_;                // per layer: backward_stage_of_layer
+  std::vector<std::vector<int>> stage_layers_;  // per stage: its layers, in network order
+  std::vector<std::vector<int>> stage_units_;   // per stage: its units
+  std::vector<int> forward_reads_;              // per layer: reads of its output in a forward
+  std::vector<bool> read_by_other_stage_;       // per layer: an input of another stage
+  std::vector<int> stage_backward_tasks_;       // per stage: backward tasks per minibatch
 };
 
 // The engine's private state, here so that engine.cpp (the tasks) and engine_state.cpp (its
@@ -214,6 +249,7 @@ class BasicTaskEngine {
 template <typename T>
 struct BasicTaskEngine<T>::UnitState {
   int layer = -1;
+  int stage = 0;
   std::int64_t d = 0;
   Params p;
   // Optimizer state per parameter tensor: sgd's momentum v, or adamw's first moment m; adamw's
@@ -264,6 +300,14 @@ struct BasicTaskEngine<T>::Context {
   std::vector<bool> weight_done;             // per unit: Bw ran
   std::vector<models::LayerSaved<T>> saved;  // per layer: what its backward reads
   int remaining = 0;
+  // §4c, when a stage recomputes: forward reads of each layer's output still to come; per
+  // stage, whether it reran this minibatch and its backward tasks still to run; per unit, the
+  // backward weights W_b the rerun used (held until the unit's backward ends).
+  std::vector<int> reads_left;
+  std::vector<char> rerun;
+  std::vector<int> stage_left;
+  std::vector<Matrix> backward_w;
+  std::vector<Vector> backward_b;
 };
 
 using TaskEngine = BasicTaskEngine<ops::Scalar>;

@@ -246,7 +246,15 @@ void BasicTaskEngine<T>::visit_state(Io& io, Self& self) {
     });
   }
   const std::size_t nl = self.network_.layers.size();
-  io.map(self.contexts_, kMaxEntries, [&io, nl](std::int64_t n, auto& c) {
+  // §4c: only a run that recomputes writes these (a keep run's stream is unchanged).
+  const bool rerun = self.recompute_any_;
+  const std::size_t nu = self.state_.size(), stages = static_cast<std::size_t>(self.num_stages_);
+  if (rerun) {
+    for (bool r : self.settings_.recompute_stage) {
+      io.expect_flag(r, "another pipeline.activations");
+    }
+  }
+  io.map(self.contexts_, kMaxEntries, [&io, nl, nu, stages, rerun](std::int64_t n, auto& c) {
     if constexpr (Io::kLoading) c.n = n;
     io.sequence(c.labels, kMaxElements, [&io](auto& l) { io.i64(l); });
     io.matrix(c.input);
@@ -266,6 +274,13 @@ void BasicTaskEngine<T>::visit_state(Io& io, Self& self) {
       io.matrix(saved.indices);
     });
     io.i64(c.remaining);
+    if (rerun) {
+      io.fixed(c.reads_left, nl, [&io](auto& k) { io.i64(k); });
+      io.fixed(c.rerun, stages, [&io](auto& k) { io.i64(k); });
+      io.fixed(c.stage_left, stages, [&io](auto& k) { io.i64(k); });
+      io.fixed(c.backward_w, nu, [&io](auto& m) { io.matrix(m); });
+      io.fixed(c.backward_b, nu, [&io](auto& v) { io.vector(v); });
+    }
   });
   io.sequence(self.results_, std::int64_t{1} << 32, [&io](auto& r) {
     io.f64(r.loss);

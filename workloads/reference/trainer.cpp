@@ -29,6 +29,9 @@ EngineSettings engine_settings(const TrainerSettings& settings, int num_units,
   es.reconstruction_diagnostic = settings.reconstruction_diagnostic;
   es.snapshot_versions = epoch_snapshot_versions(batches_per_epoch, settings.epochs);
   es.seed = settings.seed;
+  es.stage_of_unit.assign(num_units, 0);
+  if (settings.policy->pipelined) es.stage_of_unit = settings.stage_of_unit;
+  es.recompute_stage = settings.recompute_stage;
   return es;
 }
 
@@ -85,6 +88,7 @@ TrainingResult train_reference(const models::Network& network, const models::Uni
   TaskEngine engine(network, units, es, std::move(init));
 
   const std::int64_t max_delay = *std::max_element(es.delays.begin(), es.delays.end());
+  const int last = engine.num_stages() - 1;
   std::int64_t limit = total;  // minibatches that enter the pipeline
   for (std::int64_t n = 0; n < limit + max_delay; ++n) {
     if (n < limit && stop && stop()) limit = n;
@@ -92,11 +96,17 @@ TrainingResult train_reference(const models::Network& network, const models::Uni
       data::Batch b = data::gather(train, sampler.minibatch(n));
       engine.load(n, std::move(b.images), std::move(b.labels));
       for (int u = 0; u < nu; ++u) engine.forward(u, n);
+      // §4c: a recomputing stage reruns its forward just before its backward (the last
+      // stage's backward begins with the loss).
+      if (engine.recomputes(last)) engine.recompute(last, n);
       engine.loss(n);
     }
     for (int u = nu - 1; u >= 0; --u) {
       const std::int64_t m = n - es.delays[u];
       if (m < 0 || m >= limit) continue;
+      const int st = es.stage_of_unit[u];
+      const bool stage_begins = u == nu - 1 || es.stage_of_unit[u + 1] != st;
+      if (st != last && stage_begins && engine.recomputes(st)) engine.recompute(st, m);
       if (engine.has_backward_activation(u)) engine.backward_activation(u, m);
       engine.backward_weight(u, m);
       engine.update(u, m);

@@ -23,6 +23,8 @@ struct TrainerSettings {
   bool spike_compensation = false;  // ARCHITECTURE.md §2b
   std::vector<int> stage_of_unit;   // ignored under an unpipelined policy (sync: one stage)
   int num_stages = 1;
+  // Per stage: its activations are recomputed (ARCHITECTURE.md §4c); empty: all kept.
+  std::vector<bool> recompute_stage;
   OptimizerSettings optimizer;
   std::int64_t batch_size = 32;
   std::int64_t epochs = 1;
