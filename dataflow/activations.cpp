@@ -37,9 +37,9 @@ ActivationChoice parse_choice(const core::Json& value, const std::string& file,
     const auto it = std::find(names.begin(), names.end(), value.get<std::string>());
     if (it != names.end()) return static_cast<ActivationChoice>(it - names.begin());
   }
-  throw core::ConfigError(file, pointer,
-                          "found " + core::describe_value(value) +
-                              ", expected \"keep\", \"recompute\" or \"offload\"");
+  throw core::ConfigError(
+      file, pointer,
+      "found " + core::describe_value(value) + ", expected \"keep\", \"recompute\" or \"offload\"");
 }
 
 }  // namespace

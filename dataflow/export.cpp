@@ -77,6 +77,8 @@ const char* node_color(NodeKind kind) {
       return "#b2df8a";
     case NodeKind::kLoss:
       return "#cab2d6";
+    case NodeKind::kRecompute:
+      return "#ffff99";
   }
   return "white";
 }
@@ -119,7 +121,7 @@ std::string graph_to_dot(const TrainingGraph& graph, const std::string& title) {
         e.kind == EdgeKind::kStashedWeights) {
       attrs += std::string(attrs.empty() ? "" : ", ") + "color=\"#31a354\", style=dashed";
     }
-    if (e.kind == EdgeKind::kStoredActivation) {
+    if (e.kind == EdgeKind::kStoredActivation || e.kind == EdgeKind::kStageInput) {
       attrs += std::string(attrs.empty() ? "" : ", ") + "color=\"#3182bd\", style=dotted";
     }
     if (!attrs.empty()) out << " [" << attrs << "]";

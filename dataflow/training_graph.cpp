@@ -1,6 +1,7 @@
 #include "dataflow/training_graph.h"
 
 #include <algorithm>
+#include <limits>
 #include <map>
 
 #include "core/errors.h"
@@ -23,6 +24,8 @@ const char* node_kind_name(NodeKind kind) {
       return "update";
     case NodeKind::kLoss:
       return "loss";
+    case NodeKind::kRecompute:
+      return "recompute";
   }
   return "?";
 }
@@ -41,6 +44,8 @@ const char* edge_kind_name(EdgeKind kind) {
       return "weights";
     case EdgeKind::kStashedWeights:
       return "stashed_weights";
+    case EdgeKind::kStageInput:
+      return "stage_input";
   }
   return "?";
 }
@@ -76,6 +81,7 @@ struct Builder {
   const policies::Policy& policy;
   std::int64_t batch;
   models::UpdateCost update;
+  std::vector<ActivationChoice> activations;
   TrainingGraph g;
   std::vector<RetimingArc> arcs;  // parallel to g.edges, with targets
 
@@ -262,7 +268,64 @@ struct Builder {
       e.boundaries = std::abs(g.nodes[e.dst].stage - g.nodes[e.src].stage);
       e.buffer_depth = e.delay + 1;
     }
+    add_recompute_nodes();
     assign_work();
+  }
+
+  // §4c: an R node per recomputing stage, at its backward's retiming; the stage's stored
+  // activations (one minibatch's saved tensors) now come from R, and the stage's input waits
+  // for R from the forward of its first unit, as the stored activations did under keep.
+  void add_recompute_nodes() {
+    const int k = g.num_stages;
+    g.activations = activations.empty() ? std::vector<ActivationChoice>(k, ActivationChoice::kKeep)
+                                        : activations;
+    LPSIM_ASSERT(static_cast<int>(g.activations.size()) == k, "one activation choice per stage");
+    g.recompute_node.assign(k, -1);
+    const int nu = static_cast<int>(units.units.size());
+    const std::vector<int> layer_stage =
+        models::backward_stage_of_layers(net, units, part.stage_of_unit, k);
+    const std::vector<std::vector<int>> inputs = models::stage_inputs(net, layer_stage, k);
+    const std::size_t first_new_edge = g.edges.size();
+    for (int s = 0; s < k; ++s) {
+      if (g.activations[s] != ActivationChoice::kRecompute) continue;
+      const int r = add_node(NodeKind::kRecompute, kInputUnit, s, "R:stage" + std::to_string(s));
+      g.recompute_node[s] = r;
+      std::int64_t at =
+          s == k - 1 ? g.nodes[g.loss_node].retiming : std::numeric_limits<std::int64_t>::max();
+      int first = -1;
+      for (int u = 0; u < nu; ++u) {
+        if (part.stage_of_unit[u] != s) continue;
+        if (first < 0) first = u;
+        at = std::min(at, g.nodes[g.bw_node[u]].retiming);
+        if (g.ba_node[u] >= 0) at = std::min(at, g.nodes[g.ba_node[u]].retiming);
+      }
+      g.nodes[r].retiming = at;
+      for (auto& e : g.edges) {
+        if (e.kind == EdgeKind::kStoredActivation && g.nodes[e.src].kind == NodeKind::kForward &&
+            part.stage_of_unit[g.nodes[e.src].unit] == s) {
+          e.src = r;
+        }
+      }
+      std::int64_t bytes = 0;
+      for (int p : inputs[s]) {
+        if (p == models::kNetworkInput) {
+          bytes += batch * net.input_shape.size() * kScalarBytes;
+        } else {
+          const models::Layer& pl = net.layers[p];
+          bytes += models::tensor_bytes(batch * pl.out_elements(), pl.out_binary);
+        }
+      }
+      add_edge(g.forward_node[first], r, EdgeKind::kStageInput, 0, bytes, std::nullopt);
+    }
+    for (std::size_t i = 0; i < g.edges.size(); ++i) {
+      Edge& e = g.edges[i];
+      const bool touched = i >= first_new_edge || g.nodes[e.src].kind == NodeKind::kRecompute;
+      if (!touched) continue;
+      e.delay = e.initial_delay + g.nodes[e.dst].retiming - g.nodes[e.src].retiming;
+      LPSIM_ASSERT(e.delay >= 0, "a recompute edge with a negative delay");
+      e.boundaries = std::abs(g.nodes[e.dst].stage - g.nodes[e.src].stage);
+      e.buffer_depth = e.delay + 1;
+    }
   }
 
   void assign_work() {
@@ -291,6 +354,14 @@ struct Builder {
       g.nodes[owner].work += tail;
       g.nodes[owner].tail_work += tail;
     }
+    // A rerun does the forward work of the layers its stage's backward reads (§4c).
+    const std::vector<int> layer_stage =
+        models::backward_stage_of_layers(net, units, part.stage_of_unit, g.num_stages);
+    for (std::size_t l = 0; l < net.layers.size(); ++l) {
+      const int s = layer_stage[l];
+      if (s < 0 || static_cast<int>(l) == net.loss || !g.recomputes(s)) continue;
+      g.nodes[g.recompute_node[s]].work += models::layer_work(net.layers[l], Task::kForward, batch);
+    }
     Node& loss = g.nodes[g.loss_node];
     loss.work += models::layer_work(net.layers[net.loss], Task::kForward, batch);
     loss.work += models::layer_work(net.layers[net.loss], Task::kBackwardActivation, batch);
@@ -301,12 +372,13 @@ struct Builder {
 
 TrainingGraph build_training_graph(const models::Network& network, const UnitGraph& units,
                                    const Partition& partition, const policies::Policy& policy,
-                                   std::int64_t batch, const models::UpdateCost& update) {
+                                   std::int64_t batch, const models::UpdateCost& update,
+                                   const std::vector<ActivationChoice>& activations) {
   LPSIM_ASSERT(partition.stage_of_unit.size() == units.units.size(), "one stage per unit");
   LPSIM_ASSERT(policy.pipelined || partition.num_stages == 1,
                policy.name + " training has one stage");
   LPSIM_ASSERT(batch >= 1, "batch >= 1");
-  Builder b{network, units, partition, policy, batch, update, {}, {}};
+  Builder b{network, units, partition, policy, batch, update, activations, {}, {}};
   b.build();
   return std::move(b.g);
 }

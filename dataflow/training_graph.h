@@ -21,6 +21,7 @@
 #include <string>
 #include <vector>
 
+#include "dataflow/activations.h"
 #include "dataflow/partition.h"
 #include "dataflow/retiming.h"
 #include "workloads/models/cost.h"
@@ -29,7 +30,17 @@
 
 namespace lpsim::dataflow {
 
-enum class NodeKind { kInput, kForward, kBackwardActivation, kBackwardWeight, kUpdate, kLoss };
+// kRecompute: a stage's rerun of its forward under `recompute` (ARCHITECTURE.md §4c), one per
+// such stage, just before its backward (the last stage's: before the loss).
+enum class NodeKind {
+  kInput,
+  kForward,
+  kBackwardActivation,
+  kBackwardWeight,
+  kUpdate,
+  kLoss,
+  kRecompute
+};
 enum class EdgeKind {
   kActivation,        // F -> F, In -> F, F -> Loss: a forward activation
   kGradient,          // Loss/Ba -> Ba/Bw: an activation gradient
@@ -38,6 +49,9 @@ enum class EdgeKind {
   kWeightGradient,    // Bw_l -> U_l
   kWeights,           // U_l -> F_l and U_l -> Ba_l: the weight register
   kStashedWeights,    // F_l -> Ba_l under `stash`: the weight version F used
+  kStageInput,        // F of a recomputing stage's first unit -> its R: the stage's input,
+                      // kept for the rerun (§4c); the stage's kStoredActivation edges then
+                      // leave R (one minibatch's saved tensors)
 };
 
 const char* node_kind_name(NodeKind kind);
@@ -85,6 +99,12 @@ struct TrainingGraph {
   int input_node = 0;
   int loss_node = 0;
   std::vector<int> forward_node, ba_node, bw_node, update_node;  // per unit; ba may be -1
+  // §4c, per stage: its pipeline.activations choice, and its R node (-1 unless it recomputes).
+  std::vector<ActivationChoice> activations;
+  std::vector<int> recompute_node;
+  bool recomputes(int stage) const { return recompute_node[stage] >= 0; }
+  // The R node that reruns unit u's forward, or -1.
+  int recompute_node_of_unit(int u) const { return recompute_node[layers[u].stage]; }
 
   // The arcs as the retiming solver sees them (original weights).
   std::vector<RetimingArc> arcs() const;
@@ -93,10 +113,12 @@ struct TrainingGraph {
 
 // Builds and retimes the graph. An unpipelined policy (sync) needs a one-stage partition.
 // `update`: the optimizer's cost (reference::update_cost; the default is SGD's).
+// `activations`: per stage (empty: every stage keeps its activations).
 TrainingGraph build_training_graph(const models::Network& network, const UnitGraph& units,
                                    const Partition& partition, const policies::Policy& policy,
                                    std::int64_t batch,
-                                   const models::UpdateCost& update = models::UpdateCost{});
+                                   const models::UpdateCost& update = models::UpdateCost{},
+                                   const std::vector<ActivationChoice>& activations = {});
 
 // Work of each node in lane-operations (MACs + element-wise ops): a machine-independent
 // cost used when no hardware model is given.

@@ -66,6 +66,7 @@ int run_graph(const std::vector<std::string>& args) {
   models::Network network;
   dataflow::StageSpec spec;
   std::string spec_file = "--stages", spec_pointer;
+  dataflow::ActivationSpec activations;
   if (vm.count("config")) {
     if (vm.count("model") || vm.count("network")) {
       throw core::UserError("", "--config", "give either --config or --model/--network, not both");
@@ -76,6 +77,7 @@ int run_graph(const std::vector<std::string>& args) {
                                                   : std::vector<std::string>{});
     network = run::network_of_config(c, path);
     spec = c.stages;
+    activations = c.activations;
     spec_file = c.source;
     spec_pointer = "/pipeline/stages";
     policy = c.policy;
@@ -88,8 +90,10 @@ int run_graph(const std::vector<std::string>& args) {
   const dataflow::UnitGraph units = dataflow::group_units(network);
   const dataflow::Partition partition =
       dataflow::partition_for_policy(units, *policy, spec, spec_file, spec_pointer);
-  const dataflow::TrainingGraph graph =
-      dataflow::build_training_graph(network, units, partition, *policy, batch, update);
+  const dataflow::TrainingGraph graph = dataflow::build_training_graph(
+      network, units, partition, *policy, batch, update,
+      dataflow::activations_per_stage(activations, partition.num_stages, spec_file,
+                                      "/pipeline/activations"));
   std::string text;
   if (format == "json") {
     core::Json j = dataflow::graph_to_json(graph, dataflow::node_ops(graph), "ops");

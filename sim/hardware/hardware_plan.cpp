@@ -11,8 +11,9 @@ HardwarePlan plan_hardware(const run::Job& job) {
   LPSIM_ASSERT(c.scheduler != dataflow::Scheduler::kPipeDream || job.pipedream_stages,
                "a PipeDream run's job comes from hardware::prepare_job");
   HardwarePlan plan;
-  plan.graph = dataflow::build_training_graph(job.network, job.units, job.partition, *c.policy,
-                                              c.batch_size, reference::update_cost(c.optimizer));
+  plan.graph =
+      dataflow::build_training_graph(job.network, job.units, job.partition, *c.policy, c.batch_size,
+                                     reference::update_cost(c.optimizer), job.activations);
   plan.weight_units = assign_weight_units(plan.graph, job.network, job.units);
   plan.costs = task_costs(plan.graph, c.hw, plan.weight_units);
   if (c.scheduler == dataflow::Scheduler::kPipeDream) {
@@ -48,13 +49,6 @@ HardwarePlan plan_hardware(const run::Job& job) {
 run::Job prepare_job(const std::string& config_path, const std::vector<std::string>& overrides,
                      const std::string& init_from, bool need_samples) {
   run::Job job = run::prepare_job(config_path, overrides, init_from, need_samples);
-  for (dataflow::ActivationChoice a : job.activations) {
-    if (a != dataflow::ActivationChoice::kKeep) {  // in progress (issue 31)
-      throw core::ConfigError(job.config.source, "/pipeline/activations",
-                              "the hardware model does not run recompute or offload yet: use "
-                              "--reference");
-    }
-  }
   if (job.config.scheduler == dataflow::Scheduler::kPipeDream) {
     const dataflow::Partition stages = pipedream_stages(job.network, job.units, job.config,
                                                         static_cast<int>(*job.config.processors))

@@ -57,7 +57,22 @@ core::Json hardware_report(const run::Job& job, const HardwarePlan& plan, const 
   for (std::size_t s = 0; s < r.stage_memory.size(); ++s) {
     const MemoryPeaks& m = r.stage_memory[s];
     const MemoryPeaks& a = r.stage_memory_analytic[s];
-    stages.push_back({{"stage", s}, {"measured", m.to_json()}, {"analytic", a.to_json()}});
+    // §4c: the stage's activation choice (one processor per stage; with pipeline.processors
+    // set every stage keeps), its rerun's cycles per minibatch and its DRAM traffic.
+    const bool per_stage = !job.config.processors;
+    const dataflow::ActivationChoice choice =
+        per_stage ? plan.graph.activations.at(s) : dataflow::ActivationChoice::kKeep;
+    std::uint64_t rerun_cycles = 0;
+    if (per_stage && plan.graph.recomputes(static_cast<int>(s))) {
+      const TaskCost& c = plan.costs[plan.graph.recompute_node[s]];
+      rerun_cycles = c.cycles + c.unit_cycles;
+    }
+    stages.push_back({{"stage", s},
+                      {"activations", dataflow::activation_choice_name(choice)},
+                      {"recompute_cycles_per_minibatch", rerun_cycles},
+                      {"dram_bytes", r.pe_activity.at(s).dram_bytes},
+                      {"measured", m.to_json()},
+                      {"analytic", a.to_json()}});
     mem += m;
     analytic += a;
   }

@@ -17,7 +17,7 @@ std::size_t index(MemoryKind kind) { return static_cast<std::size_t>(kind); }
 
 bool is_data_edge(EdgeKind kind) {
   return kind == EdgeKind::kActivation || kind == EdgeKind::kGradient ||
-         kind == EdgeKind::kStoredActivation;
+         kind == EdgeKind::kStoredActivation || kind == EdgeKind::kStageInput;
 }
 
 }  // namespace
@@ -25,6 +25,7 @@ bool is_data_edge(EdgeKind kind) {
 MemoryKind buffer_kind(EdgeKind kind) {
   switch (kind) {
     case EdgeKind::kStoredActivation:
+    case EdgeKind::kStageInput:
       return MemoryKind::kActivations;
     case EdgeKind::kActivation:
     case EdgeKind::kGradient:
@@ -149,8 +150,10 @@ void accesses(const dataflow::TrainingGraph& g, const dataflow::Program& program
     // Ba reads the register unless its delayed weight comes from elsewhere alone, or it reads
     // no weights at all (an embedding's: then the unit sees no Ba either).
     // (WeightUnitLayer::backward_node is -1 for those.)
+    // Under recompute the rerun reads it (backward_node is the stage's R), and Ba multiplies
+    // by what the rerun made.
     if (slot.layer.has_backward() && (g.layers[u].delay == 0 || work.backward_reads_register)) {
-      access(g.ba_node[u], o, MemoryKind::kWeights, weights, kRead);
+      access(slot.layer.backward_node, o, MemoryKind::kWeights, weights, kRead);
     }
     access(g.bw_node[u], o, MemoryKind::kGradients, params, kWrite);
     const int up = g.update_node[u];
@@ -163,7 +166,7 @@ void accesses(const dataflow::TrainingGraph& g, const dataflow::Program& program
     // The unit's own residents: what F, Ba and U read and write of them.
     for (const WeightUnitAccess& a : slot.kind->accesses(work, slot.layer)) {
       const int node = a.task == NodeKind::kForward              ? g.forward_node[u]
-                       : a.task == NodeKind::kBackwardActivation ? g.ba_node[u]
+                       : a.task == NodeKind::kBackwardActivation ? slot.layer.backward_node
                                                                  : up;
       LPSIM_ASSERT(node >= 0, "a weight unit accesses its memory from a task the layer lacks");
       access(node, o, a.kind, a.bytes, a.write);
@@ -191,8 +194,21 @@ MemoryPlan plan_memory(const dataflow::TrainingGraph& g, const dataflow::Program
   const std::vector<MemoryKind>& order =
       hw.sram_placement.empty() ? hw::default_placement_order() : hw.sram_placement;
   for (int p = 0; p < program.num_processors; ++p) {
-    plan.pe.push_back(hw::place(static_cast<std::uint64_t>(hw.sram_capacity_bytes), tiles[p],
-                                resident[p], order));
+    // §4c: an offloading stage (a stage program: processor p runs stage p) holds its
+    // activations in DRAM whatever the placement would do.
+    const bool offload = std::find(g.activations.begin(), g.activations.end(),
+                                   dataflow::ActivationChoice::kOffload) != g.activations.end() &&
+                         g.activations.at(p) == dataflow::ActivationChoice::kOffload;
+    hw::ResidentBytes in_sram = resident[p];
+    if (offload) in_sram[index(MemoryKind::kActivations)] = 0;
+    hw::Placement placed =
+        hw::place(static_cast<std::uint64_t>(hw.sram_capacity_bytes), tiles[p], in_sram, order);
+    if (offload) {
+      const std::uint64_t held = resident[p][index(MemoryKind::kActivations)];
+      placed.resident_bytes[index(MemoryKind::kActivations)] = held;
+      placed.dram_bytes[index(MemoryKind::kActivations)] = held;
+    }
+    plan.pe.push_back(placed);
   }
   accesses(g, program, units, buffered, plan);
   return plan;

@@ -118,15 +118,18 @@ void Pipeline::measure_memory() {
     }
     if (slot.kind != nullptr) slot.kind->residents(work, slot.layer, a.bytes);
     const models::Layer& layer = job_.network.layers[job_.units.units[u].layer];
-    const auto d = static_cast<std::uint64_t>(graph_.layers[u].delay);
-    a[hw::MemoryKind::kActivations] += (d + 1) * static_cast<std::uint64_t>(models::tensor_bytes(
-                                                     batch * layer.in_elements(), layer.in_binary));
+    // Under recompute (§4c, GPipe's figure) one minibatch's; the stage's input below.
+    const auto held = graph_.recomputes(graph_.layers[u].stage)
+                          ? std::uint64_t{1}
+                          : static_cast<std::uint64_t>(graph_.layers[u].delay) + 1;
+    a[hw::MemoryKind::kActivations] += held * static_cast<std::uint64_t>(models::tensor_bytes(
+                                                  batch * layer.in_elements(), layer.in_binary));
   }
   for (const dataflow::BufferPlan& b : modules_.buffers) {
     const dataflow::Edge& edge = graph_.edges[b.edge];
     const hw::MemoryKind kind = buffer_kind(edge.kind);
     r_.stage_memory[b.consumer][kind] += buffers_[b.edge]->stats().peak_bytes;
-    if (kind != hw::MemoryKind::kActivations) {
+    if (kind != hw::MemoryKind::kActivations || edge.kind == dataflow::EdgeKind::kStageInput) {
       r_.stage_memory_analytic[b.consumer][kind] +=
           static_cast<std::uint64_t>(edge.buffer_depth * edge.bytes_per_token);
     }

@@ -61,7 +61,17 @@ void Pipeline::run_task(const dataflow::ProgramEntry& entry, std::int64_t m,
   wait_for_inputs(node, part, m, total, pe, p);
   WeightUnit* unit = n.unit >= 0 ? weight_units_[n.unit].get() : nullptr;
   if (unit != nullptr && n.kind == NodeKind::kForward) unit->at_forward(*this, pe, m);
-  if (unit != nullptr && n.kind == NodeKind::kBackwardActivation && consumes_inputs) {
+  if (n.kind == NodeKind::kRecompute) {
+    // §4c: the rerun reads every unit's backward version (a stashed one, or a reconstruction
+    // made once and held until the backward ends).
+    for (std::size_t u = 0; u < graph_.layers.size(); ++u) {
+      if (graph_.layers[u].stage == n.stage && weight_units_[u] != nullptr) {
+        weight_units_[u]->at_backward(*this, pe, m);
+      }
+    }
+  }
+  if (unit != nullptr && n.kind == NodeKind::kBackwardActivation && consumes_inputs &&
+      !graph_.recomputes(n.stage)) {
     unit->at_backward(*this, pe, m);
   }
   dram_before_compute(node, consumes_inputs, m, pe, p, next);
@@ -310,6 +320,9 @@ void Pipeline::math(int node, NodePart part, std::int64_t m) {
       break;
     case NodeKind::kUpdate:
       engine_->update(n.unit, m);
+      break;
+    case NodeKind::kRecompute:
+      engine_->recompute(n.stage, m);
       break;
     case NodeKind::kInput:
       break;

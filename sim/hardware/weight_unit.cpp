@@ -52,7 +52,9 @@ std::vector<WeightUnitSlot> assign_weight_units(const dataflow::TrainingGraph& g
     l.name = dataflow::module_name(layer.name);
     l.delay = g.layers[u].delay;
     l.forward_node = g.forward_node[u];
-    l.backward_node = layer.type->backward_reads_weights() ? g.ba_node[u] : -1;
+    // Under recompute (§4c) the stage's rerun reads every unit's backward version, once.
+    const int rerun = g.recompute_node_of_unit(static_cast<int>(u));
+    l.backward_node = rerun >= 0 ? rerun : layer.type->backward_reads_weights() ? g.ba_node[u] : -1;
     l.update_node = g.update_node[u];
     l.weight_elements = static_cast<std::uint64_t>(layer.weight_size());
     l.param_elements = static_cast<std::uint64_t>(layer.num_params());

@@ -62,4 +62,34 @@ UnitGraph group_units(const models::Network& network) {
   return g;
 }
 
+std::vector<int> backward_stage_of_layers(const Network& network, const UnitGraph& units,
+                                          const std::vector<int>& stage_of_unit, int num_stages) {
+  std::vector<int> stage(network.layers.size(), -1);
+  const int last = num_stages - 1;
+  for (std::size_t u = 0; u < units.units.size(); ++u) {
+    const Unit& unit = units.units[u];
+    stage[unit.layer] = stage_of_unit[u];
+    for (int a : unit.attached) {
+      stage[a] = unit.tail_owner == kLossUnit ? last : stage_of_unit[unit.tail_owner];
+    }
+  }
+  stage[network.loss] = last;
+  return stage;
+}
+
+std::vector<std::vector<int>> stage_inputs(const Network& network,
+                                           const std::vector<int>& backward_stage_of_layer,
+                                           int num_stages) {
+  std::vector<std::vector<int>> in(num_stages);
+  for (std::size_t c = 0; c < network.layers.size(); ++c) {
+    const int s = backward_stage_of_layer[c];
+    if (s < 0 || static_cast<int>(c) == network.loss) continue;
+    for (int p : network.layers[c].inputs) {
+      const bool outside = p == kNetworkInput || backward_stage_of_layer[p] != s;
+      if (outside && std::find(in[s].begin(), in[s].end(), p) == in[s].end()) in[s].push_back(p);
+    }
+  }
+  return in;
+}
+
 }  // namespace lpsim::models

@@ -39,4 +39,17 @@ struct UnitGraph {
 
 UnitGraph group_units(const Network& network);
 
+// ARCHITECTURE.md §4c: per network layer, the stage whose backward reads its tensors (and so
+// reruns its forward under `recompute`): a unit's layer, its unit's stage; a layer attached to
+// unit u, the stage of u's tail owner (the loss: the last stage); the loss, the last stage;
+// the input's pre-processing, -1. `stage_of_unit` per unit, stages 0..num_stages-1.
+std::vector<int> backward_stage_of_layers(const Network& network, const UnitGraph& units,
+                                          const std::vector<int>& stage_of_unit, int num_stages);
+
+// The tensors stage s's recomputed forward reads from outside: per stage, the layers (or
+// kNetworkInput) not in it whose outputs a layer of it reads, each once, in network order.
+std::vector<std::vector<int>> stage_inputs(const Network& network,
+                                           const std::vector<int>& backward_stage_of_layer,
+                                           int num_stages);
+
 }  // namespace lpsim::models

@@ -139,21 +139,17 @@ template <typename T>
 void BasicTaskEngine<T>::plan_recompute() {
   const int nl = static_cast<int>(network_.layers.size());
   const int last = num_stages_ - 1;
-  layer_stage_.assign(nl, -1);
+  std::vector<int> stage_of_unit;
+  for (const auto& s : state_) stage_of_unit.push_back(s->stage);
+  layer_stage_ = models::backward_stage_of_layers(network_, units_, stage_of_unit, num_stages_);
   stage_layers_.assign(num_stages_, {});
   stage_units_.assign(num_stages_, {});
   stage_backward_tasks_.assign(num_stages_, 0);
   for (int u = 0; u < num_units(); ++u) {
     const int st = state_[u]->stage;
-    layer_stage_[state_[u]->layer] = st;
-    const int owner = units_.units[u].tail_owner;
-    for (int a : units_.units[u].attached) {
-      layer_stage_[a] = owner == models::kLossUnit ? last : state_[owner]->stage;
-    }
     stage_units_[st].push_back(u);
     stage_backward_tasks_[st] += 1 + (has_backward_activation(u) ? 2 : 0);  // Bw, Ba's two parts
   }
-  layer_stage_[network_.loss] = last;
   stage_backward_tasks_[last] += 1;  // the loss
   forward_reads_.assign(nl, 0);
   read_by_other_stage_.assign(nl, false);
