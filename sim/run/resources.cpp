@@ -1,5 +1,6 @@
 #include "sim/run/resources.h"
 
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 #include <vector>
@@ -9,6 +10,44 @@
 
 namespace lpsim::run {
 
+namespace {
+
+// The activations and gradients of the minibatches in flight, with `recompute` per stage.
+std::uint64_t in_flight_bytes(const Job& job, const std::vector<bool>& recompute,
+                              std::int64_t max_delay) {
+  std::uint64_t activations_per_sample = job.network.input_shape.size();
+  // §4c: what a recomputing stage drops after its forward is held by at most two minibatches
+  // at a time (the one forwarding, and the rerun of the one in its backward).
+  std::uint64_t recomputed_per_sample = 0;
+  std::vector<bool> dropped(job.network.layers.size(), false);
+  if (std::find(recompute.begin(), recompute.end(), true) != recompute.end()) {
+    std::vector<int> stage_of_unit = job.partition.stage_of_unit;
+    if (!job.config.policy->pipelined) stage_of_unit.assign(stage_of_unit.size(), 0);
+    const auto stage = models::backward_stage_of_layers(job.network, job.units, stage_of_unit,
+                                                        static_cast<int>(recompute.size()));
+    const auto kept = models::read_by_other_stage(job.network, stage);
+    for (std::size_t l = 0; l < dropped.size(); ++l) {
+      dropped[l] = stage[l] >= 0 && recompute[stage[l]] && !kept[l];
+    }
+  }
+  for (std::size_t i = 0; i < job.network.layers.size(); ++i) {
+    const models::Layer& l = job.network.layers[i];
+    // its output, what the engine keeps for its backward (batch norm's x̂, max pooling's argmax,
+    // a LIF layer's membrane, attention's P), and its output gradient (a unit's is held from
+    // its tail until both its Ba and Bw ran; an element-wise layer's while its tail runs)
+    const std::uint64_t elements = 2 * l.out_elements() + l.type->host_saved_elements(l);
+    (dropped[i] ? recomputed_per_sample : activations_per_sample) += elements;
+  }
+  // A minibatch keeps every layer's output from its forward until its last backward task,
+  // max_delay beats later, so max_delay + 1 are in flight; gradients of one more are live.
+  return static_cast<std::uint64_t>(ops::kScalarBytes) *
+         static_cast<std::uint64_t>(job.config.batch_size) *
+         (activations_per_sample * static_cast<std::uint64_t>(max_delay + 2) +
+          2 * recomputed_per_sample);
+}
+
+}  // namespace
+
 MemoryEstimate estimate_memory(const Job& job, bool math) {
   MemoryEstimate e;
   constexpr std::uint64_t kBytes = static_cast<std::uint64_t>(ops::kScalarBytes);
@@ -17,13 +56,6 @@ MemoryEstimate estimate_memory(const Job& job, bool math) {
   std::int64_t max_delay = 0;
   const auto state =
       static_cast<std::uint64_t>(ops::optimizer_state_tensors(job.config.optimizer.kind));
-  std::uint64_t activations_per_sample = job.network.input_shape.size();
-  for (const auto& l : job.network.layers) {
-    // its output, what the engine keeps for its backward (batch norm's x̂, max pooling's argmax,
-    // a LIF layer's membrane, attention's P), and its output gradient (a unit's is held from
-    // its tail until both its Ba and Bw ran; an element-wise layer's while its tail runs)
-    activations_per_sample += 2 * l.out_elements() + l.type->host_saved_elements(l);
-  }
   for (std::size_t u = 0; u < job.units.units.size(); ++u) {
     const models::Layer& l = job.network.layers[job.units.units[u].layer];
     const std::uint64_t params = static_cast<std::uint64_t>(l.num_params());
@@ -35,13 +67,12 @@ MemoryEstimate estimate_memory(const Job& job, bool math) {
     // (stash policy or diagnostic)
     e.parameters_bytes += kBytes * (params * (2 + state + d) + weight * (d + 1));
   }
-  const std::uint64_t batch = static_cast<std::uint64_t>(job.config.batch_size);
   e.batch = job.config.batch_size;
   e.max_delay = max_delay;
-  // A minibatch keeps every layer's output from its forward until its last backward task,
-  // max_delay beats later, so max_delay + 1 are in flight; gradients of one more are live.
-  e.in_flight_bytes =
-      kBytes * activations_per_sample * batch * static_cast<std::uint64_t>(max_delay + 2);
+  e.in_flight_bytes = in_flight_bytes(job, job.trainer.recompute_stage, max_delay);
+  // What every stage recomputing would need instead (a refusal suggests it when it fits).
+  e.in_flight_recompute_bytes = in_flight_bytes(
+      job, std::vector<bool>(static_cast<std::size_t>(job.partition.num_stages), true), max_delay);
   // The samples and their labels (one per token of a token set: as many as its inputs).
   e.data_bytes =
       kBytes * static_cast<std::uint64_t>(job.train.images.size() + job.test.images.size()) +
@@ -49,6 +80,7 @@ MemoryEstimate estimate_memory(const Job& job, bool math) {
   if (!math) {
     e.parameters_bytes = kBytes * static_cast<std::uint64_t>(job.network.num_params());  // init
     e.in_flight_bytes = 0;
+    e.in_flight_recompute_bytes = 0;
   }
   // Measured: a tiny run resides in 28 MB (issue 30); OpenBLAS keeps a 32 MiB GEMM buffer per
   // thread that multiplies.
@@ -81,6 +113,10 @@ std::string what_would_fit(const MemoryEstimate& e, std::uint64_t available) {
   }
   const std::uint64_t room = available - fixed;
   std::vector<std::string> ways;
+  if (e.in_flight_recompute_bytes > 0 && e.in_flight_recompute_bytes < e.in_flight_bytes &&
+      e.in_flight_recompute_bytes <= room) {
+    ways.push_back("pipeline.activations \"recompute\"");
+  }
   // The minibatches in flight scale with the batch and with the deepest delay + 2 (a stage
   // fewer shortens the deepest delay by 2); the stashes shrink too, which is not counted, so
   // these bounds are safe.

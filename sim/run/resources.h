@@ -12,7 +12,9 @@ namespace lpsim::run {
 struct MemoryEstimate {
   std::uint64_t parameters_bytes = 0;  // weights, optimizer state, EMA, stashes, pending gradients
   std::uint64_t in_flight_bytes = 0;   // activations and gradients of minibatches in flight
-  std::uint64_t data_bytes = 0;        // the data sets in memory
+  // The same if every stage recomputed its activations (ARCHITECTURE.md §4c); 0: not known.
+  std::uint64_t in_flight_recompute_bytes = 0;
+  std::uint64_t data_bytes = 0;  // the data sets in memory
   // The program itself: code, libraries, SystemC, and OpenBLAS's buffers per thread.
   std::uint64_t runtime_bytes = 0;
   // What in_flight_bytes scales with: the batch, and the deepest delay (+2 minibatches).
@@ -26,9 +28,10 @@ struct MemoryEstimate {
 // What a run of `job` needs in host memory (math on) or for the timing model alone.
 MemoryEstimate estimate_memory(const Job& job, bool math);
 
-// For a run that does not fit `available` bytes: the largest batch, and the fewest stages' worth
-// of delay, with which its estimate would ("it would fit with a batch of at most 12 or with
-// at most 5 stages (delays of at most 8) at this batch").
+// For a run that does not fit `available` bytes: recompute in every stage, the largest batch,
+// and the fewest stages' worth of delay, with which its estimate would ("it would fit with
+// pipeline.activations "recompute" or with a batch of at most 12 or with at most 5 stages
+// (delays of at most 8) at this batch").
 std::string what_would_fit(const MemoryEstimate& e, std::uint64_t available);
 
 // MemAvailable from /proc/meminfo (bytes); 0 when unknown.

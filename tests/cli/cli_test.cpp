@@ -868,6 +868,35 @@ TEST(RunCommand, AdamwRunResumesFromACheckpointToTheSameResult) {
   EXPECT_FALSE(resolved.at("workload").at("optimizer").contains("momentum"));
 }
 
+// ARCHITECTURE.md §4c end to end: a run whose stages recompute (cnn3 in {conv1, conv2} {fc},
+// the first recomputing under ema_grad, so the reruns use the reconstruction) resumes from a
+// checkpoint taken with minibatches in flight to the uninterrupted run's report; a resume with
+// another activation choice is refused (the config hash covers it).
+TEST(RunCommand, RecomputingRunResumesFromACheckpointToTheSameResult) {
+  const std::string base =
+      ::testing::TempDir() + "/lpsim_recompute_resume_" + std::to_string(::getpid());
+  std::system(("rm -rf " + base + "*").c_str());
+  std::vector<std::string> job = {
+      "--set", "/workload/model=cnn3",
+      "--set", "/workload/dataset/kind=synthetic",
+      "--set", "/workload/dataset/synthetic={\"train_samples\":320,\"test_samples\":64}",
+      "--set", "/workload/epochs=2",
+      "--set", "/workload/batch_size=16",
+      "--set", "/pipeline/stages=[2,1]",
+      "--set", "/pipeline/stability_check=false",
+      "--set", "/pipeline/policy=ema_grad",
+      "--set", "/pipeline/activations=[\"recompute\",\"keep\"]"};
+  const ResumedRun r = run_whole_and_resumed(base, job, 13);
+  ASSERT_FALSE(r.full_report.is_null());
+  EXPECT_EQ(r.full_report.dump(), r.resumed_report.dump());
+  EXPECT_EQ(r.full_report.at("memory_by_stage").at(0).at("activations"), "recompute");
+  EXPECT_GT(r.full_report.at("memory_by_stage").at(0).at("recompute_cycles_per_minibatch"), 0);
+  job.back() = "/pipeline/activations=\"keep\"";
+  const Result other = run_lpsim(
+      concat({"run", "-q"}, job, {"--out", base + "_other", "--resume", base + "_ck/checkpoint"}));
+  EXPECT_EQ(other.exit_code, 2) << other.err;
+}
+
 TEST(Help, EveryCommandHasHelp) {
   for (const char* cmd : {"run", "graph", "models", "gemm", "schedule", "check-config", "sweep",
                           "import", "tokens"}) {

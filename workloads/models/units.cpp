@@ -77,6 +77,19 @@ std::vector<int> backward_stage_of_layers(const Network& network, const UnitGrap
   return stage;
 }
 
+std::vector<bool> read_by_other_stage(const Network& network,
+                                      const std::vector<int>& backward_stage_of_layer) {
+  std::vector<bool> read(network.layers.size(), false);
+  for (std::size_t c = 0; c < network.layers.size(); ++c) {
+    for (int p : network.layers[c].inputs) {
+      if (p != kNetworkInput && backward_stage_of_layer[p] != backward_stage_of_layer[c]) {
+        read[p] = true;
+      }
+    }
+  }
+  return read;
+}
+
 std::vector<std::vector<int>> stage_inputs(const Network& network,
                                            const std::vector<int>& backward_stage_of_layer,
                                            int num_stages) {

@@ -46,6 +46,11 @@ UnitGraph group_units(const Network& network);
 std::vector<int> backward_stage_of_layers(const Network& network, const UnitGraph& units,
                                           const std::vector<int>& stage_of_unit, int num_stages);
 
+// Per layer: a layer of another stage (by backward_stage_of_layers) reads its output (so a
+// recomputing stage cannot drop it after the forward).
+std::vector<bool> read_by_other_stage(const Network& network,
+                                      const std::vector<int>& backward_stage_of_layer);
+
 // The tensors stage s's recomputed forward reads from outside: per stage, the layers (or
 // kNetworkInput) not in it whose outputs a layer of it reads, each once, in network order.
 std::vector<std::vector<int>> stage_inputs(const Network& network,

@@ -152,13 +152,11 @@ void BasicTaskEngine<T>::plan_recompute() {
   }
   stage_backward_tasks_[last] += 1;  // the loss
   forward_reads_.assign(nl, 0);
-  read_by_other_stage_.assign(nl, false);
+  read_by_other_stage_ = models::read_by_other_stage(network_, layer_stage_);
   for (int c = 0; c < nl; ++c) {
     if (c != network_.loss && layer_stage_[c] >= 0) stage_layers_[layer_stage_[c]].push_back(c);
     for (int in : network_.layers[c].inputs) {
-      if (in == models::kNetworkInput) continue;
-      ++forward_reads_[in];
-      if (layer_stage_[in] != layer_stage_[c]) read_by_other_stage_[in] = true;
+      if (in != models::kNetworkInput) ++forward_reads_[in];
     }
   }
 }
@@ -201,10 +199,7 @@ void BasicTaskEngine<T>::stage_task_done(int stage, Context& ctx) {
     ctx.out[l] = Matrix();
     ctx.saved[l].clear();
   }
-  for (int u : stage_units_[stage]) {
-    ctx.backward_w[u] = Matrix();
-    ctx.backward_b[u] = Vector();
-  }
+  for (int u : stage_units_[stage]) ctx.backward_w[u] = Matrix();
 }
 
 template <typename T>
@@ -215,7 +210,8 @@ void BasicTaskEngine<T>::recompute(int stage, std::int64_t m) {
     throw core::InternalError("R(stage " + std::to_string(stage) + ", minibatch " +
                               std::to_string(m) + ") ran twice");
   }
-  // W_b, made once per unit and held until its backward ends.
+  // W_b, made once per unit and held until its backward ends (the bias for the rerun alone).
+  std::vector<Vector> backward_b(units_.units.size());
   for (int u : stage_units_[stage]) {
     UnitState& s = *state_[u];
     if ((!s.policy || s.policy->reads_current_at_backward()) && s.updates != m) {
@@ -227,11 +223,11 @@ void BasicTaskEngine<T>::recompute(int stage, std::int64_t m) {
       Matrix scratch;
       Vector scratch_b;
       ctx.backward_w[u] = s.policy->backward_weight(s.view(), m, scratch);
-      ctx.backward_b[u] = s.policy->backward_bias(s.view(), m, scratch_b);
+      backward_b[u] = s.policy->backward_bias(s.view(), m, scratch_b);
       s.policy->backward_done(m);
     } else {
       ctx.backward_w[u] = s.p.weight;
-      ctx.backward_b[u] = s.p.bias;
+      backward_b[u] = s.p.bias;
     }
   }
   // The stage's forward of m again, in network order, from the stage's inputs.
@@ -244,7 +240,7 @@ void BasicTaskEngine<T>::recompute(int stage, std::int64_t m) {
     const UnitState& s = *state_[u];
     models::ForwardArgs<T> args = forward_args(l, ctx, true);
     args.weight = &ctx.backward_w[u];
-    args.bias = &ctx.backward_b[u];
+    args.bias = &backward_b[u];
     Vector mean = s.p.running_mean, var = s.p.running_var;  // the rerun's updates are dropped
     args.updated_mean = &mean;
     args.updated_var = &var;
@@ -300,7 +296,6 @@ void BasicTaskEngine<T>::load(std::int64_t n, Matrix images, std::vector<std::in
     ctx->rerun.assign(num_stages_, false);
     ctx->stage_left.assign(num_stages_, 0);
     ctx->backward_w.resize(units_.units.size());
-    ctx->backward_b.resize(units_.units.size());
   }
   for (int l : units_.input_attached) {
     forward_layer(l, *ctx, Params{}, true);

@@ -302,12 +302,12 @@ struct BasicTaskEngine<T>::Context {
   int remaining = 0;
   // §4c, when a stage recomputes: forward reads of each layer's output still to come; per
   // stage, whether it reran this minibatch and its backward tasks still to run; per unit, the
-  // backward weights W_b the rerun used (held until the unit's backward ends).
+  // backward weight W_b the rerun used, which its Ba multiplies by (held until the stage's
+  // backward ends; the bias is read by the rerun alone).
   std::vector<int> reads_left;
   std::vector<char> rerun;
   std::vector<int> stage_left;
   std::vector<Matrix> backward_w;
-  std::vector<Vector> backward_b;
 };
 
 using TaskEngine = BasicTaskEngine<ops::Scalar>;

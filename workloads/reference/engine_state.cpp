@@ -279,7 +279,6 @@ void BasicTaskEngine<T>::visit_state(Io& io, Self& self) {
       io.fixed(c.rerun, stages, [&io](auto& k) { io.i64(k); });
       io.fixed(c.stage_left, stages, [&io](auto& k) { io.i64(k); });
       io.fixed(c.backward_w, nu, [&io](auto& m) { io.matrix(m); });
-      io.fixed(c.backward_b, nu, [&io](auto& v) { io.vector(v); });
     }
   });
   io.sequence(self.results_, std::int64_t{1} << 32, [&io](auto& r) {

@@ -28,6 +28,38 @@ TEST(WhatWouldFit, NamesTheLargestBatchAndTheFewestStages) {
             "2) at this batch");
 }
 
+// ARCHITECTURE.md §4c: when recomputing every stage's activations would bring the minibatches
+// in flight within the room, the refusal says so first.
+TEST(WhatWouldFit, NamesRecomputeWhenItFits) {
+  MemoryEstimate e = estimate();
+  e.in_flight_recompute_bytes = 3'000;
+  EXPECT_EQ(what_would_fit(e, 4'200),
+            "it would fit with pipeline.activations \"recompute\" or with a batch of at most 8 or "
+            "with at most 2 stages (delays of at most 2) at this batch");
+  e.in_flight_recompute_bytes = 4'001;  // does not fit the 4,000 left
+  EXPECT_EQ(what_would_fit(e, 4'200).find("recompute"), std::string::npos);
+}
+
+// A recomputing stage drops what only its backward reads: the estimate of cnn3 in {conv1,
+// conv2} {fc} shrinks when the first stage recomputes, and the figure for every stage
+// recomputing is what a recompute run estimates.
+TEST(EstimateMemory, CountsWhatARecomputingStageDrops) {
+  const auto job = [](const std::string& activations) {
+    return prepare_job("",
+                       {"/workload/model=cnn3", "/workload/dataset/kind=synthetic",
+                        "/workload/dataset/synthetic={\"train_samples\":64,\"test_samples\":16}",
+                        "/pipeline/stages=[2,1]", "/pipeline/activations=" + activations},
+                       "");
+  };
+  const MemoryEstimate keep = estimate_memory(job("\"keep\""), true);
+  const MemoryEstimate first = estimate_memory(job("[\"recompute\",\"keep\"]"), true);
+  const MemoryEstimate all = estimate_memory(job("\"recompute\""), true);
+  EXPECT_LT(first.in_flight_bytes, keep.in_flight_bytes);
+  EXPECT_LT(all.in_flight_bytes, first.in_flight_bytes);
+  EXPECT_EQ(keep.in_flight_recompute_bytes, all.in_flight_bytes);
+  EXPECT_EQ(keep.parameters_bytes, all.parameters_bytes);
+}
+
 TEST(WhatWouldFit, SaysWhenNothingButTheModelHelps) {
   EXPECT_EQ(what_would_fit(estimate(), 150),
             "the parameters, their stashes and the data alone exceed it: a smaller model or data "
