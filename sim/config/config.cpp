@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
+#include <map>
 #include <utility>
 
 #include "core/errors.h"
@@ -148,6 +149,49 @@ std::vector<hw::MemoryKind> read_placement(core::ObjectReader& r, const std::str
 
 // Every key of the configuration, once: its default, what it accepts, its unit and meaning
 // (README "Configuration" is this table: `lpsim check-config --parameters`), and where it goes.
+// hw.numerics (ARCHITECTURE.md §2d): a format per tensor class, and the rounding.
+std::vector<core::Param<Config>> with_numerics(std::vector<core::Param<Config>> params) {
+  const auto formats = [] {
+    std::vector<std::string> names;
+    for (ops::NumberFormat f : ops::kAllNumberFormats) {
+      names.emplace_back(ops::format_name(f));
+    }
+    return names;
+  };
+  const std::map<ops::TensorClass, std::string> meaning = {
+      {ops::TensorClass::kWeights, "the copy of W and b that F and Ba read"},
+      {ops::TensorClass::kActivations,
+       "the network's input and every layer's output, as stored for Bw, sent and read"},
+      {ops::TensorClass::kActivationGradients,
+       "the loss gradient and every layer's input gradient, as sent and read"},
+      {ops::TensorClass::kWeightGradients, "Bw's result, before the update reads it"},
+      {ops::TensorClass::kMaster, "master weights and optimizer state: `fp32` or `bf16`"},
+      {ops::TensorClass::kStash, "a stash version, the master W^(m) rounded when stored"},
+      {ops::TensorClass::kEma, "the EMA tensor, rounded when stored"},
+      {ops::TensorClass::kAccumulate, "the MAC array's accumulator"}};
+  for (ops::TensorClass tc : ops::kAllTensorClasses) {
+    const std::string name(ops::tensor_class_name(tc));
+    const bool master = tc == ops::TensorClass::kMaster;
+    params.push_back(core::choice_param<Config>(
+        "/hw/numerics/" + name, "fp32",
+        master ? std::function<std::vector<std::string>()>([] {
+          return std::vector<std::string>{"fp32", "bf16"};
+        })
+               : std::function<std::vector<std::string>()>(formats),
+        meaning.at(tc) + " (§2d)",
+        [tc](Config& c, const std::string& v) { c.hw.numerics.of(tc) = *ops::parse_format(v); }));
+  }
+  params.push_back(core::choice_param<Config>(
+      "/hw/numerics/rounding", "nearest_even",
+      [] {
+        return std::vector<std::string>{"nearest_even", "stochastic"};
+      },
+      "every class's rounding; `stochastic` draws from a counter of (run.seed, tensor, element, "
+      "minibatch), so runs repeat bit for bit",
+      [](Config& c, const std::string& v) { c.hw.numerics.rounding = *ops::parse_rounding(v); }));
+  return params;
+}
+
 const core::ParamTable<Config>& build_parameters() {
   using core::boolean_param;
   using core::choice_param;
@@ -161,7 +205,7 @@ const core::ParamTable<Config>& build_parameters() {
   constexpr std::int64_t k2p30 = std::int64_t{1} << 30;
   constexpr std::int64_t k2p40 = std::int64_t{1} << 40;
   constexpr std::int64_t k2p50 = std::int64_t{1} << 50;
-  static const core::ParamTable<Config> table({
+  static const core::ParamTable<Config> table(with_numerics({
       string_param<Config>("/run/name", "default", "string", "output directory `out/<name>`",
                            [](Config& c, const std::string& v) { c.run_name = v; }),
       integer_param<Config>(
@@ -446,7 +490,7 @@ const core::ParamTable<Config>& build_parameters() {
             core::ObjectReader e = r.object(key);
             c.hw.energy = reports::read_energy_table(e);
           }},
-  });
+  }));
   return table;
 }
 
@@ -489,6 +533,30 @@ void check_pipedream(const Config& c, const std::string& file) {
                             "found \"" + c.policy->name +
                                 "\", which runs one stage; PipeDream pipelines minibatches "
                                 "(its own is \"stash\")");
+  }
+}
+
+// §2d: the weights F and Ba read are a rounding of the master copy, never wider; and what the
+// math does not run under yet is refused rather than ignored.
+void check_numerics(const Config& c, const std::string& file) {
+  const ops::Numerics& n = c.hw.numerics;
+  const auto bits = [&](ops::TensorClass tc) {
+    return ops::format_info(n.of(tc)).significand_bits;
+  };
+  if (bits(ops::TensorClass::kWeights) > bits(ops::TensorClass::kMaster)) {
+    throw core::ConfigError(file, "/hw/numerics/weights",
+                            "found \"" +
+                                std::string(ops::format_name(n.of(ops::TensorClass::kWeights))) +
+                                "\", wider than master (\"" +
+                                std::string(ops::format_name(n.of(ops::TensorClass::kMaster))) +
+                                "\"): expected a format at most as wide as master");
+  }
+  if (!n.fp32(ops::TensorClass::kAccumulate)) {
+    throw core::ConfigError(file, "/hw/numerics/accumulate",
+                            "found \"" +
+                                std::string(ops::format_name(n.of(ops::TensorClass::kAccumulate))) +
+                                "\": an accumulator narrower than fp32 is not simulated yet "
+                                "(issue 33); expected \"fp32\"");
   }
 }
 
@@ -610,6 +678,7 @@ Config load_config(const std::string& path, const std::vector<std::string>& over
                                 ") only \"keep\" is supported: set processors to null");
   }
   check_optimizer_keys(c, file);
+  check_numerics(c, file);
   return c;
 }
 

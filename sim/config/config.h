@@ -21,6 +21,7 @@
 #include "hw_models/common/memory_kind.h"
 #include "hw_models/pe/pe_types.h"
 #include "reports/energy.h"
+#include "workloads/ops/numerics.h"
 #include "workloads/ops/tensor.h"
 #include "workloads/policies/policy.h"
 #include "workloads/reference/optimizer.h"
@@ -68,6 +69,7 @@ struct HwConfig {
   std::int64_t link_bytes_per_cycle = 0;
   std::int64_t vector_unit_lanes = 0;
   reports::EnergyTable energy;  // hw.energy
+  ops::Numerics numerics;       // hw.numerics (ARCHITECTURE.md §2d)
 };
 
 struct Config {

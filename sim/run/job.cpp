@@ -321,6 +321,7 @@ Job prepare_job(const std::string& config_path, const std::vector<std::string>& 
     t.recompute_stage.push_back(a == dataflow::ActivationChoice::kRecompute);
   }
   t.optimizer = c.optimizer;
+  t.numerics = c.hw.numerics;
   t.batch_size = c.batch_size;
   t.epochs = c.epochs;
   t.shuffle = c.dataset.shuffle;

@@ -105,4 +105,58 @@ float round_scaled(float x, int k, NumberFormat f, Rounding r = Rounding::kNeare
                    std::uint64_t random_bits = 0);
 float unscale(float stored, int k);
 
+// Where a tensor's stochastic-rounding bits come from (§2d): element i of the tensor draws
+// rounding_bits(seed, tensor, i, minibatch).
+struct RoundingStream {
+  std::uint64_t seed = 0;
+  std::uint64_t tensor = 0;
+  std::uint64_t minibatch = 0;
+};
+// Rounds data[0, n) in place to f as stored and read back: a scaled format (fp16, the 8-bit
+// ones) first takes the tensor's power-of-two scale k = scale_exponent(amax, f) (NaN skipped
+// in amax), each value becoming unscale(round_scaled(x, k, f, r, bits), k); bf16 unscaled;
+// fp32 unchanged. Returns k. The double overload rounds each value to float first.
+int round_tensor(float* data, std::int64_t n, NumberFormat f, Rounding r,
+                 const RoundingStream& stream);
+int round_tensor(double* data, std::int64_t n, NumberFormat f, Rounding r,
+                 const RoundingStream& stream);
+
+// The tensor classes of §2d, each with its own format (hw.numerics).
+enum class TensorClass {
+  kWeights,              // the copy of W and b that F and Ba read
+  kActivations,          // the network's input and every layer's output, as stored and sent
+  kActivationGradients,  // the loss gradient and every layer's input gradient, as sent
+  kWeightGradients,      // Bw's result, before the update reads it
+  kMaster,               // master weights and optimizer state: fp32 or bf16
+  kStash,                // a stash version, rounded when stored
+  kEma,                  // the EMA tensor, rounded when stored
+  kAccumulate,           // the MAC array's accumulator
+};
+inline constexpr int kTensorClasses = 8;
+inline constexpr TensorClass kAllTensorClasses[kTensorClasses] = {TensorClass::kWeights,
+                                                                  TensorClass::kActivations,
+                                                                  TensorClass::kActivationGradients,
+                                                                  TensorClass::kWeightGradients,
+                                                                  TensorClass::kMaster,
+                                                                  TensorClass::kStash,
+                                                                  TensorClass::kEma,
+                                                                  TensorClass::kAccumulate};
+// "weights", "activations", "activation_gradients", "weight_gradients", "master", "stash",
+// "ema", "accumulate".
+std::string_view tensor_class_name(TensorClass c);
+
+// A run's formats: one per class, and the rounding every class uses.
+struct Numerics {
+  NumberFormat format[kTensorClasses] = {
+      NumberFormat::kFp32, NumberFormat::kFp32, NumberFormat::kFp32, NumberFormat::kFp32,
+      NumberFormat::kFp32, NumberFormat::kFp32, NumberFormat::kFp32, NumberFormat::kFp32};
+  Rounding rounding = Rounding::kNearestEven;
+  NumberFormat of(TensorClass c) const { return format[static_cast<int>(c)]; }
+  NumberFormat& of(TensorClass c) { return format[static_cast<int>(c)]; }
+  bool fp32(TensorClass c) const { return of(c) == NumberFormat::kFp32; }
+  bool all_fp32() const;
+  // Bytes of one element of class c (its format's width).
+  int bytes(TensorClass c) const { return format_info(of(c)).total_bits / 8; }
+};
+
 }  // namespace lpsim::ops

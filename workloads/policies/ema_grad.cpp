@@ -12,7 +12,8 @@ class EmaGrad : public UnitPolicy<T> {
   using Matrix = typename UnitPolicy<T>::Matrix;
   using Vector = typename UnitPolicy<T>::Vector;
   EmaGrad(const UnitSetup& setup, const UnitView<T>& initial)
-      : d_(setup.delay),
+      : setup_(setup),
+        d_(setup.delay),
         ema_(Matrix::Zero(initial.weight.rows(), initial.weight.cols())),
         bias_(setup.bias) {
     if (bias_) ema_b_ = Vector::Zero(initial.bias.size());
@@ -33,7 +34,11 @@ class EmaGrad : public UnitPolicy<T> {
   bool wants_parameters_before_update() const override { return true; }
   void updated(const UnitView<T>& u, const Matrix* before_w, const Vector* before_b) override {
     ema_of_update(d_, *before_w, u.weight, ema_);
-    if (bias_) ema_of_update(d_, *before_b, u.bias, ema_b_);
+    store_as_ema(ema_, setup_, 0, u.updates);
+    if (bias_) {
+      ema_of_update(d_, *before_b, u.bias, ema_b_);
+      store_as_ema(ema_b_, setup_, 1, u.updates);
+    }
   }
   void save(StateWriter& w) const override {
     w.matrix(ema_);
@@ -45,6 +50,7 @@ class EmaGrad : public UnitPolicy<T> {
   }
 
  private:
+  UnitSetup setup_;
   std::int64_t d_;
   Matrix ema_;  // ū: EMA of W^(k) − W^(k+1)
   bool bias_;

@@ -14,7 +14,8 @@ class EmaLwp : public UnitPolicy<T> {
   using Matrix = typename UnitPolicy<T>::Matrix;
   using Vector = typename UnitPolicy<T>::Vector;
   EmaLwp(const UnitSetup& setup, const UnitView<T>& initial)
-      : d_(setup.delay),
+      : setup_(setup),
+        d_(setup.delay),
         ema_w_(Matrix::Zero(initial.weight.rows(), initial.weight.cols())),
         ema_b_(Vector::Zero(initial.bias.size())) {}
 
@@ -29,6 +30,8 @@ class EmaLwp : public UnitPolicy<T> {
   void updated(const UnitView<T>& u, const Matrix* before_w, const Vector* before_b) override {
     ema_of_update(d_, *before_w, u.weight, ema_w_);
     ema_of_update(d_, *before_b, u.bias, ema_b_);
+    store_as_ema(ema_w_, setup_, 0, u.updates);
+    store_as_ema(ema_b_, setup_, 1, u.updates);
   }
   void save(StateWriter& w) const override {
     w.matrix(ema_w_);
@@ -40,6 +43,7 @@ class EmaLwp : public UnitPolicy<T> {
   }
 
  private:
+  UnitSetup setup_;
   std::int64_t d_;
   Matrix ema_w_;  // ū of the weights
   Vector ema_b_;  // ū of the biases

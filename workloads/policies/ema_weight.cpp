@@ -11,8 +11,12 @@ class EmaWeight : public UnitPolicy<T> {
   using Matrix = typename UnitPolicy<T>::Matrix;
   using Vector = typename UnitPolicy<T>::Vector;
   EmaWeight(const UnitSetup& setup, const UnitView<T>& initial)
-      : d_(setup.delay), ema_(initial.weight), bias_(setup.bias) {
-    if (bias_) ema_b_ = initial.bias;
+      : setup_(setup), d_(setup.delay), ema_(initial.weight), bias_(setup.bias) {
+    store_as_ema(ema_, setup_, 0, 0);
+    if (bias_) {
+      ema_b_ = initial.bias;
+      store_as_ema(ema_b_, setup_, 1, 0);
+    }
   }
 
   const Matrix& backward_weight(const UnitView<T>&, std::int64_t, Matrix&) override { return ema_; }
@@ -24,7 +28,11 @@ class EmaWeight : public UnitPolicy<T> {
   void updated(const UnitView<T>& u, const Matrix*, const Vector*) override {
     const T beta = static_cast<T>(static_cast<double>(d_) / static_cast<double>(d_ + 1));
     ema_ = beta * ema_ + (T(1) - beta) * u.weight;
-    if (bias_) ema_b_ = beta * ema_b_ + (T(1) - beta) * u.bias;
+    store_as_ema(ema_, setup_, 0, u.updates);
+    if (bias_) {
+      ema_b_ = beta * ema_b_ + (T(1) - beta) * u.bias;
+      store_as_ema(ema_b_, setup_, 1, u.updates);
+    }
   }
   void save(StateWriter& w) const override {
     w.matrix(ema_);
@@ -36,6 +44,7 @@ class EmaWeight : public UnitPolicy<T> {
   }
 
  private:
+  UnitSetup setup_;
   std::int64_t d_;
   Matrix ema_;  // W̄
   bool bias_;

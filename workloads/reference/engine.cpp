@@ -32,6 +32,13 @@ void clip_to_norm(double clip, ops::Mat<T>& gw, ops::Vec<T>& gb) {
   gb *= scale;
 }
 
+// §2d: the stochastic-rounding stream of a tensor, by its class, layer (-1: the network's
+// input) and part (weight 0, bias 1; a gradient contribution: its contributor + 2).
+std::uint64_t tensor_id(ops::TensorClass c, int layer, int part) {
+  return (static_cast<std::uint64_t>(c) << 40) | (static_cast<std::uint64_t>(layer + 1) << 12) |
+         static_cast<std::uint64_t>(part + 1);
+}
+
 std::string where(const char* task, int unit, const models::UnitGraph& units, std::int64_t n) {
   return std::string(task) + "(" + (unit >= 0 ? units.units[unit].name : std::string("loss")) +
          ", minibatch " + std::to_string(n) + ")";
@@ -85,6 +92,7 @@ BasicTaskEngine<T>::BasicTaskEngine(const models::Network& network, const models
                  settings_.policy->name + " has no delays");
     s->p = std::move(params[u]);
     s->rule = &settings_.optimizer;
+    round_master(*s);
     s->momentum_w = Matrix::Zero(s->p.weight.rows(), s->p.weight.cols());
     s->momentum_b = Vector::Zero(s->p.bias.size());
     switch (settings_.optimizer.kind) {
@@ -102,7 +110,12 @@ BasicTaskEngine<T>::BasicTaskEngine(const models::Network& network, const models
     // A recomputed forward reads the backward's version of every unit of its stage (§4c).
     const bool rerun = recomputes(s->stage);
     if (s->d > 0) {
-      s->policy = settings_.policy->make<T>({s->d, ba_reads_weights || rerun, rerun}, s->view());
+      policies::UnitSetup setup{s->d, ba_reads_weights || rerun, rerun};
+      setup.ema_format = settings_.numerics.of(ops::TensorClass::kEma);
+      setup.rounding = settings_.numerics.rounding;
+      setup.seed = settings_.seed;
+      setup.tensor = tensor_id(ops::TensorClass::kEma, s->layer, 0);
+      s->policy = settings_.policy->make<T>(setup, s->view());
     }
     s->keep_diagnostic = s->d > 0 && ba_reads_weights && settings_.reconstruction_diagnostic;
     s->trains_bias = network.layers[s->layer].trains_bias();
@@ -168,6 +181,57 @@ bool BasicTaskEngine<T>::recomputes(int stage) const {
 }
 
 template <typename T>
+void BasicTaskEngine<T>::round_class(Matrix& m, ops::TensorClass c, std::uint64_t tensor,
+                                     std::int64_t n) const {
+  const ops::Numerics& num = settings_.numerics;
+  if (num.fp32(c) || m.size() == 0) return;
+  ops::round_tensor(m.data(), m.size(), num.of(c), num.rounding,
+                    {settings_.seed, tensor, static_cast<std::uint64_t>(n)});
+}
+
+template <typename T>
+void BasicTaskEngine<T>::round_class(Vector& v, ops::TensorClass c, std::uint64_t tensor,
+                                     std::int64_t n) const {
+  const ops::Numerics& num = settings_.numerics;
+  if (num.fp32(c) || v.size() == 0) return;
+  ops::round_tensor(v.data(), v.size(), num.of(c), num.rounding,
+                    {settings_.seed, tensor, static_cast<std::uint64_t>(n)});
+}
+
+template <typename T>
+std::pair<const typename BasicTaskEngine<T>::Matrix*, const typename BasicTaskEngine<T>::Vector*>
+BasicTaskEngine<T>::weights_read(const Matrix* w, const Vector* b, int layer, std::int64_t n,
+                                 Matrix& wq, Vector& bq) const {
+  if (settings_.numerics.fp32(ops::TensorClass::kWeights)) return {w, b};
+  wq = *w;
+  round_class(wq, ops::TensorClass::kWeights, tensor_id(ops::TensorClass::kWeights, layer, 0), n);
+  bq = *b;
+  round_class(bq, ops::TensorClass::kWeights, tensor_id(ops::TensorClass::kWeights, layer, 1), n);
+  return {&wq, &bq};
+}
+
+// §2d: master weights and optimizer state are stored in `master` (fp32 or bf16, unscaled);
+// the step count is the stream's minibatch.
+template <typename T>
+void BasicTaskEngine<T>::round_master(UnitState& s) const {
+  constexpr ops::TensorClass kM = ops::TensorClass::kMaster;
+  if (settings_.numerics.fp32(kM)) return;
+  const std::int64_t step = s.updates;
+  round_class(s.p.weight, kM, tensor_id(kM, s.layer, 0), step);
+  round_class(s.p.bias, kM, tensor_id(kM, s.layer, 1), step);
+  round_class(s.momentum_w, kM, tensor_id(kM, s.layer, 2), step);
+  round_class(s.momentum_b, kM, tensor_id(kM, s.layer, 3), step);
+  round_class(s.second_w, kM, tensor_id(kM, s.layer, 4), step);
+  round_class(s.second_b, kM, tensor_id(kM, s.layer, 5), step);
+}
+
+template <typename T>
+void BasicTaskEngine<T>::round_output(int layer, Context& ctx) const {
+  round_class(ctx.out[layer], ops::TensorClass::kActivations,
+              tensor_id(ops::TensorClass::kActivations, layer, 0), ctx.n);
+}
+
+template <typename T>
 void BasicTaskEngine<T>::forward_reads_done(int layer, Context& ctx) {
   if (!recompute_any_) return;
   for (int in : network_.layers[layer].inputs) {
@@ -229,12 +293,18 @@ void BasicTaskEngine<T>::recompute(int stage, std::int64_t m) {
       ctx.backward_w[u] = s.p.weight;
       backward_b[u] = s.p.bias;
     }
+    // As read by the rerun and the Ba: in `weights` (§2d), rounded once.
+    round_class(ctx.backward_w[u], ops::TensorClass::kWeights,
+                tensor_id(ops::TensorClass::kWeights, s.layer, 0), m);
+    round_class(backward_b[u], ops::TensorClass::kWeights,
+                tensor_id(ops::TensorClass::kWeights, s.layer, 1), m);
   }
   // The stage's forward of m again, in network order, from the stage's inputs.
   for (int l : stage_layers_[stage]) {
     const int u = units_.unit_of_layer[l];
     if (!network_.layers[l].has_params()) {
       forward_layer(l, ctx, Params{}, true);
+      round_output(l, ctx);
       continue;
     }
     const UnitState& s = *state_[u];
@@ -246,6 +316,7 @@ void BasicTaskEngine<T>::recompute(int stage, std::int64_t m) {
     args.updated_var = &var;
     args.ws = &conv_ws_;
     network_.layers[l].type->forward(network_.layers[l], args);
+    round_output(l, ctx);
   }
   ctx.rerun[stage] = true;
   ctx.stage_left[stage] = stage_backward_tasks_[stage];
@@ -297,8 +368,14 @@ void BasicTaskEngine<T>::load(std::int64_t n, Matrix images, std::vector<std::in
     ctx->stage_left.assign(num_stages_, 0);
     ctx->backward_w.resize(units_.units.size());
   }
+  // §2d: the input as the hardware holds it (token ids are integers, never rounded).
+  if (!network_.token_input) {
+    round_class(ctx->input, ops::TensorClass::kActivations,
+                tensor_id(ops::TensorClass::kActivations, -1, 0), n);
+  }
   for (int l : units_.input_attached) {
     forward_layer(l, *ctx, Params{}, true);
+    round_output(l, *ctx);
     count_spikes(l, *ctx);
     forward_reads_done(l, *ctx);
   }
@@ -378,19 +455,29 @@ void BasicTaskEngine<T>::forward(int unit, std::int64_t n) {
       weight = &predicted_w;
       bias = &predicted_b;
     }
-    s.policy->forwarded(n, *weight, *bias);
+    if (settings_.numerics.fp32(ops::TensorClass::kStash)) {
+      s.policy->forwarded(n, *weight, *bias);
+    } else {  // §2d: a stash version is stored in `stash`
+      Matrix ws = *weight;
+      Vector bs = *bias;
+      round_class(ws, ops::TensorClass::kStash, tensor_id(ops::TensorClass::kStash, s.layer, 0), n);
+      round_class(bs, ops::TensorClass::kStash, tensor_id(ops::TensorClass::kStash, s.layer, 1), n);
+      s.policy->forwarded(n, ws, bs);
+    }
   }
   if (s.keep_diagnostic) {
     s.diagnostic.push_back({n, s.p.weight, weight == &s.p.weight ? Matrix() : predicted_w});
   }
   const Layer& l = network_.layers[s.layer];
   models::ForwardArgs<T> args = forward_args(s.layer, ctx, true);
-  args.weight = weight;
-  args.bias = bias;
+  Matrix wq;
+  Vector bq;
+  std::tie(args.weight, args.bias) = weights_read(weight, bias, s.layer, n, wq, bq);
   args.updated_mean = &s.p.running_mean;
   args.updated_var = &s.p.running_var;
   args.ws = &conv_ws_;
   l.type->forward(l, args);
+  round_output(s.layer, ctx);
   drop_saved_if_recomputed(s.layer, ctx);
   forward_reads_done(s.layer, ctx);
   if (s.running_stats) {
@@ -403,6 +490,7 @@ void BasicTaskEngine<T>::forward(int unit, std::int64_t n) {
   }
   for (int a : units_.units[unit].attached) {
     forward_layer(a, ctx, Params{}, true);
+    round_output(a, ctx);
     count_spikes(a, ctx);
     drop_saved_if_recomputed(a, ctx);
     forward_reads_done(a, ctx);
@@ -413,6 +501,9 @@ void BasicTaskEngine<T>::forward(int unit, std::int64_t n) {
 template <typename T>
 void BasicTaskEngine<T>::add_gradient(Context& ctx, int layer, int contributor, Matrix grad) {
   if (layer == models::kNetworkInput) return;
+  // §2d: a gradient as sent and read.
+  round_class(grad, ops::TensorClass::kActivationGradients,
+              tensor_id(ops::TensorClass::kActivationGradients, layer, contributor + 2), ctx.n);
   ctx.grads[layer].emplace_back(contributor, std::move(grad));
 }
 
@@ -528,6 +619,15 @@ void BasicTaskEngine<T>::backward_activation_product(int unit, std::int64_t m) {
                        : rerun        ? &ctx.backward_w[unit]
                        : s.policy     ? &s.policy->backward_weight(s.view(), m, scratch)
                                       : &s.p.weight;
+  // §2d: read in `weights` (a stash version or an EMA reconstruction is rounded again; the
+  // rerun's W_b already was).
+  Matrix used_q;
+  if (used != nullptr && !rerun && !settings_.numerics.fp32(ops::TensorClass::kWeights)) {
+    used_q = *used;
+    round_class(used_q, ops::TensorClass::kWeights,
+                tensor_id(ops::TensorClass::kWeights, s.layer, 0), m);
+    used = &used_q;
+  }
   if (s.keep_diagnostic) {
     // Consistency error (§2b): ||W_bwd - W_fwd(m)|| / ||W^(m+d) - W^(m)||.
     LPSIM_ASSERT(!s.diagnostic.empty() && s.diagnostic.front().m == m,
@@ -578,6 +678,11 @@ void BasicTaskEngine<T>::backward_weight(int unit, std::int64_t m) {
   Matrix gw = std::move(args.gw);
   Vector gb = std::move(args.gb);
   if (!s.trains_bias) gb.setZero();
+  // §2d: the weight gradient as the update reads it.
+  round_class(gw, ops::TensorClass::kWeightGradients,
+              tensor_id(ops::TensorClass::kWeightGradients, s.layer, 0), m);
+  round_class(gb, ops::TensorClass::kWeightGradients,
+              tensor_id(ops::TensorClass::kWeightGradients, s.layer, 1), m);
   s.pending.emplace(m, std::make_pair(std::move(gw), std::move(gb)));
   ctx.weight_done[unit] = true;
   release_backward(unit, ctx);
@@ -624,6 +729,7 @@ void BasicTaskEngine<T>::update(int unit, std::int64_t m) {
   }
   s.pending.erase(it);
   ++s.updates;
+  round_master(s);
   if (s.policy) {
     s.policy->updated(s.view(), keep_before ? &before_w : nullptr,
                       keep_before ? &before_b : nullptr);
@@ -764,6 +870,10 @@ typename BasicTaskEngine<T>::Matrix BasicTaskEngine<T>::evaluation_logits(
   Context ctx;
   ctx.input = images;
   ctx.n = n;
+  if (!network_.token_input) {
+    round_class(ctx.input, ops::TensorClass::kActivations,
+                tensor_id(ops::TensorClass::kActivations, -1, 0), n);
+  }
   ctx.out.resize(network_.layers.size());
   ctx.saved.resize(network_.layers.size());
   for (std::size_t i = 0; i < network_.layers.size(); ++i) {
@@ -771,7 +881,18 @@ typename BasicTaskEngine<T>::Matrix BasicTaskEngine<T>::evaluation_logits(
     if (li == network_.loss) continue;
     const int u = units_.unit_of_layer[i];
     const bool param = network_.layers[i].has_params();
-    forward_layer(li, ctx, param ? *params[u] : Params{}, false);
+    if (param && !settings_.numerics.fp32(ops::TensorClass::kWeights)) {
+      // §2d: inference reads the weights in `weights` too.
+      Params q = *params[u];
+      round_class(q.weight, ops::TensorClass::kWeights,
+                  tensor_id(ops::TensorClass::kWeights, li, 0), n);
+      round_class(q.bias, ops::TensorClass::kWeights, tensor_id(ops::TensorClass::kWeights, li, 1),
+                  n);
+      forward_layer(li, ctx, q, false);
+    } else {
+      forward_layer(li, ctx, param ? *params[u] : Params{}, false);
+    }
+    round_output(li, ctx);
   }
   return tensor_of(ctx.out, ctx.input, network_.layers[network_.loss].inputs[0]);
 }

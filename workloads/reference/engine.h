@@ -31,6 +31,7 @@
 #include "workloads/models/network.h"
 #include "workloads/models/units.h"
 #include "workloads/ops/conv2d.h"
+#include "workloads/ops/numerics.h"
 #include "workloads/ops/tensor.h"
 #include "workloads/policies/policy.h"
 #include "workloads/reference/optimizer.h"
@@ -78,6 +79,8 @@ struct EngineSettings {
   // of m with the backward's weights W_b, which its Ba then uses.
   std::vector<int> stage_of_unit;
   std::vector<bool> recompute_stage;
+  // ARCHITECTURE.md §2d: the formats the math runs under (all fp32: no rounding at all).
+  ops::Numerics numerics;
   // Seeds the Poisson spike encoders: minibatch n's spikes come from a stream of (seed,
   // layer, n), so they do not depend on the order tasks run in.
   std::uint64_t seed = 0;
@@ -204,6 +207,17 @@ class BasicTaskEngine {
   // §4c bookkeeping: after `layer`'s forward, its inputs' remaining forward reads; a recomputing
   // stage's tensor no other stage reads is dropped after its last one.
   void plan_recompute();
+  // §2d: rounds `m` in place to class c's format (nothing under fp32); `tensor` and `n` name
+  // its stochastic-rounding stream with the class.
+  void round_class(Matrix& m, ops::TensorClass c, std::uint64_t tensor, std::int64_t n) const;
+  void round_class(Vector& v, ops::TensorClass c, std::uint64_t tensor, std::int64_t n) const;
+  // The weight and bias a task reads: `w`, `b` rounded to `weights` (or themselves under fp32).
+  std::pair<const Matrix*, const Vector*> weights_read(const Matrix* w, const Vector* b, int layer,
+                                                       std::int64_t n, Matrix& wq,
+                                                       Vector& bq) const;
+  void round_master(UnitState& s) const;
+  // A layer's output as stored and sent (`activations`).
+  void round_output(int layer, Context& ctx) const;
   void forward_reads_done(int layer, Context& ctx);
   void drop_saved_if_recomputed(int layer, Context& ctx);
   // Throws unless stage s has rerun minibatch m (a recomputing stage's backward task).

@@ -32,6 +32,7 @@ EngineSettings engine_settings(const TrainerSettings& settings, int num_units,
   es.stage_of_unit.assign(num_units, 0);
   if (settings.policy->pipelined) es.stage_of_unit = settings.stage_of_unit;
   es.recompute_stage = settings.recompute_stage;
+  es.numerics = settings.numerics;
   return es;
 }
 

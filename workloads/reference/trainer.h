@@ -25,6 +25,7 @@ struct TrainerSettings {
   int num_stages = 1;
   // Per stage: its activations are recomputed (ARCHITECTURE.md §4c); empty: all kept.
   std::vector<bool> recompute_stage;
+  ops::Numerics numerics;  // ARCHITECTURE.md §2d (hw.numerics)
   OptimizerSettings optimizer;
   std::int64_t batch_size = 32;
   std::int64_t epochs = 1;
