@@ -82,6 +82,7 @@ struct Builder {
   std::int64_t batch;
   models::UpdateCost update;
   std::vector<ActivationChoice> activations;
+  ops::Numerics numerics;
   TrainingGraph g;
   std::vector<RetimingArc> arcs;  // parallel to g.edges, with targets
 
@@ -113,8 +114,17 @@ struct Builder {
     arcs.push_back(a);
   }
 
-  // Bytes of the tensors that unit `from` (or the input) hands to the layers in `to_layers`.
-  std::int64_t handoff_bytes(int from, const std::vector<int>& to_layers) const {
+  int bytes_of(ops::TensorClass c) const { return numerics.bytes(c); }
+  // The network's input: integer token ids (4 bytes), or values in `activations`.
+  std::int64_t input_bytes() const {
+    return batch * net.input_shape.size() *
+           (net.token_input ? kScalarBytes : bytes_of(ops::TensorClass::kActivations));
+  }
+
+  // Bytes of the tensors that unit `from` (or the input) hands to the layers in `to_layers`,
+  // in `cls`'s format (activations forward, activation gradients back).
+  std::int64_t handoff_bytes(int from, const std::vector<int>& to_layers,
+                             ops::TensorClass cls) const {
     std::vector<int> seen;
     std::int64_t bytes = 0;
     for (int l : to_layers) {
@@ -123,10 +133,12 @@ struct Builder {
         if (pu != from || std::find(seen.begin(), seen.end(), p) != seen.end()) continue;
         seen.push_back(p);
         if (p == models::kNetworkInput) {
-          bytes += batch * net.input_shape.size() * kScalarBytes;
+          bytes += cls == ops::TensorClass::kActivations
+                       ? input_bytes()
+                       : batch * net.input_shape.size() * bytes_of(cls);
         } else {
           const models::Layer& pl = net.layers[p];
-          bytes += models::tensor_bytes(batch * pl.out_elements(), pl.out_binary);
+          bytes += models::tensor_bytes(batch * pl.out_elements(), pl.out_binary, bytes_of(cls));
         }
       }
     }
@@ -140,10 +152,14 @@ struct Builder {
   // over-counts them by at most that.
   std::int64_t stored_bytes(const Unit& unit) const {
     const models::Layer& layer = net.layers[unit.layer];
-    std::int64_t bytes = models::tensor_bytes(batch * layer.in_elements(), layer.in_binary);
+    const int act = bytes_of(ops::TensorClass::kActivations);
+    std::int64_t bytes =
+        layer.inputs[0] == models::kNetworkInput
+            ? input_bytes()
+            : models::tensor_bytes(batch * layer.in_elements(), layer.in_binary, act);
     for (int a : unit.attached) {
       const models::Layer& al = net.layers[a];
-      bytes += models::tensor_bytes(batch * al.type->saved_elements(al), false);
+      bytes += models::tensor_bytes(batch * al.type->saved_elements(al), false, act);
     }
     return bytes;
   }
@@ -163,6 +179,7 @@ struct Builder {
     g.batch = batch;
     g.policy = &policy;
     g.update = update;
+    g.numerics = numerics;
     g.forward_node.assign(nu, -1);
     g.ba_node.assign(nu, -1);
     g.bw_node.assign(nu, -1);
@@ -187,24 +204,28 @@ struct Builder {
       for (int p : units.units[v].inputs) {
         const std::int64_t crossed = stage_of(v) - stage_of(p);
         LPSIM_ASSERT(crossed >= 0, "a forward edge goes back a stage");
-        const std::int64_t bytes = handoff_bytes(p, unit_layers(v));
+        const std::int64_t bytes = handoff_bytes(p, unit_layers(v), ops::TensorClass::kActivations);
         add_edge(fwd_of(p), g.forward_node[v], EdgeKind::kActivation, 0, bytes, crossed);
         if (p == kInputUnit) continue;
+        const std::int64_t gbytes =
+            handoff_bytes(p, unit_layers(v), ops::TensorClass::kActivationGradients);
         if (g.ba_node[p] >= 0) {
-          add_edge(g.ba_node[v], g.ba_node[p], EdgeKind::kGradient, 0, bytes, crossed);
+          add_edge(g.ba_node[v], g.ba_node[p], EdgeKind::kGradient, 0, gbytes, crossed);
         }
-        add_edge(g.ba_node[v], g.bw_node[p], EdgeKind::kGradient, 0, bytes, crossed);
+        add_edge(g.ba_node[v], g.bw_node[p], EdgeKind::kGradient, 0, gbytes, crossed);
       }
     }
     for (int p : units.loss_inputs) {
       const std::int64_t crossed = (k - 1) - stage_of(p);
-      const std::int64_t bytes = handoff_bytes(p, loss_layers());
+      const std::int64_t bytes = handoff_bytes(p, loss_layers(), ops::TensorClass::kActivations);
       add_edge(fwd_of(p), g.loss_node, EdgeKind::kActivation, 0, bytes, crossed);
       if (p == kInputUnit) continue;
+      const std::int64_t gbytes =
+          handoff_bytes(p, loss_layers(), ops::TensorClass::kActivationGradients);
       if (g.ba_node[p] >= 0) {
-        add_edge(g.loss_node, g.ba_node[p], EdgeKind::kGradient, 0, bytes, crossed);
+        add_edge(g.loss_node, g.ba_node[p], EdgeKind::kGradient, 0, gbytes, crossed);
       }
-      add_edge(g.loss_node, g.bw_node[p], EdgeKind::kGradient, 0, bytes, crossed);
+      add_edge(g.loss_node, g.bw_node[p], EdgeKind::kGradient, 0, gbytes, crossed);
     }
 
     // Derive d_l: the boundaries on the way from F_l to the loss and back to Bw_l. Every
@@ -230,10 +251,11 @@ struct Builder {
       const Unit& unit = units.units[u];
       const models::Layer& layer = net.layers[unit.layer];
       const std::int64_t d = 2 * to_loss[u];
-      const std::int64_t wbytes = layer.num_params() * kScalarBytes;
+      const std::int64_t wbytes = layer.num_params() * bytes_of(ops::TensorClass::kWeights);
       add_edge(g.forward_node[u], g.bw_node[u], EdgeKind::kStoredActivation, 0, stored_bytes(unit),
                std::nullopt);
-      add_edge(g.bw_node[u], g.update_node[u], EdgeKind::kWeightGradient, 0, wbytes, 0);
+      add_edge(g.bw_node[u], g.update_node[u], EdgeKind::kWeightGradient, 0,
+               layer.num_params() * bytes_of(ops::TensorClass::kWeightGradients), 0);
       add_edge(g.update_node[u], g.forward_node[u], EdgeKind::kWeights, 1 + d, wbytes, std::nullopt,
                1);
       // A Ba that reads the weights (not an embedding's) gets them, stashed or current.
@@ -309,10 +331,11 @@ struct Builder {
       std::int64_t bytes = 0;
       for (int p : inputs[s]) {
         if (p == models::kNetworkInput) {
-          bytes += batch * net.input_shape.size() * kScalarBytes;
+          bytes += input_bytes();
         } else {
           const models::Layer& pl = net.layers[p];
-          bytes += models::tensor_bytes(batch * pl.out_elements(), pl.out_binary);
+          bytes += models::tensor_bytes(batch * pl.out_elements(), pl.out_binary,
+                                        bytes_of(ops::TensorClass::kActivations));
         }
       }
       add_edge(g.forward_node[first], r, EdgeKind::kStageInput, 0, bytes, std::nullopt);
@@ -373,12 +396,13 @@ struct Builder {
 TrainingGraph build_training_graph(const models::Network& network, const UnitGraph& units,
                                    const Partition& partition, const policies::Policy& policy,
                                    std::int64_t batch, const models::UpdateCost& update,
-                                   const std::vector<ActivationChoice>& activations) {
+                                   const std::vector<ActivationChoice>& activations,
+                                   const ops::Numerics& numerics) {
   LPSIM_ASSERT(partition.stage_of_unit.size() == units.units.size(), "one stage per unit");
   LPSIM_ASSERT(policy.pipelined || partition.num_stages == 1,
                policy.name + " training has one stage");
   LPSIM_ASSERT(batch >= 1, "batch >= 1");
-  Builder b{network, units, partition, policy, batch, update, activations, {}, {}};
+  Builder b{network, units, partition, policy, batch, update, activations, numerics, {}, {}};
   b.build();
   return std::move(b.g);
 }

@@ -26,6 +26,7 @@
 #include "dataflow/retiming.h"
 #include "workloads/models/cost.h"
 #include "workloads/models/network.h"
+#include "workloads/ops/numerics.h"
 #include "workloads/policies/policy.h"
 
 namespace lpsim::dataflow {
@@ -93,6 +94,7 @@ struct TrainingGraph {
   std::int64_t batch = 1;
   const policies::Policy* policy = nullptr;  // the weight-version policy (never null once built)
   models::UpdateCost update;                 // the optimizer's work in U and its state
+  ops::Numerics numerics;                    // §2d: the formats, so the bytes of every tensor
   std::vector<Node> nodes;
   std::vector<Edge> edges;
   std::vector<LayerTiming> layers;  // one per unit
@@ -113,12 +115,16 @@ struct TrainingGraph {
 
 // Builds and retimes the graph. An unpipelined policy (sync) needs a one-stage partition.
 // `update`: the optimizer's cost (reference::update_cost; the default is SGD's).
-// `activations`: per stage (empty: every stage keeps its activations).
+// `activations`: per stage (empty: every stage keeps its activations). `numerics`: the
+// formats (ARCHITECTURE.md §2d): an activation edge carries its tensors in `activations`, a
+// gradient edge in `activation_gradients`, the weights in `weights`, a weight gradient in
+// `weight_gradients` (the network's integer token ids stay 4 bytes).
 TrainingGraph build_training_graph(const models::Network& network, const UnitGraph& units,
                                    const Partition& partition, const policies::Policy& policy,
                                    std::int64_t batch,
                                    const models::UpdateCost& update = models::UpdateCost{},
-                                   const std::vector<ActivationChoice>& activations = {});
+                                   const std::vector<ActivationChoice>& activations = {},
+                                   const ops::Numerics& numerics = ops::Numerics{});
 
 // Work of each node in lane-operations (MACs + element-wise ops): a machine-independent
 // cost used when no hardware model is given.

@@ -67,6 +67,7 @@ int run_graph(const std::vector<std::string>& args) {
   dataflow::StageSpec spec;
   std::string spec_file = "--stages", spec_pointer;
   dataflow::ActivationSpec activations;
+  ops::Numerics numerics;
   if (vm.count("config")) {
     if (vm.count("model") || vm.count("network")) {
       throw core::UserError("", "--config", "give either --config or --model/--network, not both");
@@ -78,6 +79,7 @@ int run_graph(const std::vector<std::string>& args) {
     network = run::network_of_config(c, path);
     spec = c.stages;
     activations = c.activations;
+    numerics = c.hw.numerics;
     spec_file = c.source;
     spec_pointer = "/pipeline/stages";
     policy = c.policy;
@@ -93,7 +95,8 @@ int run_graph(const std::vector<std::string>& args) {
   const dataflow::TrainingGraph graph = dataflow::build_training_graph(
       network, units, partition, *policy, batch, update,
       dataflow::activations_per_stage(activations, partition.num_stages, spec_file,
-                                      "/pipeline/activations"));
+                                      "/pipeline/activations"),
+      numerics);
   std::string text;
   if (format == "json") {
     core::Json j = dataflow::graph_to_json(graph, dataflow::node_ops(graph), "ops");

@@ -69,8 +69,9 @@ int run_schedule(const std::vector<std::string>& args) {
   const models::UnitGraph units = models::group_units(network);
   const dataflow::Partition partition =
       dataflow::partition_for_policy(units, *c.policy, c.stages, c.source, "/pipeline/stages");
-  const dataflow::TrainingGraph graph = dataflow::build_training_graph(
-      network, units, partition, *c.policy, c.batch_size, reference::update_cost(c.optimizer));
+  const dataflow::TrainingGraph graph =
+      dataflow::build_training_graph(network, units, partition, *c.policy, c.batch_size,
+                                     reference::update_cost(c.optimizer), {}, c.hw.numerics);
   const std::vector<hardware::TaskCost> costs =
       hardware::task_costs(graph, c.hw, hardware::assign_weight_units(graph, network, units));
   const hardware::NodeCycles cycles = hardware::node_cycles(costs);

@@ -11,13 +11,57 @@ namespace {
 
 using dataflow::NodeKind;
 using hw::MemoryKind;
+using ops::TensorClass;
+
+// Bytes per element of a node's GEMM operands A and B, its result and its element-wise work,
+// by their formats (ARCHITECTURE.md §2d): F and the rerun read activations and weights and
+// write activations; Ba reads activation gradients and weights and writes activation
+// gradients; Bw reads activation gradients and activations and writes a weight gradient; U
+// works on the master copy and its state; the loss on activation gradients. An attention's
+// streamed products read and write activations.
+struct NodeBytes {
+  std::uint64_t a = 4, b = 4, out = 4, vector = 4, streamed = 4;
+};
+
+NodeBytes node_bytes(const dataflow::Node& node, const ops::Numerics& num) {
+  const auto w = [&num](TensorClass c) { return static_cast<std::uint64_t>(num.bytes(c)); };
+  NodeBytes nb;
+  nb.streamed = w(TensorClass::kActivations);
+  switch (node.kind) {
+    case NodeKind::kForward:
+    case NodeKind::kRecompute:
+    case NodeKind::kInput:
+      nb = {w(TensorClass::kActivations), w(TensorClass::kWeights), w(TensorClass::kActivations),
+            w(TensorClass::kActivations), nb.streamed};
+      break;
+    case NodeKind::kBackwardActivation:
+    case NodeKind::kLoss:
+      nb = {w(TensorClass::kActivationGradients), w(TensorClass::kWeights),
+            w(TensorClass::kActivationGradients), w(TensorClass::kActivationGradients),
+            nb.streamed};
+      break;
+    case NodeKind::kBackwardWeight:
+      nb = {w(TensorClass::kActivationGradients), w(TensorClass::kActivations),
+            w(TensorClass::kWeightGradients), w(TensorClass::kWeightGradients), nb.streamed};
+      break;
+    case NodeKind::kUpdate:
+      nb.vector = w(TensorClass::kMaster);
+      break;
+  }
+  return nb;
+}
+
+std::uint64_t operand_bytes(std::int64_t elements, bool binary, std::uint64_t bytes) {
+  return static_cast<std::uint64_t>(
+      models::tensor_bytes(elements, binary, static_cast<int>(bytes)));
+}
 
 std::size_t at(MemoryKind kind) { return static_cast<std::size_t>(kind); }
 
 // Labels the node's SRAM traffic by kind; the totals are hw::task_cost's.
 // `ba_operand`: the kind a Ba's weight operand comes from; `state`: the optimizer's tensors.
-void label_traffic(const dataflow::Node& node, MemoryKind ba_operand, std::uint64_t state,
-                   TaskCost& c) {
+void label_traffic(const dataflow::Node& node, const NodeBytes& nb, MemoryKind ba_operand,
+                   std::uint64_t state, TaskCost& c) {
   MemoryKind a = MemoryKind::kInFlight, b = MemoryKind::kInFlight, out = MemoryKind::kInFlight;
   if (node.kind == NodeKind::kForward) {
     b = MemoryKind::kWeights;
@@ -32,11 +76,12 @@ void label_traffic(const dataflow::Node& node, MemoryKind ba_operand, std::uint6
     // An attention's products (in F, or in a tail) stream both operands and their result.
     const MemoryKind gb = g.streamed ? MemoryKind::kInFlight : b;
     const MemoryKind go = g.streamed ? MemoryKind::kInFlight : out;
-    c.sram_read[at(a)] += static_cast<std::uint64_t>(models::tensor_bytes(g.m * g.k, g.a_binary));
-    c.sram_read[at(gb)] += static_cast<std::uint64_t>(models::tensor_bytes(g.k * g.n, g.b_binary));
-    c.sram_write[at(go)] += kScalarBytes * static_cast<std::uint64_t>(g.m * g.n);
+    c.sram_read[at(a)] += operand_bytes(g.m * g.k, g.a_binary, g.streamed ? nb.streamed : nb.a);
+    c.sram_read[at(gb)] += operand_bytes(g.k * g.n, g.b_binary, g.streamed ? nb.streamed : nb.b);
+    c.sram_write[at(go)] +=
+        (g.streamed ? nb.streamed : nb.out) * static_cast<std::uint64_t>(g.m * g.n);
   }
-  const std::uint64_t own = (c.vector_ops - c.tail_vector_ops) * kScalarBytes;
+  const std::uint64_t own = (c.vector_ops - c.tail_vector_ops) * nb.vector;
   if (node.kind == NodeKind::kUpdate) {
     // Reads: the gradient and the state's tensors, 1 : state; writes: the state and the
     // weights, state : 1 (sgd: half and half).
@@ -50,7 +95,7 @@ void label_traffic(const dataflow::Node& node, MemoryKind ba_operand, std::uint6
     c.sram_write[at(node.kind == NodeKind::kBackwardWeight ? MemoryKind::kGradients
                                                            : MemoryKind::kInFlight)] += own;
   }
-  const std::uint64_t tail = c.tail_vector_ops * kScalarBytes;
+  const std::uint64_t tail = c.tail_vector_ops * nb.vector;
   c.sram_read[at(MemoryKind::kInFlight)] += tail;
   c.sram_write[at(MemoryKind::kInFlight)] += tail;
 }
@@ -65,17 +110,19 @@ std::vector<TaskCost> task_costs(const dataflow::TrainingGraph& graph, const con
   const hw::ProcessingElementParams pe = pe_params(hw);
   std::vector<TaskCost> costs;
   costs.reserve(graph.nodes.size());
-  auto pe_gemm = [](const models::Gemm& g) {
-    const auto read =
-        models::tensor_bytes(g.m * g.k, g.a_binary) + models::tensor_bytes(g.k * g.n, g.b_binary);
-    return hw::PeGemm{{g.m, g.n, g.k},
-                      static_cast<std::uint64_t>(read),
-                      kScalarBytes * static_cast<std::uint64_t>(g.m * g.n),
-                      g.binary()};
-  };
   for (const auto& node : graph.nodes) {
+    const NodeBytes nb = node_bytes(node, graph.numerics);
+    auto pe_gemm = [&nb](const models::Gemm& g) {
+      const std::uint64_t read =
+          operand_bytes(g.m * g.k, g.a_binary, g.streamed ? nb.streamed : nb.a) +
+          operand_bytes(g.k * g.n, g.b_binary, g.streamed ? nb.streamed : nb.b);
+      return hw::PeGemm{{g.m, g.n, g.k},
+                        read,
+                        (g.streamed ? nb.streamed : nb.out) * static_cast<std::uint64_t>(g.m * g.n),
+                        g.binary()};
+    };
     hw::PeTask task;
-    task.bytes_per_element = kScalarBytes;
+    task.bytes_per_element = nb.vector;
     // The node's work holds its tails' GEMMs too (an attention's backward): apart here.
     std::vector<models::Gemm> own = node.work.gemms;
     for (const models::Gemm& t : node.tail_work.gemms) {
@@ -98,7 +145,8 @@ std::vector<TaskCost> task_costs(const dataflow::TrainingGraph& graph, const con
         units[node.unit].kind != nullptr) {
       ba_operand = units[node.unit].kind->backward_operand(work);
     }
-    label_traffic(node, ba_operand, static_cast<std::uint64_t>(graph.update.state_tensors), c);
+    label_traffic(node, nb, ba_operand, static_cast<std::uint64_t>(graph.update.state_tensors), c);
+    c.vector_bytes = nb.vector;
     costs.push_back(c);
   }
   for (const WeightUnitSlot& slot : units) {
@@ -118,9 +166,9 @@ hw::ProcessingElementWork part_work(const TaskCost& cost, dataflow::NodePart par
   tail.vector_ops = cost.tail_vector_ops;
   tail.macs = cost.tail_macs;
   tail.sram_read[at(MemoryKind::kInFlight)] =
-      kScalarBytes * cost.tail_vector_ops + cost.tail_gemm_read_bytes;
+      cost.vector_bytes * cost.tail_vector_ops + cost.tail_gemm_read_bytes;
   tail.sram_write[at(MemoryKind::kInFlight)] =
-      kScalarBytes * cost.tail_vector_ops + cost.tail_gemm_write_bytes;
+      cost.vector_bytes * cost.tail_vector_ops + cost.tail_gemm_write_bytes;
   if (part == dataflow::NodePart::kTail) return tail;
   hw::ProcessingElementWork w;
   w.macs = cost.macs - cost.accumulates;

@@ -36,6 +36,7 @@ struct TaskCost : hw::PeTaskCost {
                                    // reconstruction (or F's prediction) waits for
   hw::ResidentBytes sram_read{};   // sram_read_bytes by kind (the tails' included)
   hw::ResidentBytes sram_write{};  // sram_write_bytes by kind
+  std::uint64_t vector_bytes = 4;  // per element of its element-wise work (its format, §2d)
 };
 
 // The work of `part` of a task with cost `cost` (a kTail part is the tails alone).

@@ -11,9 +11,9 @@ HardwarePlan plan_hardware(const run::Job& job) {
   LPSIM_ASSERT(c.scheduler != dataflow::Scheduler::kPipeDream || job.pipedream_stages,
                "a PipeDream run's job comes from hardware::prepare_job");
   HardwarePlan plan;
-  plan.graph =
-      dataflow::build_training_graph(job.network, job.units, job.partition, *c.policy, c.batch_size,
-                                     reference::update_cost(c.optimizer), job.activations);
+  plan.graph = dataflow::build_training_graph(job.network, job.units, job.partition, *c.policy,
+                                              c.batch_size, reference::update_cost(c.optimizer),
+                                              job.activations, c.hw.numerics);
   plan.weight_units = assign_weight_units(plan.graph, job.network, job.units);
   plan.costs = task_costs(plan.graph, c.hw, plan.weight_units);
   if (c.scheduler == dataflow::Scheduler::kPipeDream) {

@@ -69,11 +69,13 @@ std::vector<hw::ResidentBytes> residents(const dataflow::TrainingGraph& g,
   std::vector<hw::ResidentBytes> resident(program.num_processors, hw::ResidentBytes{});
   for (std::size_t u = 0; u < g.layers.size(); ++u) {
     const WeightUnitSlot& slot = units[u];
-    const std::uint64_t params = slot.layer.param_elements * kScalarBytes;
+    // §2d: weights and optimizer state in `master`, the gradient register in
+    // `weight_gradients`.
+    const std::uint64_t params = slot.layer.param_elements * slot.layer.master_bytes;
     hw::ResidentBytes& r = resident[owner_of_layer(g, program, static_cast<int>(u))];
     r[index(MemoryKind::kWeights)] += params;
     r[index(MemoryKind::kOptimizer)] += optimizer_bytes(g, params);
-    r[index(MemoryKind::kGradients)] += params;
+    r[index(MemoryKind::kGradients)] += slot.layer.param_elements * slot.layer.gradient_bytes;
     if (slot.kind != nullptr) slot.kind->residents(g.policy->hardware, slot.layer, r);
   }
   for (std::size_t e = 0; e < g.edges.size(); ++e) {
@@ -144,8 +146,9 @@ void accesses(const dataflow::TrainingGraph& g, const dataflow::Program& program
     const int u = static_cast<int>(uu);
     const int o = owner_of_layer(g, program, u);
     const WeightUnitSlot& slot = units[uu];
-    const std::uint64_t params = slot.layer.param_elements * kScalarBytes;
-    const std::uint64_t weights = slot.layer.weight_elements * kScalarBytes;
+    const std::uint64_t params = slot.layer.param_elements * slot.layer.master_bytes;
+    const std::uint64_t weights = slot.layer.weight_elements * slot.layer.master_bytes;
+    const std::uint64_t gradient = slot.layer.param_elements * slot.layer.gradient_bytes;
     access(g.forward_node[u], o, MemoryKind::kWeights, params, kRead);
     // Ba reads the register unless its delayed weight comes from elsewhere alone, or it reads
     // no weights at all (an embedding's: then the unit sees no Ba either).
@@ -155,9 +158,9 @@ void accesses(const dataflow::TrainingGraph& g, const dataflow::Program& program
     if (slot.layer.has_backward() && (g.layers[u].delay == 0 || work.backward_reads_register)) {
       access(slot.layer.backward_node, o, MemoryKind::kWeights, weights, kRead);
     }
-    access(g.bw_node[u], o, MemoryKind::kGradients, params, kWrite);
+    access(g.bw_node[u], o, MemoryKind::kGradients, gradient, kWrite);
     const int up = g.update_node[u];
-    access(up, o, MemoryKind::kGradients, params, kRead);
+    access(up, o, MemoryKind::kGradients, gradient, kRead);
     access(up, o, MemoryKind::kOptimizer, optimizer_bytes(g, params), kRead);
     access(up, o, MemoryKind::kOptimizer, optimizer_bytes(g, params), kWrite);
     access(up, o, MemoryKind::kWeights, params, kRead);

@@ -59,10 +59,11 @@ hw::DelayBufferParams buffer_params(const config::HwConfig& hw, std::size_t dept
 }
 
 hw::WeightStashUnitParams stash_params(const config::HwConfig& hw, std::uint64_t versions,
-                                       std::uint64_t weight_elements) {
+                                       std::uint64_t weight_elements,
+                                       std::uint64_t bytes_per_element) {
   hw::WeightStashUnitParams p;
   p.versions = versions;
-  p.bytes_per_version = weight_elements * kScalarBytes;
+  p.bytes_per_version = weight_elements * bytes_per_element;
   p.bytes_per_cycle = u64(hw.sram_bytes_per_cycle);  // the stash sits in the PE's SRAM
   p.period = clock_period(hw);
   return p;
@@ -71,11 +72,12 @@ hw::WeightStashUnitParams stash_params(const config::HwConfig& hw, std::uint64_t
 hw::VectorUnitParams vector_unit_params(const config::HwConfig& hw,
                                         const policies::HardwareWork& work,
                                         std::uint64_t weight_elements, std::uint64_t param_elements,
-                                        std::uint64_t optimizer_state_tensors) {
+                                        std::uint64_t optimizer_state_tensors,
+                                        std::uint64_t bytes_per_element) {
   hw::VectorUnitParams p;
   p.elements = work.covers_bias ? param_elements : weight_elements;
   p.tensors = u64(work.tensors);
-  p.bytes_per_element = kScalarBytes;
+  p.bytes_per_element = bytes_per_element;
   p.lanes = u64(hw.vector_unit_lanes);
   p.update_lane_ops = u64(work.update_lane_ops);
   p.backward_lane_ops = u64(work.backward_lane_ops);

@@ -31,8 +31,10 @@ hw::LinkParams link_params(const config::HwConfig& hw);
 hw::DelayBufferParams buffer_params(const config::HwConfig& hw, std::size_t depth_entries,
                                     std::uint64_t bytes_per_entry);
 // The stash of a layer holding `versions` versions of `weight_elements` elements.
+// `bytes_per_element`: the stash's format (ARCHITECTURE.md §2d).
 hw::WeightStashUnitParams stash_params(const config::HwConfig& hw, std::uint64_t versions,
-                                       std::uint64_t weight_elements);
+                                       std::uint64_t weight_elements,
+                                       std::uint64_t bytes_per_element);
 // The vector unit of a layer of |W| = weight_elements and |W| + |b| = param_elements under a
 // policy whose hardware does `work`, with an optimizer of `optimizer_state_tensors` state
 // tensors (a prediction from m and s costs more): |W| elements per operation, |W| + |b| when
@@ -40,6 +42,7 @@ hw::WeightStashUnitParams stash_params(const config::HwConfig& hw, std::uint64_t
 hw::VectorUnitParams vector_unit_params(const config::HwConfig& hw,
                                         const policies::HardwareWork& work,
                                         std::uint64_t weight_elements, std::uint64_t param_elements,
-                                        std::uint64_t optimizer_state_tensors);
+                                        std::uint64_t optimizer_state_tensors,
+                                        std::uint64_t bytes_per_element);
 
 }  // namespace lpsim::hardware

@@ -16,9 +16,9 @@ PipeDreamStages pipedream_stages(const models::Network& network, const models::U
   LPSIM_ASSERT(config.policy->pipelined, "PipeDream pipelines minibatches");
   const dataflow::Partition per_layer =
       dataflow::make_partition(units, dataflow::StageSpec{}, config.source, "/pipeline/stages");
-  const dataflow::TrainingGraph profile_graph =
-      dataflow::build_training_graph(network, units, per_layer, *config.policy, config.batch_size,
-                                     reference::update_cost(config.optimizer));
+  const dataflow::TrainingGraph profile_graph = dataflow::build_training_graph(
+      network, units, per_layer, *config.policy, config.batch_size,
+      reference::update_cost(config.optimizer), {}, config.hw.numerics);
   const std::vector<TaskCost> profile_costs =
       task_costs(profile_graph, config.hw, assign_weight_units(profile_graph, network, units));
   PipeDreamStages out;
@@ -35,9 +35,9 @@ PipeDreamPlan plan_pipedream(const models::Network& network, const models::UnitG
                              const config::Config& config, int processors) {
   PipeDreamPlan plan;
   static_cast<PipeDreamStages&>(plan) = pipedream_stages(network, units, config, processors);
-  plan.graph =
-      dataflow::build_training_graph(network, units, plan.stages, *config.policy, config.batch_size,
-                                     reference::update_cost(config.optimizer));
+  plan.graph = dataflow::build_training_graph(
+      network, units, plan.stages, *config.policy, config.batch_size,
+      reference::update_cost(config.optimizer), {}, config.hw.numerics);
   plan.costs = task_costs(plan.graph, config.hw, assign_weight_units(plan.graph, network, units));
   plan.tasks = fused_tasks(plan.graph, plan.costs);
   plan.schedule = dataflow::stage_schedule(plan.graph, plan.tasks, link_cost(config.hw));

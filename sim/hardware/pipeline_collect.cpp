@@ -103,14 +103,14 @@ void Pipeline::measure_memory() {
   for (std::size_t u = 0; u < graph_.layers.size(); ++u) {
     const WeightUnitSlot& slot = plan_.weight_units[u];
     const int p = program_.processor_of_node[graph_.forward_node[u]];
-    const std::uint64_t params = slot.layer.param_elements * kScalarBytes;
+    const std::uint64_t params = slot.layer.param_elements * slot.layer.master_bytes;
     MemoryPeaks& m = r_.stage_memory[p];
     MemoryPeaks& a = r_.stage_memory_analytic[p];
     for (MemoryPeaks* peaks : {&m, &a}) {
       (*peaks)[hw::MemoryKind::kWeights] += params;
       (*peaks)[hw::MemoryKind::kOptimizer] +=
           static_cast<std::uint64_t>(graph_.update.state_tensors) * params;
-      (*peaks)[hw::MemoryKind::kGradients] += params;
+      (*peaks)[hw::MemoryKind::kGradients] += slot.layer.param_elements * slot.layer.gradient_bytes;
     }
     if (weight_units_[u]) {
       const WeightUnitActivity unit = weight_units_[u]->activity();
@@ -122,8 +122,10 @@ void Pipeline::measure_memory() {
     const auto held = graph_.recomputes(graph_.layers[u].stage)
                           ? std::uint64_t{1}
                           : static_cast<std::uint64_t>(graph_.layers[u].delay) + 1;
-    a[hw::MemoryKind::kActivations] += held * static_cast<std::uint64_t>(models::tensor_bytes(
-                                                  batch * layer.in_elements(), layer.in_binary));
+    a[hw::MemoryKind::kActivations] +=
+        held * static_cast<std::uint64_t>(
+                   models::tensor_bytes(batch * layer.in_elements(), layer.in_binary,
+                                        graph_.numerics.bytes(ops::TensorClass::kActivations)));
   }
   for (const dataflow::BufferPlan& b : modules_.buffers) {
     const dataflow::Edge& edge = graph_.edges[b.edge];

@@ -59,6 +59,13 @@ std::vector<WeightUnitSlot> assign_weight_units(const dataflow::TrainingGraph& g
     l.weight_elements = static_cast<std::uint64_t>(layer.weight_size());
     l.param_elements = static_cast<std::uint64_t>(layer.num_params());
     l.optimizer_state_tensors = static_cast<std::uint64_t>(g.update.state_tensors);
+    const auto bytes = [&g](ops::TensorClass c) {
+      return static_cast<std::uint64_t>(g.numerics.bytes(c));
+    };
+    l.master_bytes = bytes(ops::TensorClass::kMaster);
+    l.gradient_bytes = bytes(ops::TensorClass::kWeightGradients);
+    l.stash_bytes = bytes(ops::TensorClass::kStash);
+    l.ema_bytes = bytes(ops::TensorClass::kEma);
     if (kind != nullptr && l.delay > 0 && kind->serves(work, l)) slots[u].kind = kind;
   }
   return slots;

@@ -47,6 +47,9 @@ struct WeightUnitLayer {
   std::uint64_t weight_elements = 0;          // |W|
   std::uint64_t param_elements = 0;           // |W| + |b|
   std::uint64_t optimizer_state_tensors = 1;  // of |W| + |b| each: 1 (sgd), 2 (adamw)
+  // Bytes per element of its tensors by their formats (ARCHITECTURE.md §2d): the master
+  // weights and optimizer state, the weight-gradient register, a stash version, an EMA tensor.
+  std::uint64_t master_bytes = 4, gradient_bytes = 4, stash_bytes = 4, ema_bytes = 4;
   bool has_backward() const { return backward_node >= 0; }
 };
 

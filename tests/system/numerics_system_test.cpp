@@ -59,13 +59,13 @@ TEST_P(HardwareUnderFormats, TrainsToTheReferenceBits) {
   EXPECT_EQ(off, 0);
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    Formats, HardwareUnderFormats,
-    ::testing::Combine(::testing::Values("stash", "ema_grad"),
-                       ::testing::Values(&kCases[0], &kCases[1])),
-    [](const auto& param_info) {
-      return std::string(std::get<0>(param_info.param)) + "_" + std::get<1>(param_info.param)->name;
-    });
+INSTANTIATE_TEST_SUITE_P(Formats, HardwareUnderFormats,
+                         ::testing::Combine(::testing::Values("stash", "ema_grad"),
+                                            ::testing::Values(&kCases[0], &kCases[1])),
+                         [](const auto& param_info) {
+                           return std::string(std::get<0>(param_info.param)) + "_" +
+                                  std::get<1>(param_info.param)->name;
+                         });
 
 }  // namespace
 }  // namespace lpsim

@@ -67,7 +67,11 @@ Work elementwise_work(Task task, std::int64_t forward_ops, std::int64_t backward
 }
 
 std::int64_t tensor_bytes(std::int64_t elements, bool binary) {
-  return binary ? (elements + 7) / 8 : elements * ops::kScalarBytes;
+  return tensor_bytes(elements, binary, ops::kScalarBytes);
+}
+
+std::int64_t tensor_bytes(std::int64_t elements, bool binary, int element_bytes) {
+  return binary ? (elements + 7) / 8 : elements * element_bytes;
 }
 
 }  // namespace lpsim::models

@@ -73,5 +73,7 @@ Work elementwise_work(Task task, std::int64_t forward_ops, std::int64_t backward
 // Bytes of `elements` activation elements as they cross a link or wait in a buffer: one bit
 // each for a spike tensor (packed), ops::Scalar otherwise.
 std::int64_t tensor_bytes(std::int64_t elements, bool binary);
+// The same with `element_bytes` per non-binary element (a number format's width, §2d).
+std::int64_t tensor_bytes(std::int64_t elements, bool binary, int element_bytes);
 
 }  // namespace lpsim::models

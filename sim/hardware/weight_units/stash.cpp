@@ -15,7 +15,7 @@ namespace lpsim::hardware {
 namespace {
 
 std::uint64_t version_bytes(const WeightUnitLayer& layer) {
-  return layer.weight_elements * kScalarBytes;
+  return layer.weight_elements * layer.stash_bytes;
 }
 
 class StashUnit : public WeightUnit {
@@ -62,7 +62,7 @@ class Stash : public WeightUnitKind {
   WeightUnitCycles cycles(const policies::HardwareWork&, const WeightUnitLayer& layer,
                           const config::HwConfig& hw) const override {
     WeightUnitCycles c;
-    c.update = hw::transfer_cycles(stash_params(hw, 1, layer.weight_elements));
+    c.update = hw::transfer_cycles(stash_params(hw, 1, layer.weight_elements, layer.stash_bytes));
     return c;
   }
   hw::MemoryKind backward_operand(const policies::HardwareWork&) const override {
@@ -85,7 +85,8 @@ class Stash : public WeightUnitKind {
     // d versions, plus those of the iterations a schedule runs Ba later than U, and one.
     const std::int64_t versions = layer.delay + (site.backward_lag > 0 ? site.backward_lag + 1 : 0);
     return std::make_unique<StashUnit>(
-        layer, stash_params(hw, static_cast<std::uint64_t>(versions), layer.weight_elements));
+        layer, stash_params(hw, static_cast<std::uint64_t>(versions), layer.weight_elements,
+                            layer.stash_bytes));
   }
 };
 

@@ -16,7 +16,7 @@ namespace {
 // Bytes of the unit's tensors (every one of them).
 std::uint64_t tensor_bytes(const policies::HardwareWork& work, const WeightUnitLayer& layer) {
   return static_cast<std::uint64_t>(work.tensors) *
-         (work.covers_bias ? layer.param_elements : layer.weight_elements) * kScalarBytes;
+         (work.covers_bias ? layer.param_elements : layer.weight_elements) * layer.ema_bytes;
 }
 
 // When the layer's F, Ba and U run on one PE (`lazy`), that PE works the unit's queue out on
@@ -93,8 +93,9 @@ class Vector : public WeightUnitKind {
   }
   WeightUnitCycles cycles(const policies::HardwareWork& work, const WeightUnitLayer& layer,
                           const config::HwConfig& hw) const override {
-    const hw::VectorUnitParams p = vector_unit_params(
-        hw, work, layer.weight_elements, layer.param_elements, layer.optimizer_state_tensors);
+    const hw::VectorUnitParams p =
+        vector_unit_params(hw, work, layer.weight_elements, layer.param_elements,
+                           layer.optimizer_state_tensors, layer.ema_bytes);
     WeightUnitCycles c;
     if (work.forward_lane_ops > 0) c.forward = hw::predict_cycles(p);
     if (layer.has_backward() && work.backward_reads_tensor) c.backward = hw::reconstruct_cycles(p);
@@ -114,8 +115,9 @@ class Vector : public WeightUnitKind {
                                          const WeightUnitLayer& layer) const override {
     using dataflow::NodeKind;
     const std::uint64_t tensors = tensor_bytes(work, layer);
+    // One tensor of the optimizer's state (in `master`), which a prediction reads.
     const std::uint64_t one =
-        (work.covers_bias ? layer.param_elements : layer.weight_elements) * kScalarBytes;
+        (work.covers_bias ? layer.param_elements : layer.weight_elements) * layer.master_bytes;
     std::vector<WeightUnitAccess> out;
     if (work.forward_lane_ops > 0) {      // the prediction
       if (work.forward_reads_momentum) {  // the optimizer's state: v, or m and s
@@ -139,7 +141,7 @@ class Vector : public WeightUnitKind {
     return std::make_unique<VectorUnit>(
         work, layer,
         vector_unit_params(hw, work, layer.weight_elements, layer.param_elements,
-                           layer.optimizer_state_tensors),
+                           layer.optimizer_state_tensors, layer.ema_bytes),
         site.one_processor);
   }
 };
