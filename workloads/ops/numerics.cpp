@@ -4,7 +4,6 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
-#include <type_traits>
 
 namespace lpsim::ops {
 namespace {
@@ -175,39 +174,6 @@ float round_scaled(float x, int k, NumberFormat f, Rounding r, std::uint64_t ran
 }
 
 float unscale(float stored, int k) { return std::ldexp(stored, -k); }
-
-namespace {
-
-template <typename T>
-int round_values(T* data, std::int64_t n, NumberFormat f, Rounding r,
-                 const RoundingStream& stream) {
-  if (f == NumberFormat::kFp32 && std::is_same_v<T, float>) return 0;
-  float amax = 0.0f;
-  for (std::int64_t i = 0; i < n; ++i) {
-    amax = std::fmax(amax, std::fabs(static_cast<float>(data[i])));
-  }
-  const int k = scale_exponent(amax, f);
-  for (std::int64_t i = 0; i < n; ++i) {
-    const std::uint64_t bits = r == Rounding::kStochastic
-                                   ? rounding_bits(stream.seed, stream.tensor,
-                                                   static_cast<std::uint64_t>(i), stream.minibatch)
-                                   : 0;
-    data[i] = static_cast<T>(unscale(round_scaled(static_cast<float>(data[i]), k, f, r, bits), k));
-  }
-  return k;
-}
-
-}  // namespace
-
-int round_tensor(float* data, std::int64_t n, NumberFormat f, Rounding r,
-                 const RoundingStream& stream) {
-  return round_values(data, n, f, r, stream);
-}
-
-int round_tensor(double* data, std::int64_t n, NumberFormat f, Rounding r,
-                 const RoundingStream& stream) {
-  return round_values(data, n, f, r, stream);
-}
 
 std::string_view tensor_class_name(TensorClass c) {
   switch (c) {

@@ -105,22 +105,6 @@ float round_scaled(float x, int k, NumberFormat f, Rounding r = Rounding::kNeare
                    std::uint64_t random_bits = 0);
 float unscale(float stored, int k);
 
-// Where a tensor's stochastic-rounding bits come from (§2d): element i of the tensor draws
-// rounding_bits(seed, tensor, i, minibatch).
-struct RoundingStream {
-  std::uint64_t seed = 0;
-  std::uint64_t tensor = 0;
-  std::uint64_t minibatch = 0;
-};
-// Rounds data[0, n) in place to f as stored and read back: a scaled format (fp16, the 8-bit
-// ones) first takes the tensor's power-of-two scale k = scale_exponent(amax, f) (NaN skipped
-// in amax), each value becoming unscale(round_scaled(x, k, f, r, bits), k); bf16 unscaled;
-// fp32 unchanged. Returns k. The double overload rounds each value to float first.
-int round_tensor(float* data, std::int64_t n, NumberFormat f, Rounding r,
-                 const RoundingStream& stream);
-int round_tensor(double* data, std::int64_t n, NumberFormat f, Rounding r,
-                 const RoundingStream& stream);
-
 // The tensor classes of §2d, each with its own format (hw.numerics).
 enum class TensorClass {
   kWeights,              // the copy of W and b that F and Ba read

@@ -31,6 +31,7 @@
 #include <vector>
 
 #include "workloads/ops/numerics.h"
+#include "workloads/ops/numerics_bulk.h"
 #include "workloads/ops/optimizer.h"
 #include "workloads/ops/tensor.h"
 #include "workloads/policies/state_io.h"

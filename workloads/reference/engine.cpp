@@ -5,6 +5,7 @@
 
 #include "core/errors.h"
 #include "workloads/data/seed.h"
+#include "workloads/ops/numerics_bulk.h"
 #include "workloads/ops/ops.h"
 
 namespace lpsim::reference {

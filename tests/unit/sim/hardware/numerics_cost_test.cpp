@@ -19,9 +19,12 @@ using hw::MemoryKind;
 
 HardwarePlan plan_of(const std::vector<std::string>& formats) {
   std::vector<std::string> sets = {
-      "/workload/model=cnn3", "/workload/dataset/kind=synthetic",
+      "/workload/model=cnn3",
+      "/workload/dataset/kind=synthetic",
       "/workload/dataset/synthetic={\"train_samples\":64,\"test_samples\":16}",
-      "/pipeline/stages=[1,1,1]", "/pipeline/policy=stash", "/pipeline/stability_check=false"};
+      "/pipeline/stages=[1,1,1]",
+      "/pipeline/policy=stash",
+      "/pipeline/stability_check=false"};
   sets.insert(sets.end(), formats.begin(), formats.end());
   const run::Job job = prepare_job("", sets, "", false);
   return plan_hardware(job);
@@ -35,10 +38,10 @@ std::uint64_t resident(const HardwarePlan& p, MemoryKind kind) {
 
 TEST(NumericsCosts, EveryTensorTakesItsFormatsWidth) {
   const HardwarePlan wide = plan_of({});
-  const HardwarePlan narrow = plan_of(
-      {"/hw/numerics/activations=bf16", "/hw/numerics/activation_gradients=fp8_e5m2",
-       "/hw/numerics/weight_gradients=bf16", "/hw/numerics/master=bf16",
-       "/hw/numerics/weights=bf16", "/hw/numerics/stash=bf16"});
+  const HardwarePlan narrow =
+      plan_of({"/hw/numerics/activations=bf16", "/hw/numerics/activation_gradients=fp8_e5m2",
+               "/hw/numerics/weight_gradients=bf16", "/hw/numerics/master=bf16",
+               "/hw/numerics/weights=bf16", "/hw/numerics/stash=bf16"});
   ASSERT_EQ(wide.graph.edges.size(), narrow.graph.edges.size());
   for (std::size_t e = 0; e < wide.graph.edges.size(); ++e) {
     const dataflow::Edge& w = wide.graph.edges[e];
