@@ -23,6 +23,14 @@ core::Json report_head(const Job& job, const std::string& mode, bool interrupted
   report["run"] = {
       {"name", job.config.run_name}, {"seed", job.config.seed}, {"threads", ops::threads()}};
   report["network"] = network_json(job);
+  // §2d: the formats the math ran under (and the hardware's bytes follow).
+  core::Json numerics = core::Json::object();
+  for (ops::TensorClass c : ops::kAllTensorClasses) {
+    numerics[std::string(ops::tensor_class_name(c))] =
+        std::string(ops::format_name(job.config.hw.numerics.of(c)));
+  }
+  numerics["rounding"] = std::string(ops::rounding_name(job.config.hw.numerics.rounding));
+  report["numerics"] = numerics;
   return report;
 }
 
