@@ -47,9 +47,13 @@ std::uint64_t fold_cycles(ArrayShape array, Dataflow dataflow, std::int64_t temp
   return cycles;
 }
 
-GemmTiming gemm_timing(ArrayShape array, Dataflow dataflow, GemmShape gemm) {
+GemmTiming gemm_timing(ArrayShape array, Dataflow dataflow, GemmShape gemm,
+                       std::int64_t macs_per_cycle) {
   check_array(array);
-  const ArrayMapping mapping = map_gemm(dataflow, gemm);
+  LPSIM_ASSERT(macs_per_cycle >= 1, "macs per cycle must be >= 1");
+  ArrayMapping mapping = map_gemm(dataflow, gemm);
+  mapping.temporal = static_cast<std::int64_t>(ceil_div(
+      static_cast<std::uint64_t>(mapping.temporal), static_cast<std::uint64_t>(macs_per_cycle)));
   GemmTiming timing;
   timing.row_folds = ceil_div(static_cast<std::uint64_t>(mapping.spatial_rows),
                               static_cast<std::uint64_t>(array.rows));

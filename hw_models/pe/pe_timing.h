@@ -43,7 +43,10 @@ struct GemmTiming {
 };
 
 // Cycles of one GEMM [M x K]·[K x N] on an R x C array with the given dataflow.
-GemmTiming gemm_timing(ArrayShape array, Dataflow dataflow, GemmShape gemm);
+// `macs_per_cycle`: MACs each PE does per cycle in the GEMM's number format (ARCHITECTURE.md
+// §2d): the fold's temporal length is ceil(T / macs_per_cycle).
+GemmTiming gemm_timing(ArrayShape array, Dataflow dataflow, GemmShape gemm,
+                       std::int64_t macs_per_cycle = 1);
 
 // Cycles of one fold whose temporal dimension is `temporal` (T).
 std::uint64_t fold_cycles(ArrayShape array, Dataflow dataflow, std::int64_t temporal);

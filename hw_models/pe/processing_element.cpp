@@ -36,7 +36,7 @@ PeTaskCost task_cost(const ProcessingElementParams& params, const PeTask& task) 
     Sums s;
     for (const PeGemm& g : gemms) {
       if (g.shape.m == 0 || g.shape.n == 0 || g.shape.k == 0) continue;
-      const GemmTiming t = gemm_timing(params.array, params.dataflow, g.shape);
+      const GemmTiming t = gemm_timing(params.array, params.dataflow, g.shape, g.macs_per_cycle);
       s.cycles += t.cycles;
       s.macs += t.macs;
       if (g.binary) c.accumulates += t.macs;

@@ -39,9 +39,10 @@ struct ProcessingElementWork {
 // operand packed one bit per element).
 struct PeGemm {
   GemmShape shape;
-  std::uint64_t read_bytes = 0;   // A and B
-  std::uint64_t write_bytes = 0;  // C
-  bool binary = false;            // a spike operand: accumulates, not MACs
+  std::uint64_t read_bytes = 0;     // A and B
+  std::uint64_t write_bytes = 0;    // C
+  bool binary = false;              // a spike operand: accumulates, not MACs
+  std::int64_t macs_per_cycle = 1;  // per PE, in the product's number format (§2d)
 };
 struct PeTask {
   std::vector<PeGemm> gemms;          // own

@@ -450,6 +450,21 @@ const core::ParamTable<Config>& build_parameters() {
           "/hw/pe/dataflow", "os", [] { return hw::dataflow_names(); },
           "output, weight or input stationary",
           [](Config& c, const std::string& v) { c.hw.pe_dataflow = hw::parse_dataflow(v); }),
+      Param<Config>{"/hw/pe/macs_per_cycle_by_format",
+                    core::Json{{"fp32", 1}, {"fp16", 1}, {"bf16", 1}, {"fp8_e4m3", 1},
+                               {"fp8_e5m2", 1}},
+                    "1..64 per format", "MACs/cycle",
+                    "per PE, by the product's format (the wider of its operands', §2d): a "
+                    "fold's temporal length is ceil(T / this)",
+                    false,
+                    [](core::ObjectReader& r, const std::string& key, Config& c) {
+                      core::ObjectReader m = r.object(key);
+                      for (ops::NumberFormat f : ops::kAllNumberFormats) {
+                        c.hw.macs_per_cycle[static_cast<int>(f)] =
+                            m.integer(std::string(ops::format_name(f)), 1, 64);
+                      }
+                      m.finish();
+                    }},
       integer_param<Config>("/hw/vector/lanes", 32, 1, 1 << 20, "lanes", "element-wise unit",
                             [](Config& c, std::int64_t v) { c.hw.vector_lanes = v; }),
       integer_param<Config>("/hw/sram/bytes_per_cycle", 256, 1, k2p30, "B/cycle",

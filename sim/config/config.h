@@ -70,6 +70,8 @@ struct HwConfig {
   std::int64_t vector_unit_lanes = 0;
   reports::EnergyTable energy;  // hw.energy
   ops::Numerics numerics;       // hw.numerics (ARCHITECTURE.md §2d)
+  // hw.pe.macs_per_cycle_by_format, by ops::NumberFormat: MACs per PE per cycle.
+  std::int64_t macs_per_cycle[5] = {1, 1, 1, 1, 1};
 };
 
 struct Config {

@@ -21,10 +21,20 @@ using ops::TensorClass;
 // streamed products read and write activations.
 struct NodeBytes {
   std::uint64_t a = 4, b = 4, out = 4, vector = 4, streamed = 4;
+  // MACs per cycle of its products and of its streamed ones (the wider operand's format).
+  std::int64_t macs_per_cycle = 1, streamed_macs_per_cycle = 1;
 };
 
-NodeBytes node_bytes(const dataflow::Node& node, const ops::Numerics& num) {
+ops::NumberFormat wider(ops::NumberFormat x, ops::NumberFormat y) {
+  return ops::format_info(x).significand_bits >= ops::format_info(y).significand_bits ? x : y;
+}
+
+NodeBytes node_bytes(const dataflow::Node& node, const ops::Numerics& num,
+                     const config::HwConfig& hw) {
   const auto w = [&num](TensorClass c) { return static_cast<std::uint64_t>(num.bytes(c)); };
+  const auto rate = [&](TensorClass x, TensorClass y) {
+    return hw.macs_per_cycle[static_cast<int>(wider(num.of(x), num.of(y)))];
+  };
   NodeBytes nb;
   nb.streamed = w(TensorClass::kActivations);
   switch (node.kind) {
@@ -48,6 +58,18 @@ NodeBytes node_bytes(const dataflow::Node& node, const ops::Numerics& num) {
       nb.vector = w(TensorClass::kMaster);
       break;
   }
+  switch (node.kind) {
+    case NodeKind::kBackwardActivation:
+      nb.macs_per_cycle = rate(TensorClass::kActivationGradients, TensorClass::kWeights);
+      break;
+    case NodeKind::kBackwardWeight:
+      nb.macs_per_cycle = rate(TensorClass::kActivationGradients, TensorClass::kActivations);
+      break;
+    default:
+      nb.macs_per_cycle = rate(TensorClass::kActivations, TensorClass::kWeights);
+      break;
+  }
+  nb.streamed_macs_per_cycle = rate(TensorClass::kActivations, TensorClass::kActivations);
   return nb;
 }
 
@@ -111,7 +133,7 @@ std::vector<TaskCost> task_costs(const dataflow::TrainingGraph& graph, const con
   std::vector<TaskCost> costs;
   costs.reserve(graph.nodes.size());
   for (const auto& node : graph.nodes) {
-    const NodeBytes nb = node_bytes(node, graph.numerics);
+    const NodeBytes nb = node_bytes(node, graph.numerics, hw);
     auto pe_gemm = [&nb](const models::Gemm& g) {
       const std::uint64_t read =
           operand_bytes(g.m * g.k, g.a_binary, g.streamed ? nb.streamed : nb.a) +
@@ -119,7 +141,8 @@ std::vector<TaskCost> task_costs(const dataflow::TrainingGraph& graph, const con
       return hw::PeGemm{{g.m, g.n, g.k},
                         read,
                         (g.streamed ? nb.streamed : nb.out) * static_cast<std::uint64_t>(g.m * g.n),
-                        g.binary()};
+                        g.binary(),
+                        g.streamed ? nb.streamed_macs_per_cycle : nb.macs_per_cycle};
     };
     hw::PeTask task;
     task.bytes_per_element = nb.vector;

@@ -82,5 +82,27 @@ TEST(NumericsCosts, EveryTensorTakesItsFormatsWidth) {
   EXPECT_LT(narrow.costs[g.ba_node[fc]].sram_read_bytes, wide.costs[g.ba_node[fc]].sram_read_bytes);
 }
 
+// hw.pe.macs_per_cycle_by_format: a product in a format the PE does 2 MACs of per cycle folds in
+// ceil(T / 2) temporal steps. fc's forward in cnn3 at batch 32 is [32 x 1568]·[1568 x 10] on
+// the 32 x 32 output-stationary array: one fold of R + C + T − 2 = 32 + 32 + 1568 − 2 cycles in
+// fp32, 32 + 32 + 784 − 2 when its operands are bf16 and bf16 does 2 per cycle.
+TEST(NumericsCosts, MacsPerCycleByFormatShortenTheFold) {
+  const std::string rates =
+      "/hw/pe/macs_per_cycle_by_format={\"fp32\":1,\"fp16\":1,\"bf16\":2,\"fp8_e4m3\":4,"
+      "\"fp8_e5m2\":4}";
+  const HardwarePlan wide = plan_of({rates});
+  const HardwarePlan bf16 =
+      plan_of({rates, "/hw/numerics/activations=bf16", "/hw/numerics/weights=bf16",
+               "/hw/numerics/activation_gradients=bf16"});
+  const HardwarePlan mixed =
+      plan_of({rates, "/hw/numerics/activations=fp8_e4m3", "/hw/numerics/weights=bf16"});
+  const int f = wide.graph.forward_node[2];
+  EXPECT_EQ(wide.costs[f].gemm_cycles, 32u + 32u + 1568u - 2u);
+  EXPECT_EQ(bf16.costs[f].gemm_cycles, 32u + 32u + 784u - 2u);
+  // A product costs its wider operand's rate: fp8 activations by bf16 weights run at bf16's.
+  EXPECT_EQ(mixed.costs[f].gemm_cycles, 32u + 32u + 784u - 2u);
+  EXPECT_EQ(bf16.costs[f].macs, wide.costs[f].macs);
+}
+
 }  // namespace
 }  // namespace lpsim::hardware
