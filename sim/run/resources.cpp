@@ -20,6 +20,7 @@ std::uint64_t in_flight_bytes(const Job& job, const std::vector<bool>& recompute
   // at a time (the one forwarding, and the rerun of the one in its backward).
   std::uint64_t recomputed_per_sample = 0;
   std::vector<bool> dropped(job.network.layers.size(), false);
+  std::vector<bool> rerun(job.network.layers.size(), false);
   if (std::find(recompute.begin(), recompute.end(), true) != recompute.end()) {
     std::vector<int> stage_of_unit = job.partition.stage_of_unit;
     if (!job.config.policy->pipelined) stage_of_unit.assign(stage_of_unit.size(), 0);
@@ -27,7 +28,8 @@ std::uint64_t in_flight_bytes(const Job& job, const std::vector<bool>& recompute
                                                         static_cast<int>(recompute.size()));
     const auto kept = models::read_by_other_stage(job.network, stage);
     for (std::size_t l = 0; l < dropped.size(); ++l) {
-      dropped[l] = stage[l] >= 0 && recompute[stage[l]] && !kept[l];
+      rerun[l] = stage[l] >= 0 && recompute[stage[l]];
+      dropped[l] = rerun[l] && !kept[l];
     }
   }
   for (std::size_t i = 0; i < job.network.layers.size(); ++i) {
@@ -37,6 +39,9 @@ std::uint64_t in_flight_bytes(const Job& job, const std::vector<bool>& recompute
     // its tail until both its Ba and Bw ran; an element-wise layer's while its tail runs)
     const std::uint64_t elements = 2 * l.out_elements() + l.type->host_saved_elements(l);
     (dropped[i] ? recomputed_per_sample : activations_per_sample) += elements;
+    // A kept output of a recomputing stage's layer is held twice: as the forward made it
+    // (other stages read it) and as the rerun does (the stage's own backward reads that).
+    if (rerun[i] && !dropped[i]) recomputed_per_sample += l.out_elements();
   }
   // A minibatch keeps every layer's output from its forward until its last backward task,
   // max_delay beats later, so max_delay + 1 are in flight; gradients of one more are live.

@@ -63,6 +63,28 @@ run::Job gpt_job(const std::string& policy, const std::string& optimizer,
   return hardware::prepare_job("", sets, "");
 }
 
+// ARCHITECTURE.md §2d on a GPT block, and §4c: bf16 everywhere (attention's stored P
+// included) with stochastic rounding, AdamW with a bf16 master, the stages' activations
+// recomputed: the hardware trains to the reference's bits, and not to the fp32 run's.
+TEST(TinyGptUnderFormats, RecomputedInBf16TrainsToTheReferenceWeights) {
+  const std::vector<std::string> bf16 = {"/hw/numerics/weights=bf16",
+                                         "/hw/numerics/activations=bf16",
+                                         "/hw/numerics/activation_gradients=bf16",
+                                         "/hw/numerics/weight_gradients=bf16",
+                                         "/hw/numerics/master=bf16",
+                                         "/hw/numerics/rounding=stochastic",
+                                         "/pipeline/activations=recompute"};
+  const run::Job job = gpt_job("ema_grad", "adamw", bf16);
+  const auto [plan, hw] = testing::run_planned(job);
+  const reference::TrainingResult ref = reference::train_reference(
+      job.network, job.units, job.trainer, job.init, job.train, job.test);
+  EXPECT_TRUE(testing::bit_equal(ref.final_params, hw.final_params));
+  const run::Job fp32 = gpt_job("ema_grad", "adamw", {"/pipeline/activations=recompute"});
+  const reference::TrainingResult wide = reference::train_reference(
+      fp32.network, fp32.units, fp32.trainer, fp32.init, fp32.train, fp32.test);
+  EXPECT_FALSE(testing::bit_equal(wide.final_params, hw.final_params));
+}
+
 class TinyGptOnTheHardware : public ::testing::TestWithParam<std::tuple<std::string, std::string>> {
 };
 

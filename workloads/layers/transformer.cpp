@@ -239,6 +239,8 @@ class CausalSelfAttention : public LayerKernels<CausalSelfAttention> {
   std::int64_t host_saved_elements(const Layer& l) const override {
     return l.attribute("heads") * l.in_time * l.in_time;
   }
+  // §2d: P as stored for the backward is an activation (O = P·V is computed before storing).
+  std::vector<int> saved_activations() const override { return {0}; }
   // Per sample and head: F S = Q·Kᵀ [T x hs]·[hs x T] and O = P·V [T x T]·[T x hs]; Ba
   // dP = dO·Vᵀ, dV = Pᵀ·dO, dQ = dS·K, dK = dSᵀ·Q; both operands streamed, the whole T x T
   // with the mask applied. Softmax (scale, mask, max, exp, sum, divide: 6 per score) and its

@@ -183,6 +183,9 @@ class LayerType {
   // estimate of the simulator's memory: it may keep more than the hardware must (batch norm's
   // x̂, which hardware recomputes from the input) or less (what is another layer's output).
   virtual std::int64_t host_saved_elements(const Layer& /*layer*/) const { return 0; }
+  // ARCHITECTURE.md §2d: the indices of the LayerSaved tensors that are activations as stored
+  // (rounded to hw.numerics.activations when the forward writes them): attention's P.
+  virtual std::vector<int> saved_activations() const { return {}; }
 
   // Math.
   virtual void forward(const Layer& layer, ForwardArgs<float>& a) const = 0;

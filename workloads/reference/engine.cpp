@@ -227,9 +227,29 @@ void BasicTaskEngine<T>::round_master(UnitState& s) const {
 }
 
 template <typename T>
-void BasicTaskEngine<T>::round_output(int layer, Context& ctx) const {
-  round_class(ctx.out[layer], ops::TensorClass::kActivations,
+void BasicTaskEngine<T>::round_output(int layer, Context& ctx, Matrix* y) const {
+  if (settings_.numerics.fp32(ops::TensorClass::kActivations)) return;
+  round_class(y != nullptr ? *y : ctx.out[layer], ops::TensorClass::kActivations,
               tensor_id(ops::TensorClass::kActivations, layer, 0), ctx.n);
+  // What the layer stores for its backward that is an activation (attention's P).
+  auto& saved = ctx.saved[layer].tensors;
+  for (int i : network_.layers[layer].type->saved_activations()) {
+    if (i < static_cast<int>(saved.size())) {
+      round_class(saved[i], ops::TensorClass::kActivations,
+                  tensor_id(ops::TensorClass::kActivations, layer, 1 + i), ctx.n);
+    }
+  }
+}
+
+template <typename T>
+const typename BasicTaskEngine<T>::Matrix& BasicTaskEngine<T>::backward_tensor(const Context& ctx,
+                                                                               int layer,
+                                                                               int stage) const {
+  if (layer == models::kNetworkInput) return ctx.input;
+  if (recompute_any_ && recomputes(stage) && layer_stage_[layer] == stage) {
+    return ctx.rerun_out[layer];
+  }
+  return ctx.out[layer];
 }
 
 template <typename T>
@@ -261,7 +281,7 @@ template <typename T>
 void BasicTaskEngine<T>::stage_task_done(int stage, Context& ctx) {
   if (!recomputes(stage) || --ctx.stage_left[stage] > 0) return;
   for (int l : stage_layers_[stage]) {
-    ctx.out[l] = Matrix();
+    ctx.rerun_out[l] = Matrix();
     ctx.saved[l].clear();
   }
   for (int u : stage_units_[stage]) ctx.backward_w[u] = Matrix();
@@ -300,24 +320,36 @@ void BasicTaskEngine<T>::recompute(int stage, std::int64_t m) {
     round_class(backward_b[u], ops::TensorClass::kWeights,
                 tensor_id(ops::TensorClass::kWeights, s.layer, 1), m);
   }
-  // The stage's forward of m again, in network order, from the stage's inputs.
+  // The stage's forward of m again, in network order, from the stage's inputs (as the forward
+  // left them), into rerun_out.
   for (int l : stage_layers_[stage]) {
-    const int u = units_.unit_of_layer[l];
-    if (!network_.layers[l].has_params()) {
-      forward_layer(l, ctx, Params{}, true);
-      round_output(l, ctx);
-      continue;
+    const Layer& layer = network_.layers[l];
+    models::ForwardArgs<T> args = forward_args(l, ctx, true, false);
+    for (int in : layer.inputs) {
+      args.x.push_back(&backward_tensor(ctx, in, stage));
+      LPSIM_ASSERT(args.x.back()->rows() > 0, "rerun input of " + layer.name + " not held");
     }
-    const UnitState& s = *state_[u];
-    models::ForwardArgs<T> args = forward_args(l, ctx, true);
-    args.weight = &ctx.backward_w[u];
-    args.bias = &backward_b[u];
-    Vector mean = s.p.running_mean, var = s.p.running_var;  // the rerun's updates are dropped
-    args.updated_mean = &mean;
-    args.updated_var = &var;
+    args.y = &ctx.rerun_out[l];
+    Params none;
+    Vector mean, var;  // the rerun's running-statistics updates are dropped
+    if (layer.has_params()) {
+      const int u = units_.unit_of_layer[l];
+      const UnitState& s = *state_[u];
+      args.weight = &ctx.backward_w[u];
+      args.bias = &backward_b[u];
+      mean = s.p.running_mean;
+      var = s.p.running_var;
+      args.updated_mean = &mean;
+      args.updated_var = &var;
+    } else {
+      args.weight = &none.weight;
+      args.bias = &none.bias;
+      args.running_mean = &none.running_mean;
+      args.running_var = &none.running_var;
+    }
     args.ws = &conv_ws_;
-    network_.layers[l].type->forward(network_.layers[l], args);
-    round_output(l, ctx);
+    layer.type->forward(layer, args);
+    round_output(l, ctx, &ctx.rerun_out[l]);
   }
   ctx.rerun[stage] = true;
   ctx.stage_left[stage] = stage_backward_tasks_[stage];
@@ -368,6 +400,7 @@ void BasicTaskEngine<T>::load(std::int64_t n, Matrix images, std::vector<std::in
     ctx->rerun.assign(num_stages_, false);
     ctx->stage_left.assign(num_stages_, 0);
     ctx->backward_w.resize(units_.units.size());
+    ctx->rerun_out.resize(nl);
   }
   // §2d: the input as the hardware holds it (token ids are integers, never rounded).
   if (!network_.token_input) {
@@ -403,10 +436,11 @@ const ops::Mat<T>& tensor_of(const std::vector<ops::Mat<T>>& out, const ops::Mat
 }  // namespace
 
 template <typename T>
-models::ForwardArgs<T> BasicTaskEngine<T>::forward_args(int layer, Context& ctx, bool train) const {
+models::ForwardArgs<T> BasicTaskEngine<T>::forward_args(int layer, Context& ctx, bool train,
+                                                        bool inputs) const {
   const Layer& l = network_.layers[layer];
   models::ForwardArgs<T> args;
-  for (int in : l.inputs) {
+  for (int in : inputs ? l.inputs : std::vector<int>{}) {
     args.x.push_back(&tensor_of(ctx.out, ctx.input, in));
     LPSIM_ASSERT(args.x.back()->rows() > 0, "input of " + l.name + " not produced yet");
   }
@@ -530,7 +564,7 @@ typename BasicTaskEngine<T>::Matrix BasicTaskEngine<T>::take_gradient(Context& c
 }
 
 template <typename T>
-void BasicTaskEngine<T>::run_tail(int unit, Context& ctx) {
+void BasicTaskEngine<T>::run_tail(int unit, Context& ctx, int stage) {
   const auto& attached = units_.units[unit].attached;
   for (auto it = attached.rbegin(); it != attached.rend(); ++it) {
     const int a = *it;
@@ -538,8 +572,8 @@ void BasicTaskEngine<T>::run_tail(int unit, Context& ctx) {
     const Matrix dy = take_gradient(ctx, a);
     models::BackwardArgs<T> args;
     args.dy = &dy;
-    for (int in : l.inputs) args.x.push_back(&tensor_of(ctx.out, ctx.input, in));
-    args.y = &ctx.out[a];
+    for (int in : l.inputs) args.x.push_back(&backward_tensor(ctx, in, stage));
+    args.y = &backward_tensor(ctx, a, stage);
     args.saved = &ctx.saved[a];
     args.ws = &conv_ws_;
     l.type->backward_input(l, args);
@@ -559,7 +593,7 @@ void BasicTaskEngine<T>::loss(std::int64_t n) {
   const int last = num_stages_ - 1;
   if (recomputes(last)) check_rerun(last, ctx, "Loss", -1);
   const Layer& l = network_.layers[network_.loss];
-  const Matrix& logits = tensor_of(ctx.out, ctx.input, l.inputs[0]);
+  const Matrix& logits = backward_tensor(ctx, l.inputs[0], last);
   LPSIM_ASSERT(logits.rows() > 0, "logits of minibatch " + std::to_string(n) + " not produced");
   Matrix probs, dlogits;
   MinibatchResult r;
@@ -568,7 +602,7 @@ void BasicTaskEngine<T>::loss(std::int64_t n) {
   r.samples = static_cast<std::int64_t>(ctx.labels.size());
   ops::softmax_cross_entropy_backward(probs, ctx.labels, dlogits);
   add_gradient(ctx, l.inputs[0], network_.loss, std::move(dlogits));
-  for (int u : tails_owned_by_loss_) run_tail(u, ctx);
+  for (int u : tails_owned_by_loss_) run_tail(u, ctx, last);
   if (static_cast<std::int64_t>(results_.size()) <= n) results_.resize(n + 1);
   results_[n] = r;
   forward_reads_done(network_.loss, ctx);
@@ -588,7 +622,7 @@ void BasicTaskEngine<T>::backward_activation_tail(int unit, std::int64_t m) {
   if (!ctx.product_done[unit]) {
     throw core::InternalError(where("Ba.tail", unit, units_, m) + " before its matrix product");
   }
-  for (int p : tails_owned_by_unit_[unit]) run_tail(p, ctx);
+  for (int p : tails_owned_by_unit_[unit]) run_tail(p, ctx, state_[unit]->stage);
   stage_task_done(state_[unit]->stage, ctx);
   task_done(m);
 }
@@ -645,8 +679,8 @@ void BasicTaskEngine<T>::backward_activation_product(int unit, std::int64_t m) {
   if (in != models::kNetworkInput) {
     models::BackwardArgs<T> args;
     args.dy = &ctx.delta[unit];
-    args.x.push_back(&tensor_of(ctx.out, ctx.input, in));
-    args.y = &ctx.out[s.layer];
+    args.x.push_back(&backward_tensor(ctx, in, s.stage));
+    args.y = &backward_tensor(ctx, s.layer, s.stage);
     args.saved = &ctx.saved[s.layer];
     args.weight = used;
     args.ws = &conv_ws_;
@@ -672,7 +706,7 @@ void BasicTaskEngine<T>::backward_weight(int unit, std::int64_t m) {
   const Layer& l = network_.layers[s.layer];
   models::WeightGradArgs<T> args;
   args.dy = &ctx.delta[unit];
-  args.x = &tensor_of(ctx.out, ctx.input, l.inputs[0]);
+  args.x = &backward_tensor(ctx, l.inputs[0], s.stage);
   args.saved = &ctx.saved[s.layer];
   args.ws = &conv_ws_;
   l.type->backward_weights(l, args);

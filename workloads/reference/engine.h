@@ -201,7 +201,11 @@ class BasicTaskEngine {
   Context& context(std::int64_t n, const char* task, int unit);
   void add_gradient(Context& ctx, int layer, int contributor, Matrix grad);
   Matrix take_gradient(Context& ctx, int layer);
-  void run_tail(int unit, Context& ctx);
+  // `stage`: the stage whose backward runs the tail (its owner's, or the last for the loss).
+  void run_tail(int unit, Context& ctx, int stage);
+  // The tensor the backward of `stage` reads as layer `layer`'s output (kNetworkInput: the
+  // input): the rerun's when the stage recomputes and the layer is one of its own.
+  const Matrix& backward_tensor(const Context& ctx, int layer, int stage) const;
   void task_done(std::int64_t n);
   void release_backward(int unit, Context& ctx);
   // §4c bookkeeping: after `layer`'s forward, its inputs' remaining forward reads; a recomputing
@@ -216,8 +220,8 @@ class BasicTaskEngine {
                                                        std::int64_t n, Matrix& wq,
                                                        Vector& bq) const;
   void round_master(UnitState& s) const;
-  // A layer's output as stored and sent (`activations`).
-  void round_output(int layer, Context& ctx) const;
+  // A layer's output as stored and sent (`activations`): ctx.out[layer], or `y`.
+  void round_output(int layer, Context& ctx, Matrix* y = nullptr) const;
   void forward_reads_done(int layer, Context& ctx);
   void drop_saved_if_recomputed(int layer, Context& ctx);
   // Throws unless stage s has rerun minibatch m (a recomputing stage's backward task).
@@ -225,7 +229,9 @@ class BasicTaskEngine {
   // One backward task of stage s for ctx's minibatch ended: after the last one, the rerun's
   // tensors are freed.
   void stage_task_done(int stage, Context& ctx);
-  models::ForwardArgs<T> forward_args(int layer, Context& ctx, bool train) const;
+  // `inputs`: point x at the layer's inputs in ctx.out (false: the caller does).
+  models::ForwardArgs<T> forward_args(int layer, Context& ctx, bool train,
+                                      bool inputs = true) const;
   void forward_layer(int layer, Context& ctx, const Params& params, bool train) const;
   // The evaluation forward of one batch (ctx.n = n) with `params` per unit: the logits.
   Matrix evaluation_logits(const Matrix& images, std::int64_t n,
@@ -319,6 +325,10 @@ struct BasicTaskEngine<T>::Context {
   // backward weight W_b the rerun used, which its Ba multiplies by (held until the stage's
   // backward ends; the bias is read by the rerun alone).
   std::vector<int> reads_left;
+  // Per layer: its output as a recomputing stage's rerun made it, which that stage's backward
+  // reads (`out` keeps the forward's, which other stages may still read: on the hardware a
+  // later stage's Bw can run while this stage reruns).
+  std::vector<Matrix> rerun_out;
   std::vector<char> rerun;
   std::vector<int> stage_left;
   std::vector<Matrix> backward_w;

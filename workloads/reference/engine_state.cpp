@@ -276,6 +276,7 @@ void BasicTaskEngine<T>::visit_state(Io& io, Self& self) {
     io.i64(c.remaining);
     if (rerun) {
       io.fixed(c.reads_left, nl, [&io](auto& k) { io.i64(k); });
+      io.fixed(c.rerun_out, nl, [&io](auto& m) { io.matrix(m); });
       io.fixed(c.rerun, stages, [&io](auto& k) { io.i64(k); });
       io.fixed(c.stage_left, stages, [&io](auto& k) { io.i64(k); });
       io.fixed(c.backward_w, nu, [&io](auto& m) { io.matrix(m); });
