@@ -65,7 +65,11 @@ NodeBytes node_bytes(const dataflow::Node& node, const ops::Numerics& num,
     case NodeKind::kBackwardWeight:
       nb.macs_per_cycle = rate(TensorClass::kActivationGradients, TensorClass::kActivations);
       break;
-    default:
+    case NodeKind::kInput:
+    case NodeKind::kForward:
+    case NodeKind::kRecompute:
+    case NodeKind::kUpdate:
+    case NodeKind::kLoss:
       nb.macs_per_cycle = rate(TensorClass::kActivations, TensorClass::kWeights);
       break;
   }
