@@ -199,9 +199,9 @@ MemoryPlan plan_memory(const dataflow::TrainingGraph& g, const dataflow::Program
   for (int p = 0; p < program.num_processors; ++p) {
     // §4c: an offloading stage (a stage program: processor p runs stage p) holds its
     // activations in DRAM whatever the placement would do.
-    const bool offload = std::find(g.activations.begin(), g.activations.end(),
-                                   dataflow::ActivationChoice::kOffload) != g.activations.end() &&
-                         g.activations.at(p) == dataflow::ActivationChoice::kOffload;
+    // (With pipeline.processors set every stage keeps: config.cpp.)
+    const bool offload = p < static_cast<int>(g.activations.size()) &&
+                         g.activations[p] == dataflow::ActivationChoice::kOffload;
     hw::ResidentBytes in_sram = resident[p];
     if (offload) in_sram[index(MemoryKind::kActivations)] = 0;
     hw::Placement placed =

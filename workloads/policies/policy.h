@@ -83,21 +83,30 @@ struct UnitSetup {
   std::int64_t delay = 0;     // d > 0
   bool has_backward = false;  // a task reads the backward weight (a Ba, or a recomputed forward)
   bool bias = false;          // the backward version's bias is read too (recompute, §4c)
-  // §2d: how the policy's own tensor is stored (`ema`), and its stochastic-rounding stream
-  // (seed, the tensor id of its weight; its bias is tensor + 1).
+  // §2d: how the policy's own tensors are stored (`ema`: an EMA tensor; `stash`: a version),
+  // and their stochastic-rounding streams (seed, and the tensor id of each kind's weight; its
+  // bias is that id + 1).
   ops::NumberFormat ema_format = ops::NumberFormat::kFp32;
+  ops::NumberFormat stash_format = ops::NumberFormat::kFp32;
   ops::Rounding rounding = ops::Rounding::kNearestEven;
   std::uint64_t seed = 0;
-  std::uint64_t tensor = 0;
+  std::uint64_t ema_tensor = 0;
+  std::uint64_t stash_tensor = 0;
 };
 
-// §2d: a policy's own tensor as stored (`ema`): rounded in place, `part` naming its stream
-// (0 the weight's, 1 the bias's), `step` the updates so far.
+// §2d: a policy's own tensor as stored, in `format`: rounded in place; `tensor` names its
+// stream and `step` (the updates so far, or the minibatch) the draw.
+template <typename M>
+void store_as(M& m, ops::NumberFormat format, const UnitSetup& s, std::uint64_t tensor,
+              std::int64_t step) {
+  if (format == ops::NumberFormat::kFp32 || m.size() == 0) return;
+  ops::round_tensor(m.data(), m.size(), format, s.rounding,
+                    {s.seed, tensor, static_cast<std::uint64_t>(step)});
+}
+// An EMA tensor (`part` 0: the weight's, 1: the bias's).
 template <typename M>
 void store_as_ema(M& m, const UnitSetup& s, std::uint64_t part, std::int64_t step) {
-  if (s.ema_format == ops::NumberFormat::kFp32 || m.size() == 0) return;
-  ops::round_tensor(m.data(), m.size(), s.ema_format, s.rounding,
-                    {s.seed, s.tensor + part, static_cast<std::uint64_t>(step)});
+  store_as(m, s.ema_format, s, s.ema_tensor + part, step);
 }
 
 template <typename T>

@@ -14,12 +14,17 @@ class Stash : public UnitPolicy<T> {
   using Matrix = typename UnitPolicy<T>::Matrix;
   using Vector = typename UnitPolicy<T>::Vector;
   Stash(const UnitSetup& setup, const UnitView<T>&)
-      : keep_(setup.has_backward), keep_bias_(setup.bias) {}
+      : setup_(setup), keep_(setup.has_backward), keep_bias_(setup.bias) {}
 
+  // A version is stored in `stash` (§2d).
   void forwarded(std::int64_t n, const Matrix& used, const Vector& used_bias) override {
     if (!keep_) return;
     stash_.emplace_back(n, used);
-    if (keep_bias_) biases_.push_back(used_bias);
+    store_as(stash_.back().second, setup_.stash_format, setup_, setup_.stash_tensor, n);
+    if (keep_bias_) {
+      biases_.push_back(used_bias);
+      store_as(biases_.back(), setup_.stash_format, setup_, setup_.stash_tensor + 1, n);
+    }
   }
   bool reads_current_at_backward() const override { return false; }
   const Matrix& backward_weight(const UnitView<T>&, std::int64_t m, Matrix&) override {
@@ -57,6 +62,7 @@ class Stash : public UnitPolicy<T> {
   }
 
  private:
+  UnitSetup setup_;
   bool keep_;
   bool keep_bias_;
   std::deque<std::pair<std::int64_t, Matrix>> stash_;  // (minibatch, weight its forward used)

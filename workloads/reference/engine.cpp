@@ -113,9 +113,11 @@ BasicTaskEngine<T>::BasicTaskEngine(const models::Network& network, const models
     if (s->d > 0) {
       policies::UnitSetup setup{s->d, ba_reads_weights || rerun, rerun};
       setup.ema_format = settings_.numerics.of(ops::TensorClass::kEma);
+      setup.stash_format = settings_.numerics.of(ops::TensorClass::kStash);
       setup.rounding = settings_.numerics.rounding;
       setup.seed = settings_.seed;
-      setup.tensor = tensor_id(ops::TensorClass::kEma, s->layer, 0);
+      setup.ema_tensor = tensor_id(ops::TensorClass::kEma, s->layer, 0);
+      setup.stash_tensor = tensor_id(ops::TensorClass::kStash, s->layer, 0);
       s->policy = settings_.policy->make<T>(setup, s->view());
     }
     s->keep_diagnostic = s->d > 0 && ba_reads_weights && settings_.reconstruction_diagnostic;
@@ -182,20 +184,12 @@ bool BasicTaskEngine<T>::recomputes(int stage) const {
 }
 
 template <typename T>
-void BasicTaskEngine<T>::round_class(Matrix& m, ops::TensorClass c, std::uint64_t tensor,
+template <typename M>
+void BasicTaskEngine<T>::round_class(M& m, ops::TensorClass c, std::uint64_t tensor,
                                      std::int64_t n) const {
   const ops::Numerics& num = settings_.numerics;
   if (num.fp32(c) || m.size() == 0) return;
   ops::round_tensor(m.data(), m.size(), num.of(c), num.rounding,
-                    {settings_.seed, tensor, static_cast<std::uint64_t>(n)});
-}
-
-template <typename T>
-void BasicTaskEngine<T>::round_class(Vector& v, ops::TensorClass c, std::uint64_t tensor,
-                                     std::int64_t n) const {
-  const ops::Numerics& num = settings_.numerics;
-  if (num.fp32(c) || v.size() == 0) return;
-  ops::round_tensor(v.data(), v.size(), num.of(c), num.rounding,
                     {settings_.seed, tensor, static_cast<std::uint64_t>(n)});
 }
 
@@ -440,9 +434,11 @@ models::ForwardArgs<T> BasicTaskEngine<T>::forward_args(int layer, Context& ctx,
                                                         bool inputs) const {
   const Layer& l = network_.layers[layer];
   models::ForwardArgs<T> args;
-  for (int in : inputs ? l.inputs : std::vector<int>{}) {
-    args.x.push_back(&tensor_of(ctx.out, ctx.input, in));
-    LPSIM_ASSERT(args.x.back()->rows() > 0, "input of " + l.name + " not produced yet");
+  if (inputs) {
+    for (int in : l.inputs) {
+      args.x.push_back(&tensor_of(ctx.out, ctx.input, in));
+      LPSIM_ASSERT(args.x.back()->rows() > 0, "input of " + l.name + " not produced yet");
+    }
   }
   args.y = &ctx.out[layer];
   args.saved = &ctx.saved[layer];
@@ -490,15 +486,7 @@ void BasicTaskEngine<T>::forward(int unit, std::int64_t n) {
       weight = &predicted_w;
       bias = &predicted_b;
     }
-    if (settings_.numerics.fp32(ops::TensorClass::kStash)) {
-      s.policy->forwarded(n, *weight, *bias);
-    } else {  // §2d: a stash version is stored in `stash`
-      Matrix ws = *weight;
-      Vector bs = *bias;
-      round_class(ws, ops::TensorClass::kStash, tensor_id(ops::TensorClass::kStash, s.layer, 0), n);
-      round_class(bs, ops::TensorClass::kStash, tensor_id(ops::TensorClass::kStash, s.layer, 1), n);
-      s.policy->forwarded(n, ws, bs);
-    }
+    s.policy->forwarded(n, *weight, *bias);
   }
   if (s.keep_diagnostic) {
     s.diagnostic.push_back({n, s.p.weight, weight == &s.p.weight ? Matrix() : predicted_w});

@@ -211,10 +211,10 @@ class BasicTaskEngine {
   // §4c bookkeeping: after `layer`'s forward, its inputs' remaining forward reads; a recomputing
   // stage's tensor no other stage reads is dropped after its last one.
   void plan_recompute();
-  // §2d: rounds `m` in place to class c's format (nothing under fp32); `tensor` and `n` name
-  // its stochastic-rounding stream with the class.
-  void round_class(Matrix& m, ops::TensorClass c, std::uint64_t tensor, std::int64_t n) const;
-  void round_class(Vector& v, ops::TensorClass c, std::uint64_t tensor, std::int64_t n) const;
+  // §2d: rounds `m` (a Matrix or Vector) in place to class c's format (nothing under fp32);
+  // `tensor` and `n` name its stochastic-rounding stream with the class.
+  template <typename M>
+  void round_class(M& m, ops::TensorClass c, std::uint64_t tensor, std::int64_t n) const;
   // The weight and bias a task reads: `w`, `b` rounded to `weights` (or themselves under fp32).
   std::pair<const Matrix*, const Vector*> weights_read(const Matrix* w, const Vector* b, int layer,
                                                        std::int64_t n, Matrix& wq,
