@@ -20,6 +20,9 @@ int run_sweep(const std::vector<std::string>& args) {
       "set", po::value<std::vector<std::string>>()->composing(), "override the base config")(
       "out", po::value<std::string>()->required(), "output directory")(
       "jobs,j", po::value<int>()->default_value(1), "points run at the same time")(
+      "checkpoint-every", po::value<std::int64_t>()->default_value(0),
+      "each point saves its training state every N minibatches; a sweep run again continues "
+      "a killed point from it")(
       "mpi", "spread the points across MPI ranks (run under mpirun or srun)")("quiet,q",
                                                                               "no progress bar");
   po::variables_map vm;
@@ -41,17 +44,24 @@ int run_sweep(const std::vector<std::string>& args) {
   const ssize_t n = ::readlink("/proc/self/exe", self, sizeof(self) - 1);
   if (n <= 0) throw core::InternalError("cannot find the lpsim executable");
   self[n] = '\0';
+  sweep::Launch launch{self, base, sets, out, vm["checkpoint-every"].as<std::int64_t>()};
+  if (launch.checkpoint_every < 0) {
+    throw core::UserError("", "--checkpoint-every",
+                          "found " + std::to_string(launch.checkpoint_every) +
+                              ", expected a number of minibatches >= 0");
+  }
   std::vector<sweep::PointResult> results;
   if (vm.count("mpi")) {
     bool root = true;
-    results = sweep::run_mpi_sweep(self, base, sets, points, out, vm.count("quiet") > 0, &root);
+    results = sweep::run_mpi_sweep(launch, points, vm.count("quiet") > 0, &root);
     if (!root) return 0;
   } else {
-    results = sweep::run_points(self, base, sets, points, out, jobs, vm.count("quiet") > 0);
+    results = sweep::run_points(launch, points, jobs, vm.count("quiet") > 0);
   }
   sweep::write_aggregate(out, base, grid, points, results);
-  std::size_t ok = 0, failed = 0, skipped = 0;
+  std::size_t ok = 0, failed = 0, skipped = 0, resumed = 0;
   for (const auto& r : results) {
+    if (r.resumed) ++resumed;
     if (r.status == "failed") {
       ++failed;
     } else {
@@ -60,9 +70,9 @@ int run_sweep(const std::vector<std::string>& args) {
     }
   }
   std::printf(
-      "%zu points: %zu ok (%zu already done), %zu failed; %s/sweep.json, %s/sweep.csv, "
-      "%s/sweep_groups.csv\n",
-      points.size(), ok, skipped, failed, out.c_str(), out.c_str(), out.c_str());
+      "%zu points: %zu ok (%zu already done, %zu resumed from a checkpoint), %zu failed; "
+      "%s/sweep.json, %s/sweep.csv, %s/sweep_groups.csv\n",
+      points.size(), ok, skipped, resumed, failed, out.c_str(), out.c_str(), out.c_str());
   return 0;
 }
 

@@ -18,9 +18,7 @@ namespace lpsim::sweep {
 
 #ifndef LPSIM_HAVE_MPI
 
-std::vector<PointResult> run_mpi_sweep(const std::string&, const std::string&,
-                                       const std::vector<std::string>&, const std::vector<Point>&,
-                                       const std::string&, bool, bool*) {
+std::vector<PointResult> run_mpi_sweep(const Launch&, const std::vector<Point>&, bool, bool*) {
   throw core::UserError("", "--mpi",
                         "this lpsim was built without MPI (install libopenmpi-dev and "
                         "rebuild)");
@@ -33,11 +31,9 @@ namespace {
 constexpr int kRequest = 1;  // worker -> root: {finished point or -1, exit code}
 constexpr int kAssign = 2;   // root -> worker: {point index or -1 (stop)}
 
-std::vector<PointResult> run_points_mpi(const std::string& lpsim_binary,
-                                        const std::string& base_config,
-                                        const std::vector<std::string>& base_overrides,
-                                        const std::vector<Point>& points,
-                                        const std::string& out_dir, bool quiet, bool* is_root) {
+std::vector<PointResult> run_points_mpi(const Launch& launch, const std::vector<Point>& points,
+                                        bool quiet, bool* is_root) {
+  const std::string& out_dir = launch.out_dir;
   int rank = 0, size = 1;
   MPI_Comm_rank(MPI_COMM_WORLD, &rank);
   MPI_Comm_size(MPI_COMM_WORLD, &size);
@@ -51,8 +47,7 @@ std::vector<PointResult> run_points_mpi(const std::string& lpsim_binary,
       if (index < 0) return {};
       const Point& p = points[static_cast<std::size_t>(index)];
       message[0] = index;
-      message[1] =
-          wait_exit_code(spawn_point(lpsim_binary, base_config, base_overrides, p, out_dir));
+      message[1] = wait_exit_code(spawn_point(launch, p));
     }
   }
   std::vector<PointResult> results(points.size());
@@ -65,12 +60,14 @@ std::vector<PointResult> run_points_mpi(const std::string& lpsim_binary,
       todo.push_back(p.index);
     }
   }
+  std::vector<bool> resumed(points.size(), false);
   std::size_t next = 0, done = points.size() - todo.size(), failed = 0;
   int workers_left = size - 1;
   pid_t own = -1;
   std::size_t own_index = 0;
   auto finish = [&](std::size_t index, int code) {
     results[index] = collect_point(out_dir, points[index], code);
+    results[index].resumed = resumed[index];
     if (results[index].status == "failed") ++failed;
     ++done;
     if (!quiet) draw_progress(done, failed, points.size());
@@ -87,6 +84,10 @@ std::vector<PointResult> run_points_mpi(const std::string& lpsim_binary,
       if (message[0] >= 0)
         finish(static_cast<std::size_t>(message[0]), static_cast<int>(message[1]));
       long long index = next < todo.size() ? static_cast<long long>(todo[next++]) : -1;
+      if (index >= 0) {
+        const auto i = static_cast<std::size_t>(index);
+        resumed[i] = !resumable_checkpoint(out_dir, points[i]).empty();
+      }
       MPI_Send(&index, 1, MPI_LONG_LONG, status.MPI_SOURCE, kAssign, MPI_COMM_WORLD);
       if (index < 0) --workers_left;
       continue;
@@ -100,7 +101,8 @@ std::vector<PointResult> run_points_mpi(const std::string& lpsim_binary,
       }
     } else if (next < todo.size()) {
       own_index = todo[next++];
-      own = spawn_point(lpsim_binary, base_config, base_overrides, points[own_index], out_dir);
+      resumed[own_index] = !resumable_checkpoint(out_dir, points[own_index]).empty();
+      own = spawn_point(launch, points[own_index]);
       continue;
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
@@ -115,13 +117,10 @@ struct MpiSession {
 
 }  // namespace
 
-std::vector<PointResult> run_mpi_sweep(const std::string& lpsim_binary,
-                                       const std::string& base_config,
-                                       const std::vector<std::string>& base_overrides,
-                                       const std::vector<Point>& points, const std::string& out_dir,
+std::vector<PointResult> run_mpi_sweep(const Launch& launch, const std::vector<Point>& points,
                                        bool quiet, bool* is_root) {
   MpiSession session;
-  return run_points_mpi(lpsim_binary, base_config, base_overrides, points, out_dir, quiet, is_root);
+  return run_points_mpi(launch, points, quiet, is_root);
 }
 
 #endif

@@ -129,23 +129,40 @@ bool point_complete(const std::string& out_dir, const Point& point) {
          core::parse_json_file(report).value("status", "") == "complete";
 }
 
-pid_t spawn_point(const std::string& lpsim_binary, const std::string& base_config,
-                  const std::vector<std::string>& base_overrides, const Point& point,
-                  const std::string& out_dir) {
-  const std::string dir = point_dir(out_dir, point);
-  std::filesystem::create_directories(dir);
-  std::vector<std::string> args = {lpsim_binary, "run", "-q", "--out", dir};
-  if (!base_config.empty()) {
-    args.push_back("--config");
-    args.push_back(base_config);
+std::string resumable_checkpoint(const std::string& out_dir, const Point& point) {
+  // `lpsim run --resume DIR` falls back to DIR.old, which a kill between the two renames
+  // that replace a checkpoint leaves alone.
+  const std::string dir = point_dir(out_dir, point) + "/checkpoint";
+  for (const std::string& d : {dir, dir + ".old"}) {
+    if (std::filesystem::exists(d + "/manifest.json")) return dir;
   }
-  for (const auto& s : base_overrides) {
+  return "";
+}
+
+pid_t spawn_point(const Launch& launch, const Point& point) {
+  const std::string dir = point_dir(launch.out_dir, point);
+  std::filesystem::create_directories(dir);
+  std::vector<std::string> args = {launch.binary, "run", "-q", "--out", dir};
+  if (!launch.base_config.empty()) {
+    args.push_back("--config");
+    args.push_back(launch.base_config);
+  }
+  for (const auto& s : launch.overrides) {
     args.push_back("--set");
     args.push_back(s);
   }
   for (const auto& s : point.overrides) {
     args.push_back("--set");
     args.push_back(s);
+  }
+  if (launch.checkpoint_every > 0) {
+    args.push_back("--checkpoint-every");
+    args.push_back(std::to_string(launch.checkpoint_every));
+  }
+  const std::string resume = resumable_checkpoint(launch.out_dir, point);
+  if (!resume.empty()) {
+    args.push_back("--resume");
+    args.push_back(resume);
   }
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
@@ -156,9 +173,9 @@ pid_t spawn_point(const std::string& lpsim_binary, const std::string& base_confi
   const std::string err = dir + "/stderr.txt";
   posix_spawn_file_actions_addopen(&actions, 2, err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
   pid_t pid = 0;
-  const int rc = posix_spawn(&pid, lpsim_binary.c_str(), &actions, nullptr, argv.data(), environ);
+  const int rc = posix_spawn(&pid, launch.binary.c_str(), &actions, nullptr, argv.data(), environ);
   posix_spawn_file_actions_destroy(&actions);
-  if (rc != 0) throw core::InternalError("cannot start " + lpsim_binary);
+  if (rc != 0) throw core::InternalError("cannot start " + launch.binary);
   return pid;
 }
 
@@ -174,6 +191,10 @@ PointResult collect_point(const std::string& out_dir, const Point& point, int ex
   if (exit_code == 0 && point_complete(out_dir, point)) {
     r.status = "ok";
     r.report = core::parse_json_file(point_dir(out_dir, point) + "/report.json");
+    // The run is done: its training state is no longer needed (it can be hundreds of MB).
+    const std::string checkpoint = point_dir(out_dir, point) + "/checkpoint";
+    std::filesystem::remove_all(checkpoint);
+    std::filesystem::remove_all(checkpoint + ".old");
   } else {
     r.status = "failed";
     r.error = read_tail(point_dir(out_dir, point) + "/stderr.txt", 400);
@@ -181,10 +202,9 @@ PointResult collect_point(const std::string& out_dir, const Point& point, int ex
   return r;
 }
 
-std::vector<PointResult> run_points(const std::string& lpsim_binary, const std::string& base_config,
-                                    const std::vector<std::string>& base_overrides,
-                                    const std::vector<Point>& points, const std::string& out_dir,
+std::vector<PointResult> run_points(const Launch& launch, const std::vector<Point>& points,
                                     int jobs, bool quiet) {
+  const std::string& out_dir = launch.out_dir;
   std::vector<PointResult> results(points.size());
   std::vector<std::size_t> todo;
   for (const auto& p : points) {
@@ -199,12 +219,14 @@ std::vector<PointResult> run_points(const std::string& lpsim_binary, const std::
   const int per_point = std::max(1, ops::available_cores() / std::max(1, jobs));
   setenv(config::kAutoThreadsVariable, std::to_string(per_point).c_str(), 1);
   std::map<pid_t, std::size_t> running;
+  std::vector<bool> resumed(points.size(), false);
   std::size_t next = 0, done = points.size() - todo.size(), failed = 0;
   if (!quiet) draw_progress(done, failed, points.size());
   while (next < todo.size() || !running.empty()) {
     while (next < todo.size() && static_cast<int>(running.size()) < jobs) {
       const Point& p = points[todo[next++]];
-      running[spawn_point(lpsim_binary, base_config, base_overrides, p, out_dir)] = p.index;
+      resumed[p.index] = !resumable_checkpoint(out_dir, p).empty();
+      running[spawn_point(launch, p)] = p.index;
     }
     int status = 0;
     const pid_t pid = ::waitpid(-1, &status, 0);
@@ -215,6 +237,7 @@ std::vector<PointResult> run_points(const std::string& lpsim_binary, const std::
     running.erase(it);
     const int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
     results[p.index] = collect_point(out_dir, p, code);
+    results[p.index].resumed = resumed[p.index];
     if (results[p.index].status == "failed") ++failed;
     ++done;
     if (!quiet) draw_progress(done, failed, points.size());
@@ -395,6 +418,7 @@ void write_aggregate(const std::string& out_dir, const std::string& base_config,
                     {"hash", p.hash},
                     {"values", values},
                     {"status", ok ? "ok" : "failed"},
+                    {"resumed", r.resumed},
                     {"exit_code", r.exit_code},
                     {"error", r.error.empty() ? core::Json(nullptr) : core::Json(r.error)},
                     {"summary", summary},

@@ -8,9 +8,13 @@
 // ...]}. Each point is keyed by the hash of its resolved config; its outputs go to
 // OUT/points/<hash>/. A point whose report.json is complete is not run again, so
 // re-running a sweep resumes it. A failed point is recorded with its error and does not stop
-// the others. The aggregate is OUT/sweep.json and OUT/sweep.csv, in point order, and the
-// seed groups (points that differ only in /run/seed, with each figure's mean, sd, min, max
-// and count over their complete points) in sweep.json's "groups" and OUT/sweep_groups.csv.
+// the others. With a checkpoint interval every point saves its training state as it runs
+// (OUT/points/<hash>/checkpoint); a point killed or interrupted mid-run continues from its
+// last checkpoint when the sweep is run again, to the report an uninterrupted run writes, and
+// a complete point's checkpoint is removed. The aggregate is OUT/sweep.json and OUT/sweep.csv, in
+// point order, and the seed groups (points that differ only in /run/seed, with each figure's mean,
+// sd, min, max and count over their complete points) in sweep.json's "groups" and
+// OUT/sweep_groups.csv.
 
 #include <sys/types.h>
 
@@ -34,26 +38,36 @@ struct Point {
 std::vector<Point> expand_grid(const std::string& base_config, const std::string& grid_file,
                                const std::vector<std::string>& base_overrides);
 
+// How the points are started: `binary run --config base_config --set ...` into the point's
+// directory under out_dir, saving a checkpoint every checkpoint_every minibatches (0: never).
+struct Launch {
+  std::string binary;
+  std::string base_config;
+  std::vector<std::string> overrides;
+  std::string out_dir;
+  std::int64_t checkpoint_every = 0;
+};
+
 struct PointResult {
   std::string status;  // "ok", "failed", "skipped" (already done)
   int exit_code = 0;
-  std::string error;  // last lines of the point's stderr when it failed
-  core::Json report;  // the point's report.json (null when failed)
+  std::string error;     // last lines of the point's stderr when it failed
+  core::Json report;     // the point's report.json (null when failed)
+  bool resumed = false;  // continued from a checkpoint an earlier sweep left
 };
 
 // Runs the points not yet done with `lpsim_binary run`, `jobs` at a time, and returns the
 // results in point order. `progress` prints a bar on stderr unless quiet.
-std::vector<PointResult> run_points(const std::string& lpsim_binary, const std::string& base_config,
-                                    const std::vector<std::string>& base_overrides,
-                                    const std::vector<Point>& points, const std::string& out_dir,
+std::vector<PointResult> run_points(const Launch& launch, const std::vector<Point>& points,
                                     int jobs, bool quiet);
 
 // The pieces of run_points, for other drivers (MPI): whether a point's report is complete,
-// starting its `lpsim run` process, waiting for one, and reading its outcome.
+// the checkpoint it would continue from ("" when none), starting its `lpsim run` process
+// (resuming when it can), waiting for one, and reading its outcome (which removes the
+// checkpoint of a complete point).
 bool point_complete(const std::string& out_dir, const Point& point);
-pid_t spawn_point(const std::string& lpsim_binary, const std::string& base_config,
-                  const std::vector<std::string>& base_overrides, const Point& point,
-                  const std::string& out_dir);
+std::string resumable_checkpoint(const std::string& out_dir, const Point& point);
+pid_t spawn_point(const Launch& launch, const Point& point);
 int wait_exit_code(pid_t pid);
 PointResult collect_point(const std::string& out_dir, const Point& point, int exit_code);
 void draw_progress(std::size_t done, std::size_t failed, std::size_t total);
@@ -62,10 +76,7 @@ void draw_progress(std::size_t done, std::size_t failed, std::size_t total);
 // points as ranks finish (running points itself between requests) and returns every
 // result; other ranks return nothing and set *is_root false. Throws core::UserError when lpsim
 // was built without MPI.
-std::vector<PointResult> run_mpi_sweep(const std::string& lpsim_binary,
-                                       const std::string& base_config,
-                                       const std::vector<std::string>& base_overrides,
-                                       const std::vector<Point>& points, const std::string& out_dir,
+std::vector<PointResult> run_mpi_sweep(const Launch& launch, const std::vector<Point>& points,
                                        bool quiet, bool* is_root);
 
 // The numeric figures the aggregate reports per point and per seed group, in column order.

@@ -597,8 +597,76 @@ TEST(SweepCommand, RunsEveryPointRecordsFailuresAndResumes) {
   // Running it again runs only the failed points.
   const Result again = run_lpsim(args);
   ASSERT_EQ(again.exit_code, 0) << again.err;
-  EXPECT_NE(again.out.find("3 ok (3 already done), 3 failed"), std::string::npos) << again.out;
+  EXPECT_NE(again.out.find("3 ok (3 already done, 0 resumed from a checkpoint), 3 failed"),
+            std::string::npos)
+      << again.out;
   EXPECT_EQ(slurp(dir + "/sweep.csv"), csv);
+}
+
+// Issue 32: a sweep killed mid-point (a session stop, a lost node) continues the point from
+// its last checkpoint when run again, to the aggregate an uninterrupted sweep writes.
+TEST(SweepCommand, AKilledPointContinuesFromItsCheckpoint) {
+  const std::string dir = ::testing::TempDir() + "/lpsim_sweep_kill_" + std::to_string(::getpid());
+  std::system(("rm -rf " + dir + "*").c_str());
+  const std::string grid = dir + ".grid.json";
+  std::ofstream(grid) << R"({"grid": {"/run/seed": [1, 2]}})";
+  auto sweep_args = [&](const std::string& out, bool checkpoints) {
+    std::vector<std::string> a = {
+        "sweep",  "-q",
+        "-j",     "1",
+        "--grid", grid,
+        "--out",  out,
+        "--set",  "/workload/model=mlp6",
+        "--set",  "/workload/dataset/kind=synthetic",
+        "--set",  "/workload/dataset/synthetic={\"train_samples\":8000,\"test_samples\":200}",
+        "--set",  "/workload/epochs=2",
+        "--set",  "/pipeline/stability_check=false",
+        "--set",  "/pipeline/policy=stash"};
+    if (checkpoints) a.insert(a.end(), {"--checkpoint-every", "50"});
+    return a;
+  };
+  const Result whole = run_lpsim(sweep_args(dir + "_whole", false));
+  ASSERT_EQ(whole.exit_code, 0) << whole.err;
+  // The same sweep with checkpoints, killed (with the point it runs: one process group) once
+  // a point has saved one.
+  std::vector<std::string> args = sweep_args(dir + "_killed", true);
+  args.insert(args.begin(), std::string(LPSIM_BINARY_DIR) + "/lpsim");
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  posix_spawnattr_t attr;
+  posix_spawnattr_init(&attr);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP);
+  posix_spawnattr_setpgroup(&attr, 0);
+  pid_t pid = 0;
+  ASSERT_EQ(posix_spawn(&pid, argv[0], nullptr, &attr, argv.data(), environ), 0);
+  posix_spawnattr_destroy(&attr);
+  auto saved_checkpoints = [&] {
+    int n = 0;
+    std::error_code ec;
+    for (const auto& e : std::filesystem::directory_iterator(dir + "_killed/points", ec)) {
+      n += std::filesystem::exists(e.path() / "checkpoint" / "manifest.json") ? 1 : 0;
+    }
+    return n;
+  };
+  for (int i = 0; i < 30000 && saved_checkpoints() == 0; ++i) ::usleep(10000);
+  ::kill(-pid, SIGKILL);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  ASSERT_TRUE(WIFSIGNALED(status)) << "the sweep ended before it was killed";
+  ASSERT_FALSE(std::filesystem::exists(dir + "_killed/sweep.json"));
+  const Result again = run_lpsim(sweep_args(dir + "_killed", true));
+  ASSERT_EQ(again.exit_code, 0) << again.err;
+  EXPECT_NE(again.out.find("2 ok (0 already done, 1 resumed from a checkpoint), 0 failed"),
+            std::string::npos)
+      << again.out;
+  EXPECT_EQ(slurp(dir + "_killed/sweep.csv"), slurp(dir + "_whole/sweep.csv"));
+  EXPECT_EQ(slurp(dir + "_killed/sweep_groups.csv"), slurp(dir + "_whole/sweep_groups.csv"));
+  const core::Json sweep = core::parse_json_file(dir + "_killed/sweep.json");
+  EXPECT_EQ(sweep.at("points").at(0).at("resumed"), true);
+  EXPECT_EQ(sweep.at("points").at(1).at("resumed"), false);
+  // A complete point's training state is removed.
+  EXPECT_EQ(saved_checkpoints(), 0);
 }
 
 // Issue 13: more SRAM never costs cycles or energy (from one bank's size up, where an
