@@ -12,19 +12,27 @@ namespace {
 
 constexpr double kMaxPj = 1e12;
 
-double per_precision(core::ObjectReader& reader, const std::string& key,
-                     const std::string& precision) {
+std::map<std::string, ArithmeticRow> arithmetic_rows(core::ObjectReader& reader,
+                                                     const std::string& key) {
   core::ObjectReader table = reader.object(key);
-  if (!table.has(precision)) {
-    table.fail(precision, "no energy for precision \"" + precision + "\" (hw.energy.precision)");
-  }
-  double value = 0;
+  std::map<std::string, ArithmeticRow> rows;
   for (const auto& [name, v] : reader.at(key).items()) {
-    const double pj = table.number(name, 0.0, kMaxPj);
-    if (name == precision) value = pj;
+    core::ObjectReader row = table.object(name);
+    ArithmeticRow r;
+    r.multiply_pj = row.number("multiply_pj", 0.0, kMaxPj);
+    r.add_pj = row.number("add_pj", 0.0, kMaxPj);
+    r.source = row.string("source");
+    row.finish();
+    rows[name] = r;
   }
   table.finish();
-  return value;
+  return rows;
+}
+
+const ArithmeticRow& row_of(const EnergyTable& table, const std::string& format) {
+  const auto it = table.arithmetic.find(format);
+  LPSIM_ASSERT(it != table.arithmetic.end(), "the energy table has no row for " + format);
+  return it->second;
 }
 
 std::vector<SramEnergyPoint> sram_points(core::ObjectReader& r, const std::string& key) {
@@ -67,6 +75,14 @@ double interpolate(const std::vector<SramEnergyPoint>& points, double capacity, 
   return std::exp(std::log(ea) + t * (std::log(eb) - std::log(ea)));
 }
 
+core::Json arithmetic_json(const EnergyTable& table) {
+  core::Json rows = core::Json::object();
+  for (const auto& [name, r] : table.arithmetic) {
+    rows[name] = {{"multiply_pj", r.multiply_pj}, {"add_pj", r.add_pj}, {"source", r.source}};
+  }
+  return rows;
+}
+
 core::Json breakdown_json(const EnergyBreakdown& e) {
   return {{"mac", e.mac},   {"vector", e.vector}, {"sram", e.sram},      {"dram", e.dram},
           {"link", e.link}, {"units", e.units},   {"static", e.statics}, {"total", e.total()}};
@@ -80,7 +96,11 @@ const core::ParamTable<EnergyTable>& energy_parameters() {
   // 0.2; a 64-bit SRAM read 10 pJ at 8 KB, 20 pJ at 32 KB, 100 pJ at 1 MB (writes taken
   // equal); a 64-bit DRAM access 1.3-2.6 nJ (the lower end: 162.5 pJ per byte). The paper
   // gives no on-chip link or static figure: a link byte is costed as a 1 MB SRAM byte and
-  // static power is 0 unless configured.
+  // static power is 0 unless configured. Nor bf16 or fp8 arithmetic: their multiplies are
+  // Horowitz's fp16 multiply scaled by the square of the significand width (a multiplier's
+  // size grows with it; Wang and Kanwar, "BFloat16: the secret to high performance on Cloud
+  // TPUs", Google Cloud blog, 2019, give a bf16 multiplier half an fp16 one), their adds
+  // fp16's scaled by the total width. Each row carries its source into the report.
   using core::number_param;
   using core::Param;
   using core::string_param;
@@ -88,21 +108,26 @@ const core::ParamTable<EnergyTable>& energy_parameters() {
       string_param<EnergyTable>("/source", "Horowitz, ISSCC 2014, 45 nm", "string",
                                 "where the table's numbers come from (copied to the report)",
                                 [](EnergyTable& t, const std::string& v) { t.source = v; }),
-      string_param<EnergyTable>("/precision", "fp32", "a key of `mac_pj`",
-                                "the arithmetic MACs are costed in (the math itself is fp32)",
-                                [](EnergyTable& t, const std::string& v) { t.precision = v; }),
-      Param<EnergyTable>{"/mac_pj", core::Json{{"fp32", 4.6}, {"fp16", 1.5}, {"int8", 0.23}},
-                         "an object: precision → [0, 1e+12]", "pJ",
-                         "one multiply-accumulate with two real operands, by precision", false,
-                         [](core::ObjectReader& r, const std::string& key, EnergyTable& t) {
-                           t.mac_pj = per_precision(r, key, t.precision);
-                         }},
-      Param<EnergyTable>{"/accumulate_pj", core::Json{{"fp32", 0.9}, {"fp16", 0.4}, {"int8", 0.03}},
-                         "an object: precision → [0, 1e+12]", "pJ",
-                         "one accumulate (a GEMM slot with a spike operand), by precision", false,
-                         [](core::ObjectReader& r, const std::string& key, EnergyTable& t) {
-                           t.accumulate_pj = per_precision(r, key, t.precision);
-                         }},
+      Param<EnergyTable>{
+          "/arithmetic", core::Json::parse(R"json({
+            "fp32": {"multiply_pj": 3.7, "add_pj": 0.9,
+                     "source": "Horowitz, ISSCC 2014, 45 nm"},
+            "fp16": {"multiply_pj": 1.1, "add_pj": 0.4,
+                     "source": "Horowitz, ISSCC 2014, 45 nm"},
+            "bf16": {"multiply_pj": 0.582, "add_pj": 0.4,
+                     "source": "derived: Horowitz's fp16 multiply x (8/11)^2, a multiplier's size growing with the square of the significand (Wang and Kanwar, Google Cloud blog, 2019: a bf16 multiplier half an fp16 one); add: fp16's (same width)"},
+            "fp8_e4m3": {"multiply_pj": 0.145, "add_pj": 0.2,
+                         "source": "derived: Horowitz's fp16 multiply x (4/11)^2 (significand squared, as bf16); add: fp16's x 8/16 (width)"},
+            "fp8_e5m2": {"multiply_pj": 0.0818, "add_pj": 0.2,
+                         "source": "derived: Horowitz's fp16 multiply x (3/11)^2 (significand squared, as bf16); add: fp16's x 8/16 (width)"}})json"),
+          "an object: format → {multiply_pj, add_pj, source}", "pJ",
+          "a row per number format (§2d): a MAC costs its product's multiply (the wider "
+          "operand's format) plus an add in `hw.numerics.accumulate`; a spike-operand slot "
+          "the add alone",
+          false,
+          [](core::ObjectReader& r, const std::string& key, EnergyTable& t) {
+            t.arithmetic = arithmetic_rows(r, key);
+          }},
       number_param<EnergyTable>("/vector_op_pj", 0.9, 0.0, kMaxPj, "pJ",
                                 "one element operation (vector unit, EMA unit lanes)",
                                 [](EnergyTable& t, double v) { t.vector_op_pj = v; }),
@@ -174,7 +199,13 @@ EnergyBreakdown pe_energy(const EnergyTable& table, const PeActivity& a, double 
   const double read = sram_read_pj_per_byte(table, bank);
   const double write = sram_write_pj_per_byte(table, bank);
   EnergyBreakdown e;
-  e.mac = d(a.macs) * table.mac_pj + d(a.accumulates) * table.accumulate_pj;
+  std::uint64_t counted = 0;
+  for (const auto& [format, n] : a.macs_by_format) {
+    e.mac += d(n) * row_of(table, format).multiply_pj;
+    counted += n;
+  }
+  LPSIM_ASSERT(counted == a.macs, "pe_energy: the MACs by format do not add up to the MACs");
+  e.mac += d(a.macs + a.accumulates) * row_of(table, a.accumulate_format).add_pj;
   e.vector = d(a.vector_ops) * table.vector_op_pj;
   e.sram = d(a.sram_read_bytes) * read + d(a.sram_write_bytes) * write;
   e.dram = dram_pj(table, a.dram_bytes);
@@ -217,7 +248,7 @@ core::Json energy_json(const EnergyTable& table, const std::vector<PeActivity>& 
   const double n = static_cast<double>(std::max<std::int64_t>(1, minibatches));
   const double samples = n * static_cast<double>(std::max<std::int64_t>(1, batch_size));
   return {{"source", table.source},
-          {"precision", table.precision},
+          {"arithmetic", arithmetic_json(table)},
           {"total_pj", total.total()},
           {"per_minibatch_pj", total.total() / n},
           {"per_sample_pj", total.total() / samples},

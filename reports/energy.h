@@ -27,11 +27,20 @@ struct SramEnergyPoint {
   double write_pj_per_byte = 0;
 };
 
+// The arithmetic of one number format (ARCHITECTURE.md §2d): a multiply of two operands in it
+// and an add of two values in it, with the publication (or derivation) they come from.
+struct ArithmeticRow {
+  double multiply_pj = 0;
+  double add_pj = 0;
+  std::string source;
+};
+
 struct EnergyTable {
-  std::string source;                 // the publication the numbers come from
-  std::string precision;              // the arithmetic the MACs run in (lpsim's math is fp32)
-  double mac_pj = 0;                  // one multiply-accumulate at `precision`
-  double accumulate_pj = 0;           // one accumulate (a GEMM slot with a spike operand)
+  std::string source;  // the publication the table's numbers come from
+  // A row per number format, by its config name (sim/config checks the names). A MAC costs
+  // its product's multiply (the wider operand's format) plus an add in the `accumulate`
+  // format; a GEMM slot with a spike operand costs the add alone.
+  std::map<std::string, ArithmeticRow> arithmetic;
   double vector_op_pj = 0;            // one element operation of the vector unit or an EMA unit
   std::vector<SramEnergyPoint> sram;  // ascending capacity, at least one point
   double dram_pj_per_byte = 0;
@@ -54,7 +63,11 @@ double sram_write_pj_per_byte(const EnergyTable& table, double capacity_bytes);
 // What one PE did over a run: raw counters from the PE, its SRAM's capacity, the units
 // attached to it (stash, EMA) and the links it sends on.
 struct PeActivity {
-  std::uint64_t macs = 0;         // GEMM slots with two real operands
+  std::uint64_t macs = 0;  // GEMM slots with two real operands
+  // macs by the format of their product (a row of the table each; they sum to macs), and the
+  // accumulator's format.
+  std::map<std::string, std::uint64_t> macs_by_format;
+  std::string accumulate_format = "fp32";
   std::uint64_t accumulates = 0;  // GEMM slots with a spike operand
   std::uint64_t vector_ops = 0;
   std::uint64_t sram_read_bytes = 0;       // task operands

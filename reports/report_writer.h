@@ -11,7 +11,7 @@
 
 namespace lpsim::reports {
 
-inline constexpr int kReportSchemaVersion = 6;
+inline constexpr int kReportSchemaVersion = 7;
 
 // The `meta` block: the only part of a report that differs between identical runs.
 // time_utc is `now` floored to the second, as YYYY-MM-DDTHH:MM:SSZ. `now` is read from

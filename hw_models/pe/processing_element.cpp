@@ -2,6 +2,7 @@
 
 #include <numeric>
 
+#include "core/errors.h"
 #include "hw_models/common/clock.h"
 #include "hw_models/pe/pe_timing.h"
 
@@ -17,6 +18,7 @@ std::uint64_t ProcessingElementWork::sram_write_bytes() const {
 
 ProcessingElementWork& ProcessingElementWork::operator+=(const ProcessingElementWork& other) {
   macs += other.macs;
+  for (std::size_t f = 0; f < kProductFormats; ++f) macs_by_format[f] += other.macs_by_format[f];
   accumulates += other.accumulates;
   vector_ops += other.vector_ops;
   for (std::size_t k = 0; k < kMemoryKinds; ++k) {
@@ -32,14 +34,19 @@ PeTaskCost task_cost(const ProcessingElementParams& params, const PeTask& task) 
   struct Sums {
     std::uint64_t cycles = 0, macs = 0, read = 0, write = 0;
   };
-  auto run = [&](const std::vector<PeGemm>& gemms) {
+  auto run = [&](const std::vector<PeGemm>& gemms, MacsByFormat& by_format) {
     Sums s;
     for (const PeGemm& g : gemms) {
       if (g.shape.m == 0 || g.shape.n == 0 || g.shape.k == 0) continue;
       const GemmTiming t = gemm_timing(params.array, params.dataflow, g.shape, g.macs_per_cycle);
       s.cycles += t.cycles;
       s.macs += t.macs;
-      if (g.binary) c.accumulates += t.macs;
+      if (g.binary) {
+        c.accumulates += t.macs;
+      } else {
+        LPSIM_ASSERT(g.format < kProductFormats, "a GEMM's product format code out of range");
+        by_format[g.format] += t.macs;
+      }
       s.read += g.read_bytes;
       s.write += g.write_bytes;
     }
@@ -49,8 +56,9 @@ PeTaskCost task_cost(const ProcessingElementParams& params, const PeTask& task) 
     c.sram_write_bytes += s.write;
     return s;
   };
-  const Sums own = run(task.gemms);
-  const Sums tail = run(task.tail_gemms);
+  const Sums own = run(task.gemms, c.macs_by_format);
+  const Sums tail = run(task.tail_gemms, c.tail_macs_by_format);
+  for (std::size_t f = 0; f < kProductFormats; ++f) c.macs_by_format[f] += c.tail_macs_by_format[f];
   c.tail_macs = tail.macs;
   c.tail_gemm_read_bytes = tail.read;
   c.tail_gemm_write_bytes = tail.write;

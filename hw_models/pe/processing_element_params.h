@@ -1,6 +1,7 @@
 #pragma once
 // Parameters and raw counters of a ProcessingElement.
 
+#include <array>
 #include <cstdint>
 #include <nlohmann/json.hpp>
 #include <systemc>
@@ -19,10 +20,17 @@ struct ProcessingElementParams {
   sc_core::sc_time period = sc_core::sc_time(1, sc_core::SC_NS);
 };
 
+// MACs by the number format of their product: a code the caller gives each GEMM (lpsim's is
+// ops::NumberFormat, ARCHITECTURE.md §2d), which the PE carries into its counts without
+// reading it; the energy model costs each at its format's multiply.
+inline constexpr std::size_t kProductFormats = 5;
+using MacsByFormat = std::array<std::uint64_t, kProductFormats>;
+
 // The work of one task (or task part): what the energy model counts. SRAM traffic is kept
 // by the memory kind it touches (hw_models/common/memory_kind.h).
 struct ProcessingElementWork {
   std::uint64_t macs = 0;         // GEMM slots with two real operands
+  MacsByFormat macs_by_format{};  // macs by product format (they sum to macs)
   std::uint64_t accumulates = 0;  // GEMM slots with a spike (0/1) operand
   std::uint64_t vector_ops = 0;   // element operations on the vector unit
   ResidentBytes sram_read{};      // bytes read from the PE's SRAM, by kind
@@ -43,6 +51,7 @@ struct PeGemm {
   std::uint64_t write_bytes = 0;    // C
   bool binary = false;              // a spike operand: accumulates, not MACs
   std::int64_t macs_per_cycle = 1;  // per PE, in the product's number format (§2d)
+  std::uint8_t format = 0;          // the product's format code (< kProductFormats)
 };
 struct PeTask {
   std::vector<PeGemm> gemms;          // own
@@ -68,6 +77,8 @@ struct PeTaskCost {
   std::uint64_t vector_ops = 0;   // element operations, the tails' included
   std::uint64_t tail_vector_ops = 0;
   std::uint64_t tail_macs = 0;              // the tails' GEMM slots (included in macs)
+  MacsByFormat macs_by_format{};            // slots with two real operands, by product format
+  MacsByFormat tail_macs_by_format{};       // the tails' part of it
   std::uint64_t tail_gemm_read_bytes = 0;   // the tails' GEMM operands (included below)
   std::uint64_t tail_gemm_write_bytes = 0;  // the tails' GEMM results (included below)
   std::uint64_t sram_read_bytes = 0;        // GEMM operands and element-wise inputs

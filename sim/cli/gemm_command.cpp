@@ -83,6 +83,7 @@ int run_gemm(const std::vector<std::string>& args) {
     const reports::EnergyTable& table = defaults.energy;
     reports::PeActivity a;
     a.macs = t.compute.macs;
+    a.macs_by_format["fp32"] = a.macs;  // lpsim gemm times an fp32 GEMM
     a.sram_read_bytes = t.sram_read_bytes;
     a.sram_write_bytes = t.sram_write_bytes;
     a.dram_bytes = t.dram_read_bytes + t.dram_write_bytes;

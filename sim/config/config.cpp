@@ -504,6 +504,14 @@ const core::ParamTable<Config>& build_parameters() {
           [](core::ObjectReader& r, const std::string& key, Config& c) {
             core::ObjectReader e = r.object(key);
             c.hw.energy = reports::read_energy_table(e);
+            for (const auto& [name, row] : c.hw.energy.arithmetic) {
+              if (!ops::parse_format(name)) {
+                throw core::ConfigError(e.file(), core::pointer_append(e.pointer("arithmetic"), name),
+                                        "found a row for \"" + name +
+                                            "\", expected a number format (fp32, fp16, "
+                                            "bf16, fp8_e4m3, fp8_e5m2)");
+              }
+            }
           }},
   }));
   return table;

@@ -21,9 +21,14 @@ using ops::TensorClass;
 // streamed products read and write activations.
 struct NodeBytes {
   std::uint64_t a = 4, b = 4, out = 4, vector = 4, streamed = 4;
-  // MACs per cycle of its products and of its streamed ones (the wider operand's format).
+  // MACs per cycle of its products and of its streamed ones, and those products' formats
+  // (the wider operand's).
   std::int64_t macs_per_cycle = 1, streamed_macs_per_cycle = 1;
+  ops::NumberFormat product = ops::NumberFormat::kFp32, streamed_product = ops::NumberFormat::kFp32;
 };
+
+static_assert(std::size(ops::kAllNumberFormats) == hw::kProductFormats,
+              "the PE counts MACs by one code per number format");
 
 ops::NumberFormat wider(ops::NumberFormat x, ops::NumberFormat y) {
   return ops::format_info(x).significand_bits >= ops::format_info(y).significand_bits ? x : y;
@@ -32,9 +37,8 @@ ops::NumberFormat wider(ops::NumberFormat x, ops::NumberFormat y) {
 NodeBytes node_bytes(const dataflow::Node& node, const ops::Numerics& num,
                      const config::HwConfig& hw) {
   const auto w = [&num](TensorClass c) { return static_cast<std::uint64_t>(num.bytes(c)); };
-  const auto rate = [&](TensorClass x, TensorClass y) {
-    return hw.macs_per_cycle[static_cast<int>(wider(num.of(x), num.of(y)))];
-  };
+  const auto product = [&](TensorClass x, TensorClass y) { return wider(num.of(x), num.of(y)); };
+  const auto rate = [&](ops::NumberFormat f) { return hw.macs_per_cycle[static_cast<int>(f)]; };
   NodeBytes nb;
   nb.streamed = w(TensorClass::kActivations);
   switch (node.kind) {
@@ -60,20 +64,22 @@ NodeBytes node_bytes(const dataflow::Node& node, const ops::Numerics& num,
   }
   switch (node.kind) {
     case NodeKind::kBackwardActivation:
-      nb.macs_per_cycle = rate(TensorClass::kActivationGradients, TensorClass::kWeights);
+      nb.product = product(TensorClass::kActivationGradients, TensorClass::kWeights);
       break;
     case NodeKind::kBackwardWeight:
-      nb.macs_per_cycle = rate(TensorClass::kActivationGradients, TensorClass::kActivations);
+      nb.product = product(TensorClass::kActivationGradients, TensorClass::kActivations);
       break;
     case NodeKind::kInput:
     case NodeKind::kForward:
     case NodeKind::kRecompute:
     case NodeKind::kUpdate:
     case NodeKind::kLoss:
-      nb.macs_per_cycle = rate(TensorClass::kActivations, TensorClass::kWeights);
+      nb.product = product(TensorClass::kActivations, TensorClass::kWeights);
       break;
   }
-  nb.streamed_macs_per_cycle = rate(TensorClass::kActivations, TensorClass::kActivations);
+  nb.streamed_product = product(TensorClass::kActivations, TensorClass::kActivations);
+  nb.macs_per_cycle = rate(nb.product);
+  nb.streamed_macs_per_cycle = rate(nb.streamed_product);
   return nb;
 }
 
@@ -146,7 +152,8 @@ std::vector<TaskCost> task_costs(const dataflow::TrainingGraph& graph, const con
                         read,
                         (g.streamed ? nb.streamed : nb.out) * static_cast<std::uint64_t>(g.m * g.n),
                         g.binary(),
-                        g.streamed ? nb.streamed_macs_per_cycle : nb.macs_per_cycle};
+                        g.streamed ? nb.streamed_macs_per_cycle : nb.macs_per_cycle,
+                        static_cast<std::uint8_t>(g.streamed ? nb.streamed_product : nb.product)};
     };
     hw::PeTask task;
     task.bytes_per_element = nb.vector;
@@ -192,6 +199,7 @@ hw::ProcessingElementWork part_work(const TaskCost& cost, dataflow::NodePart par
   hw::ProcessingElementWork tail;
   tail.vector_ops = cost.tail_vector_ops;
   tail.macs = cost.tail_macs;
+  tail.macs_by_format = cost.tail_macs_by_format;
   tail.sram_read[at(MemoryKind::kInFlight)] =
       cost.vector_bytes * cost.tail_vector_ops + cost.tail_gemm_read_bytes;
   tail.sram_write[at(MemoryKind::kInFlight)] =
@@ -199,6 +207,7 @@ hw::ProcessingElementWork part_work(const TaskCost& cost, dataflow::NodePart par
   if (part == dataflow::NodePart::kTail) return tail;
   hw::ProcessingElementWork w;
   w.macs = cost.macs - cost.accumulates;
+  w.macs_by_format = cost.macs_by_format;
   w.accumulates = cost.accumulates;
   w.vector_ops = cost.vector_ops;
   w.sram_read = cost.sram_read;
@@ -206,6 +215,8 @@ hw::ProcessingElementWork part_work(const TaskCost& cost, dataflow::NodePart par
   if (part == dataflow::NodePart::kProduct) {
     w.vector_ops -= tail.vector_ops;
     w.macs -= tail.macs;
+    for (std::size_t f = 0; f < hw::kProductFormats; ++f)
+      w.macs_by_format[f] -= tail.macs_by_format[f];
     w.sram_read[at(MemoryKind::kInFlight)] -= tail.sram_read[at(MemoryKind::kInFlight)];
     w.sram_write[at(MemoryKind::kInFlight)] -= tail.sram_write[at(MemoryKind::kInFlight)];
   }

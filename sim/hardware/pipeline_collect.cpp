@@ -1,6 +1,8 @@
 // After sc_start: the hardware run's raw result (pipeline_module.h), in named steps.
 
 #include <algorithm>
+#include <map>
+#include <string>
 
 #include "core/errors.h"
 #include "hw_models/common/clock.h"
@@ -8,6 +10,20 @@
 #include "sim/hardware/pipeline_module.h"
 
 namespace lpsim::hardware {
+
+namespace {
+
+// A PE's MACs with two real operands, by the name of their product's format (nonzero ones).
+std::map<std::string, std::uint64_t> macs_by_format(const hw::ProcessingElementWork& w) {
+  std::map<std::string, std::uint64_t> out;
+  for (ops::NumberFormat f : ops::kAllNumberFormats) {
+    const std::uint64_t n = w.macs_by_format[static_cast<std::size_t>(f)];
+    if (n > 0) out[std::string(ops::format_name(f))] = n;
+  }
+  return out;
+}
+
+}  // namespace
 
 void Pipeline::collect() {
   check_drained();
@@ -162,8 +178,10 @@ void Pipeline::collect_counters() {
       if (placed.dram_bytes[k] > 0) dram_->allocate(placed.dram_bytes[k], kind);
     }
     units[srams_[p]->name()] = hw::to_json(srams_[p]->stats());
-    units[pes_[p]->name()] = hw::to_json(pes_[p]->stats());
-    r_.processors.push_back(hw::to_json(pes_[p]->stats()));
+    core::Json pe = hw::to_json(pes_[p]->stats());
+    pe["macs_by_format"] = macs_by_format(pes_[p]->stats().work);
+    units[pes_[p]->name()] = pe;
+    r_.processors.push_back(pe);
     r_.pe_names.push_back(pes_[p]->name());
   }
   units[dram_->name()] = hw::to_json(dram_->stats());
@@ -187,6 +205,9 @@ void Pipeline::collect_activity() {
     const hw::ProcessingElementWork& w = st.work;
     reports::PeActivity& a = r_.pe_activity[p];
     a.macs = w.macs;
+    a.macs_by_format = macs_by_format(w);
+    a.accumulate_format = std::string(
+        ops::format_info(job_.config.hw.numerics.of(ops::TensorClass::kAccumulate)).name);
     a.accumulates = w.accumulates;
     a.vector_ops = w.vector_ops;
     a.sram_read_bytes = w.sram_read_bytes();

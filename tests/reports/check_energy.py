@@ -27,7 +27,8 @@ def sram_pj_per_byte(points, capacity, key):
 
 def expected_energy(report, config):
     table = config["hw"]["energy"]
-    precision = table["precision"]
+    rows = table["arithmetic"]
+    accumulate = config["hw"]["numerics"]["accumulate"]
     capacity = config["hw"]["sram"]["capacity_bytes"]
     bank = min(capacity, config["hw"]["sram"]["bank_bytes"])
     read = sram_pj_per_byte(table["sram_pj_per_byte"], bank, "read")
@@ -36,7 +37,10 @@ def expected_energy(report, config):
     pes = [u for name, u in units.items() if name.startswith("top.pe")]
     e = dict(mac=0.0, vector=0.0, sram=0.0, dram=0.0, link=0.0, units=0.0, static=0.0)
     for pe in pes:
-        e["mac"] += pe["macs"] * table["mac_pj"][precision] + pe["accumulates"] * table["accumulate_pj"][precision]
+        if sum(pe["macs_by_format"].values()) != pe["macs"]:
+            raise SystemExit(f"the MACs by format {pe['macs_by_format']} do not sum to {pe['macs']}")
+        e["mac"] += sum(n * rows[f]["multiply_pj"] for f, n in pe["macs_by_format"].items())
+        e["mac"] += (pe["macs"] + pe["accumulates"]) * rows[accumulate]["add_pj"]
         e["vector"] += pe["vector_ops"] * table["vector_op_pj"]
         e["sram"] += pe["sram_read_bytes"] * read + pe["sram_write_bytes"] * write
     for name, u in units.items():

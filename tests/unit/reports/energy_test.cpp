@@ -28,9 +28,20 @@ std::string error_of(const core::Json& doc) {
 
 TEST(EnergyTable, DefaultsAreHorowitz2014) {
   const EnergyTable t = read(default_energy_document());
-  EXPECT_EQ(t.precision, "fp32");
-  EXPECT_DOUBLE_EQ(t.mac_pj, 3.7 + 0.9);  // fp32 multiply + add
-  EXPECT_DOUBLE_EQ(t.accumulate_pj, 0.9);
+  EXPECT_DOUBLE_EQ(t.arithmetic.at("fp32").multiply_pj, 3.7);
+  EXPECT_DOUBLE_EQ(t.arithmetic.at("fp32").add_pj, 0.9);
+  EXPECT_DOUBLE_EQ(t.arithmetic.at("fp16").multiply_pj, 1.1);
+  EXPECT_DOUBLE_EQ(t.arithmetic.at("fp16").add_pj, 0.4);
+  EXPECT_EQ(t.arithmetic.at("fp16").source, "Horowitz, ISSCC 2014, 45 nm");
+  // The narrow formats: fp16's multiply times the square of the significand ratio (8, 4
+  // and 3 bits against 11), each row saying so.
+  EXPECT_NEAR(t.arithmetic.at("bf16").multiply_pj, 1.1 * 64 / 121, 1e-3);
+  EXPECT_NEAR(t.arithmetic.at("fp8_e4m3").multiply_pj, 1.1 * 16 / 121, 1e-3);
+  EXPECT_NEAR(t.arithmetic.at("fp8_e5m2").multiply_pj, 1.1 * 9 / 121, 1e-3);
+  for (const char* f : {"bf16", "fp8_e4m3", "fp8_e5m2"}) {
+    EXPECT_EQ(t.arithmetic.at(f).source.rfind("derived: ", 0), 0u) << f;
+  }
+  EXPECT_EQ(t.arithmetic.size(), 5u);
   EXPECT_DOUBLE_EQ(t.dram_pj_per_byte, 1300.0 / 8);  // 1.3 nJ per 64-bit access
   // 10, 20 and 100 pJ per 64-bit read at 8 KB, 32 KB, 1 MB.
   EXPECT_DOUBLE_EQ(sram_read_pj_per_byte(t, 8192), 10.0 / 8);
@@ -53,12 +64,20 @@ TEST(EnergyTable, EveryKeyIsDeclaredOnceWithADefault) {
       << md;
 }
 
-TEST(EnergyTable, PrecisionPicksItsColumn) {
-  core::Json doc = default_energy_document();
-  doc["precision"] = "fp16";
-  const EnergyTable t = read(doc);
-  EXPECT_DOUBLE_EQ(t.mac_pj, 1.5);
-  EXPECT_DOUBLE_EQ(t.accumulate_pj, 0.4);
+// A MAC costs its product's multiply plus an add in the accumulator's format; a spike slot
+// the add alone (ARCHITECTURE.md §2d).
+TEST(PeEnergy, AMacCostsItsProductsMultiplyAndTheAccumulatorsAdd) {
+  const EnergyTable t = read(default_energy_document());
+  PeActivity a;
+  a.macs = 1000;
+  a.macs_by_format = {{"fp32", 100}, {"bf16", 600}, {"fp8_e4m3", 300}};
+  a.accumulates = 50;
+  a.sram_capacity_bytes = a.sram_bank_bytes = 8192;
+  EXPECT_DOUBLE_EQ(pe_energy(t, a, 0).mac,
+                   100 * 3.7 + 600 * 0.582 + 300 * 0.145 + (1000 + 50) * 0.9);
+  a.accumulate_format = "fp16";
+  EXPECT_DOUBLE_EQ(pe_energy(t, a, 0).mac,
+                   100 * 3.7 + 600 * 0.582 + 300 * 0.145 + (1000 + 50) * 0.4);
 }
 
 TEST(SramEnergy, InterpolatesLogLogAndExtendsTheNearestSegment) {
@@ -89,6 +108,7 @@ TEST(PeEnergy, EachComponentIsCountTimesTableEntry) {
   const EnergyTable t = read(doc);
   PeActivity a;
   a.macs = 1000;
+  a.macs_by_format["fp32"] = 1000;
   a.accumulates = 10;
   a.vector_ops = 300;
   a.sram_read_bytes = 4096;
@@ -128,8 +148,17 @@ TEST(PeEnergy, EachComponentIsCountTimesTableEntry) {
 
 TEST(EnergyTableFaults, NameTheFieldAndTheExpectation) {
   core::Json doc = default_energy_document();
-  doc["precision"] = "bf16";
-  EXPECT_NE(error_of(doc).find("/hw/energy/mac_pj/bf16"), std::string::npos) << error_of(doc);
+  doc["arithmetic"]["bf16"].erase("add_pj");
+  EXPECT_NE(error_of(doc).find("/hw/energy/arithmetic/bf16"), std::string::npos) << error_of(doc);
+  EXPECT_NE(error_of(doc).find("add_pj"), std::string::npos) << error_of(doc);
+  doc = default_energy_document();
+  doc["arithmetic"]["fp16"]["source"] = 3;
+  EXPECT_NE(error_of(doc).find("/hw/energy/arithmetic/fp16/source"), std::string::npos)
+      << error_of(doc);
+  doc = default_energy_document();
+  doc["arithmetic"]["fp16"]["cost"] = 3;
+  EXPECT_NE(error_of(doc).find("/hw/energy/arithmetic/fp16/cost"), std::string::npos)
+      << error_of(doc);
   doc = default_energy_document();
   doc["sram_pj_per_byte"][1]["capacity_bytes"] = 4096;
   EXPECT_NE(error_of(doc).find("/hw/energy/sram_pj_per_byte/1/capacity_bytes"), std::string::npos)
@@ -145,8 +174,8 @@ TEST(EnergyTableFaults, NameTheFieldAndTheExpectation) {
   doc["dram_pj_per_bit"] = 1;
   EXPECT_NE(error_of(doc).find("dram_pj_per_bit"), std::string::npos);
   doc = default_energy_document();
-  doc["mac_pj"]["fp8"] = "cheap";
-  EXPECT_NE(error_of(doc).find("/hw/energy/mac_pj/fp8"), std::string::npos);
+  doc["arithmetic"]["fp8_e4m3"]["multiply_pj"] = "cheap";
+  EXPECT_NE(error_of(doc).find("/hw/energy/arithmetic/fp8_e4m3/multiply_pj"), std::string::npos);
 }
 
 }  // namespace

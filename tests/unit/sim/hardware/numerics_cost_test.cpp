@@ -104,5 +104,49 @@ TEST(NumericsCosts, MacsPerCycleByFormatShortenTheFold) {
   EXPECT_EQ(bf16.costs[f].macs, wide.costs[f].macs);
 }
 
+// MACs are counted by their product's format, the wider operand's (§2d), for the energy
+// table's rows: with e4m3 weights, bf16 activations and e5m2 activation gradients, F's
+// products are bf16 (activations by weights), Ba's e4m3 (e5m2 gradients by e4m3 weights: 4
+// significand bits against 3) and Bw's bf16 (gradients by activations).
+TEST(NumericsCosts, MacsAreCountedByTheirProductsFormat) {
+  const HardwarePlan mixed =
+      plan_of({"/hw/numerics/weights=fp8_e4m3", "/hw/numerics/activations=bf16",
+               "/hw/numerics/activation_gradients=fp8_e5m2"});
+  const HardwarePlan wide = plan_of({});
+  const dataflow::TrainingGraph& g = mixed.graph;
+  const auto at = [](ops::NumberFormat f) { return static_cast<std::size_t>(f); };
+  std::uint64_t f_macs = 0, ba_macs = 0, bw_macs = 0;
+  for (std::size_t v = 0; v < g.nodes.size(); ++v) {
+    const TaskCost& c = mixed.costs[v];
+    std::uint64_t sum = 0;
+    for (std::uint64_t n : c.macs_by_format) sum += n;
+    EXPECT_EQ(sum, c.macs - c.accumulates) << v;
+    // The fp32 plan counts the same MACs, all in fp32.
+    EXPECT_EQ(wide.costs[v].macs_by_format[at(ops::NumberFormat::kFp32)], sum) << v;
+    switch (g.nodes[v].kind) {
+      case NodeKind::kForward:
+        EXPECT_EQ(c.macs_by_format[at(ops::NumberFormat::kBf16)], sum);
+        f_macs += sum;
+        break;
+      case NodeKind::kBackwardActivation:
+        EXPECT_EQ(c.macs_by_format[at(ops::NumberFormat::kFp8E4m3)], sum);
+        ba_macs += sum;
+        break;
+      case NodeKind::kBackwardWeight:
+        EXPECT_EQ(c.macs_by_format[at(ops::NumberFormat::kBf16)], sum);
+        bw_macs += sum;
+        break;
+      case NodeKind::kInput:
+      case NodeKind::kRecompute:
+      case NodeKind::kUpdate:
+      case NodeKind::kLoss:
+        break;
+    }
+  }
+  EXPECT_GT(f_macs, 0u);
+  EXPECT_GT(ba_macs, 0u);
+  EXPECT_GT(bw_macs, 0u);
+}
+
 }  // namespace
 }  // namespace lpsim::hardware
