@@ -168,7 +168,9 @@ std::vector<core::Param<Config>> with_numerics(std::vector<core::Param<Config>> 
       {ops::TensorClass::kMaster, "master weights and optimizer state: `fp32` or `bf16`"},
       {ops::TensorClass::kStash, "a stash version, the master W^(m) rounded when stored"},
       {ops::TensorClass::kEma, "the EMA tensor, rounded when stored"},
-      {ops::TensorClass::kAccumulate, "the MAC array's accumulator"}};
+      {ops::TensorClass::kAccumulate,
+       "the MAC array's accumulator: narrower than fp32, K is summed in fp32 in chunks of "
+       "`hw.pe.rows` k, each added into it with a rounding (nearest even, unscaled)"}};
   for (ops::TensorClass tc : ops::kAllTensorClasses) {
     const std::string name(ops::tensor_class_name(tc));
     const bool master = tc == ops::TensorClass::kMaster;
@@ -574,12 +576,13 @@ void check_numerics(const Config& c, const std::string& file) {
                                 std::string(ops::format_name(n.of(ops::TensorClass::kMaster))) +
                                 "\"): expected a format at most as wide as master");
   }
-  if (!n.fp32(ops::TensorClass::kAccumulate)) {
-    throw core::ConfigError(file, "/hw/numerics/accumulate",
-                            "found \"" +
-                                std::string(ops::format_name(n.of(ops::TensorClass::kAccumulate))) +
-                                "\": an accumulator narrower than fp32 is not simulated yet "
-                                "(issue 33); expected \"fp32\"");
+  if (!n.fp32(ops::TensorClass::kAccumulate) && n.rounding == ops::Rounding::kStochastic) {
+    throw core::ConfigError(
+        file, "/hw/numerics/rounding",
+        "found \"stochastic\" with accumulate \"" +
+            std::string(ops::format_name(n.of(ops::TensorClass::kAccumulate))) +
+            "\": a narrow accumulator rounds to nearest even (stochastic rounding of the "
+            "accumulator is not simulated); expected \"nearest_even\" or accumulate \"fp32\"");
   }
 }
 
@@ -702,6 +705,7 @@ Config load_config(const std::string& path, const std::vector<std::string>& over
   }
   check_optimizer_keys(c, file);
   check_numerics(c, file);
+  c.hw.numerics.accumulate_chunk = c.hw.pe_rows;  // §2d: a chunk of K per array row
   return c;
 }
 

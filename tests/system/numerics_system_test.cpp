@@ -28,6 +28,10 @@ const FormatCase kCases[] = {
      {"/hw/numerics/weights=fp8_e4m3", "/hw/numerics/activations=fp8_e4m3",
       "/hw/numerics/activation_gradients=fp8_e5m2", "/hw/numerics/weight_gradients=bf16",
       "/hw/numerics/ema=fp16", "/hw/numerics/rounding=stochastic"}},
+    // A bf16 accumulator summing K in chunks of 8 (hw.pe.rows), with bf16 operands.
+    {"bf16_accumulator",
+     {"/hw/numerics/weights=bf16", "/hw/numerics/activations=bf16", "/hw/numerics/accumulate=bf16",
+      "/hw/pe/rows=8"}},
 };
 
 class HardwareUnderFormats
@@ -61,7 +65,7 @@ TEST_P(HardwareUnderFormats, TrainsToTheReferenceBits) {
 
 INSTANTIATE_TEST_SUITE_P(Formats, HardwareUnderFormats,
                          ::testing::Combine(::testing::Values("stash", "ema_grad"),
-                                            ::testing::Values(&kCases[0], &kCases[1])),
+                                            ::testing::Values(&kCases[0], &kCases[1], &kCases[2])),
                          [](const auto& param_info) {
                            return std::string(std::get<0>(param_info.param)) + "_" +
                                   std::get<1>(param_info.param)->name;

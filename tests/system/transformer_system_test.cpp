@@ -85,6 +85,21 @@ TEST(TinyGptUnderFormats, RecomputedInBf16TrainsToTheReferenceWeights) {
   EXPECT_FALSE(testing::bit_equal(wide.final_params, hw.final_params));
 }
 
+// A bf16 accumulator in every product, the attention's tiles included (keys start at each
+// tile's first query: chunks at multiples of hw.pe.rows in the absolute k).
+TEST(TinyGptUnderFormats, ABf16AccumulatorTrainsToTheReferenceWeights) {
+  const std::vector<std::string> sets = {"/hw/numerics/accumulate=bf16", "/hw/pe/rows=12"};
+  const run::Job job = gpt_job("stash", "adamw", sets);
+  const auto [plan, hw] = testing::run_planned(job);
+  const reference::TrainingResult ref = reference::train_reference(
+      job.network, job.units, job.trainer, job.init, job.train, job.test);
+  EXPECT_TRUE(testing::bit_equal(ref.final_params, hw.final_params));
+  const run::Job fp32 = gpt_job("stash", "adamw", {"/hw/pe/rows=12"});
+  const reference::TrainingResult wide = reference::train_reference(
+      fp32.network, fp32.units, fp32.trainer, fp32.init, fp32.train, fp32.test);
+  EXPECT_FALSE(testing::bit_equal(wide.final_params, hw.final_params));
+}
+
 class TinyGptOnTheHardware : public ::testing::TestWithParam<std::tuple<std::string, std::string>> {
 };
 

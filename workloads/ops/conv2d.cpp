@@ -137,7 +137,8 @@ void check_weight(const Conv2dGeometry& g, std::int64_t rows, std::int64_t cols,
 }
 
 // Float passes try oneDNN first (conv2d_onednn.h decides where it runs); a strided operand, a
-// double, or a pass oneDNN declines takes the im2col path below.
+// double, an accumulator narrower than fp32 (accumulate.h), or a pass oneDNN declines takes
+// the im2col path below.
 template <typename T>
 bool dense(const MatIn<T>& m) {
   return m.outerStride() == m.cols();
@@ -165,7 +166,7 @@ void conv2d_forward(const MatIn<T>& x, const MatIn<T>& w, const VecIn<T>& b,
   LPSIM_ASSERT(b.size() == g.out_channels, "conv2d_forward: bias size differs from O");
   const std::int64_t batch = x.rows();
   if constexpr (std::is_same_v<T, float>) {
-    if (dense<T>(x) && dense<T>(w)) {
+    if (accumulate_rule().exact() && dense<T>(x) && dense<T>(w)) {
       y.resize(batch, out.size());
       if (onednn::forward(x.data(), w.data(), b.data(), g, batch, y.data())) return;
     }
@@ -204,7 +205,7 @@ void conv2d_backward_input(const MatIn<T>& dy, const MatIn<T>& w, const Conv2dGe
   check_weight(g, w.rows(), w.cols(), "conv2d_backward_input");
   const std::int64_t batch = dy.rows();
   if constexpr (std::is_same_v<T, float>) {
-    if (dense<T>(dy) && dense<T>(w)) {
+    if (accumulate_rule().exact() && dense<T>(dy) && dense<T>(w)) {
       dx.resize(batch, g.in.size());
       if (onednn::backward_input(dy.data(), w.data(), g, batch, dx.data())) return;
     }
@@ -234,7 +235,7 @@ void conv2d_backward_weights(const MatIn<T>& x, const MatIn<T>& dy, const Conv2d
                    std::to_string(dy.cols()) + "], expected [" + std::to_string(x.rows()) + ", " +
                    std::to_string(out.size()) + "]");
   if constexpr (std::is_same_v<T, float>) {
-    if (dense<T>(x) && dense<T>(dy)) {
+    if (accumulate_rule().exact() && dense<T>(x) && dense<T>(dy)) {
       dw.resize(g.out_channels, g.patch_size());
       db.resize(g.out_channels);
       if (onednn::backward_weights(x.data(), dy.data(), g, x.rows(), dw.data(), db.data())) return;

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 
+#include "workloads/ops/accumulate.h"
 #include "workloads/ops/parallel.h"
 
 namespace lpsim::ops {
@@ -30,9 +31,11 @@ inline std::int64_t gemm_parts(std::int64_t m, std::int64_t n, std::int64_t k) {
 // every part count (a single block when unsplit), so each call site instantiates one GEMM.
 // Split along C's longer side: each part repacks the operand it shares with the others (A for
 // column blocks, B for row blocks), so the shorter side keeps that repacking small (a GPT's
-// per-token linear has m = B·T rows, far more than its n outputs).
+// per-token linear has m = B·T rows, far more than its n outputs). Each block accumulates under
+// the accumulator rule (accumulate.h), which blocks along m or n do not change.
 template <typename Dst, typename Lhs, typename Rhs>
 void gemm(Dst& c, const Lhs& a, const Rhs& b) {
+  const AccumulateRule rule = accumulate_rule();
   const std::int64_t m = a.rows(), n = b.cols();
   const bool by_rows = m > n;
   const std::int64_t parts = by_rows ? gemm_parts(n, m, a.cols()) : gemm_parts(m, n, a.cols());
@@ -40,12 +43,14 @@ void gemm(Dst& c, const Lhs& a, const Rhs& b) {
     if (by_rows) {
       const IndexRange r = part_range(m, parts, 16, i);
       if (r.size() > 0) {
-        c.middleRows(r.begin, r.size()).noalias() = a.middleRows(r.begin, r.size()) * b;
+        accumulate_product(c.middleRows(r.begin, r.size()), a.middleRows(r.begin, r.size()), b,
+                           rule);
       }
     } else {
       const IndexRange r = part_range(n, parts, 16, i);
       if (r.size() > 0) {
-        c.middleCols(r.begin, r.size()).noalias() = a * b.middleCols(r.begin, r.size());
+        accumulate_product(c.middleCols(r.begin, r.size()), a, b.middleCols(r.begin, r.size()),
+                           rule);
       }
     }
   };

@@ -135,6 +135,8 @@ struct Numerics {
       NumberFormat::kFp32, NumberFormat::kFp32, NumberFormat::kFp32, NumberFormat::kFp32,
       NumberFormat::kFp32, NumberFormat::kFp32, NumberFormat::kFp32, NumberFormat::kFp32};
   Rounding rounding = Rounding::kNearestEven;
+  // With `accumulate` narrower than fp32: the k of one fp32 partial sum (hw.pe.rows).
+  std::int64_t accumulate_chunk = 32;
   NumberFormat of(TensorClass c) const { return format[static_cast<int>(c)]; }
   NumberFormat& of(TensorClass c) { return format[static_cast<int>(c)]; }
   bool fp32(TensorClass c) const { return of(c) == NumberFormat::kFp32; }

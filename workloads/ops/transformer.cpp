@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "core/errors.h"
+#include "workloads/ops/accumulate.h"
 #include "workloads/ops/parallel.h"
 
 namespace lpsim::ops {
@@ -254,6 +255,7 @@ void causal_attention_forward(const MatIn<T>& qkv, std::int64_t batch, std::int6
   const T scale = static_cast<T>(1.0 / std::sqrt(static_cast<double>(hs)));
   y.resize(batch * tt, c);
   saved.p.resize(batch * heads * tt, tt);
+  const AccumulateRule rule = accumulate_rule();
   parallel_for(batch * heads, [&](std::int64_t bh) {
     const std::int64_t b = bh / heads, h = bh % heads;
     const T* base = qkv.data() + b * tt * ld + h * hs;
@@ -265,7 +267,8 @@ void causal_attention_forward(const MatIn<T>& qkv, std::int64_t batch, std::int6
     for (std::int64_t i0 = 0; i0 < tt; i0 += kAttentionTile) {
       const std::int64_t rows = std::min(kAttentionTile, tt - i0), keys = i0 + rows;
       // S for the tile's queries against keys [0, keys): every key a row of it may attend to.
-      p.block(i0, 0, rows, keys).noalias() = q.middleRows(i0, rows) * k.topRows(keys).transpose();
+      accumulate_product(p.block(i0, 0, rows, keys), q.middleRows(i0, rows),
+                         k.topRows(keys).transpose(), rule);
       for (std::int64_t i = i0; i < i0 + rows; ++i) {
         // Row i: scaled, masked (j > i), softmax with the row maximum subtracted.
         RowSpan<T> s(p.data() + i * tt, i + 1);
@@ -275,7 +278,7 @@ void causal_attention_forward(const MatIn<T>& qkv, std::int64_t batch, std::int6
         s /= s.sum();
         p.row(i).tail(tt - i - 1).setZero();
       }
-      o.middleRows(i0, rows).noalias() = p.block(i0, 0, rows, keys) * v.topRows(keys);
+      accumulate_product(o.middleRows(i0, rows), p.block(i0, 0, rows, keys), v.topRows(keys), rule);
     }
   });
 }
@@ -294,6 +297,7 @@ void causal_attention_backward(const MatIn<T>& dy, const MatIn<T>& qkv,
   const T scale = static_cast<T>(1.0 / std::sqrt(static_cast<double>(hs)));
   dqkv.resize(batch * tt, 3 * c);
   const std::int64_t ldq = dqkv.cols();
+  const AccumulateRule rule = accumulate_rule();
   parallel_for(batch * heads, [&](std::int64_t bh) {
     const std::int64_t b = bh / heads, h = bh % heads;
     const T* base = qkv.data() + b * tt * ld + h * hs;
@@ -311,8 +315,8 @@ void causal_attention_backward(const MatIn<T>& dy, const MatIn<T>& qkv,
     Mat<T> ds(tt, tt);
     for (std::int64_t i0 = 0; i0 < tt; i0 += kAttentionTile) {
       const std::int64_t rows = std::min(kAttentionTile, tt - i0), keys = i0 + rows;
-      ds.block(i0, 0, rows, keys).noalias() =
-          d_o.middleRows(i0, rows) * v.topRows(keys).transpose();  // dP
+      accumulate_product(ds.block(i0, 0, rows, keys), d_o.middleRows(i0, rows),
+                         v.topRows(keys).transpose(), rule);  // dP
       for (std::int64_t i = i0; i < i0 + rows; ++i) {
         // Softmax backward on j <= i, then the 1/sqrt(hs) of S = Q K^T * scale; 0 for j > i.
         RowSpan<T> g(ds.data() + i * tt, i + 1);
@@ -321,15 +325,17 @@ void causal_attention_backward(const MatIn<T>& dy, const MatIn<T>& qkv,
         g = (pi * (g - dot)) * scale;
         ds.row(i).segment(i + 1, keys - i - 1).setZero();
       }
-      dq.middleRows(i0, rows).noalias() = ds.block(i0, 0, rows, keys) * k.topRows(keys);
+      accumulate_product(dq.middleRows(i0, rows), ds.block(i0, 0, rows, keys), k.topRows(keys),
+                         rule);
     }
     // Key tiles: key j receives from the queries i >= j, i.e. rows [j0, T) of P and dS.
     for (std::int64_t j0 = 0; j0 < tt; j0 += kAttentionTile) {
       const std::int64_t cols = std::min(kAttentionTile, tt - j0), queries = tt - j0;
-      dv.middleRows(j0, cols).noalias() =
-          p.block(j0, j0, queries, cols).transpose() * d_o.middleRows(j0, queries);
-      dk.middleRows(j0, cols).noalias() =
-          ds.block(j0, j0, queries, cols).transpose() * q.middleRows(j0, queries);
+      // The queries before j0 contribute zeros: k (the query index) starts at j0.
+      accumulate_product(dv.middleRows(j0, cols), p.block(j0, j0, queries, cols).transpose(),
+                         d_o.middleRows(j0, queries), rule, j0);
+      accumulate_product(dk.middleRows(j0, cols), ds.block(j0, j0, queries, cols).transpose(),
+                         q.middleRows(j0, queries), rule, j0);
     }
   });
 }

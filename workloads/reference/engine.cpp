@@ -283,6 +283,7 @@ void BasicTaskEngine<T>::stage_task_done(int stage, Context& ctx) {
 
 template <typename T>
 void BasicTaskEngine<T>::recompute(int stage, std::int64_t m) {
+  const ops::ScopedAccumulateRule accumulator(accumulator_rule());
   LPSIM_ASSERT(recomputes(stage), "recompute() of a stage that keeps its activations");
   Context& ctx = context(m, "R", -1);
   if (ctx.rerun[stage]) {
@@ -465,6 +466,7 @@ void BasicTaskEngine<T>::forward_layer(int layer, Context& ctx, const Params& pa
 
 template <typename T>
 void BasicTaskEngine<T>::forward(int unit, std::int64_t n) {
+  const ops::ScopedAccumulateRule accumulator(accumulator_rule());
   UnitState& s = *state_[unit];
   Context& ctx = context(n, "F", unit);
   const bool no_update_yet = s.updates == 0 && n <= s.d;
@@ -606,6 +608,7 @@ void BasicTaskEngine<T>::backward_activation(int unit, std::int64_t m) {
 
 template <typename T>
 void BasicTaskEngine<T>::backward_activation_tail(int unit, std::int64_t m) {
+  const ops::ScopedAccumulateRule accumulator(accumulator_rule());
   Context& ctx = context(m, "Ba.tail", unit);
   if (!ctx.product_done[unit]) {
     throw core::InternalError(where("Ba.tail", unit, units_, m) + " before its matrix product");
@@ -617,6 +620,7 @@ void BasicTaskEngine<T>::backward_activation_tail(int unit, std::int64_t m) {
 
 template <typename T>
 void BasicTaskEngine<T>::backward_activation_product(int unit, std::int64_t m) {
+  const ops::ScopedAccumulateRule accumulator(accumulator_rule());
   LPSIM_ASSERT(has_backward_activation(unit), "unit has no Ba task");
   UnitState& s = *state_[unit];
   Context& ctx = context(m, "Ba", unit);
@@ -684,6 +688,7 @@ void BasicTaskEngine<T>::backward_activation_product(int unit, std::int64_t m) {
 
 template <typename T>
 void BasicTaskEngine<T>::backward_weight(int unit, std::int64_t m) {
+  const ops::ScopedAccumulateRule accumulator(accumulator_rule());
   UnitState& s = *state_[unit];
   Context& ctx = context(m, "Bw", unit);
   if (!ctx.delta_ready[unit]) {
@@ -853,6 +858,7 @@ EvalResult BasicTaskEngine<T>::evaluate(const Matrix& images,
                                         const std::vector<std::int32_t>& labels,
                                         std::optional<std::int64_t> version,
                                         std::int64_t batch) const {
+  const ops::ScopedAccumulateRule accumulator(accumulator_rule());
   LPSIM_ASSERT(!version || snapshot_ready(*version), "evaluation snapshot not complete");
   LPSIM_ASSERT(batch >= 1, "batch >= 1");
   std::vector<const Params*> params(state_.size());
@@ -922,6 +928,7 @@ typename BasicTaskEngine<T>::Matrix BasicTaskEngine<T>::evaluation_logits(
 
 template <typename T>
 typename BasicTaskEngine<T>::Matrix BasicTaskEngine<T>::predict(const Matrix& images) const {
+  const ops::ScopedAccumulateRule accumulator(accumulator_rule());
   LPSIM_ASSERT(images.cols() == network_.input_shape.size(), "input width");
   std::vector<const Params*> params(state_.size());
   for (std::size_t u = 0; u < state_.size(); ++u) params[u] = &state_[u]->p;

@@ -30,6 +30,7 @@
 
 #include "workloads/models/network.h"
 #include "workloads/models/units.h"
+#include "workloads/ops/accumulate.h"
 #include "workloads/ops/conv2d.h"
 #include "workloads/ops/numerics.h"
 #include "workloads/ops/tensor.h"
@@ -220,6 +221,11 @@ class BasicTaskEngine {
                                                        std::int64_t n, Matrix& wq,
                                                        Vector& bq) const;
   void round_master(UnitState& s) const;
+  // The accumulator every product of a task follows (§2d; ops/accumulate.h).
+  ops::AccumulateRule accumulator_rule() const {
+    return {settings_.numerics.of(ops::TensorClass::kAccumulate),
+            settings_.numerics.accumulate_chunk};
+  }
   // A layer's output as stored and sent (`activations`): ctx.out[layer], or `y`.
   void round_output(int layer, Context& ctx, Matrix* y = nullptr) const;
   void forward_reads_done(int layer, Context& ctx);
