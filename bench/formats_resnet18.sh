@@ -5,7 +5,7 @@
 # activations, e5m2 activation gradients, bf16 weight gradients, fp32 master), at 8 MiB of SRAM
 # per PE, MACs per cycle 1 in every format unless RATES is set (e.g. RATES=fast: bf16 2, fp8 4).
 # Prints a markdown row per run: memory peaks by kind (MB), DRAM bytes, cycles and energy per
-# minibatch (MAC energy: the table's single fp32 row, whatever the formats).
+# minibatch (MAC energy by the product's format, hw.energy.arithmetic).
 #   bench/formats_resnet18.sh        Environment: LPSIM (default build/release/lpsim), RATES
 set -euo pipefail
 cd "$(dirname "$0")/.."
