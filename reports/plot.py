@@ -29,6 +29,11 @@ A sweep gives:
                        as a dot, one panel per figure the groups have (final test accuracy,
                        final train loss, cycles and energy per minibatch); each group's label
                        gives its n
+  seed_curves_test_accuracy.png, seed_curves_train_loss.png, seed_curves_test_loss.png
+                       from the same groups: the metric per epoch, a curve per group (its
+                       mean across the seeds) with a band of ±1 sd (n-1) where it has 2 or
+                       more seeds; read from each point's report.json beside the sweep.json
+                       (DIR/points/<hash>/report.json)
   Each SWEEP file is `lpsim sweep`'s sweep.json ({"points": [{"values", "status",
   "summary", "final_test_accuracy"}, ...]}: failed points are skipped), a report, or a JSON
   array whose items are reports or objects {"point": {...}, "summary": {...},
@@ -43,6 +48,7 @@ have been skipped), 1 an input could not be read, 2 bad usage or nothing to plot
 
 import argparse
 import json
+import math
 import os
 import re
 import sys
@@ -520,6 +526,86 @@ def plot_seed_groups(plt, paths, out_dir):
     return save(fig, out_dir, "seed_groups.png")
 
 
+SEED_CURVE_METRICS = [  # (epoch field, axis label, scale)
+    ("test_accuracy", "test accuracy (%)", 100.0),
+    ("train_loss", "train loss (nats)", 1.0),
+    ("test_loss", "test loss (nats)", 1.0),
+]
+
+
+def mean_sd(values):
+    """Mean and sample sd (n-1; None below 2 values)."""
+    n = len(values)
+    mean = sum(values) / n
+    if n < 2:
+        return mean, None
+    return mean, math.sqrt(sum((v - mean) ** 2 for v in values) / (n - 1))
+
+
+def plot_seed_curves(plt, paths, out_dir):
+    """Per metric, the per-epoch curve of every seed group: mean across seeds, +-1 sd band."""
+    curves = []  # (label, {epoch: [values per seed]} per metric)
+    for path in paths:
+        data = load_json(path)
+        if not isinstance(data, dict) or not isinstance(data.get("groups"), list):
+            continue
+        points = data.get("points") or []
+        base = os.path.dirname(os.path.abspath(path))
+        for group in data["groups"]:
+            by_metric = {m[0]: {} for m in SEED_CURVE_METRICS}
+            seeds = 0
+            for i in group.get("points", []):
+                if not 0 <= i < len(points) or points[i].get("status") != "ok":
+                    continue
+                report = os.path.join(base, "points", str(points[i].get("hash")), "report.json")
+                if not os.path.exists(report):
+                    continue
+                epochs = ((load_json(report).get("training") or {}).get("epochs")) or []
+                seeds += 1 if epochs else 0
+                for e in epochs:
+                    for name, _, scale in SEED_CURVE_METRICS:
+                        if e.get(name) is not None:
+                            by_metric[name].setdefault(e["epoch"], []).append(e[name] * scale)
+            if seeds:
+                label = point_label({"values": group.get("values")}, None)
+                curves.append((f"{label} (n={seeds})", by_metric))
+    if not curves:
+        for name, _, _ in SEED_CURVE_METRICS:
+            skip(f"seed_curves_{name}.png", "no seed group with a training curve")
+        return None
+    written = None
+    for name, ylabel, _ in SEED_CURVE_METRICS:
+        fig, ax = plt.subplots(figsize=(7.5, 4.8))
+        drawn = 0
+        for label, by_metric in curves:
+            epochs = sorted(by_metric[name])
+            if not epochs:
+                continue
+            stats = [mean_sd(by_metric[name][e]) for e in epochs]
+            means = [m for m, _ in stats]
+            sds = [0.0 if sd is None else sd for _, sd in stats]
+            line = ax.errorbar(epochs, means, yerr=sds, marker="o", capsize=4, label=label)[0]
+            banded = [(e, m, sd) for e, (m, sd) in zip(epochs, stats) if sd is not None]
+            if len(banded) > 1:
+                ax.fill_between([b[0] for b in banded], [b[1] - b[2] for b in banded],
+                                [b[1] + b[2] for b in banded], color=line.get_color(), alpha=0.2)
+            drawn += 1
+        if not drawn:
+            plt.close(fig)
+            skip(f"seed_curves_{name}.png", f"no epoch has {name}")
+            continue
+        ax.set_xlabel("epoch")
+        ax.xaxis.set_major_locator(plt.MaxNLocator(integer=True))
+        ax.set_ylabel(ylabel)
+        ax.set_title(f"{drawn} seed groups: mean across seeds, bars and band ±1 sd (n-1)",
+                     fontsize=10)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7)
+        fig.tight_layout()
+        written = save(fig, out_dir, f"seed_curves_{name}.png")
+    return written
+
+
 def plot_energy_front(plt, rows, out_dir):
     """Cycles per minibatch against energy per minibatch, the Pareto front ringed."""
     fig, ax = plt.subplots(figsize=(7.5, 5))
@@ -582,6 +668,7 @@ def main(argv):
         if args.sweep:
             written.append(plot_sweep(plt, args.sweep, args.out))
             written.append(plot_seed_groups(plt, args.sweep, args.out))
+            written.append(plot_seed_curves(plt, args.sweep, args.out))
         else:
             report = load_json(args.report)
             if not isinstance(report, dict) or "mode" not in report:

@@ -167,7 +167,8 @@ def main():
          curve + hw_plots + ["timeline.png"], []),
         ("no_trace", [reports["hardware_scheduled"]], curve + hw_plots, ["timeline.png"]),
         ("lpsim_sweep", ["--sweep", os.path.join(args.reports, "sweep", "sweep.json")],
-         ["pareto.png", "pareto_energy.png", "seed_groups.png"], []),
+         ["pareto.png", "pareto_energy.png", "seed_groups.png", "seed_curves_test_accuracy.png",
+          "seed_curves_train_loss.png", "seed_curves_test_loss.png"], []),
     ]
     sweep = []
     for path in reports.values():
@@ -179,7 +180,7 @@ def main():
     with open(sweep_path, "w", encoding="utf-8") as f:
         json.dump(sweep, f)
     runs.append(("reports_array", ["--sweep", sweep_path], ["pareto.png", "pareto_energy.png"],
-                 ["seed_groups.png"]))
+                 ["seed_groups.png", "seed_curves_test_accuracy.png"]))
 
     failures = 0
     for name, plot_args, expected, absent in runs:

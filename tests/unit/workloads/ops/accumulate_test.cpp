@@ -42,8 +42,8 @@ float by_hand(const Mat<float>& a, const Mat<float>& b, std::int64_t i, std::int
 TEST(Accumulator, RoundsAfterEachChunkInKOrder) {
   const Mat<float> a = integers(5, 100, -8, 8, 1);
   const Mat<float> b = integers(100, 7, -8, 8, 2);
-  for (const NumberFormat f : {NumberFormat::kBf16, NumberFormat::kFp16, NumberFormat::kFp8E4m3,
-                               NumberFormat::kFp8E5m2}) {
+  for (const NumberFormat f :
+       {NumberFormat::kBf16, NumberFormat::kFp16, NumberFormat::kFp8E4m3, NumberFormat::kFp8E5m2}) {
     for (const std::int64_t offset : {0, 20}) {
       const AccumulateRule rule{f, 32};
       Mat<float> c(5, 7);
@@ -132,8 +132,7 @@ TEST(Accumulator, AttentionTilesGiveTheFullProductsBits) {
     accumulate_product(o, p, v, rule);
     accumulate_product(dv, p.transpose(), d_o, rule);
     EXPECT_TRUE(o.isApprox(Mat<float>(y.middleCols(h * hs, hs)), 0.0f)) << "head " << h;
-    EXPECT_TRUE(dv.isApprox(Mat<float>(dqkv.middleCols(2 * c + h * hs, hs)), 0.0f))
-        << "head " << h;
+    EXPECT_TRUE(dv.isApprox(Mat<float>(dqkv.middleCols(2 * c + h * hs, hs)), 0.0f)) << "head " << h;
     // And the rule did round: the fp32 product differs.
     EXPECT_FALSE(o.isApprox(Mat<float>(p * v), 0.0f));
   }
