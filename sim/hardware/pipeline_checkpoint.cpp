@@ -5,7 +5,6 @@
 
 #include <filesystem>
 #include <fstream>
-#include <sstream>
 
 #include "core/atomic_file.h"
 #include "core/errors.h"
@@ -53,9 +52,10 @@ void Pipeline::save_checkpoint(std::int64_t minibatches) {
                         {"config_hash", options_.config_hash}}}};
   data::write_checkpoint(
       tmp, reference::to_named_tensors(job_.network, job_.units, engine_->parameters()), extra);
-  std::ostringstream state;
-  engine_->save_state(state);
-  core::write_file_atomic(tmp + "/training_state.bin", state.str());
+  // Streamed to the file: a state of gigabytes (a pipelined ResNet-18's activations in flight)
+  // held in memory twice over (a string stream and its copy) once ran the machine out of it.
+  core::write_file_atomic(tmp + "/training_state.bin",
+                          [this](std::ostream& out) { engine_->save_state(out); });
   // Replace the previous checkpoint: a kill leaves either the old or the new one whole.
   std::filesystem::remove_all(dir + ".old");
   if (std::filesystem::exists(dir)) std::filesystem::rename(dir, dir + ".old");
