@@ -603,6 +603,24 @@ TEST(SweepCommand, RunsEveryPointRecordsFailuresAndResumes) {
   EXPECT_EQ(slurp(dir + "/sweep.csv"), csv);
 }
 
+// head, then job, then tail: one command line.
+std::vector<std::string> concat(std::vector<std::string> head, const std::vector<std::string>& job,
+                                const std::vector<std::string>& tail) {
+  head.insert(head.end(), job.begin(), job.end());
+  head.insert(head.end(), tail.begin(), tail.end());
+  return head;
+}
+
+// mlp6 for two epochs of 8,000 synthetic samples under stash: long enough (a second or two) to
+// be killed mid-run once a checkpoint is written every 50 minibatches.
+const std::vector<std::string> kMlp6TwoEpochJob = {
+    "--set", "/workload/model=mlp6",
+    "--set", "/workload/dataset/kind=synthetic",
+    "--set", "/workload/dataset/synthetic={\"train_samples\":8000,\"test_samples\":200}",
+    "--set", "/workload/epochs=2",
+    "--set", "/pipeline/stability_check=false",
+    "--set", "/pipeline/policy=stash"};
+
 // Issue 32: a sweep killed mid-point (a session stop, a lost node) continues the point from
 // its last checkpoint when run again, to the aggregate an uninterrupted sweep writes.
 TEST(SweepCommand, AKilledPointContinuesFromItsCheckpoint) {
@@ -611,17 +629,8 @@ TEST(SweepCommand, AKilledPointContinuesFromItsCheckpoint) {
   const std::string grid = dir + ".grid.json";
   std::ofstream(grid) << R"({"grid": {"/run/seed": [1, 2]}})";
   auto sweep_args = [&](const std::string& out, bool checkpoints) {
-    std::vector<std::string> a = {
-        "sweep",  "-q",
-        "-j",     "1",
-        "--grid", grid,
-        "--out",  out,
-        "--set",  "/workload/model=mlp6",
-        "--set",  "/workload/dataset/kind=synthetic",
-        "--set",  "/workload/dataset/synthetic={\"train_samples\":8000,\"test_samples\":200}",
-        "--set",  "/workload/epochs=2",
-        "--set",  "/pipeline/stability_check=false",
-        "--set",  "/pipeline/policy=stash"};
+    std::vector<std::string> a =
+        concat({"sweep", "-q", "-j", "1", "--grid", grid, "--out", out}, kMlp6TwoEpochJob, {});
     if (checkpoints) a.insert(a.end(), {"--checkpoint-every", "50"});
     return a;
   };
@@ -779,14 +788,6 @@ TEST(RunCommand, SigtermStopsAtAMinibatchBoundaryWithAReport) {
   EXPECT_LT(done, 3 * 1875);
 }
 
-// head, then job, then tail: one command line.
-std::vector<std::string> concat(std::vector<std::string> head, const std::vector<std::string>& job,
-                                const std::vector<std::string>& tail) {
-  head.insert(head.end(), job.begin(), job.end());
-  head.insert(head.end(), tail.begin(), tail.end());
-  return head;
-}
-
 // A report without its `meta` block (time and host: the only part allowed to differ).
 core::Json report_without_meta(const std::string& path) {
   core::Json r = core::parse_json_file(path);
@@ -821,13 +822,7 @@ ResumedRun run_whole_and_resumed(const std::string& base, const std::vector<std:
 TEST(RunCommand, ResumeAfterSigkillGivesTheUninterruptedResult) {
   const std::string base = ::testing::TempDir() + "/lpsim_resume_" + std::to_string(::getpid());
   std::system(("rm -rf " + base + "*").c_str());
-  const std::vector<std::string> job = {
-      "--set", "/workload/model=mlp6",
-      "--set", "/workload/dataset/kind=synthetic",
-      "--set", "/workload/dataset/synthetic={\"train_samples\":8000,\"test_samples\":200}",
-      "--set", "/workload/epochs=2",
-      "--set", "/pipeline/stability_check=false",
-      "--set", "/pipeline/policy=stash"};
+  const std::vector<std::string>& job = kMlp6TwoEpochJob;
   auto with = [&](std::vector<std::string> head, const std::vector<std::string>& tail) {
     return concat(std::move(head), job, tail);
   };

@@ -63,6 +63,23 @@ run::Job gpt_job(const std::string& policy, const std::string& optimizer,
   return hardware::prepare_job("", sets, "");
 }
 
+// The GPT block under AdamW with `formats` on the hardware trains to the reference trainer's
+// bits, and not to those of the same job with `fp32` instead (the formats changed something).
+void expect_reference_bits_not_fp32s(const std::string& policy,
+                                     const std::vector<std::string>& formats,
+                                     const std::vector<std::string>& fp32) {
+  const run::Job job = gpt_job(policy, "adamw", formats);
+  const auto [plan, hw] = testing::run_planned(job);
+  const reference::TrainingResult ref = reference::train_reference(
+      job.network, job.units, job.trainer, job.init, job.train, job.test);
+  EXPECT_TRUE(testing::bit_equal(ref.final_params, hw.final_params));
+  const run::Job wide_job = gpt_job(policy, "adamw", fp32);
+  const reference::TrainingResult wide =
+      reference::train_reference(wide_job.network, wide_job.units, wide_job.trainer, wide_job.init,
+                                 wide_job.train, wide_job.test);
+  EXPECT_FALSE(testing::bit_equal(wide.final_params, hw.final_params));
+}
+
 // ARCHITECTURE.md §2d on a GPT block, and §4c: bf16 everywhere (attention's stored P
 // included) with stochastic rounding, AdamW with a bf16 master, the stages' activations
 // recomputed: the hardware trains to the reference's bits, and not to the fp32 run's.
@@ -74,30 +91,14 @@ TEST(TinyGptUnderFormats, RecomputedInBf16TrainsToTheReferenceWeights) {
                                          "/hw/numerics/master=bf16",
                                          "/hw/numerics/rounding=stochastic",
                                          "/pipeline/activations=recompute"};
-  const run::Job job = gpt_job("ema_grad", "adamw", bf16);
-  const auto [plan, hw] = testing::run_planned(job);
-  const reference::TrainingResult ref = reference::train_reference(
-      job.network, job.units, job.trainer, job.init, job.train, job.test);
-  EXPECT_TRUE(testing::bit_equal(ref.final_params, hw.final_params));
-  const run::Job fp32 = gpt_job("ema_grad", "adamw", {"/pipeline/activations=recompute"});
-  const reference::TrainingResult wide = reference::train_reference(
-      fp32.network, fp32.units, fp32.trainer, fp32.init, fp32.train, fp32.test);
-  EXPECT_FALSE(testing::bit_equal(wide.final_params, hw.final_params));
+  expect_reference_bits_not_fp32s("ema_grad", bf16, {"/pipeline/activations=recompute"});
 }
 
 // A bf16 accumulator in every product, the attention's tiles included (keys start at each
 // tile's first query: chunks at multiples of hw.pe.rows in the absolute k).
 TEST(TinyGptUnderFormats, ABf16AccumulatorTrainsToTheReferenceWeights) {
-  const std::vector<std::string> sets = {"/hw/numerics/accumulate=bf16", "/hw/pe/rows=12"};
-  const run::Job job = gpt_job("stash", "adamw", sets);
-  const auto [plan, hw] = testing::run_planned(job);
-  const reference::TrainingResult ref = reference::train_reference(
-      job.network, job.units, job.trainer, job.init, job.train, job.test);
-  EXPECT_TRUE(testing::bit_equal(ref.final_params, hw.final_params));
-  const run::Job fp32 = gpt_job("stash", "adamw", {"/hw/pe/rows=12"});
-  const reference::TrainingResult wide = reference::train_reference(
-      fp32.network, fp32.units, fp32.trainer, fp32.init, fp32.train, fp32.test);
-  EXPECT_FALSE(testing::bit_equal(wide.final_params, hw.final_params));
+  expect_reference_bits_not_fp32s("stash", {"/hw/numerics/accumulate=bf16", "/hw/pe/rows=12"},
+                                  {"/hw/pe/rows=12"});
 }
 
 class TinyGptOnTheHardware : public ::testing::TestWithParam<std::tuple<std::string, std::string>> {
