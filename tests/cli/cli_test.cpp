@@ -935,6 +935,39 @@ TEST(RunCommand, AdamwRunResumesFromACheckpointToTheSameResult) {
 // the first recomputing under ema_grad, so the reruns use the reconstruction) resumes from a
 // checkpoint taken with minibatches in flight to the uninterrupted run's report; a resume with
 // another activation choice is refused (the config hash covers it).
+// Issue 33: checkpoints carry the formats. A run under the fp8 recipe with stochastic
+// rounding, a bf16 master and an fp16 EMA resumes to the uninterrupted run's report;
+// resuming under other formats is refused (the config hash).
+TEST(RunCommand, RunUnderFormatsResumesFromACheckpointToTheSameResult) {
+  const std::string base =
+      ::testing::TempDir() + "/lpsim_formats_resume_" + std::to_string(::getpid());
+  std::system(("rm -rf " + base + "*").c_str());
+  std::vector<std::string> job = {
+      "--set", "/workload/model=cnn3",
+      "--set", "/workload/dataset/kind=synthetic",
+      "--set", "/workload/dataset/synthetic={\"train_samples\":320,\"test_samples\":64}",
+      "--set", "/workload/epochs=2",
+      "--set", "/workload/batch_size=16",
+      "--set", "/pipeline/stages=[2,1]",
+      "--set", "/pipeline/stability_check=false",
+      "--set", "/pipeline/policy=ema_grad",
+      "--set", "/hw/numerics/weights=fp8_e4m3",
+      "--set", "/hw/numerics/activations=fp8_e4m3",
+      "--set", "/hw/numerics/activation_gradients=fp8_e5m2",
+      "--set", "/hw/numerics/weight_gradients=bf16",
+      "--set", "/hw/numerics/master=bf16",
+      "--set", "/hw/numerics/ema=fp16",
+      "--set", "/hw/numerics/rounding=stochastic"};
+  const ResumedRun r = run_whole_and_resumed(base, job, 13);
+  ASSERT_FALSE(r.full_report.is_null());
+  EXPECT_EQ(r.full_report.dump(), r.resumed_report.dump());
+  EXPECT_EQ(r.full_report.at("numerics").at("weights"), "fp8_e4m3");
+  job.back() = "/hw/numerics/rounding=nearest_even";
+  const Result other = run_lpsim(
+      concat({"run", "-q"}, job, {"--out", base + "_other", "--resume", base + "_ck/checkpoint"}));
+  EXPECT_EQ(other.exit_code, 2) << other.err;
+}
+
 TEST(RunCommand, RecomputingRunResumesFromACheckpointToTheSameResult) {
   const std::string base =
       ::testing::TempDir() + "/lpsim_recompute_resume_" + std::to_string(::getpid());
