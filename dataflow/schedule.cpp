@@ -554,7 +554,8 @@ Program program_of(const TrainingGraph& graph, const TaskGraph& tg, const Schedu
   return prog;
 }
 
-double self_timed_period(const TaskGraph& tg, const Schedule& s, const LinkCost& link) {
+double self_timed_period(const TaskGraph& tg, const Schedule& s, const LinkCost& link,
+                         bool links_queue) {
   std::vector<RatioArc> arcs;
   for (const auto& d : tg.deps) {
     arcs.push_back({d.src, d.dst,
@@ -574,7 +575,54 @@ double self_timed_period(const TaskGraph& tg, const Schedule& s, const LinkCost&
       arcs.push_back({a, b, static_cast<double>(tg.tasks[a].cycles), la - lb + wrap});
     }
   }
-  return max_cycle_ratio(static_cast<int>(tg.tasks.size()), arcs).ratio;
+  // Each link (hw_models/link) serialises the transfers queued on it in send order. A data
+  // transfer between processors is a node of its own, X: it starts when its source sends (the
+  // source node's end) and the transfer before it on the link has left, occupies the link
+  // ceil(bytes / bandwidth) cycles, and arrives the latency after. A link's sends come from one
+  // processor, so their order is that processor's task order, and within a task the send
+  // times. Without queueing the X path costs no more than the direct arc above.
+  struct Send {
+    std::size_t position;  // of the source task in its processor's order
+    std::uint64_t at;      // cycles after the source task's start
+    std::size_t dep;
+  };
+  std::vector<std::size_t> position(tg.tasks.size(), 0);
+  for (const auto& o : order) {
+    for (std::size_t i = 0; i < o.size(); ++i) position[static_cast<std::size_t>(o[i])] = i;
+  }
+  std::map<std::pair<int, int>, std::vector<Send>> links;
+  for (std::size_t i = 0; i < tg.deps.size(); ++i) {
+    const TaskDep& d = tg.deps[i];
+    const int ps = s.processor[d.src], pd = s.processor[d.dst];
+    if (!links_queue || d.bytes == 0 || ps == pd) continue;
+    links[{ps, pd}].push_back(
+        {position[static_cast<std::size_t>(d.src)], tg.tasks[d.src].cycles - d.src_after, i});
+  }
+  int next = static_cast<int>(tg.tasks.size());
+  for (auto& [pair, sends] : links) {
+    std::stable_sort(sends.begin(), sends.end(), [](const Send& x, const Send& y) {
+      return x.position != y.position ? x.position < y.position : x.at < y.at;
+    });
+    const int first = next;
+    for (std::size_t i = 0; i < sends.size(); ++i) {
+      const TaskDep& d = tg.deps[sends[i].dep];
+      const int x = next++;
+      const std::uint64_t wire = link.cycles(d.bytes) - link.latency_cycles;
+      arcs.push_back({d.src, x, static_cast<double>(sends[i].at), 0});
+      arcs.push_back(
+          {x, d.dst,
+           static_cast<double>(wire + link.latency_cycles) - static_cast<double>(d.dst_before),
+           d.offset});
+      // The link's order: x before the next send (the last before the first, a round later).
+      const TaskDep& e = tg.deps[sends[(i + 1) % sends.size()].dep];
+      const std::int64_t la = static_cast<std::int64_t>(s.start[d.src] / period);
+      const std::int64_t lb = static_cast<std::int64_t>(s.start[e.src] / period);
+      const std::int64_t wrap = i + 1 == sends.size() ? 1 : 0;
+      const int y = i + 1 == sends.size() ? first : x + 1;
+      arcs.push_back({x, y, static_cast<double>(wire), la - lb + wrap});
+    }
+  }
+  return max_cycle_ratio(next, arcs).ratio;
 }
 
 }  // namespace lpsim::dataflow

@@ -129,7 +129,11 @@ void finish_schedule(const TaskGraph& tasks, const LinkCost& link, Schedule& sch
 // each expanded into its entries with lag floor(t / T).
 Program program_of(const TrainingGraph& graph, const TaskGraph& tasks, const Schedule& schedule);
 
-// The exact period at which a static program runs self-timed (max cycle ratio).
-double self_timed_period(const TaskGraph& tasks, const Schedule& schedule, const LinkCost& link);
+// The exact period at which a static program runs self-timed (max cycle ratio), each link
+// serialising the transfers queued on it in send order as the hardware's does. With
+// `links_queue` false every transfer is costed alone, as the modulo placement assumes; that
+// period is at most modulo_period, and queueing can only add to it.
+double self_timed_period(const TaskGraph& tasks, const Schedule& schedule, const LinkCost& link,
+                         bool links_queue = true);
 
 }  // namespace lpsim::dataflow
