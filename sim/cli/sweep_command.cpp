@@ -44,6 +44,19 @@ int run_sweep(const std::vector<std::string>& args) {
   const ssize_t n = ::readlink("/proc/self/exe", self, sizeof(self) - 1);
   if (n <= 0) throw core::InternalError("cannot find the lpsim executable");
   self[n] = '\0';
+  // A point's directory is the hash of its resolved config, defaults included: a sweep run
+  // again by a build whose defaults differ finds none of its points and starts afresh.
+  // (Under --mpi every rank runs this line: only rank 0 warns, after the run.)
+  const std::size_t strangers = sweep::foreign_point_dirs(out, points);
+  const auto warn = [&] {
+    if (strangers == 0 || vm.count("quiet") > 0) return;
+    std::fprintf(stderr,
+                 "lpsim: warning: %zu directories in %s/points belong to no point of this grid "
+                 "(another grid, config or lpsim build: a point's directory is the hash of its "
+                 "resolved config, defaults included)\n",
+                 strangers, out.c_str());
+  };
+  if (vm.count("mpi") == 0) warn();
   sweep::Launch launch{self, base, sets, out, vm["checkpoint-every"].as<std::int64_t>()};
   if (launch.checkpoint_every < 0) {
     throw core::UserError("", "--checkpoint-every",
@@ -55,6 +68,7 @@ int run_sweep(const std::vector<std::string>& args) {
     bool root = true;
     results = sweep::run_mpi_sweep(launch, points, vm.count("quiet") > 0, &root);
     if (!root) return 0;
+    warn();
   } else {
     results = sweep::run_points(launch, points, jobs, vm.count("quiet") > 0);
   }

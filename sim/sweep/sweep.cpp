@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <set>
 #include <sstream>
 
 #include "core/atomic_file.h"
@@ -49,6 +50,17 @@ void draw_progress(std::size_t done, std::size_t failed, std::size_t total) {
 
 std::string point_dir(const std::string& out_dir, const Point& point) {
   return out_dir + "/points/" + point.hash;
+}
+
+std::size_t foreign_point_dirs(const std::string& out_dir, const std::vector<Point>& points) {
+  std::set<std::string> mine;
+  for (const Point& p : points) mine.insert(p.hash);
+  std::size_t n = 0;
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator(out_dir + "/points", ec)) {
+    if (e.is_directory() && mine.count(e.path().filename().string()) == 0) ++n;
+  }
+  return n;
 }
 
 std::vector<Point> expand_grid(const std::string& base_config, const std::string& grid_file,

@@ -104,4 +104,8 @@ void write_aggregate(const std::string& out_dir, const std::string& base_config,
 
 std::string point_dir(const std::string& out_dir, const Point& point);
 
+// The directories in OUT/points that are no point of `points` (left by another grid, config
+// or build).
+std::size_t foreign_point_dirs(const std::string& out_dir, const std::vector<Point>& points);
+
 }  // namespace lpsim::sweep

@@ -594,8 +594,14 @@ TEST(SweepCommand, RunsEveryPointRecordsFailuresAndResumes) {
   }
   const std::string groups = slurp(dir + "/sweep_groups.csv");
   EXPECT_EQ(std::count(groups.begin(), groups.end(), '\n'), 7);
-  // Running it again runs only the failed points.
+  // Running it again runs only the failed points; a directory of no point of this grid is
+  // named in a warning (the -q run says nothing).
+  std::filesystem::create_directories(dir + "/points/0123456789abcdef");
+  args.erase(std::find(args.begin(), args.end(), "-q"));
   const Result again = run_lpsim(args);
+  EXPECT_NE(again.err.find("1 directories in " + dir + "/points belong to no point"),
+            std::string::npos)
+      << again.err;
   ASSERT_EQ(again.exit_code, 0) << again.err;
   EXPECT_NE(again.out.find("3 ok (3 already done, 0 resumed from a checkpoint), 3 failed"),
             std::string::npos)
