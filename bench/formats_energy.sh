@@ -29,11 +29,9 @@ PY
     python3 - "$work/out/report.json" "$model" "$numerics" "$policy" <<'PY'
 import json, sys
 r = json.load(open(sys.argv[1]))
-formats = {k: v for k, v in json.loads(sys.argv[3]).items() if v != "fp32" and k != "rounding"}
-groups = {}
-for k, v in formats.items():
-    groups.setdefault(v, []).append(k)
-name = "; ".join(f"{v}: {', '.join(sorted(ks))}" for v, ks in groups.items()) or "fp32"
+sys.path.insert(0, "scripts")
+from formats_table import recipe
+name = recipe(sys.argv[3])
 e = r["energy"]
 n = max(1, r["summary"]["minibatches"])
 total = e["per_minibatch_pj"] / 1e6

@@ -10,15 +10,10 @@ import json
 import os
 import sys
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from formats_table import recipe  # noqa: E402  (one naming of a recipe, shared)
+
 GRID = os.path.join(os.path.dirname(__file__), "..", "configs", "formats_resnet18_grid.json")
-
-
-def recipe(numerics):
-    narrow = {k: v for k, v in numerics.items() if v != "fp32" and k != "rounding"}
-    groups = {}
-    for k, v in narrow.items():
-        groups.setdefault(v, []).append(k)
-    return "; ".join(f"{v}: {', '.join(sorted(ks))}" for v, ks in groups.items()) or "fp32"
 
 
 def main(directory):
@@ -31,11 +26,11 @@ def main(directory):
         point = next((p for p in sweep["points"] if p["values"].get("/hw/numerics") == numerics),
                      None)
         if point is None or point["status"] != "ok":
-            print(f"| {recipe(numerics)} | 0 | not run | | | | |")
+            print(f"| {recipe(json.dumps(numerics))} | 0 | not run | | | | |")
             continue
         report = json.load(open(os.path.join(directory, "points", point["hash"], "report.json")))
         s, t = report["summary"], report["training"]
-        print(f"| {recipe(numerics)} | 1 | {100 * t['final_test_accuracy']:.2f}% | "
+        print(f"| {recipe(json.dumps(numerics))} | 1 | {100 * t['final_test_accuracy']:.2f}% | "
               f"{t['epochs'][-1]['train_loss']:.3f} | {s['cycles_per_minibatch']:,.0f} | "
               f"{s['energy_per_minibatch_pj'] / 1e9:,.1f} | "
               f"{s['memory_peak_bytes']['total'] / 1e6:,.0f} |")

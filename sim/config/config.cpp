@@ -19,6 +19,15 @@
 namespace lpsim::config {
 namespace {
 
+// "fp32, fp16, bf16, fp8_e4m3, fp8_e5m2": the formats of §2d, as the library names them.
+std::string format_list() {
+  std::string names;
+  for (ops::NumberFormat f : ops::kAllNumberFormats) {
+    names += (names.empty() ? "" : ", ") + std::string(ops::format_name(f));
+  }
+  return names;
+}
+
 void merge_into(core::Json& base, const core::Json& over) {
   if (!base.is_object() || !over.is_object()) {
     base = over;
@@ -510,8 +519,8 @@ const core::ParamTable<Config>& build_parameters() {
               if (!ops::parse_format(name)) {
                 throw core::ConfigError(e.file(), core::pointer_append(e.pointer("arithmetic"), name),
                                         "found a row for \"" + name +
-                                            "\", expected a number format (fp32, fp16, "
-                                            "bf16, fp8_e4m3, fp8_e5m2)");
+                                            "\", expected a number format (" +
+                                            format_list() + ")");
               }
             }
           }},

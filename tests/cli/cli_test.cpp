@@ -937,10 +937,18 @@ TEST(RunCommand, AdamwRunResumesFromACheckpointToTheSameResult) {
   EXPECT_FALSE(resolved.at("workload").at("optimizer").contains("momentum"));
 }
 
-// ARCHITECTURE.md §4c end to end: a run whose stages recompute (cnn3 in {conv1, conv2} {fc},
-// the first recomputing under ema_grad, so the reruns use the reconstruction) resumes from a
-// checkpoint taken with minibatches in flight to the uninterrupted run's report; a resume with
-// another activation choice is refused (the config hash covers it).
+// cnn3 in two stages {conv1, conv2} {fc} under ema_grad, 2 epochs of 320 samples: a resume
+// from minibatch 39 has minibatches in flight in both stages.
+const std::vector<std::string> kCnn3TwoStageJob = {
+    "--set", "/workload/model=cnn3",
+    "--set", "/workload/dataset/kind=synthetic",
+    "--set", "/workload/dataset/synthetic={\"train_samples\":320,\"test_samples\":64}",
+    "--set", "/workload/epochs=2",
+    "--set", "/workload/batch_size=16",
+    "--set", "/pipeline/stages=[2,1]",
+    "--set", "/pipeline/stability_check=false",
+    "--set", "/pipeline/policy=ema_grad"};
+
 // Issue 33: checkpoints carry the formats. A run under the fp8 recipe with stochastic
 // rounding, a bf16 master and an fp16 EMA resumes to the uninterrupted run's report;
 // resuming under other formats is refused (the config hash).
@@ -948,22 +956,12 @@ TEST(RunCommand, RunUnderFormatsResumesFromACheckpointToTheSameResult) {
   const std::string base =
       ::testing::TempDir() + "/lpsim_formats_resume_" + std::to_string(::getpid());
   std::system(("rm -rf " + base + "*").c_str());
-  std::vector<std::string> job = {
-      "--set", "/workload/model=cnn3",
-      "--set", "/workload/dataset/kind=synthetic",
-      "--set", "/workload/dataset/synthetic={\"train_samples\":320,\"test_samples\":64}",
-      "--set", "/workload/epochs=2",
-      "--set", "/workload/batch_size=16",
-      "--set", "/pipeline/stages=[2,1]",
-      "--set", "/pipeline/stability_check=false",
-      "--set", "/pipeline/policy=ema_grad",
-      "--set", "/hw/numerics/weights=fp8_e4m3",
-      "--set", "/hw/numerics/activations=fp8_e4m3",
-      "--set", "/hw/numerics/activation_gradients=fp8_e5m2",
-      "--set", "/hw/numerics/weight_gradients=bf16",
-      "--set", "/hw/numerics/master=bf16",
-      "--set", "/hw/numerics/ema=fp16",
-      "--set", "/hw/numerics/rounding=stochastic"};
+  std::vector<std::string> job = concat(
+      {}, kCnn3TwoStageJob,
+      {"--set", "/hw/numerics/weights=fp8_e4m3", "--set", "/hw/numerics/activations=fp8_e4m3",
+       "--set", "/hw/numerics/activation_gradients=fp8_e5m2", "--set",
+       "/hw/numerics/weight_gradients=bf16", "--set", "/hw/numerics/master=bf16", "--set",
+       "/hw/numerics/ema=fp16", "--set", "/hw/numerics/rounding=stochastic"});
   const ResumedRun r = run_whole_and_resumed(base, job, 13);
   ASSERT_FALSE(r.full_report.is_null());
   EXPECT_EQ(r.full_report.dump(), r.resumed_report.dump());
@@ -974,20 +972,16 @@ TEST(RunCommand, RunUnderFormatsResumesFromACheckpointToTheSameResult) {
   EXPECT_EQ(other.exit_code, 2) << other.err;
 }
 
+// ARCHITECTURE.md §4c end to end: a run whose stages recompute (cnn3 in {conv1, conv2} {fc},
+// the first recomputing under ema_grad, so the reruns use the reconstruction) resumes from a
+// checkpoint taken with minibatches in flight to the uninterrupted run's report; a resume with
+// another activation choice is refused (the config hash covers it).
 TEST(RunCommand, RecomputingRunResumesFromACheckpointToTheSameResult) {
   const std::string base =
       ::testing::TempDir() + "/lpsim_recompute_resume_" + std::to_string(::getpid());
   std::system(("rm -rf " + base + "*").c_str());
-  std::vector<std::string> job = {
-      "--set", "/workload/model=cnn3",
-      "--set", "/workload/dataset/kind=synthetic",
-      "--set", "/workload/dataset/synthetic={\"train_samples\":320,\"test_samples\":64}",
-      "--set", "/workload/epochs=2",
-      "--set", "/workload/batch_size=16",
-      "--set", "/pipeline/stages=[2,1]",
-      "--set", "/pipeline/stability_check=false",
-      "--set", "/pipeline/policy=ema_grad",
-      "--set", "/pipeline/activations=[\"recompute\",\"keep\"]"};
+  std::vector<std::string> job =
+      concat({}, kCnn3TwoStageJob, {"--set", "/pipeline/activations=[\"recompute\",\"keep\"]"});
   const ResumedRun r = run_whole_and_resumed(base, job, 13);
   ASSERT_FALSE(r.full_report.is_null());
   EXPECT_EQ(r.full_report.dump(), r.resumed_report.dump());
