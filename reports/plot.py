@@ -493,10 +493,15 @@ def plot_seed_groups(plt, paths, out_dir):
     if not panels:
         skip("seed_groups.png", "no group has a figure to draw")
         return None
-    fig, axes = plt.subplots(1, len(panels), figsize=(max(4.5, 1.1 * len(groups) + 2) *
-                                                       len(panels) / 1.6, 4.8), squeeze=False)
+    # Two panels a row: a row of four is too wide to read once the groups are many.
+    cols = min(2, len(panels))
+    rows = (len(panels) + cols - 1) // cols
+    fig, axes = plt.subplots(rows, cols, figsize=(max(4.5, 0.75 * len(groups) + 2) * cols,
+                                                  4.8 * rows), squeeze=False)
+    for ax in axes.flat[len(panels):]:
+        ax.set_visible(False)
     xs = list(range(len(groups)))
-    for ax, (name, ylabel, scale) in zip(axes[0], panels):
+    for ax, (name, ylabel, scale) in zip(axes.flat, panels):
         for x, (_, group, members) in zip(xs, groups):
             stats = (group.get("figures") or {}).get(name) or {}
             seeds = []
@@ -575,7 +580,7 @@ def plot_seed_curves(plt, paths, out_dir):
         return None
     written = None
     for name, ylabel, _ in SEED_CURVE_METRICS:
-        fig, ax = plt.subplots(figsize=(7.5, 4.8))
+        fig, ax = plt.subplots(figsize=(10.5, 4.8))
         drawn = 0
         for label, by_metric in curves:
             epochs = sorted(by_metric[name])
@@ -600,7 +605,8 @@ def plot_seed_curves(plt, paths, out_dir):
         ax.set_title(f"{drawn} seed groups: mean across seeds, bars and band ±1 sd (n-1)",
                      fontsize=10)
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=7)
+        # Beside the axes, not over the curves: a grid's labels are long and many.
+        ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
         fig.tight_layout()
         written = save(fig, out_dir, f"seed_curves_{name}.png")
     return written
