@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
@@ -546,6 +547,37 @@ TEST(CheckConfigCommand, ParametersTableIsTheReadme) {
                           "`workload.dataset.synthetic.noise_std`", "`hw.energy`"}) {
     EXPECT_NE(r.out.find(key), std::string::npos) << key;
   }
+}
+
+// README's contents list is its "## " sections, in order, each linked by GitHub's anchor
+// (lower case, punctuation other than '-' and '_' dropped, spaces as '-').
+TEST(Readme, ContentsListEverySection) {
+  const std::string readme = slurp(std::string(LPSIM_SOURCE_DIR) + "/README.md");
+  const std::string begin_marker = "<!-- contents:";
+  const auto a = readme.find(begin_marker);
+  const auto b = readme.find("<!-- end contents -->");
+  ASSERT_NE(a, std::string::npos);
+  ASSERT_NE(b, std::string::npos);
+  const std::string list = readme.substr(readme.find('\n', a) + 1, b - readme.find('\n', a) - 1);
+  std::string expected;
+  std::istringstream lines(readme);
+  bool fenced = false;
+  for (std::string line; std::getline(lines, line);) {
+    if (line.rfind("```", 0) == 0) fenced = !fenced;
+    if (fenced || line.rfind("## ", 0) != 0) continue;
+    const std::string title = line.substr(3);
+    std::string id;
+    for (const char c : title) {
+      if (std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_') {
+        id += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      } else if (c == ' ') {
+        id += '-';
+      }
+    }
+    expected += "- [" + title + "](#" + id + ")\n";
+  }
+  EXPECT_GT(expected.size(), 0u);
+  EXPECT_EQ(list, expected) << "README's contents list: one line per \"## \" section";
 }
 
 TEST(SweepCommand, RunsEveryPointRecordsFailuresAndResumes) {
