@@ -52,7 +52,6 @@ Pipeline::Pipeline(const sc_core::sc_module_name& name, const run::Job& job,
 void Pipeline::prepare_firing() {
   const std::size_t nodes = graph_.nodes.size();
   done_.assign(nodes, 0);
-  started_.assign(nodes, 0);
   signal_cycle_.resize(nodes);
   for (std::size_t v = 0; v < nodes; ++v) {
     if (modules_.sync_on_done[v]) signal_cycle_[v].assign(kSignalRing, 0);

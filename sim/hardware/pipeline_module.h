@@ -67,7 +67,6 @@ class Pipeline : public sc_core::sc_module, private WeightUnitHost {
 
   // --- WeightUnitHost: what a layer's weight-version unit may use at its hooks
   std::int64_t done(int node) const override { return done_[node]; }
-  std::int64_t started(int node) const override { return started_[node]; }
   void stall_on(hw::ProcessingElement& pe, std::int64_t m, int unit,
                 const sc_core::sc_module& module, const std::string& label, const char* category,
                 const std::function<void()>& job) override;
@@ -110,7 +109,6 @@ class Pipeline : public sc_core::sc_module, private WeightUnitHost {
   std::vector<hw::Link*> link_of_;  // [from · processors + to] (null: none): the task path's
   std::vector<std::unique_ptr<WeightUnit>> weight_units_;  // per layer group (may be null)
   std::vector<std::int64_t> done_;
-  std::vector<std::int64_t> started_;  // instances whose first part (or whole) has run
   std::vector<std::unique_ptr<sc_core::sc_event>> done_event_;
   std::vector<bool> done_awaited_;  // per node: a task on another processor may wait on it
   // [node][k % kSignalRing]: the cycle instance k of a node another processor orders itself

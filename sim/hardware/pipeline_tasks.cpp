@@ -76,7 +76,6 @@ void Pipeline::run_task(const dataflow::ProgramEntry& entry, std::int64_t m,
   }
   dram_before_compute(node, consumes_inputs, m, pe, p, next);
   if (engine_ && r_.task_instances >= math_from_) math(node, part, m);
-  if (consumes_inputs) ++started_[node];
   const TaskCost& cost = plan_.costs[node];
   const std::uint64_t task_begin = pe.now_cycles();
   pe.compute(part == NodePart::kWhole     ? cost.cycles

@@ -91,9 +91,9 @@ struct WeightUnitSite {
 class WeightUnitHost {
  public:
   virtual ~WeightUnitHost() = default;
-  // Instances of `node` finished, and begun (a split Ba counts when its product begins).
+  // Instances of `node` finished. (A unit that pairs two of its hooks counts them itself, in
+  // the same step as it checks them: the host's counts move elsewhere in a task; see stash.cpp.)
   virtual std::int64_t done(int node) const = 0;
-  virtual std::int64_t started(int node) const = 0;
   // Runs `job` (which blocks on the unit) with the PE's time brought up to date, counts the
   // wait as the PE's stall, and traces it on the unit's track as `label` when m is traced.
   virtual void stall_on(hw::ProcessingElement& pe, std::int64_t m, int unit,

@@ -83,6 +83,27 @@ std::vector<ScheduledCase> scheduled_cases() {
 INSTANTIATE_TEST_SUITE_P(Splits, ScheduledRun, ::testing::ValuesIn(scheduled_cases()),
                          scheduled_case_name);
 
+// A stash version is freed by whichever of Ba(m) and the U that stashed W^(m) comes second.
+// The unit used to decide from the pipeline's started/done counts, which a Ba that waits for
+// DRAM between its hook and its start had not yet moved, so the version leaked: with 256 KiB
+// of SRAM per processor, mlp3 on 5 scheduled processors stopped with "top.stash_fc2:
+// store(4) into a full stash of 2 versions (oldest 2)" (mlp6 on 5 and ResNet-18 on 14 the
+// same way). DRAM stalls are not in the schedule: the run is slower than its period.
+TEST(ScheduledRunStash, AVersionIsFreedWhenBaWaitsForDram) {
+  run::Job job = testing::synthetic_job("mlp3", "stash", "per_layer", 4,
+                                        {"/pipeline/processors=5", "/pipeline/backward_split=intra",
+                                         "/hw/sram/capacity_bytes=262144"});
+  const reference::TrainingResult ref = reference::train_reference(
+      job.network, job.units, job.trainer, job.init, job.train, job.test);
+  const auto [plan, hw] = testing::run_planned(job, hardware::RunOptions{});
+  ASSERT_TRUE(plan.schedule.has_value());
+  EXPECT_TRUE(testing::bit_equal(ref.final_params, hw.final_params));
+  std::uint64_t dram = 0;
+  for (const std::uint64_t b : hw.dram_bytes_by_kind) dram += b;
+  EXPECT_GT(dram, 0u);
+  EXPECT_GE(hw.cycles_per_minibatch, plan.schedule->period);
+}
+
 }  // namespace
 }  // namespace lpsim
 

@@ -25,12 +25,20 @@ class StashUnit : public WeightUnit {
 
   const sc_core::sc_module& module() const override { return stash_; }
 
+  // Exactly one of Ba(m) and the U that stashes W^(m) frees it, whichever comes second. Both
+  // decide on this unit's own counts, each set in the same step as its check (a SystemC
+  // process runs uninterrupted between waits): the host's started/done counts move at other
+  // points of a task, and a Ba that waited for DRAM between its check and its start left a
+  // version nobody freed (ResNet-18 on 14 scheduled processors: "release(3) but the oldest
+  // stored version is 2").
   void at_backward(WeightUnitHost& host, hw::ProcessingElement& pe, std::int64_t m) override {
+    (void)host;
     (void)pe;
     // W^(m) went to the stash when U(m - d) overwrote it (versions 0..d are all W^(0),
     // stashed once as version d and freed by Ba(d)); before that it is still the register.
     const std::int64_t d = layer_.delay;
-    if (m >= d && host.done(layer_.update_node) >= m - d + 1) stash_.release(m);
+    backward_from_ = m + 1;
+    if (m >= d && stored_ >= m - d + 1) stash_.release(m);
   }
 
   void at_update(WeightUnitHost& host, hw::ProcessingElement& pe, std::int64_t m) override {
@@ -39,7 +47,8 @@ class StashUnit : public WeightUnit {
     const std::int64_t version = m + layer_.delay;
     host.stall_on(pe, m, layer_.unit, stash_, "store W^(" + std::to_string(version) + ")", "stash",
                   [&] { stash_.store(version); });
-    if (host.started(layer_.backward_node) > version) stash_.release(version);
+    stored_ = m + 1;
+    if (backward_from_ > version) stash_.release(version);
   }
 
   core::Json counters() const override { return hw::to_json(stash_.stats()); }
@@ -52,6 +61,8 @@ class StashUnit : public WeightUnit {
  private:
   WeightUnitLayer layer_;
   hw::WeightStashUnit stash_;
+  std::int64_t backward_from_ = 0;  // Ba(m) (or the stage's rerun) has taken W^(m), m < this
+  std::int64_t stored_ = 0;         // U(m) has stashed W^(m + d), m < this
 };
 
 class Stash : public WeightUnitKind {
