@@ -123,7 +123,9 @@ INSTANTIATE_TEST_SUITE_P(AllPolicies, HardwareMatchesReference, ::testing::Value
 class HardwareMatchesReferenceSpiking : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(HardwareMatchesReferenceSpiking, PoissonCodedNetwork) {
-  const std::string path = ::testing::TempDir() + "/poisson_snn.json";
+  // A file per policy: ctest runs the three instances at once, and one writing the network
+  // file while another read it failed the reader's test now and then.
+  const std::string path = ::testing::TempDir() + "/poisson_snn_" + GetParam() + ".json";
   {
     std::ofstream f(path);
     f << R"({"name": "poisson_snn", "input": {"shape": [1, 28, 28]}, "layers": [
