@@ -186,6 +186,32 @@ TEST(Scheduler, ALinksQueueSetsThePeriodWhenItIsTheBottleneck) {
   EXPECT_DOUBLE_EQ(self_timed_period(tg, s, link, false), 10.0);
 }
 
+// Two transfers a task sends on one link at the same time leave in the order their tokens
+// are due at the consumers, as the hardware orders a node's out-edges
+// (dataflow/elaboration_plan.cpp), not in the order the dependencies were listed. A on
+// processor 0 sends C (listed first, due at 40) and B (due at 30) 960 bytes each: 15 cycles
+// on the wire at 64 B/cycle, then 5 of latency. B(m) ends the recurrence A(m+1) waits on (a
+// signal, 5 cycles of latency): B's token first, the cycle is A 10 + 20 + B 10 + 5 = 45 per
+// minibatch; C's first, it would be 60.
+TEST(Scheduler, SendsAtTheSameTimeLeaveInTheOrderTheyAreDue) {
+  TaskGraph tg;
+  for (const char* name : {"A", "B", "C"}) tg.tasks.push_back({name, 0, {}, 10});
+  tg.deps.push_back({0, 2, 0, 960, 0, 0, 0});  // A -> C
+  tg.deps.push_back({0, 1, 0, 960, 0, 0, 0});  // A -> B
+  tg.deps.push_back({1, 0, 1, 0, 0, 0, 0});    // B(m - 1) -> A(m)
+  Schedule s;
+  s.processors = 2;
+  s.modulo_period = 45;
+  s.processor = {0, 1, 1};
+  s.start = {0, 30, 40};
+  const LinkCost link{5, 64};
+  EXPECT_DOUBLE_EQ(self_timed_period(tg, s, link), 45.0);
+  // Due the other way round (C before B), C's token goes first and B's waits behind it.
+  s.modulo_period = 60;
+  s.start = {0, 45, 35};
+  EXPECT_DOUBLE_EQ(self_timed_period(tg, s, link), 60.0);
+}
+
 TEST(Scheduler, CheckerCatchesABrokenSchedule) {
   const Costed s = setup("mlp3", {1, 28, 28}, 3);
   const LinkCost link{20, 32};
