@@ -150,8 +150,14 @@ void Pipeline::wait_for_inputs(int node, NodePart part, std::int64_t m, std::int
     return;
   }
   for (const auto& d : modules_.deps[node]) {
-    const std::int64_t k = m - d.offset;
-    if (k < 0 || k >= total) continue;  // an initial token, or an instance that never runs
+    std::int64_t k = m - d.offset;
+    if (k < 0) continue;  // an initial token
+    if (k >= total) {
+      // An instance that never runs. An ordering constraint on a later instance (U(m) after
+      // F(m + d), the weight register) then means after the last one: the run drains.
+      if (d.edge >= 0 || d.offset >= 0) continue;
+      k = total - 1;
+    }
     if (d.edge >= 0) {
       hw::DelayBuffer& buf = *buffers_[d.edge];
       if (program_.processor_of_node[d.src] != p) {

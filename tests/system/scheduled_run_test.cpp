@@ -105,6 +105,24 @@ TEST(ScheduledRunRate, ResNet18On14ProcessorsRunsAtItsSchedulesPeriod) {
   EXPECT_DOUBLE_EQ(hw.cycles_per_minibatch, plan.schedule->period);
 }
 
+// U(m) overwrites the weight register only after F(m + d) has read it; draining, when
+// m + d is past the run's last minibatch, after the last forward (the reference trainer's
+// order). A scheduled run skipped that wait, so a run shorter than a delay let U(0) overtake
+// F(1) on another processor: mlp3 on 3 processors, 2 minibatches, stopped with "F(fc2,
+// minibatch 1) needs weight version 1 but the layer holds version 3".
+TEST(ScheduledRunDrain, AnUpdateWaitsForTheLastForwardWhenItsOwnIsPastTheEnd) {
+  run::Job job = testing::synthetic_job(
+      "mlp3", "none", "per_layer", 1,
+      {"/pipeline/processors=3", "/pipeline/backward_split=fused", "/workload/batch_size=32",
+       "/workload/dataset/synthetic={\"shape\":[1,28,28],\"classes\":10,\"train_samples\":64,"
+       "\"test_samples\":16}"});
+  const reference::TrainingResult ref = reference::train_reference(
+      job.network, job.units, job.trainer, job.init, job.train, job.test);
+  const auto [plan, hw] = testing::run_planned(job, hardware::RunOptions{});
+  ASSERT_TRUE(plan.schedule.has_value());
+  EXPECT_TRUE(testing::bit_equal(ref.final_params, hw.final_params));
+}
+
 // A stash version is freed by whichever of Ba(m) and the U that stashed W^(m) comes second.
 // The unit used to decide from the pipeline's started/done counts, which a Ba that waits for
 // DRAM between its hook and its start had not yet moved, so the version leaked: with 256 KiB
