@@ -12,6 +12,7 @@
 #include "sim/cli/options.h"
 #include "sim/config/config.h"
 #include "sim/hardware/cost_model.h"
+#include "sim/hardware/memory_plan.h"
 #include "sim/hardware/pipedream_plan.h"
 #include "sim/run/job.h"
 
@@ -72,8 +73,9 @@ int run_schedule(const std::vector<std::string>& args) {
   const dataflow::TrainingGraph graph =
       dataflow::build_training_graph(network, units, partition, *c.policy, c.batch_size,
                                      reference::update_cost(c.optimizer), {}, c.hw.numerics);
-  const std::vector<hardware::TaskCost> costs =
-      hardware::task_costs(graph, c.hw, hardware::assign_weight_units(graph, network, units));
+  const std::vector<hardware::WeightUnitSlot> weight_units =
+      hardware::assign_weight_units(graph, network, units);
+  const std::vector<hardware::TaskCost> costs = hardware::task_costs(graph, c.hw, weight_units);
   const hardware::NodeCycles cycles = hardware::node_cycles(costs);
   // Bytes every task moves through its PE's SRAM per minibatch (the same for every schedule).
   std::uint64_t sram_bytes = 0;
@@ -85,9 +87,25 @@ int run_schedule(const std::vector<std::string>& args) {
                                            dataflow::BackwardSplit::kIntra,
                                            dataflow::BackwardSplit::kIntraInter};
   std::map<std::pair<int, int>, core::Json> by;  // (mode, P) -> row
+  // The DRAM bytes a minibatch moves on this schedule's processors (hw.sram.capacity_bytes,
+  // memory_plan.h), which its period does not count: a run stalls on them. Null when a
+  // processor's SRAM cannot hold its largest task's tiles (lpsim run refuses the design).
+  const auto dram_per_minibatch =
+      [&](const dataflow::TrainingGraph& g, const std::vector<hardware::WeightUnitSlot>& slots,
+          const dataflow::TaskGraph& tg, const dataflow::Schedule& s) -> core::Json {
+    try {
+      const hardware::MemoryPlan memory =
+          hardware::plan_memory(g, dataflow::program_of(g, tg, s), slots, c.hw, c.source);
+      std::uint64_t bytes = 0;
+      for (const auto& n : memory.node) bytes += n.read_bytes + n.write_bytes;
+      return bytes;
+    } catch (const core::ConfigError&) {
+      return nullptr;
+    }
+  };
   // A schedule's row and its Gantt lines, the same for every mode.
   const auto add = [&](int mi, const std::string& mode, int p, const dataflow::TaskGraph& tg,
-                       const dataflow::Schedule& s) {
+                       const dataflow::Schedule& s, const core::Json& dram) {
     std::uint64_t busy = 0;
     for (auto b : s.busy_cycles) busy += b;
     by[{mi, p}] = {{"mode", mode},
@@ -101,7 +119,8 @@ int run_schedule(const std::vector<std::string>& args) {
                    {"bytes_per_minibatch", s.bytes_per_minibatch},
                    {"link_bytes_fraction", static_cast<double>(s.bytes_per_minibatch) /
                                                static_cast<double>(std::max<std::uint64_t>(
-                                                   1, s.bytes_per_minibatch + sram_bytes))}};
+                                                   1, s.bytes_per_minibatch + sram_bytes))},
+                   {"dram_bytes_per_minibatch", dram}};
     for (std::size_t v = 0; v < tg.tasks.size(); ++v) {
       gantt += mode + "," + std::to_string(p) + "," + tg.tasks[v].name + "," +
                std::to_string(s.processor[v]) + "," + std::to_string(s.start[v]) + "," +
@@ -115,7 +134,8 @@ int run_schedule(const std::vector<std::string>& args) {
   for (int mi = 0; mi < 3; ++mi) {
     for (int p : procs) {
       add(mi, dataflow::backward_split_name(modes[mi]), p, sweep.graphs[mi],
-          sweep.schedules[mi][p - 1]);
+          sweep.schedules[mi][p - 1],
+          dram_per_minibatch(graph, weight_units, sweep.graphs[mi], sweep.schedules[mi][p - 1]));
     }
   }
   // PipeDream (a pipelined policy only): its own contiguous stages on each P, 1F1B.
@@ -123,7 +143,9 @@ int run_schedule(const std::vector<std::string>& args) {
   if (pipedream) {
     for (int p : procs) {
       const hardware::PipeDreamPlan plan = hardware::plan_pipedream(network, units, c, p);
-      add(3, "pipedream", p, plan.tasks, plan.schedule);
+      add(3, "pipedream", p, plan.tasks, plan.schedule,
+          dram_per_minibatch(plan.graph, hardware::assign_weight_units(plan.graph, network, units),
+                             plan.tasks, plan.schedule));
       by[{3, p}]["stages"] = plan.partition.num_stages;
       by[{3, p}]["stage_of_unit"] = plan.partition.stage_of_unit;
       by[{3, p}]["partition_bottleneck"] = plan.partition.bottleneck;
@@ -153,10 +175,11 @@ int run_schedule(const std::vector<std::string>& args) {
               network.name.c_str(), partition.num_stages, static_cast<long long>(c.batch_size),
               static_cast<long long>(c.hw.pe_rows), static_cast<long long>(c.hw.pe_cols),
               hw::format_dataflow(c.hw.pe_dataflow));
-  std::printf("%4s %14s %14s %14s %9s %9s %8s %14s %8s", "P", "fused", "intra", "intra+inter",
-              "speedup", "vs fused", "util", "link B/mb", "link %");
+  std::printf("%4s %14s %14s %14s %9s %9s %8s %14s %8s %14s", "P", "fused", "intra", "intra+inter",
+              "speedup", "vs fused", "util", "link B/mb", "link %", "DRAM B/mb");
   if (pipedream) std::printf(" %14s %6s %11s", "pipedream", "stages", "vs pipedr.");
   std::printf("\n");
+  bool spills = false;
   for (int p : procs) {
     const core::Json& f = by[{0, p}];
     const core::Json& i = by[{1, p}];
@@ -168,12 +191,25 @@ int run_schedule(const std::vector<std::string>& args) {
                 100.0 * ii.at("utilization").get<double>(),
                 static_cast<unsigned long long>(ii.at("bytes_per_minibatch").get<std::uint64_t>()),
                 100.0 * ii.at("link_bytes_fraction").get<double>());
+    const core::Json& dram = ii.at("dram_bytes_per_minibatch");
+    if (dram.is_null()) {
+      std::printf(" %14s", "SRAM too small");
+    } else {
+      std::printf(" %14llu", static_cast<unsigned long long>(dram.get<std::uint64_t>()));
+      spills = spills || dram.get<std::uint64_t>() > 0;
+    }
     if (pipedream) {
       const core::Json& d = by[{3, p}];
       std::printf(" %14.0f %6d %11.2f", d.at("period").get<double>(), d.at("stages").get<int>(),
                   d.at("period").get<double>() / ii.at("period").get<double>());
     }
     std::printf("\n");
+  }
+  if (spills) {
+    std::printf(
+        "DRAM B/mb: residents beyond hw.sram.capacity_bytes (%llu per processor) move through "
+        "DRAM; the periods do not count those stalls, lpsim run does\n",
+        static_cast<unsigned long long>(c.hw.sram_capacity_bytes));
   }
   return 0;
 }

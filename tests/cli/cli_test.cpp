@@ -446,6 +446,49 @@ TEST(ScheduleCommand, PrintsPipeDreamBesideTheSplits) {
   EXPECT_NE(t.out.find("pipedream"), std::string::npos) << t.out;
 }
 
+// `lpsim schedule` gives every schedule's DRAM bytes per minibatch (the residents beyond
+// hw.sram.capacity_bytes, which its periods do not count): a run of that schedule moves
+// exactly that much per minibatch. mlp6 under stash with 1 MiB of SRAM on 3 processors, every
+// split and PipeDream.
+TEST(ScheduleCommand, DramBytesPerMinibatchAreTheRunsOwn) {
+  const std::vector<std::string> design = {"--set", "/workload/model=mlp6",
+                                           "--set", "/pipeline/policy=stash",
+                                           "--set", "/hw/sram/capacity_bytes=1048576"};
+  std::vector<std::string> args = {"schedule", "--procs", "3", "--json"};
+  args.insert(args.end(), design.begin(), design.end());
+  const Result s = run_lpsim(args);
+  ASSERT_EQ(s.exit_code, 0) << s.err;
+  int rows = 0;
+  const core::Json schedules = core::Json::parse(s.out).at("schedules");
+  for (const auto& row : schedules) {
+    const std::string mode = row.at("mode").get<std::string>();
+    SCOPED_TRACE(mode);
+    const std::string dir = ::testing::TempDir() + "/lpsim_dram_" + std::to_string(rows++);
+    std::vector<std::string> run = tiny_run(dir);
+    run.insert(run.end(), design.begin(), design.end());
+    run.insert(run.end(), {"--no-math", "--set", "/pipeline/processors=3"});
+    if (mode == "pipedream") {
+      run.insert(run.end(), {"--set", "/pipeline/scheduler=pipedream"});
+    } else {
+      run.insert(run.end(), {"--set", "/pipeline/backward_split=" + mode});
+    }
+    const Result r = run_lpsim(run);
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    const core::Json summary = core::parse_json_file(dir + "/report.json").at("summary");
+    const auto per = row.at("dram_bytes_per_minibatch").get<std::uint64_t>();
+    EXPECT_GT(per, 0u);
+    EXPECT_EQ(summary.at("dram_bytes").get<std::uint64_t>(),
+              per * summary.at("minibatches").get<std::uint64_t>());
+  }
+  EXPECT_EQ(rows, 4);
+  // The table says what the column is.
+  std::vector<std::string> text = {"schedule", "--procs", "3"};
+  text.insert(text.end(), design.begin(), design.end());
+  const Result t = run_lpsim(text);
+  ASSERT_EQ(t.exit_code, 0) << t.err;
+  EXPECT_NE(t.out.find("the periods do not count those stalls"), std::string::npos) << t.out;
+}
+
 TEST(RunCommand, PipeDreamRunsOnTheStagesItsPartitionerChose) {
   const std::string dir = ::testing::TempDir() + "/lpsim_pipedream";
   std::vector<std::string> args = tiny_run(dir);
