@@ -31,6 +31,21 @@ def rows(doc):
     return by
 
 
+def print_blocks(runs):
+    """The commands and what they print, as the README shows them."""
+    print("```")
+    for _, args in runs:
+        print(f"$ build/release/lpsim schedule {' '.join(args)}")
+        print(schedule(args, False), end="")
+    print("```\n")
+
+
+def periods(args):
+    """{P: {mode: row}} and {P: {mode: period}} of one command's schedules."""
+    by = rows(schedule(args, True))
+    return by, {p: {m: by[p][m]["period"] for m in by[p]} for p in by}
+
+
 def mean(xs):
     return sum(xs) / len(xs)
 
@@ -40,15 +55,10 @@ def span(xs, unit="x"):
 
 
 def main():
-    print("```")
-    for _, args in CNN:
-        print(f"$ build/release/lpsim schedule {' '.join(args)}")
-        print(schedule(args, False), end="")
-    print("```\n")
+    print_blocks(CNN)
     for name, args in CNN:
-        by = rows(schedule(args, True))
+        by, period = periods(args)
         ps = sorted(by)
-        period = {p: {m: by[p][m]["period"] for m in by[p]} for p in ps}
         split = {p: period[p]["fused"] / period[p]["intra+inter"] for p in ps}
         intra = {p: period[p]["fused"] / period[p]["intra"] for p in ps}
         lp = {p: period[p]["pipedream"] / period[p]["intra+inter"] for p in ps}
@@ -73,15 +83,10 @@ def main():
                   f"{period[p]['pipedream']:,.0f} | {by[p]['pipedream']['stages']} | "
                   f"{fused_pd[p]:.2f}x | {lp[p]:.2f}x |")
         print()
-    print("```")
-    for _, args in SNN:
-        print(f"$ build/release/lpsim schedule {' '.join(args)}")
-        print(schedule(args, False), end="")
-    print("```\n")
+    print_blocks(SNN)
     for name, args in SNN:
-        by = rows(schedule(args, True))
+        by, period = periods(args)
         ps = sorted(by)
-        period = {p: {m: by[p][m]["period"] for m in by[p]} for p in ps}
         vs_pd = {p: period[p]["pipedream"] / period[p]["intra+inter"] for p in ps}
         vs_fused = {p: period[p]["fused"] / period[p]["intra+inter"] for p in ps}
         print(f"{name}: split over contiguous stages on average over 2..16 "
