@@ -1,5 +1,6 @@
 // `lpsim schedule`: LayerPipe's task splits scheduled on 1..P processors, beside PipeDream.
 
+#include <cmath>
 #include <cstdio>
 #include <iostream>
 #include <map>
@@ -108,19 +109,27 @@ int run_schedule(const std::vector<std::string>& args) {
                        const dataflow::Schedule& s, const core::Json& dram) {
     std::uint64_t busy = 0;
     for (auto b : s.busy_cycles) busy += b;
-    by[{mi, p}] = {{"mode", mode},
-                   {"processors", p},
-                   {"tasks", tg.tasks.size()},
-                   {"period", s.period},
-                   {"modulo_period", s.modulo_period},
-                   {"lower_bound", s.lower_bound},
-                   {"speedup_vs_one", static_cast<double>(tg.total_cycles()) / s.period},
-                   {"utilization", static_cast<double>(busy) / (s.period * p)},
-                   {"bytes_per_minibatch", s.bytes_per_minibatch},
-                   {"link_bytes_fraction", static_cast<double>(s.bytes_per_minibatch) /
-                                               static_cast<double>(std::max<std::uint64_t>(
-                                                   1, s.bytes_per_minibatch + sram_bytes))},
-                   {"dram_bytes_per_minibatch", dram}};
+    by[{mi, p}] = {
+        {"mode", mode},
+        {"processors", p},
+        {"tasks", tg.tasks.size()},
+        {"period", s.period},
+        {"modulo_period", s.modulo_period},
+        {"lower_bound", s.lower_bound},
+        {"speedup_vs_one", static_cast<double>(tg.total_cycles()) / s.period},
+        {"utilization", static_cast<double>(busy) / (s.period * p)},
+        {"bytes_per_minibatch", s.bytes_per_minibatch},
+        {"link_bytes_fraction",
+         static_cast<double>(s.bytes_per_minibatch) /
+             static_cast<double>(std::max<std::uint64_t>(1, s.bytes_per_minibatch + sram_bytes))},
+        {"dram_bytes_per_minibatch", dram},
+        // The period the DRAM channels alone allow (their bytes per cycle, all busy):
+        // a lower bound a run cannot beat, however the tasks are placed.
+        {"dram_bound_period",
+         dram.is_null() ? core::Json()
+                        : core::Json(std::ceil(static_cast<double>(dram.get<std::uint64_t>()) /
+                                               static_cast<double>(c.hw.dram_bytes_per_cycle *
+                                                                   c.hw.dram_channels)))}};
     for (std::size_t v = 0; v < tg.tasks.size(); ++v) {
       gantt += mode + "," + std::to_string(p) + "," + tg.tasks[v].name + "," +
                std::to_string(s.processor[v]) + "," + std::to_string(s.start[v]) + "," +
@@ -175,8 +184,9 @@ int run_schedule(const std::vector<std::string>& args) {
               network.name.c_str(), partition.num_stages, static_cast<long long>(c.batch_size),
               static_cast<long long>(c.hw.pe_rows), static_cast<long long>(c.hw.pe_cols),
               hw::format_dataflow(c.hw.pe_dataflow));
-  std::printf("%4s %14s %14s %14s %9s %9s %8s %14s %8s %14s", "P", "fused", "intra", "intra+inter",
-              "speedup", "vs fused", "util", "link B/mb", "link %", "DRAM B/mb");
+  std::printf("%4s %14s %14s %14s %9s %9s %8s %14s %8s %14s %14s", "P", "fused", "intra",
+              "intra+inter", "speedup", "vs fused", "util", "link B/mb", "link %", "DRAM B/mb",
+              "DRAM bound");
   if (pipedream) std::printf(" %14s %6s %11s", "pipedream", "stages", "vs pipedr.");
   std::printf("\n");
   bool spills = false;
@@ -193,9 +203,10 @@ int run_schedule(const std::vector<std::string>& args) {
                 100.0 * ii.at("link_bytes_fraction").get<double>());
     const core::Json& dram = ii.at("dram_bytes_per_minibatch");
     if (dram.is_null()) {
-      std::printf(" %14s", "SRAM too small");
+      std::printf(" %14s %14s", "SRAM too small", "");
     } else {
-      std::printf(" %14llu", static_cast<unsigned long long>(dram.get<std::uint64_t>()));
+      std::printf(" %14llu %14.0f", static_cast<unsigned long long>(dram.get<std::uint64_t>()),
+                  ii.at("dram_bound_period").get<double>());
       spills = spills || dram.get<std::uint64_t>() > 0;
     }
     if (pipedream) {
@@ -208,8 +219,11 @@ int run_schedule(const std::vector<std::string>& args) {
   if (spills) {
     std::printf(
         "DRAM B/mb: residents beyond hw.sram.capacity_bytes (%llu per processor) move through "
-        "DRAM; the periods do not count those stalls, lpsim run does\n",
-        static_cast<unsigned long long>(c.hw.sram_capacity_bytes));
+        "DRAM; the periods do not count those stalls, lpsim run does. DRAM bound: the period "
+        "the DRAM channels alone allow (%lld x %lld B/cycle), which no placement beats\n",
+        static_cast<unsigned long long>(c.hw.sram_capacity_bytes),
+        static_cast<long long>(c.hw.dram_channels),
+        static_cast<long long>(c.hw.dram_bytes_per_cycle));
   }
   return 0;
 }

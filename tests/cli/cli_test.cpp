@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cmath>
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
@@ -448,8 +449,8 @@ TEST(ScheduleCommand, PrintsPipeDreamBesideTheSplits) {
 
 // `lpsim schedule` gives every schedule's DRAM bytes per minibatch (the residents beyond
 // hw.sram.capacity_bytes, which its periods do not count): a run of that schedule moves
-// exactly that much per minibatch. mlp6 under stash with 1 MiB of SRAM on 3 processors, every
-// split and PipeDream.
+// exactly that much per minibatch, and runs no faster than the DRAM channel allows. mlp6 under
+// stash with 1 MiB of SRAM on 3 processors, every split and PipeDream.
 TEST(ScheduleCommand, DramBytesPerMinibatchAreTheRunsOwn) {
   const std::vector<std::string> design = {"--set", "/workload/model=mlp6",
                                            "--set", "/pipeline/policy=stash",
@@ -479,6 +480,11 @@ TEST(ScheduleCommand, DramBytesPerMinibatchAreTheRunsOwn) {
     EXPECT_GT(per, 0u);
     EXPECT_EQ(summary.at("dram_bytes").get<std::uint64_t>(),
               per * summary.at("minibatches").get<std::uint64_t>());
+    // The one channel's 64 B/cycle bound the period; the run is no faster.
+    EXPECT_DOUBLE_EQ(row.at("dram_bound_period").get<double>(),
+                     std::ceil(static_cast<double>(per) / 64.0));
+    EXPECT_GE(summary.at("cycles_per_minibatch").get<double>(),
+              row.at("dram_bound_period").get<double>());
   }
   EXPECT_EQ(rows, 4);
   // The table says what the column is.
