@@ -1,20 +1,30 @@
 #!/usr/bin/env python3
-"""A random search for crashes and hangs beyond the config parser: it draws valid-looking
-jobs (a model, its data, a policy, stages or scheduled processors, activations, SRAM, number
-formats, PE size, link bandwidth, optimizer), runs each with `lpsim run` (timing only, or
-with the math on the small models) and reports every run whose exit status is neither 0
-(ran) nor 2 (refused with a message), and every run that outlives the timeout, with its
-command line. The config fuzzer (`scripts/fuzz`) feeds malformed text to the parser; this
-feeds well-formed combinations to the whole simulator. Not part of CI: every draw is new.
+"""A random search for crashes, hangs and broken invariants beyond the config parser: it draws
+valid-looking jobs (a model, its data, a policy, stages or scheduled processors, activations,
+SRAM, number formats, PE size, link bandwidth, optimizer) and runs each with `lpsim run`
+(timing only, or with the math on the small models). The config fuzzer (`scripts/fuzz`) feeds
+malformed text to the parser; this feeds well-formed combinations to the whole simulator. Not
+part of CI: every draw is new. Modes:
 
-Found so far: the stash unit losing a version when Ba waited for DRAM (session 16) and a
-scheduled run shorter than a delay letting U(0) overtake F(1) (session 16).
+  crash      (default) every run whose exit status is neither 0 (ran) nor 2 (refused with a
+             message), and every run that outlives the timeout
+  resume     a run with --checkpoint-every k, resumed from its last checkpoint: the resumed
+             report must equal the whole run's (apart from `meta`)
+  reference  a run with the math, and the same job with --reference: every saved weight
+             file must be the same bit for bit (the hardware trains as the reference does)
 
-Usage: scripts/run_search.py [--seed N] [--seconds S] [--lpsim PATH] [--timeout S]
+Each finding is printed with its command line. Found so far: the stash unit losing a version
+when Ba waited for DRAM, and a scheduled run shorter than a delay letting U(0) overtake F(1)
+(both session 16, crash mode).
+
+Usage: scripts/run_search.py [--mode crash|resume|reference] [--seed N] [--seconds S]
+                             [--lpsim PATH] [--timeout S]
 Exits 1 when it found something, 0 otherwise."""
 
 import argparse
+import filecmp
 import json
+import os
 import random
 import subprocess
 import sys
@@ -71,37 +81,94 @@ def draw(rng):
     return sets, math
 
 
+def show(cmd):
+    return " ".join(f"'{c}'" if any(x in c for x in "\"{} ") else c for c in cmd)
+
+
+def report_without_meta(path):
+    report = json.load(open(path))
+    report.pop("meta", None)
+    return json.dumps(report, sort_keys=True)
+
+
+def crash(cmd, out, args, rng):
+    """A finding's text, or None."""
+    del rng
+    try:
+        r = subprocess.run(cmd + ["--out", out], capture_output=True, text=True,
+                           timeout=args.timeout)
+    except subprocess.TimeoutExpired:
+        return f"TIMEOUT after {args.timeout:.0f} s: {show(cmd)}"
+    if r.returncode in (0, 2):
+        return None
+    last = [line for line in r.stderr.splitlines() if "error" in line] or [""]
+    return f"EXIT {r.returncode}: {show(cmd)}\n    {last[-1][:400]}"
+
+
+def resume(cmd, out, args, rng):
+    k = str(rng.choice([1, 2, 3, 5]))
+    whole = cmd + ["--out", out + "/whole", "--checkpoint-every", k]
+    r = subprocess.run(whole, capture_output=True, text=True, timeout=args.timeout)
+    if r.returncode != 0 or not os.path.isdir(out + "/whole/checkpoint"):
+        return None  # refused, or too short for a checkpoint
+    again = cmd + ["--out", out + "/resumed", "--resume", out + "/whole/checkpoint"]
+    r = subprocess.run(again, capture_output=True, text=True, timeout=args.timeout)
+    if r.returncode != 0:
+        return f"RESUME EXIT {r.returncode}: {show(whole)} then {show(again)}"
+    if report_without_meta(out + "/whole/report.json") != report_without_meta(
+            out + "/resumed/report.json"):
+        return f"RESUMED REPORT DIFFERS: {show(whole)} then {show(again)}"
+    return None
+
+
+def reference(cmd, out, args, rng):
+    del rng
+    if "--no-math" in cmd:
+        return None
+    hw = cmd + ["--out", out + "/hw", "--save-weights", out + "/whw"]
+    if subprocess.run(hw, capture_output=True, text=True, timeout=args.timeout).returncode != 0:
+        return None
+    ref = cmd + ["--reference", "--out", out + "/ref", "--save-weights", out + "/wref"]
+    r = subprocess.run(ref, capture_output=True, text=True, timeout=args.timeout)
+    if r.returncode != 0:
+        return f"REFERENCE EXIT {r.returncode}: {show(ref)}"
+    files = sorted(f for f in os.listdir(out + "/whw") if f.endswith(".npy"))
+    differ = [f for f in files if not os.path.exists(f"{out}/wref/{f}")
+              or not filecmp.cmp(f"{out}/whw/{f}", f"{out}/wref/{f}", shallow=False)]
+    if differ:
+        return f"WEIGHTS DIFFER ({', '.join(differ[:4])}): {show(hw)}"
+    return None
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--mode", choices=["crash", "resume", "reference"], default="crash")
     parser.add_argument("--seed", type=int, default=int(time.time()))
     parser.add_argument("--seconds", type=float, default=600)
     parser.add_argument("--timeout", type=float, default=300)
     parser.add_argument("--lpsim", default="build/release/lpsim")
     args = parser.parse_args()
     rng = random.Random(args.seed)
-    print(f"run_search: seed {args.seed}, {args.seconds:.0f} s", flush=True)
+    check = {"crash": crash, "resume": resume, "reference": reference}[args.mode]
+    print(f"run_search: {args.mode}, seed {args.seed}, {args.seconds:.0f} s", flush=True)
     found = runs = 0
     end = time.time() + args.seconds
-    with tempfile.TemporaryDirectory() as out:
+    with tempfile.TemporaryDirectory() as scratch:
         while time.time() < end:
             sets, math = draw(rng)
-            cmd = [args.lpsim, "run", "-q", "--threads", "1", "--out", out]
-            cmd += [] if math else ["--no-math"]
+            if args.mode == "reference" and (sets[0].endswith("resnet18") or not math):
+                continue  # the math on the small models only
+            cmd = [args.lpsim, "run", "-q", "--threads", "1"] + ([] if math else ["--no-math"])
             for s in sets:
                 cmd += ["--set", s]
-            shown = " ".join(f"'{c}'" if any(x in c for x in "\"{} ") else c for c in cmd)
+            out = os.path.join(scratch, str(runs))
             runs += 1
-            try:
-                r = subprocess.run(cmd, capture_output=True, text=True, timeout=args.timeout)
-            except subprocess.TimeoutExpired:
+            finding = check(cmd, out, args, rng)
+            if finding:
                 found += 1
-                print(f"TIMEOUT after {args.timeout:.0f} s: {shown}", flush=True)
-                continue
-            if r.returncode not in (0, 2):
-                found += 1
-                last = [line for line in r.stderr.splitlines() if "error" in line] or [""]
-                print(f"EXIT {r.returncode}: {shown}\n    {last[-1][:400]}", flush=True)
-    print(f"run_search: {runs} runs, {found} found", flush=True)
+                print(finding, flush=True)
+            subprocess.run(["rm", "-rf", out], check=False)
+    print(f"run_search: {runs} jobs, {found} found", flush=True)
     return 1 if found else 0
 
 
