@@ -23,21 +23,19 @@ ElaborationPlan plan_elaboration(const TrainingGraph& g, const Program& program,
   const std::size_t nodes = g.nodes.size();
   plan.out_edges.assign(nodes, {});
   plan.sync_on_done.assign(nodes, false);
-  // When each edge's token is due at its consumer (under a schedule).
+  // When each edge's token is due at its consumer (under a schedule; token_due).
   std::vector<std::int64_t> due(g.edges.size(), 0);
   if (schedule != nullptr) {
-    std::vector<std::int64_t> start(nodes, std::numeric_limits<std::int64_t>::max());
+    std::vector<std::uint64_t> start(nodes, std::numeric_limits<std::uint64_t>::max());
     for (std::size_t t = 0; t < task_graph->tasks.size(); ++t) {
       for (const auto& e : task_graph->tasks[t].entries) {
         if (e.part == NodePart::kTail) continue;
-        start[e.node] =
-            std::min<std::int64_t>(start[e.node], static_cast<std::int64_t>(schedule->start[t]));
+        start[e.node] = std::min(start[e.node], schedule->start[t]);
       }
     }
-    const auto period = static_cast<std::int64_t>(schedule->modulo_period);
     for (std::size_t v = 0; v < nodes; ++v) {
       for (const auto& d : plan.deps[v]) {
-        if (d.edge >= 0) due[d.edge] = d.offset * period + start[v];
+        if (d.edge >= 0) due[d.edge] = token_due(d.offset, schedule->modulo_period, start[v]);
       }
     }
   }

@@ -580,14 +580,13 @@ double self_timed_period(const TaskGraph& tg, const Schedule& s, const LinkCost&
   // source node's end) and the transfer before it on the link has left, occupies the link
   // ceil(bytes / bandwidth) cycles, and arrives the latency after. A link's sends come from one
   // processor, so their order is that processor's task order, and within a task the send
-  // times; sends at the same time leave in the order their tokens are due at the consumer
-  // (offset·T + the consumer task's start), as the hardware orders a node's out-edges
-  // (dataflow/elaboration_plan.cpp). Without queueing the X path costs no more than the direct
-  // arc above.
+  // times; sends at the same time leave in the order their tokens are due (token_due), as the
+  // hardware orders a node's out-edges. Without queueing the X path costs no more than the
+  // direct arc above.
   struct Send {
     std::size_t position;  // of the source task in its processor's order
     std::uint64_t at;      // cycles after the source task's start
-    std::int64_t due;      // when the consumer wants the token: offset·T + its start
+    std::int64_t due;      // token_due: when the consumer wants the token
     std::size_t dep;
   };
   std::vector<std::size_t> position(tg.tasks.size(), 0);
@@ -599,10 +598,9 @@ double self_timed_period(const TaskGraph& tg, const Schedule& s, const LinkCost&
     const TaskDep& d = tg.deps[i];
     const int ps = s.processor[d.src], pd = s.processor[d.dst];
     if (!links_queue || d.bytes == 0 || ps == pd) continue;
-    const std::int64_t due =
-        d.offset * static_cast<std::int64_t>(period) + static_cast<std::int64_t>(s.start[d.dst]);
-    links[{ps, pd}].push_back(
-        {position[static_cast<std::size_t>(d.src)], tg.tasks[d.src].cycles - d.src_after, due, i});
+    links[{ps, pd}].push_back({position[static_cast<std::size_t>(d.src)],
+                               tg.tasks[d.src].cycles - d.src_after,
+                               token_due(d.offset, period, s.start[d.dst]), i});
   }
   int next = static_cast<int>(tg.tasks.size());
   for (auto& [pair, sends] : links) {

@@ -129,6 +129,16 @@ void finish_schedule(const TaskGraph& tasks, const LinkCost& link, Schedule& sch
 // each expanded into its entries with lag floor(t / T).
 Program program_of(const TrainingGraph& graph, const TaskGraph& tasks, const Schedule& schedule);
 
+// When a token on a dependency of `offset` (dst(m) needs src(m - offset)) is due at its
+// consumer, which a modulo schedule of period T starts at `consumer_start`, counted from the
+// producer's own instance: offset·T + consumer_start. A link sends the tokens a node produces
+// at one time in this order: the hardware orders each node's out-edges by it
+// (elaboration_plan.cpp), and self_timed_period breaks its ties by it.
+inline std::int64_t token_due(std::int64_t offset, std::uint64_t period,
+                              std::uint64_t consumer_start) {
+  return offset * static_cast<std::int64_t>(period) + static_cast<std::int64_t>(consumer_start);
+}
+
 // The exact period at which a static program runs self-timed (max cycle ratio), each link
 // serialising the transfers queued on it in send order as the hardware's does. With
 // `links_queue` false every transfer is costed alone, as the modulo placement assumes; that

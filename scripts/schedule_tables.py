@@ -40,10 +40,10 @@ def print_blocks(runs):
     print("```\n")
 
 
-def periods(args):
-    """{P: {mode: row}} and {P: {mode: period}} of one command's schedules."""
-    by = rows(schedule(args, True))
-    return by, {p: {m: by[p][m]["period"] for m in by[p]} for p in by}
+def speedups(by, mode, against):
+    """{P: the period of `against` over `mode`'s}, as lpsim schedule reports it
+    (speedup_vs_fused, speedup_vs_pipedream)."""
+    return {p: by[p][mode][f"speedup_vs_{against}"] for p in by}
 
 
 def mean(xs):
@@ -57,12 +57,13 @@ def span(xs, unit="x"):
 def main():
     print_blocks(CNN)
     for name, args in CNN:
-        by, period = periods(args)
+        by = rows(schedule(args, True))
         ps = sorted(by)
-        split = {p: period[p]["fused"] / period[p]["intra+inter"] for p in ps}
-        intra = {p: period[p]["fused"] / period[p]["intra"] for p in ps}
-        lp = {p: period[p]["pipedream"] / period[p]["intra+inter"] for p in ps}
-        fused_pd = {p: period[p]["pipedream"] / period[p]["fused"] for p in ps}
+        period = {p: {m: by[p][m]["period"] for m in by[p]} for p in ps}
+        split = speedups(by, "intra+inter", "fused")
+        intra = speedups(by, "intra", "fused")
+        lp = speedups(by, "intra+inter", "pipedream")
+        fused_pd = speedups(by, "fused", "pipedream")
         many = [p for p in ps if p >= 2]
         mid = [p for p in ps if 7 <= p <= 9]
         late = [p for p in ps if p >= 7]
@@ -85,10 +86,10 @@ def main():
         print()
     print_blocks(SNN)
     for name, args in SNN:
-        by, period = periods(args)
+        by = rows(schedule(args, True))
         ps = sorted(by)
-        vs_pd = {p: period[p]["pipedream"] / period[p]["intra+inter"] for p in ps}
-        vs_fused = {p: period[p]["fused"] / period[p]["intra+inter"] for p in ps}
+        vs_pd = speedups(by, "intra+inter", "pipedream")
+        vs_fused = speedups(by, "intra+inter", "fused")
         print(f"{name}: split over contiguous stages on average over 2..16 "
               f"{mean([vs_pd[p] for p in ps if p >= 2]):.2f}x ({vs_pd[3]:.2f}x from 3 on: "
               f"{span([vs_pd[p] for p in ps if p >= 3])}); over fused at 16 {vs_fused[16]:.2f}x; "

@@ -602,12 +602,12 @@ TEST(CheckConfigCommand, ParametersTableIsTheReadme) {
 // (lower case, punctuation other than '-' and '_' dropped, spaces as '-').
 TEST(Readme, ContentsListEverySection) {
   const std::string readme = slurp(std::string(LPSIM_SOURCE_DIR) + "/README.md");
-  const std::string begin_marker = "<!-- contents:";
-  const auto a = readme.find(begin_marker);
+  const auto marker = readme.find("<!-- contents:");
   const auto b = readme.find("<!-- end contents -->");
-  ASSERT_NE(a, std::string::npos);
+  ASSERT_NE(marker, std::string::npos);
   ASSERT_NE(b, std::string::npos);
-  const std::string list = readme.substr(readme.find('\n', a) + 1, b - readme.find('\n', a) - 1);
+  const auto a = readme.find('\n', marker) + 1;  // the list starts on the marker's next line
+  const std::string list = readme.substr(a, b - a);
   std::string expected;
   std::istringstream lines(readme);
   bool fenced = false;
