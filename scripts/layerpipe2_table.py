@@ -10,8 +10,8 @@ the script checks that they are the same in every seed of a group rather than av
 Usage: scripts/layerpipe2_table.py DIR"""
 
 import json
-import math
 import os
+import statistics
 import sys
 
 
@@ -30,14 +30,11 @@ def mean_sd(figure, scale=1.0, digits=2, unit=""):
     return text + unit
 
 
-def mean_sd_of(values, scale=1.0, digits=2):
-    """The same as mean_sd, for values read from the points' reports."""
-    mean = sum(values) / len(values)
-    text = f"{scale * mean:.{digits}f}"
-    if len(values) > 1:
-        sd = math.sqrt(sum((v - mean) ** 2 for v in values) / (len(values) - 1))
-        text += f" ± {scale * sd:.{digits}f}"
-    return text
+def figure_of(values):
+    """A figure as sweep.json's groups give it (count, mean, sample sd), of values read from
+    the points' reports."""
+    return {"count": len(values), "mean": statistics.mean(values),
+            "sd": statistics.stdev(values) if len(values) > 1 else None}
 
 
 def train_accuracy(directory, point):
@@ -71,7 +68,7 @@ def main(directory):
         versions = one_value(done, lambda s: peak(s)["stash"] + peak(s)["ema"])
         print(head + f"{group['n']} ({seeds}) | "
               f"{mean_sd(figures['final_test_accuracy'], 100)} | "
-              f"{mean_sd_of([train_accuracy(directory, p) for p in done], 100)} | "
+              f"{mean_sd(figure_of([train_accuracy(directory, p) for p in done]), 100)} | "
               f"{mean_sd(figures['final_train_loss'], digits=3)} | "
               f"{mean_sd(figures['final_test_loss'], digits=3)} | "
               f"{one_value(done, lambda s: s['cycles_per_minibatch']):,.0f} | "
