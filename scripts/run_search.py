@@ -6,8 +6,8 @@ SRAM, number formats, PE size, link bandwidth, optimizer) and runs each with `lp
 malformed text to the parser; this feeds well-formed combinations to the whole simulator. Not
 part of CI: every draw is new. Modes:
 
-  crash      (default) every run whose exit status is neither 0 (ran) nor 2 (refused with a
-             message), and every run that outlives the timeout
+  crash      (default) every run whose exit status is neither 0 (ran), 2 (refused with a
+             message) nor 4 (refused for memory), and every run that outlives the timeout
   resume     a run with --checkpoint-every k, resumed from its last checkpoint: the resumed
              report must equal the whole run's (apart from `meta`)
   reference  a run with the math, and the same job with --reference: every saved weight
@@ -99,7 +99,7 @@ def crash(cmd, out, args, rng):
                            timeout=args.timeout)
     except subprocess.TimeoutExpired:
         return f"TIMEOUT after {args.timeout:.0f} s: {show(cmd)}"
-    if r.returncode in (0, 2):
+    if r.returncode in (0, 2, 4):
         return None
     last = [line for line in r.stderr.splitlines() if "error" in line] or [""]
     return f"EXIT {r.returncode}: {show(cmd)}\n    {last[-1][:400]}"

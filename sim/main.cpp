@@ -1,5 +1,6 @@
 // lpsim: cycle-accurate simulation of pipelined neural-network training hardware.
-// The one place that chooses exit codes: 0 success, 2 bad input, 1 internal error.
+// The one place that chooses exit codes (core/exit_codes.h): 0 success, 2 bad input, 1
+// internal error, 4 not enough memory available; `run` returns 3 when interrupted.
 
 #include <malloc.h>
 
@@ -10,8 +11,10 @@
 #include <vector>
 
 #include "core/errors.h"
+#include "core/exit_codes.h"
 #include "core/json_reader.h"
 #include "sim/cli/command.h"
+#include "sim/run/resources.h"
 
 namespace {
 
@@ -25,7 +28,8 @@ void usage(std::ostream& out) {
   }
   out << "\nexit codes: 0 success, 2 bad input, 1 internal error, 3 interrupted (SIGINT/SIGTERM: "
          "the\n"
-         "run stopped at a minibatch boundary, drained, and wrote a report marked interrupted)\n";
+         "run stopped at a minibatch boundary, drained, and wrote a report marked interrupted),\n"
+         "4 not enough memory available now for the run's estimate (nothing written)\n";
 }
 
 // Each minibatch allocates its activations afresh (tensors of several MB). glibc returns freed
@@ -44,16 +48,16 @@ int main(int argc, char** argv) {
   keep_freed_memory();
   if (argc < 2) {
     usage(std::cerr);
-    return 2;
+    return lpsim::core::kExitBadInput;
   }
   const std::string name = argv[1];
   if (name == "--help" || name == "-h" || name == "help") {
     usage(std::cout);
-    return 0;
+    return lpsim::core::kExitOk;
   }
   if (name == "--version") {
     std::cout << "lpsim 0.1.0\n";
-    return 0;
+    return lpsim::core::kExitOk;
   }
   const std::vector<std::string> args(argv + 2, argv + argc);
   // Paths and values from the command line go into JSON reports and summaries, which hold
@@ -62,7 +66,7 @@ int main(int argc, char** argv) {
     if (!lpsim::core::is_valid_utf8(args[k])) {
       std::cerr << "lpsim " << name << ": error: argument " << k + 1
                 << " is not valid UTF-8 (lpsim writes its arguments into JSON)\n";
-      return 2;
+      return lpsim::core::kExitBadInput;
     }
   }
   try {
@@ -71,17 +75,20 @@ int main(int argc, char** argv) {
     }
     std::cerr << "lpsim: error: unknown command \"" << name << "\"\n";
     usage(std::cerr);
-    return 2;
+    return lpsim::core::kExitBadInput;
+  } catch (const lpsim::run::NotEnoughMemory& e) {
+    std::cerr << "lpsim: error: " << e.what() << "\n";
+    return lpsim::core::kExitNotEnoughMemory;
   } catch (const lpsim::core::UserError& e) {
     std::cerr << "lpsim: error: " << e.what() << "\n";
-    return 2;
+    return lpsim::core::kExitBadInput;
   } catch (const boost::program_options::error& e) {
     std::cerr << "lpsim " << name << ": error: " << e.what() << " (see lpsim " << name
               << " --help)\n";
-    return 2;
+    return lpsim::core::kExitBadInput;
   } catch (const std::exception& e) {
     std::cerr << "lpsim: internal error: " << e.what() << "\n";
-    return 1;
+    return lpsim::core::kExitInternalError;
   }
 }
 

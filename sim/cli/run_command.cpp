@@ -8,6 +8,7 @@
 
 #include "core/atomic_file.h"
 #include "core/errors.h"
+#include "core/exit_codes.h"
 #include "core/interrupt.h"
 #include "reports/report_writer.h"
 #include "sim/cli/command.h"
@@ -183,9 +184,9 @@ int run_run(const std::vector<std::string>& args) {
   if (report.at("status") == "interrupted") {
     std::cerr << "lpsim: interrupted: " << report.at("summary").at("minibatches")
               << " minibatches trained and drained; the report is marked \"interrupted\"\n";
-    return 3;
+    return core::kExitInterrupted;
   }
-  return 0;
+  return core::kExitOk;
 }
 
 }  // namespace lpsim::cli

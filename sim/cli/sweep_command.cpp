@@ -73,9 +73,10 @@ int run_sweep(const std::vector<std::string>& args) {
     results = sweep::run_points(launch, points, jobs, vm.count("quiet") > 0);
   }
   sweep::write_aggregate(out, base, grid, points, results);
-  std::size_t ok = 0, failed = 0, skipped = 0, resumed = 0;
+  std::size_t ok = 0, failed = 0, skipped = 0, resumed = 0, retried = 0;
   for (const auto& r : results) {
     if (r.resumed) ++resumed;
+    if (r.retried_alone) ++retried;
     if (r.status == "failed") {
       ++failed;
     } else {
@@ -84,9 +85,10 @@ int run_sweep(const std::vector<std::string>& args) {
     }
   }
   std::printf(
-      "%zu points: %zu ok (%zu already done, %zu resumed from a checkpoint), %zu failed; "
-      "%s/sweep.json, %s/sweep.csv, %s/sweep_groups.csv\n",
-      points.size(), ok, skipped, resumed, failed, out.c_str(), out.c_str(), out.c_str());
+      "%zu points: %zu ok (%zu already done, %zu resumed from a checkpoint, %zu run again alone "
+      "after a refusal for memory), %zu failed; %s/sweep.json, %s/sweep.csv, "
+      "%s/sweep_groups.csv\n",
+      points.size(), ok, skipped, resumed, retried, failed, out.c_str(), out.c_str(), out.c_str());
   return 0;
 }
 

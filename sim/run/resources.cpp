@@ -151,7 +151,7 @@ void check_resources(const Job& job, bool math) {
     s << static_cast<double>(b) / 1e9 << " GB";
     return s.str();
   };
-  throw core::UserError(
+  throw NotEnoughMemory(
       job.config.source, "",
       "this run needs an estimated " + gb(e.total()) +
           " of memory (parameters and "

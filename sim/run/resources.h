@@ -5,9 +5,18 @@
 #include <cstdint>
 #include <string>
 
+#include "core/errors.h"
 #include "sim/run/job.h"
 
 namespace lpsim::run {
+
+// A run refused because its memory estimate exceeds the memory available now (exit
+// core::kExitNotEnoughMemory, not kExitBadInput: the input may be right, and the same command
+// can run on a quieter machine; `lpsim sweep` retries such a point alone).
+class NotEnoughMemory : public core::UserError {
+ public:
+  using core::UserError::UserError;
+};
 
 struct MemoryEstimate {
   std::uint64_t parameters_bytes = 0;  // weights, optimizer state, EMA, stashes, pending gradients
@@ -37,7 +46,7 @@ std::string what_would_fit(const MemoryEstimate& e, std::uint64_t available);
 // MemAvailable from /proc/meminfo (bytes); 0 when unknown.
 std::uint64_t available_memory();
 
-// Throws core::UserError naming the estimate when it exceeds the available memory.
+// Throws NotEnoughMemory naming the estimate when it exceeds the available memory.
 void check_resources(const Job& job, bool math);
 
 }  // namespace lpsim::run

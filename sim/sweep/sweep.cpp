@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <deque>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -16,6 +17,7 @@
 
 #include "core/atomic_file.h"
 #include "core/errors.h"
+#include "core/exit_codes.h"
 #include "sim/config/config.h"
 #include "workloads/ops/parallel.h"
 
@@ -232,13 +234,30 @@ std::vector<PointResult> run_points(const Launch& launch, const std::vector<Poin
   setenv(config::kAutoThreadsVariable, std::to_string(per_point).c_str(), 1);
   std::map<pid_t, std::size_t> running;
   std::vector<bool> resumed(points.size(), false);
+  // A point refused for memory (exit kExitNotEnoughMemory) counted what the points beside it
+  // held as it started: it is run again alone, once they have finished and before any other
+  // point starts. Refused alone, it has failed.
+  std::vector<bool> alone(points.size(), false), retried(points.size(), false);
+  std::deque<std::size_t> retry;
+  bool solo = false;  // a retried point is running
   std::size_t next = 0, done = points.size() - todo.size(), failed = 0;
   if (!quiet) draw_progress(done, failed, points.size());
-  while (next < todo.size() || !running.empty()) {
-    while (next < todo.size() && static_cast<int>(running.size()) < jobs) {
-      const Point& p = points[todo[next++]];
-      resumed[p.index] = !resumable_checkpoint(out_dir, p).empty();
-      running[spawn_point(launch, p)] = p.index;
+  auto start = [&](std::size_t index) {
+    const Point& p = points[index];
+    resumed[index] = resumed[index] || !resumable_checkpoint(out_dir, p).empty();
+    alone[index] = running.empty();
+    running[spawn_point(launch, p)] = index;
+  };
+  while (next < todo.size() || !running.empty() || !retry.empty()) {
+    if (!retry.empty() && running.empty()) {
+      retried[retry.front()] = true;
+      start(retry.front());
+      retry.pop_front();
+      solo = true;
+    }
+    while (retry.empty() && !solo && next < todo.size() &&
+           static_cast<int>(running.size()) < jobs) {
+      start(todo[next++]);
     }
     int status = 0;
     const pid_t pid = ::waitpid(-1, &status, 0);
@@ -247,9 +266,15 @@ std::vector<PointResult> run_points(const Launch& launch, const std::vector<Poin
     if (it == running.end()) continue;
     const Point& p = points[it->second];
     running.erase(it);
+    solo = false;  // a retried point runs alone, so it is the one that finished
     const int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    if (code == core::kExitNotEnoughMemory && !alone[p.index]) {
+      retry.push_back(p.index);
+      continue;
+    }
     results[p.index] = collect_point(out_dir, p, code);
     results[p.index].resumed = resumed[p.index];
+    results[p.index].retried_alone = retried[p.index];
     if (results[p.index].status == "failed") ++failed;
     ++done;
     if (!quiet) draw_progress(done, failed, points.size());
@@ -431,6 +456,7 @@ void write_aggregate(const std::string& out_dir, const std::string& base_config,
                     {"values", values},
                     {"status", ok ? "ok" : "failed"},
                     {"resumed", r.resumed},
+                    {"retried_alone", r.retried_alone},
                     {"exit_code", r.exit_code},
                     {"error", r.error.empty() ? core::Json(nullptr) : core::Json(r.error)},
                     {"summary", summary},

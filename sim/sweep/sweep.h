@@ -54,10 +54,15 @@ struct PointResult {
   std::string error;     // last lines of the point's stderr when it failed
   core::Json report;     // the point's report.json (null when failed)
   bool resumed = false;  // continued from a checkpoint an earlier sweep left
+  // Refused for memory beside other points (exit core::kExitNotEnoughMemory), then run again
+  // alone.
+  bool retried_alone = false;
 };
 
 // Runs the points not yet done with `lpsim_binary run`, `jobs` at a time, and returns the
-// results in point order. `progress` prints a bar on stderr unless quiet.
+// results in point order. `progress` prints a bar on stderr unless quiet. A point refused for
+// memory while others ran (exit core::kExitNotEnoughMemory: its estimate counted what they
+// held) is run again alone, after they finish and before any other point starts.
 std::vector<PointResult> run_points(const Launch& launch, const std::vector<Point>& points,
                                     int jobs, bool quiet);
 

@@ -1,4 +1,5 @@
-// The seed groups of a sweep's aggregate, checked by hand on made-up point reports.
+// The seed groups of a sweep's aggregate, checked by hand on made-up point reports; the
+// sweep's retry of a point refused for memory, with a stand-in for `lpsim run`.
 
 #include "sim/sweep/sweep.h"
 
@@ -137,6 +138,66 @@ TEST(SweepSeedGroups, AggregateWritesTheGroupsAndTheLosses) {
   EXPECT_EQ(doc.at("groups"), group_points(f.points, f.results));
   EXPECT_EQ(doc.at("points")[0].at("final_train_loss"), 1.0);
   EXPECT_TRUE(doc.at("points")[4].at("final_test_loss").is_null());
+}
+
+// A stand-in for `lpsim run` (argv: run -q --out DIR --set /kind=K): kind 1 runs 1 s; kind 2
+// is refused for memory (exit 4) when another point is running 0.3 s after it starts; kind 3
+// is always refused. Each writes a complete report when it succeeds.
+std::string fake_lpsim(const std::string& dir) {
+  const std::string script = dir + "/fake_lpsim";
+  std::ofstream(script)
+      << "#!/bin/sh\n"
+      << "running=" << dir << "/running\n"
+      << "mkdir -p \"$running\"; touch \"$running/$$\"\n"
+      << "case \"$*\" in\n"
+      << "  */kind=1*) sleep 1 ;;\n"
+      << "  */kind=2*) sleep 0.3\n"
+      << "    if [ \"$(ls \"$running\" | wc -l)\" -gt 1 ]; then\n"
+      << "      rm \"$running/$$\"; echo 'needs an estimated' >&2; exit 4; fi ;;\n"
+      << "  *) rm \"$running/$$\"; exit 4 ;;\n"
+      << "esac\n"
+      << "echo '{\"status\": \"complete\"}' > \"$4/report.json\"\n"
+      << "rm \"$running/$$\"\n";
+  std::system(("chmod +x " + script).c_str());
+  return script;
+}
+
+TEST(SweepRetry, APointRefusedForMemoryBesideOthersRunsAgainAloneAndOnlyOnce) {
+  const std::string dir = ::testing::TempDir() + "/lpsim_sweep_retry_" + std::to_string(getpid());
+  std::system(("rm -rf " + dir + " && mkdir -p " + dir).c_str());
+  const int kinds[] = {1, 2, 1, 3};
+  std::vector<Point> points;
+  for (std::size_t i = 0; i < 4; ++i) {
+    Point p;
+    p.index = i;
+    p.hash = "p" + std::to_string(i);
+    p.overrides = {"/kind=" + std::to_string(kinds[i])};
+    points.push_back(p);
+  }
+  const Launch launch{fake_lpsim(dir), "", {}, dir + "/out", 0};
+  const std::vector<PointResult> r = run_points(launch, points, 2, true);
+  ASSERT_EQ(r.size(), 4u);
+  // Point 1 started beside point 0 and was refused; alone, it ran (it would have been refused
+  // again had point 2 started beside it).
+  EXPECT_EQ(r[1].status, "ok") << r[1].error;
+  EXPECT_TRUE(r[1].retried_alone);
+  EXPECT_EQ(r[0].status, "ok");
+  EXPECT_FALSE(r[0].retried_alone);
+  EXPECT_EQ(r[2].status, "ok");
+  EXPECT_FALSE(r[2].retried_alone);
+  // Point 3 is refused alone too: it has failed, with the refusal's exit code, and is not
+  // tried a third time.
+  EXPECT_EQ(r[3].status, "failed");
+  EXPECT_EQ(r[3].exit_code, 4);
+  EXPECT_TRUE(r[3].retried_alone);
+  // At -j 1 every point starts alone: a refusal is final at once.
+  std::system(("rm -rf " + dir + "/out").c_str());
+  Point always_refused = points[3];
+  always_refused.index = 0;
+  const std::vector<PointResult> serial = run_points(launch, {always_refused}, 1, true);
+  EXPECT_EQ(serial[0].status, "failed");
+  EXPECT_FALSE(serial[0].retried_alone);
+  std::system(("rm -rf " + dir).c_str());
 }
 
 }  // namespace
