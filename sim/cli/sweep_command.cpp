@@ -19,7 +19,8 @@ int run_sweep(const std::vector<std::string>& args) {
       "grid", po::value<std::string>()->required(), "grid JSON file")(
       "set", po::value<std::vector<std::string>>()->composing(), "override the base config")(
       "out", po::value<std::string>()->required(), "output directory")(
-      "jobs,j", po::value<int>()->default_value(1), "points run at the same time")(
+      "jobs,j", po::value<int>()->default_value(1),
+      "points run at the same time (a point refused for memory beside others runs again alone)")(
       "checkpoint-every", po::value<std::int64_t>()->default_value(0),
       "each point saves its training state every N minibatches; a sweep run again continues "
       "a killed point from it")(
