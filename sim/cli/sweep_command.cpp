@@ -64,14 +64,18 @@ int run_sweep(const std::vector<std::string>& args) {
                           "found " + std::to_string(launch.checkpoint_every) +
                               ", expected a number of minibatches >= 0");
   }
+  // The aggregate is rewritten as each point finishes: a long sweep can be read mid-way.
+  const auto write = [&](const std::vector<sweep::PointResult>& so_far) {
+    sweep::write_aggregate(out, base, grid, points, so_far);
+  };
   std::vector<sweep::PointResult> results;
   if (vm.count("mpi")) {
     bool root = true;
-    results = sweep::run_mpi_sweep(launch, points, vm.count("quiet") > 0, &root);
+    results = sweep::run_mpi_sweep(launch, points, vm.count("quiet") > 0, &root, write);
     if (!root) return 0;
     warn();
   } else {
-    results = sweep::run_points(launch, points, jobs, vm.count("quiet") > 0);
+    results = sweep::run_points(launch, points, jobs, vm.count("quiet") > 0, write);
   }
   sweep::write_aggregate(out, base, grid, points, results);
   std::size_t ok = 0, failed = 0, skipped = 0, resumed = 0, retried = 0;

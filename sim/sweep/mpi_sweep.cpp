@@ -18,7 +18,8 @@ namespace lpsim::sweep {
 
 #ifndef LPSIM_HAVE_MPI
 
-std::vector<PointResult> run_mpi_sweep(const Launch&, const std::vector<Point>&, bool, bool*) {
+std::vector<PointResult> run_mpi_sweep(const Launch&, const std::vector<Point>&, bool, bool*,
+                                       const ResultsCallback&) {
   throw core::UserError("", "--mpi",
                         "this lpsim was built without MPI (install libopenmpi-dev and "
                         "rebuild)");
@@ -32,7 +33,8 @@ constexpr int kRequest = 1;  // worker -> root: {finished point or -1, exit code
 constexpr int kAssign = 2;   // root -> worker: {point index or -1 (stop)}
 
 std::vector<PointResult> run_points_mpi(const Launch& launch, const std::vector<Point>& points,
-                                        bool quiet, bool* is_root) {
+                                        bool quiet, const ResultsCallback& on_results,
+                                        bool* is_root) {
   const std::string& out_dir = launch.out_dir;
   int rank = 0, size = 1;
   MPI_Comm_rank(MPI_COMM_WORLD, &rank);
@@ -71,8 +73,10 @@ std::vector<PointResult> run_points_mpi(const Launch& launch, const std::vector<
     if (results[index].status == "failed") ++failed;
     ++done;
     if (!quiet) draw_progress(done, failed, points.size());
+    if (on_results) on_results(results);
   };
   if (!quiet) draw_progress(done, failed, points.size());
+  if (on_results) on_results(results);
   while (workers_left > 0 || own >= 0 || next < todo.size()) {
     int pending = 0;
     MPI_Status status;
@@ -118,9 +122,10 @@ struct MpiSession {
 }  // namespace
 
 std::vector<PointResult> run_mpi_sweep(const Launch& launch, const std::vector<Point>& points,
-                                       bool quiet, bool* is_root) {
+                                       bool quiet, bool* is_root,
+                                       const ResultsCallback& on_results) {
   MpiSession session;
-  return run_points_mpi(launch, points, quiet, is_root);
+  return run_points_mpi(launch, points, quiet, on_results, is_root);
 }
 
 #endif

@@ -217,7 +217,7 @@ PointResult collect_point(const std::string& out_dir, const Point& point, int ex
 }
 
 std::vector<PointResult> run_points(const Launch& launch, const std::vector<Point>& points,
-                                    int jobs, bool quiet) {
+                                    int jobs, bool quiet, const ResultsCallback& on_results) {
   const std::string& out_dir = launch.out_dir;
   std::vector<PointResult> results(points.size());
   std::vector<std::size_t> todo;
@@ -242,6 +242,7 @@ std::vector<PointResult> run_points(const Launch& launch, const std::vector<Poin
   bool solo = false;  // a retried point is running
   std::size_t next = 0, done = points.size() - todo.size(), failed = 0;
   if (!quiet) draw_progress(done, failed, points.size());
+  if (on_results) on_results(results);
   auto start = [&](std::size_t index) {
     const Point& p = points[index];
     resumed[index] = resumed[index] || !resumable_checkpoint(out_dir, p).empty();
@@ -278,6 +279,7 @@ std::vector<PointResult> run_points(const Launch& launch, const std::vector<Poin
     if (results[p.index].status == "failed") ++failed;
     ++done;
     if (!quiet) draw_progress(done, failed, points.size());
+    if (on_results) on_results(results);
   }
   return results;
 }
@@ -449,12 +451,14 @@ void write_aggregate(const std::string& out_dir, const std::string& base_config,
     core::Json values = core::Json::object();
     for (const auto& [ptr, value] : p.values) values[ptr] = value;
     const bool ok = !r.report.is_null();
+    // A point not yet run (status ""): the aggregate is rewritten as each point finishes.
+    const char* status = ok ? "ok" : r.status.empty() ? "pending" : "failed";
     const core::Json summary = ok ? r.report.at("summary") : core::Json();
     const core::Json training = ok ? r.report.at("training") : core::Json();
     list.push_back({{"index", p.index},
                     {"hash", p.hash},
                     {"values", values},
-                    {"status", ok ? "ok" : "failed"},
+                    {"status", status},
                     {"resumed", r.resumed},
                     {"retried_alone", r.retried_alone},
                     {"exit_code", r.exit_code},
@@ -465,7 +469,7 @@ void write_aggregate(const std::string& out_dir, const std::string& base_config,
                     {"final_test_loss", point_figure(r.report, "final_test_loss")}});
     csv += std::to_string(p.index) + "," + p.hash;
     for (const auto& [ptr, value] : p.values) csv += "," + csv_value(value);
-    csv += std::string(",") + (ok ? "ok" : "failed");
+    csv += std::string(",") + status;
     for (const auto& name : figure_names()) csv += "," + csv_field(point_figure(r.report, name));
     csv += "\n";
   }

@@ -11,14 +11,15 @@
 // the others. With a checkpoint interval every point saves its training state as it runs
 // (OUT/points/<hash>/checkpoint); a point killed or interrupted mid-run continues from its
 // last checkpoint when the sweep is run again, to the report an uninterrupted run writes, and
-// a complete point's checkpoint is removed. The aggregate is OUT/sweep.json and OUT/sweep.csv, in
-// point order, and the seed groups (points that differ only in /run/seed, with each figure's mean,
-// sd, min, max and count over their complete points) in sweep.json's "groups" and
-// OUT/sweep_groups.csv.
+// a complete point's checkpoint is removed. The aggregate is OUT/sweep.json and OUT/sweep.csv,
+// in point order (rewritten as each point finishes; points not yet run are "pending"), and the
+// seed groups (points that differ only in /run/seed, with each figure's mean, sd, min, max and
+// count over their complete points) in sweep.json's "groups" and OUT/sweep_groups.csv.
 
 #include <sys/types.h>
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -59,12 +60,16 @@ struct PointResult {
   bool retried_alone = false;
 };
 
+// Called with every point's result so far (status "" for a point not yet run) before the first
+// point starts and after each one finishes: the sweep rewrites its aggregate there.
+using ResultsCallback = std::function<void(const std::vector<PointResult>&)>;
+
 // Runs the points not yet done with `lpsim_binary run`, `jobs` at a time, and returns the
 // results in point order. `progress` prints a bar on stderr unless quiet. A point refused for
 // memory while others ran (exit core::kExitNotEnoughMemory: its estimate counted what they
 // held) is run again alone, after they finish and before any other point starts.
 std::vector<PointResult> run_points(const Launch& launch, const std::vector<Point>& points,
-                                    int jobs, bool quiet);
+                                    int jobs, bool quiet, const ResultsCallback& on_results = {});
 
 // The pieces of run_points, for other drivers (MPI): whether a point's report is complete,
 // the checkpoint it would continue from ("" when none), starting its `lpsim run` process
@@ -82,7 +87,8 @@ void draw_progress(std::size_t done, std::size_t failed, std::size_t total);
 // result; other ranks return nothing and set *is_root false. Throws core::UserError when lpsim
 // was built without MPI.
 std::vector<PointResult> run_mpi_sweep(const Launch& launch, const std::vector<Point>& points,
-                                       bool quiet, bool* is_root);
+                                       bool quiet, bool* is_root,
+                                       const ResultsCallback& on_results = {});
 
 // The numeric figures the aggregate reports per point and per seed group, in column order.
 const std::vector<std::string>& figure_names();
@@ -93,16 +99,17 @@ core::Json point_figure(const core::Json& report, const std::string& name);
 
 // Groups the points that differ only in /run/seed, in the order of their first point. Each
 // group is {"values": the other coordinates, "points": indices, "seeds": the complete points'
-// seeds, "n": complete points, "left_out": failed or interrupted points, "left_out_points",
-// "figures": {name: {"count", "mean", "sd" (n-1; null below 2), "min", "max"}}}; a figure
-// counts the complete points where it is a number.
+// seeds, "n": complete points, "left_out": failed, interrupted or pending points,
+// "left_out_points", "figures": {name: {"count", "mean", "sd" (n-1; null below 2), "min", "max"}}};
+// a figure counts the complete points where it is a number.
 core::Json group_points(const std::vector<Point>& points, const std::vector<PointResult>& results);
 
 // sweep_groups.csv of group_points' groups: group, the coordinates, seeds, n, left_out,
 // then <figure>_mean, _sd, _min, _max per figure.
 std::string groups_csv(const core::Json& groups);
 
-// Writes OUT/sweep.json, OUT/sweep.csv and OUT/sweep_groups.csv (atomically).
+// Writes OUT/sweep.json, OUT/sweep.csv and OUT/sweep_groups.csv (atomically). A point's
+// status is "ok", "failed", or "pending" when its result's status is "" (not yet run).
 void write_aggregate(const std::string& out_dir, const std::string& base_config,
                      const std::string& grid_file, const std::vector<Point>& points,
                      const std::vector<PointResult>& results);

@@ -140,9 +140,9 @@ TEST(SweepSeedGroups, AggregateWritesTheGroupsAndTheLosses) {
   EXPECT_TRUE(doc.at("points")[4].at("final_test_loss").is_null());
 }
 
-// A stand-in for `lpsim run` (argv: run -q --out DIR --set /kind=K): kind 1 runs 1 s; kind 2
-// is refused for memory (exit 4) when another point is running 0.3 s after it starts; kind 3
-// is always refused. Each writes a complete report when it succeeds.
+// A stand-in for `lpsim run` (argv: run -q --out DIR --set /kind=K): kind 0 succeeds at once;
+// kind 1 runs 1 s; kind 2 is refused for memory (exit 4) when another point is running 0.3 s
+// after it starts; kind 3 is always refused. Each writes a complete report when it succeeds.
 std::string fake_lpsim(const std::string& dir) {
   const std::string script = dir + "/fake_lpsim";
   std::ofstream(script)
@@ -150,13 +150,15 @@ std::string fake_lpsim(const std::string& dir) {
       << "running=" << dir << "/running\n"
       << "mkdir -p \"$running\"; touch \"$running/$$\"\n"
       << "case \"$*\" in\n"
+      << "  */kind=0*) ;;\n"
       << "  */kind=1*) sleep 1 ;;\n"
       << "  */kind=2*) sleep 0.3\n"
       << "    if [ \"$(ls \"$running\" | wc -l)\" -gt 1 ]; then\n"
       << "      rm \"$running/$$\"; echo 'needs an estimated' >&2; exit 4; fi ;;\n"
       << "  *) rm \"$running/$$\"; exit 4 ;;\n"
       << "esac\n"
-      << "echo '{\"status\": \"complete\"}' > \"$4/report.json\"\n"
+      << "echo '{\"status\": \"complete\", \"summary\": {\"total_cycles\": 7}, "
+         "\"training\": {\"final_test_accuracy\": 0.5}}' > \"$4/report.json\"\n"
       << "rm \"$running/$$\"\n";
   std::system(("chmod +x " + script).c_str());
   return script;
@@ -197,6 +199,43 @@ TEST(SweepRetry, APointRefusedForMemoryBesideOthersRunsAgainAloneAndOnlyOnce) {
   const std::vector<PointResult> serial = run_points(launch, {always_refused}, 1, true);
   EXPECT_EQ(serial[0].status, "failed");
   EXPECT_FALSE(serial[0].retried_alone);
+  std::system(("rm -rf " + dir).c_str());
+}
+
+// The aggregate is rewritten as each point finishes: run_points reports the results so far
+// before the first point and after each one, and write_aggregate marks the points not yet run
+// "pending" (left out of their group's statistics).
+TEST(SweepProgress, TheAggregateIsWrittenAfterEachPointWithThePendingOnesMarked) {
+  const std::string dir =
+      ::testing::TempDir() + "/lpsim_sweep_progress_" + std::to_string(getpid());
+  std::system(("rm -rf " + dir + " && mkdir -p " + dir).c_str());
+  std::vector<Point> points;
+  for (std::size_t i = 0; i < 2; ++i) {
+    Point p;
+    p.index = i;
+    p.hash = "q" + std::to_string(i);
+    p.values = {{"/run/seed", static_cast<int>(i) + 1}};
+    p.overrides = {"/kind=0", "/run/seed=" + std::to_string(i + 1)};
+    points.push_back(p);
+  }
+  const Launch launch{fake_lpsim(dir), "", {}, dir + "/out", 0};
+  std::vector<std::vector<std::string>> seen;
+  const auto results = run_points(launch, points, 1, true, [&](const auto& so_far) {
+    seen.push_back({so_far[0].status, so_far[1].status});
+    write_aggregate(dir + "/out", "base.json", "grid.json", points, so_far);
+    if (seen.size() == 2) {
+      const core::Json mid = core::parse_json_file(dir + "/out/sweep.json");
+      EXPECT_EQ(mid.at("points")[0].at("status"), "ok");
+      EXPECT_EQ(mid.at("points")[1].at("status"), "pending");
+      EXPECT_EQ(mid.at("groups")[0].at("n"), 1);
+      EXPECT_EQ(mid.at("groups")[0].at("left_out_points"), core::Json::array({1}));
+      const std::string csv = slurp(dir + "/out/sweep.csv");
+      EXPECT_NE(csv.find("\n1,q1,2,pending,"), std::string::npos) << csv;
+    }
+  });
+  const std::vector<std::vector<std::string>> expected = {{"", ""}, {"ok", ""}, {"ok", "ok"}};
+  EXPECT_EQ(seen, expected);
+  EXPECT_EQ(results[1].status, "ok");
   std::system(("rm -rf " + dir).c_str());
 }
 
