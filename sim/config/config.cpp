@@ -304,6 +304,12 @@ const core::ParamTable<Config>& build_parameters() {
       integer_param<Config>("/workload/epochs", 1, 1, 100000, "epochs",
                             "minibatch n counts on across epochs; no flush between epochs",
                             [](Config& c, std::int64_t v) { c.epochs = v; }),
+      optional(integer_param<Config>(
+          "/workload/precise_bn_minibatches", 0, 0, 100000, "minibatches",
+          "before each evaluation, every batch norm's statistics are re-estimated with the "
+          "evaluated weights over the first N training minibatches (precise BN; the report "
+          "also gives the running statistics' result); 0: the running statistics",
+          [](Config& c, std::int64_t v) { c.precise_bn_minibatches = v; })),
       optional(choice_param<Config>(
           "/workload/optimizer/kind", "sgd", [] { return ops::optimizer_kind_names(); },
           "`sgd` (ARCHITECTURE.md §2) or `adamw` (torch.optim.AdamW, §2c); see \"Optimizers\"",

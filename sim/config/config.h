@@ -87,6 +87,8 @@ struct Config {
   DatasetConfig dataset;
   std::int64_t batch_size = 0;
   std::int64_t epochs = 0;
+  // Precise BN before each evaluation over the first N training minibatches; 0: off.
+  std::int64_t precise_bn_minibatches = 0;
   reference::OptimizerSettings optimizer;
   std::optional<std::string> init_from;
   dataflow::StageSpec stages;

@@ -128,6 +128,8 @@ void Pipeline::prepare_training() {
   es.delays.clear();
   for (const auto& lt : graph_.layers) es.delays.push_back(lt.delay);
   engine_ = std::make_unique<reference::TaskEngine>(job_.network, job_.units, es, job_.init);
+  engine_->set_precise_bn(&job_.train.images, job_.trainer.precise_bn_minibatches,
+                          job_.config.batch_size);
   sampler_ = std::make_unique<data::BatchSampler>(job_.train.size(), job_.config.batch_size,
                                                   job_.config.dataset.shuffle, job_.config.seed);
 }

@@ -327,6 +327,14 @@ Job prepare_job(const std::string& config_path, const std::vector<std::string>& 
   t.shuffle = c.dataset.shuffle;
   t.seed = c.seed;
   t.reconstruction_diagnostic = c.reconstruction_diagnostic;
+  t.precise_bn_minibatches = c.precise_bn_minibatches;
+  if (c.precise_bn_minibatches * c.batch_size > job.train.size()) {
+    throw core::ConfigError(c.source, "/workload/precise_bn_minibatches",
+                            "found " + std::to_string(c.precise_bn_minibatches) +
+                                " minibatches of " + std::to_string(c.batch_size) +
+                                " samples, expected at most the " +
+                                std::to_string(job.train.size()) + " training samples");
+  }
   return job;
 }
 

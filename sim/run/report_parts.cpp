@@ -46,6 +46,10 @@ core::Json training_json(const std::vector<reference::EpochResult>& epochs,
                       {"test_loss", e.test_loss},
                       {"test_accuracy", e.test_accuracy}};
     if (tokens) row["test_bits_per_token"] = bits(e.test_loss);
+    if (e.precise_bn) {
+      row["test_loss_running_stats"] = e.running_stats_test_loss;
+      row["test_accuracy_running_stats"] = e.running_stats_test_accuracy;
+    }
     list.push_back(row);
   }
   core::Json t = {{"epochs", list},
@@ -54,6 +58,10 @@ core::Json training_json(const std::vector<reference::EpochResult>& epochs,
                    epochs.empty() ? core::Json(nullptr) : core::Json(epochs.back().test_loss)},
                   {"final_train_loss",
                    epochs.empty() ? core::Json(nullptr) : core::Json(epochs.back().train_loss)}};
+  if (!epochs.empty() && epochs.back().precise_bn) {
+    t["final_test_accuracy_running_stats"] = epochs.back().running_stats_test_accuracy;
+    t["final_test_loss_running_stats"] = epochs.back().running_stats_test_loss;
+  }
   if (tokens) {
     t["final_test_bits_per_token"] =
         epochs.empty() ? core::Json(nullptr) : core::Json(bits(epochs.back().test_loss));
@@ -225,6 +233,13 @@ std::string summary_text(const core::Json& report) {
                         ? e.at("test_bits_per_token").get<double>()
                         : std::nan(""),
                     100.0 * e.at("test_accuracy").get<double>());
+    } else if (e.contains("test_accuracy_running_stats")) {
+      std::snprintf(line, sizeof(line),
+                    "epoch %lld: train loss %.4f, test accuracy %.2f%% (precise BN; with the "
+                    "running statistics %.2f%%)\n",
+                    static_cast<long long>(e.at("epoch").get<std::int64_t>()),
+                    e.at("train_loss").get<double>(), 100.0 * e.at("test_accuracy").get<double>(),
+                    100.0 * e.at("test_accuracy_running_stats").get<double>());
     } else {
       std::snprintf(line, sizeof(line), "epoch %lld: train loss %.4f, test accuracy %.2f%%\n",
                     static_cast<long long>(e.at("epoch").get<std::int64_t>()),

@@ -865,6 +865,65 @@ EvalResult BasicTaskEngine<T>::evaluate(const Matrix& images,
   for (std::size_t u = 0; u < state_.size(); ++u) {
     params[u] = version ? &state_[u]->snapshots.at(*version).p : &state_[u]->p;
   }
+  const EvalResult running = score(images, labels, params, batch);
+  if (precise_bn_minibatches_ == 0) return running;
+  const std::vector<Params> precise = precise_bn_params(params);
+  std::vector<const Params*> precise_ptrs(precise.size());
+  for (std::size_t u = 0; u < precise.size(); ++u) precise_ptrs[u] = &precise[u];
+  EvalResult r = score(images, labels, precise_ptrs, batch);
+  r.precise_bn = true;
+  r.running_stats_loss = running.loss;
+  r.running_stats_accuracy = running.accuracy;
+  return r;
+}
+
+template <typename T>
+void BasicTaskEngine<T>::set_precise_bn(const Matrix* images, std::int64_t minibatches,
+                                        std::int64_t batch) {
+  LPSIM_ASSERT(minibatches == 0 ||
+                   (images != nullptr && batch >= 1 && minibatches * batch <= images->rows()),
+               "precise BN needs minibatches x batch <= the training samples");
+  precise_bn_images_ = images;
+  precise_bn_minibatches_ = minibatches;
+  precise_bn_batch_ = batch;
+}
+
+template <typename T>
+std::vector<typename BasicTaskEngine<T>::Params> BasicTaskEngine<T>::precise_bn_params(
+    const std::vector<const Params*>& params) const {
+  std::vector<Params> out(params.size());
+  for (std::size_t u = 0; u < params.size(); ++u) out[u] = *params[u];
+  // The mean of each batch statistic over the minibatches (in double): update_bn's
+  // cumulative average (momentum=None).
+  std::vector<std::pair<Eigen::VectorXd, Eigen::VectorXd>> sums(params.size());
+  for (std::size_t u = 0; u < params.size(); ++u) {
+    sums[u].first = Eigen::VectorXd::Zero(params[u]->running_mean.size());
+    sums[u].second = Eigen::VectorXd::Zero(params[u]->running_var.size());
+  }
+  const std::int64_t b = precise_bn_batch_;
+  for (std::int64_t k = 0; k < precise_bn_minibatches_; ++k) {
+    std::vector<std::pair<Vector, Vector>> stats;
+    evaluation_logits(precise_bn_images_->middleRows(k * b, b), kPreciseBnStream - k, params,
+                      &stats);
+    for (std::size_t u = 0; u < params.size(); ++u) {
+      if (stats[u].first.size() == 0) continue;
+      sums[u].first += stats[u].first.template cast<double>();
+      sums[u].second += stats[u].second.template cast<double>();
+    }
+  }
+  const auto k = static_cast<double>(precise_bn_minibatches_);
+  for (std::size_t u = 0; u < params.size(); ++u) {
+    if (out[u].running_mean.size() == 0) continue;
+    out[u].running_mean = (sums[u].first / k).template cast<T>();
+    out[u].running_var = (sums[u].second / k).template cast<T>();
+  }
+  return out;
+}
+
+template <typename T>
+EvalResult BasicTaskEngine<T>::score(const Matrix& images, const std::vector<std::int32_t>& labels,
+                                     const std::vector<const Params*>& params,
+                                     std::int64_t batch) const {
   const std::int64_t total = images.rows();
   // A token model has a label per position: the loss and the accuracy are per token.
   const std::int64_t per = network_.labels_per_sample;
@@ -895,7 +954,10 @@ EvalResult BasicTaskEngine<T>::evaluate(const Matrix& images,
 
 template <typename T>
 typename BasicTaskEngine<T>::Matrix BasicTaskEngine<T>::evaluation_logits(
-    const Matrix& images, std::int64_t n, const std::vector<const Params*>& params) const {
+    const Matrix& images, std::int64_t n, const std::vector<const Params*>& params,
+    std::vector<std::pair<Vector, Vector>>* batch_stats) const {
+  const bool train = batch_stats != nullptr;
+  if (train) batch_stats->assign(params.size(), {});
   Context ctx;
   ctx.input = images;
   ctx.n = n;
@@ -905,23 +967,43 @@ typename BasicTaskEngine<T>::Matrix BasicTaskEngine<T>::evaluation_logits(
   }
   ctx.out.resize(network_.layers.size());
   ctx.saved.resize(network_.layers.size());
+  const Params none;
   for (std::size_t i = 0; i < network_.layers.size(); ++i) {
     const int li = static_cast<int>(i);
     if (li == network_.loss) continue;
     const int u = units_.unit_of_layer[i];
-    const bool param = network_.layers[i].has_params();
+    const Layer& l = network_.layers[i];
+    const bool param = l.has_params();
+    const Params* p = param ? params[u] : &none;
+    Params q;
     if (param && !settings_.numerics.fp32(ops::TensorClass::kWeights)) {
       // §2d: inference reads the weights in `weights` too.
-      Params q = *params[u];
+      q = *params[u];
       round_class(q.weight, ops::TensorClass::kWeights,
                   tensor_id(ops::TensorClass::kWeights, li, 0), n);
       round_class(q.bias, ops::TensorClass::kWeights, tensor_id(ops::TensorClass::kWeights, li, 1),
                   n);
-      forward_layer(li, ctx, q, false);
+      p = &q;
+    }
+    if (train && param && p->running_mean.size() > 0) {
+      // The layer's batch statistics: running statistics updated from zero by one batch are
+      // momentum x (the mean, the unbiased variance).
+      Vector mean = Vector::Zero(p->running_mean.size());
+      Vector var = Vector::Zero(p->running_var.size());
+      models::ForwardArgs<T> args = forward_args(li, ctx, true);
+      args.weight = &p->weight;
+      args.bias = &p->bias;
+      args.updated_mean = &mean;
+      args.updated_var = &var;
+      l.type->forward(l, args);
+      const auto m = static_cast<T>(ops::kBatchNormMomentum);
+      (*batch_stats)[u] = {mean / m, var / m};
     } else {
-      forward_layer(li, ctx, param ? *params[u] : Params{}, false);
+      forward_layer(li, ctx, *p, train);
     }
     round_output(li, ctx);
+    // A training-mode forward's saved tensors: no backward reads them.
+    if (train) ctx.saved[i] = {};
   }
   return tensor_of(ctx.out, ctx.input, network_.layers[network_.loss].inputs[0]);
 }

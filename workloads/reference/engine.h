@@ -41,6 +41,9 @@ namespace lpsim::reference {
 
 // Test-set samples the trainers evaluate at a time (TaskEngine::evaluate).
 inline constexpr std::int64_t kEvaluationBatch = 1000;
+// The minibatch numbers (random streams) of precise BN's forwards: kPreciseBnStream - k. Training
+// uses n >= 0 and test batches -1 - start (start < 2^40 samples).
+inline constexpr std::int64_t kPreciseBnStream = -(std::int64_t{1} << 50);
 
 // Trainable state of one unit. weight: linear [O, I], conv [O, C*kh*kw], batch norm gamma
 // as [1, C]; bias [O] (kept at zero and never trained when the layer has none), batch norm
@@ -113,6 +116,11 @@ struct ReconstructionStats {
 struct EvalResult {
   double loss = 0.0;
   double accuracy = 0.0;
+  // Under precise BN (set_precise_bn): loss and accuracy are with the re-estimated batch-norm
+  // statistics, and these with the running statistics the training forwards accumulated.
+  bool precise_bn = false;
+  double running_stats_loss = 0.0;
+  double running_stats_accuracy = 0.0;
 };
 
 // The engine over the scalar type T (explicitly instantiated for float and double): the
@@ -179,6 +187,14 @@ class BasicTaskEngine {
   void save_state(std::ostream& out) const;
   void load_state(std::istream& in, const std::string& origin);
 
+  // Precise BN (workload.precise_bn_minibatches, after Wu & Johnson 2021 and
+  // torch.optim.swa_utils.update_bn): from now on evaluate() re-estimates every batch norm's
+  // statistics with the weights it evaluates, as the mean over the first `minibatches` batches
+  // of `batch` rows of `images` (the training set, in its stored order) of the batch statistics
+  // a training-mode forward with those weights computes, and scores with them; it also scores
+  // with the running statistics. `images` must outlive the engine; minibatches = 0: off.
+  void set_precise_bn(const Matrix* images, std::int64_t minibatches, std::int64_t batch);
+
   bool snapshot_ready(std::int64_t version) const;
   // Test-set loss and accuracy with the snapshot of `version` (or, with nullopt, the
   // current parameters), batch norm in evaluation mode.
@@ -239,9 +255,17 @@ class BasicTaskEngine {
   models::ForwardArgs<T> forward_args(int layer, Context& ctx, bool train,
                                       bool inputs = true) const;
   void forward_layer(int layer, Context& ctx, const Params& params, bool train) const;
-  // The evaluation forward of one batch (ctx.n = n) with `params` per unit: the logits.
+  // The evaluation forward of one batch (ctx.n = n) with `params` per unit: the logits. With
+  // `batch_stats` (precise BN), a training-mode forward instead: every unit with running
+  // statistics gets its batch's mean and unbiased variance there (per unit; others empty).
   Matrix evaluation_logits(const Matrix& images, std::int64_t n,
-                           const std::vector<const Params*>& params) const;
+                           const std::vector<const Params*>& params,
+                           std::vector<std::pair<Vector, Vector>>* batch_stats = nullptr) const;
+  // Test loss and accuracy of `params` (evaluate()'s scoring).
+  EvalResult score(const Matrix& images, const std::vector<std::int32_t>& labels,
+                   const std::vector<const Params*>& params, std::int64_t batch) const;
+  // `params` with every running statistic re-estimated (set_precise_bn).
+  std::vector<Params> precise_bn_params(const std::vector<const Params*>& params) const;
   void count_spikes(int layer, const Context& ctx);
   // update()'s rule under sgd (adamw's is ops::adamw_update).
   void update_sgd(UnitState& s, const std::pair<Matrix, Vector>& g, T lr, bool trains_bias) const;
@@ -258,6 +282,10 @@ class BasicTaskEngine {
   ops::Conv2dWorkspace<T> conv_ws_;
   std::vector<std::vector<int>> tails_owned_by_unit_;  // units whose tail each unit runs
   std::vector<int> tails_owned_by_loss_;
+  // set_precise_bn's images, minibatches and batch.
+  const Matrix* precise_bn_images_ = nullptr;
+  std::int64_t precise_bn_minibatches_ = 0;
+  std::int64_t precise_bn_batch_ = 0;
   int tasks_per_minibatch_ = 0;
   // §4c (filled when a stage recomputes; see recompute()).
   bool recompute_any_ = false;

@@ -68,6 +68,9 @@ std::vector<EpochResult> epoch_results(const TaskEngine& engine, const data::Dat
     const EvalResult ev = engine.evaluate(test.images, test.labels, version, eval_batch);
     r.test_loss = ev.loss;
     r.test_accuracy = ev.accuracy;
+    r.precise_bn = ev.precise_bn;
+    r.running_stats_test_loss = ev.running_stats_loss;
+    r.running_stats_test_accuracy = ev.running_stats_accuracy;
     out.push_back(r);
   }
   return out;
@@ -87,6 +90,7 @@ TrainingResult train_reference(const models::Network& network, const models::Uni
 
   const EngineSettings es = engine_settings(settings, nu, bpe, total);
   TaskEngine engine(network, units, es, std::move(init));
+  engine.set_precise_bn(&train.images, settings.precise_bn_minibatches, settings.batch_size);
 
   const std::int64_t max_delay = *std::max_element(es.delays.begin(), es.delays.end());
   const int last = engine.num_stages() - 1;

@@ -32,6 +32,9 @@ struct TrainerSettings {
   bool shuffle = true;
   std::uint64_t seed = 1;
   bool reconstruction_diagnostic = false;
+  // Precise BN at every evaluation over the first N training minibatches
+  // (TaskEngine::set_precise_bn); 0: batch norm evaluates with its running statistics.
+  std::int64_t precise_bn_minibatches = 0;
 };
 
 struct EpochResult {
@@ -40,6 +43,11 @@ struct EpochResult {
   double train_accuracy = 0.0;  // over the epoch's minibatches, as they were forwarded
   double test_loss = 0.0;
   double test_accuracy = 0.0;
+  // Under precise BN (test_loss, test_accuracy are with the re-estimated statistics): the same
+  // with batch norm's running statistics.
+  bool precise_bn = false;
+  double running_stats_test_loss = 0.0;
+  double running_stats_test_accuracy = 0.0;
 };
 
 struct TrainingResult {
