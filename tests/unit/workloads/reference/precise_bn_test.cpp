@@ -78,9 +78,8 @@ TEST(PreciseBn, EvaluatesWithTheMeanOfTheFirstMinibatchesBatchStatistics) {
 
   std::vector<BasicUnitParams<double>> by_hand = init;
   by_hand[bn] = expected;
-  const EvalResult hand =
-      BasicTaskEngine<double>(net, units, settings, by_hand)
-          .evaluate(test_x, test.labels, std::nullopt, 1000);
+  const EvalResult hand = BasicTaskEngine<double>(net, units, settings, by_hand)
+                              .evaluate(test_x, test.labels, std::nullopt, 1000);
   const EvalResult running = BasicTaskEngine<double>(net, units, settings, init)
                                  .evaluate(test_x, test.labels, std::nullopt, 1000);
   EXPECT_TRUE(r.precise_bn);
